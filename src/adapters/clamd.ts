@@ -1,0 +1,112 @@
+/**
+ * clamd over TCP with the INSTREAM command (clamd(8)): the file is streamed in length-prefixed
+ * chunks, so Mailgate never shares a filesystem with the scanner and never buffers a whole file.
+ * "FOUND" is a scan result, not an error; a refused connection is transient; a size-limit or other
+ * ERROR reply is permanent for that file.
+ */
+import net from 'node:net';
+import type { Readable } from 'node:stream';
+import { ErrorType } from '../domain/errors';
+
+export type ScanVerdict = { infected: false } | { infected: true; signature: string };
+
+export interface Scanner {
+  scan(stream: Readable): Promise<ScanVerdict>;
+  ping(): Promise<void>;
+  version(): Promise<string>;
+}
+
+export class ScannerError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ScannerError';
+  }
+}
+
+export interface ClamdOptions {
+  host: string;
+  port: number;
+  timeoutMs: number;
+}
+
+/** clamd's default chunk ceiling is far higher; 64 KiB keeps memory flat for any file size. */
+const CHUNK = 64 * 1024;
+
+export function parseScanReply(reply: string): ScanVerdict {
+  const text = reply.replace(/\0+$/, '').trim();
+  const found = /^(?:stream|[^:]*): (.+) FOUND$/.exec(text);
+  if (found?.[1]) return { infected: true, signature: found[1] };
+  if (/: OK$/.test(text)) return { infected: false };
+  throw new ScannerError(ErrorType.ScannerRejected, `clamd refused the stream: ${text || '(empty reply)'}`);
+}
+
+function command(options: ClamdOptions, name: string, body?: Readable): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: options.host, port: options.port });
+    const chunks: Buffer[] = [];
+    let settled = false;
+    const fail = (error: unknown, type: ErrorType = ErrorType.ScannerUnavailable): void => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      body?.destroy();
+      const detail = error instanceof Error ? error.message : String(error);
+      reject(error instanceof ScannerError ? error : new ScannerError(type, `clamd ${name} failed: ${detail}`, { cause: error }));
+    };
+    socket.setTimeout(options.timeoutMs, () => fail(new Error(`no answer within ${options.timeoutMs} ms`)));
+    socket.on('error', (error) => fail(error));
+    socket.on('data', (data) => chunks.push(data));
+    socket.on('end', () => {
+      if (settled) return;
+      settled = true;
+      socket.destroy();
+      resolve(Buffer.concat(chunks).toString('utf8').replace(/\0+$/, ''));
+    });
+    socket.on('connect', () => {
+      socket.write(`z${name}\0`);
+      if (!body) return;
+      void (async () => {
+        try {
+          for await (const piece of body) {
+            const buf: Buffer = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
+            for (let offset = 0; offset < buf.length; offset += CHUNK) {
+              const slice = buf.subarray(offset, offset + CHUNK);
+              const header = Buffer.alloc(4);
+              header.writeUInt32BE(slice.length);
+              // clamd may answer early ("size limit exceeded") and close: stop writing then.
+              if (settled || socket.destroyed) return;
+              if (!socket.write(Buffer.concat([header, slice]))) {
+                await new Promise<void>((r) => {
+                  socket.once('drain', r);
+                  socket.once('close', r);
+                });
+              }
+            }
+          }
+          if (!settled && !socket.destroyed) socket.write(Buffer.alloc(4));
+        } catch (error) {
+          fail(error);
+        }
+      })();
+    });
+  });
+}
+
+export function createClamdScanner(options: ClamdOptions): Scanner {
+  return {
+    async scan(stream) {
+      const reply = await command(options, 'INSTREAM', stream);
+      if (reply === '') throw new ScannerError(ErrorType.ScannerUnavailable, 'clamd closed the connection without a verdict');
+      return parseScanReply(reply);
+    },
+    async ping() {
+      const reply = await command({ ...options, timeoutMs: Math.min(options.timeoutMs, 3_000) }, 'PING');
+      if (reply !== 'PONG') throw new ScannerError(ErrorType.ScannerUnavailable, `clamd PING answered ${JSON.stringify(reply)}`);
+    },
+    version: () => command({ ...options, timeoutMs: Math.min(options.timeoutMs, 3_000) }, 'VERSION'),
+  };
+}

@@ -1,0 +1,141 @@
+/**
+ * The object store: raw messages, parsed email documents and attachments, behind a narrow interface.
+ * One production adapter (S3 API: AWS S3, SeaweedFS, MinIO, R2) is used everywhere, tests included.
+ */
+import { Readable } from 'node:stream';
+import {
+  CopyObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+} from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Config } from '../config';
+import { classifyS3Error } from './s3-errors';
+import type { ErrorType } from '../domain/errors';
+
+export interface PutObjectInput {
+  key: string;
+  body: Buffer | string | Readable;
+  contentType?: string;
+  /** Only for streams: lets the store pick a single PUT over a multipart upload. */
+  contentLength?: number;
+  metadata?: Record<string, string>;
+}
+
+export interface ObjectStore {
+  put(input: PutObjectInput): Promise<void>;
+  /** Returns false when an object of that key already exists (content-addressed writes skip it). */
+  exists(key: string): Promise<boolean>;
+  /** Server-side copy; the bytes never pass through Mailgate. */
+  copy(fromKey: string, toKey: string): Promise<void>;
+  getStream(key: string): Promise<Readable>;
+  getBuffer(key: string): Promise<Buffer>;
+  presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string>;
+  ping(): Promise<void>;
+}
+
+export class ObjectStoreError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'ObjectStoreError';
+  }
+}
+
+async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof ObjectStoreError) throw error;
+    const type = classifyS3Error(error);
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new ObjectStoreError(type, `object store ${what} failed (${type}): ${detail}`, { cause: error });
+  }
+}
+
+/** Multipart uploads above this size; below it one PUT (SeaweedFS and S3 agree on 5 MiB parts). */
+const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
+
+export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?: number; maxAttempts?: number } = {}): ObjectStore {
+  const clientConfig: S3ClientConfig = {
+    region: config.region,
+    forcePathStyle: config.forcePathStyle,
+    credentials: { accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey },
+    // Fail fast: the ingress must answer 503 promptly when the store is down, and activities have
+    // their own retry policy in Temporal.
+    maxAttempts: options.maxAttempts ?? 2,
+    requestHandler: { connectionTimeout: 2_000, requestTimeout: options.timeoutMs ?? 60_000 },
+    ...(config.endpoint ? { endpoint: config.endpoint } : {}),
+  };
+  const client = new S3Client(clientConfig);
+  const Bucket = config.bucket;
+
+  return {
+    put: (input) =>
+      wrap(`put ${input.key}`, async () => {
+        const common = {
+          Bucket,
+          Key: input.key,
+          ContentType: input.contentType,
+          Metadata: input.metadata,
+        };
+        if (!(input.body instanceof Readable) || (input.contentLength !== undefined && input.contentLength < MULTIPART_THRESHOLD)) {
+          await client.send(new PutObjectCommand({ ...common, Body: input.body, ContentLength: input.contentLength }));
+          return;
+        }
+        await new Upload({ client, params: { ...common, Body: input.body }, queueSize: 2, partSize: MULTIPART_THRESHOLD }).done();
+      }),
+    exists: (key) =>
+      wrap(`head ${key}`, async () => {
+        try {
+          await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+          return true;
+        } catch (error) {
+          if (classifyS3Error(error) === 'ObjectNotFound') return false;
+          throw error;
+        }
+      }),
+    copy: (fromKey, toKey) =>
+      wrap(`copy ${fromKey} to ${toKey}`, async () => {
+        await client.send(new CopyObjectCommand({ Bucket, Key: toKey, CopySource: `${Bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, '/')}` }));
+      }),
+    getStream: (key) =>
+      wrap(`get ${key}`, async () => {
+        const out = await client.send(new GetObjectCommand({ Bucket, Key: key }));
+        if (!(out.Body instanceof Readable)) throw new Error('object body is not a stream');
+        return out.Body;
+      }),
+    getBuffer: (key) =>
+      wrap(`get ${key}`, async () => {
+        const out = await client.send(new GetObjectCommand({ Bucket, Key: key }));
+        if (!out.Body) throw new Error('object has no body');
+        return Buffer.from(await out.Body.transformToByteArray());
+      }),
+    presignGet: (key, ttlSeconds, downloadName) =>
+      wrap(`presign ${key}`, () =>
+        getSignedUrl(
+          client,
+          new GetObjectCommand({
+            Bucket,
+            Key: key,
+            ...(downloadName
+              ? { ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(downloadName)}` }
+              : {}),
+          }),
+          { expiresIn: ttlSeconds },
+        ),
+      ),
+    ping: () =>
+      wrap('ping', async () => {
+        await client.send(new HeadBucketCommand({ Bucket }));
+      }),
+  };
+}

@@ -1,0 +1,149 @@
+/**
+ * Typed configuration, parsed once from the environment at start-up. A bad value fails fast with the
+ * variable's name; secrets never appear in errors or logs (see `describeConfig`).
+ */
+import { DEFAULT_LIMITS, type Limits } from './domain/limits';
+
+export interface Config {
+  temporal: { address: string; namespace: string; taskQueue: string; uiPort: number };
+  s3: {
+    endpoint: string | undefined;
+    region: string;
+    bucket: string;
+    accessKeyId: string;
+    secretAccessKey: string;
+    forcePathStyle: boolean;
+  };
+  clamd: { host: string; port: number; timeoutMs: number };
+  /** `sqlite:<path>` for the embedded store, `postgres://…` for PostgreSQL. */
+  databaseUrl: string;
+  smtp: { host: string; port: number; secure: boolean; user: string | undefined; password: string | undefined };
+  ackFrom: string;
+  api: { host: string; port: number; publicUrl: string };
+  inboundDomains: string[];
+  /** Recipient that accepts mail for any address of an inbound domain; undefined = refuse unknown. */
+  catchAll: string | undefined;
+  limits: Limits;
+  /** Lifetime of presigned attachment URLs handed out by the API redirect. */
+  attachmentUrlTtlSeconds: number;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
+    super(`invalid configuration: ${variable} ${reason}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string, fallback?: string): string {
+  const value = env[name]?.trim();
+  if (value) return value;
+  if (fallback !== undefined) return fallback;
+  throw new ConfigError(name, 'is required');
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value ? value : undefined;
+}
+
+/** A positive integer; 0, NaN or a fraction is refused, never read as "no limit". */
+function int(env: Env, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, 'must be a positive integer');
+  const value = Number(raw);
+  if (value < 1 || value > max) throw new ConfigError(name, `must be between 1 and ${max}`);
+  return value;
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  if (['1', 'true', 'yes'].includes(raw)) return true;
+  if (['0', 'false', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, 'must be true or false');
+}
+
+function hostPort(env: Env, name: string, fallback: string): string {
+  const value = str(env, name, fallback);
+  if (!/^[^\s:]+:\d{1,5}$/.test(value)) throw new ConfigError(name, 'must be host:port');
+  return value;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const apiHost = str(env, 'API_HOST', '127.0.0.1');
+  const apiPort = int(env, 'API_PORT', 3000, 65535);
+  const endpoint = optional(env, 'S3_ENDPOINT');
+  if (endpoint && !/^https?:\/\/[^\s]+$/.test(endpoint)) throw new ConfigError('S3_ENDPOINT', 'must be an http(s) URL');
+  const domains = str(env, 'INBOUND_DOMAINS', 'mailgate.local')
+    .split(',')
+    .map((d) => d.trim().toLowerCase())
+    .filter(Boolean);
+  if (domains.length === 0) throw new ConfigError('INBOUND_DOMAINS', 'must name at least one domain');
+  const databaseUrl = str(env, 'DATABASE_URL', 'sqlite:.data/default/mailgate.sqlite');
+  if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
+    throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres://');
+  }
+  return {
+    temporal: {
+      address: hostPort(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
+      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'mailgate'),
+      uiPort: int(env, 'TEMPORAL_UI_PORT', 8233, 65535),
+    },
+    s3: {
+      endpoint,
+      region: str(env, 'S3_REGION', 'us-east-1'),
+      bucket: str(env, 'S3_BUCKET', 'mailgate'),
+      accessKeyId: str(env, 'S3_ACCESS_KEY_ID'),
+      secretAccessKey: str(env, 'S3_SECRET_ACCESS_KEY'),
+      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+    },
+    clamd: {
+      host: str(env, 'CLAMD_HOST', '127.0.0.1'),
+      port: int(env, 'CLAMD_PORT', 3310, 65535),
+      timeoutMs: int(env, 'CLAMD_TIMEOUT_MS', 60_000),
+    },
+    databaseUrl,
+    smtp: {
+      host: str(env, 'SMTP_HOST', '127.0.0.1'),
+      port: int(env, 'SMTP_PORT', 25, 65535),
+      secure: bool(env, 'SMTP_SECURE', false),
+      user: optional(env, 'SMTP_USER'),
+      password: optional(env, 'SMTP_PASSWORD'),
+    },
+    ackFrom: str(env, 'ACK_FROM', `Mailgate <support@${domains[0]}>`),
+    api: {
+      host: apiHost,
+      port: apiPort,
+      publicUrl: str(env, 'API_PUBLIC_URL', `http://${apiHost}:${apiPort}`).replace(/\/+$/, ''),
+    },
+    inboundDomains: domains,
+    catchAll: optional(env, 'INBOUND_CATCH_ALL')?.toLowerCase(),
+    limits: {
+      ...DEFAULT_LIMITS,
+      maxMessageBytes: int(env, 'MAX_MESSAGE_BYTES', DEFAULT_LIMITS.maxMessageBytes),
+      maxAttachmentBytes: int(env, 'MAX_ATTACHMENT_BYTES', DEFAULT_LIMITS.maxAttachmentBytes),
+    },
+    attachmentUrlTtlSeconds: int(env, 'ATTACHMENT_URL_TTL_SECONDS', 300, 7 * 24 * 3600),
+  };
+}
+
+/** What is safe to log about the configuration: endpoints and names, never credentials. */
+export function describeConfig(config: Config): Record<string, unknown> {
+  return {
+    temporal: config.temporal,
+    s3: { endpoint: config.s3.endpoint ?? 'aws', region: config.s3.region, bucket: config.s3.bucket },
+    clamd: `${config.clamd.host}:${config.clamd.port}`,
+    database: config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres',
+    smtp: `${config.smtp.host}:${config.smtp.port}`,
+    api: `${config.api.host}:${config.api.port}`,
+    inboundDomains: config.inboundDomains,
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The one list of failure types. Activities throw `ApplicationFailure`s with these as `type`;
+ * workflows and the ingress branch on `type`, never on message text.
+ */
+export const ErrorType = {
+  /** The raw message cannot be parsed as MIME at all. Permanent. */
+  MalformedEmail: 'MalformedEmail',
+  /** A stored object the workflow refers to does not exist. Permanent. */
+  ObjectNotFound: 'ObjectNotFound',
+  /** The object store refused the request (credentials, bucket, policy). Permanent. */
+  ObjectStoreRejected: 'ObjectStoreRejected',
+  /** The object store could not be reached or answered 5xx. Transient. */
+  ObjectStoreUnavailable: 'ObjectStoreUnavailable',
+  /** clamd could not be reached or failed mid-stream. Transient. */
+  ScannerUnavailable: 'ScannerUnavailable',
+  /** clamd refused the stream (size limit) or answered with an error. Permanent for that file. */
+  ScannerRejected: 'ScannerRejected',
+  /** The SMTP server permanently refused the message (5xx). */
+  SmtpRejected: 'SmtpRejected',
+  /** The SMTP server could not be reached or answered 4xx. Transient. */
+  SmtpUnavailable: 'SmtpUnavailable',
+  /** The ticket database could not be reached. Transient. */
+  DatabaseUnavailable: 'DatabaseUnavailable',
+  /** The SDK's own type for an activity result over the payload limit; must never be retried. */
+  PayloadsTooLarge: 'PayloadsTooLarge',
+} as const;
+
+export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
+
+/** Failure types that retrying cannot fix; used in every activity retry policy. */
+export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
+  ErrorType.MalformedEmail,
+  ErrorType.ObjectNotFound,
+  ErrorType.ObjectStoreRejected,
+  ErrorType.ScannerRejected,
+  ErrorType.SmtpRejected,
+  ErrorType.PayloadsTooLarge,
+];

@@ -1,0 +1,24 @@
+/**
+ * Limits on untrusted input, as named constants. Each is validated at start-up (see config.ts);
+ * none of them may be 0 or NaN, which would otherwise read as "no limit".
+ */
+export interface Limits {
+  /** Whole raw message accepted by the ingress (HTTP 413 above it). */
+  maxMessageBytes: number;
+  /** One attachment; a larger one is dropped from the ticket with a note, the ticket stays. */
+  maxAttachmentBytes: number;
+  /** Attachments kept per message; the rest are recorded as skipped. */
+  maxAttachments: number;
+  /** Plain text kept on a ticket comment; the full text stays in the stored email document. */
+  maxTextChars: number;
+  /** References header entries considered for threading (newest first). */
+  maxReferences: number;
+}
+
+export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
+  maxMessageBytes: 40 * 1024 * 1024,
+  maxAttachmentBytes: 25 * 1024 * 1024,
+  maxAttachments: 100,
+  maxTextChars: 200_000,
+  maxReferences: 20,
+});
