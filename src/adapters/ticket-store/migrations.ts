@@ -1,0 +1,155 @@
+/**
+ * Schema versions, one DDL text per dialect. Append new versions; never edit an applied one, since
+ * `schema_migrations` records only the version number.
+ */
+
+export interface Migration {
+  version: number;
+  name: string;
+  sqlite: string;
+  postgres: string;
+}
+
+const CHECKS = {
+  status: `CHECK (status IN ('open', 'pending', 'closed'))`,
+  scan: `CHECK (scan_status IN ('clean', 'infected', 'skipped'))`,
+  kind: `CHECK (kind IN ('inbound', 'acknowledgement', 'outbound'))`,
+  ack: `CHECK (state IN ('reserved', 'sent'))`,
+};
+
+/** Listings filter by one column and page newest first, so each filter gets its own ordered index. */
+const LISTING_INDEXES = `
+CREATE INDEX tickets_newest ON tickets (created DESC, number DESC);
+CREATE INDEX tickets_queue_newest ON tickets (queue, created DESC, number DESC);
+CREATE INDEX tickets_requester_newest ON tickets (requester, created DESC, number DESC);
+CREATE INDEX tickets_status_newest ON tickets (status, created DESC, number DESC);
+CREATE INDEX comments_ticket ON comments (ticket_id, created);
+CREATE INDEX attachments_comment ON attachments (comment_id, position);
+CREATE INDEX thread_index_ticket ON thread_index (ticket_id);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tickets, comments, attachments, thread index, acknowledgements',
+    sqlite: `
+CREATE TABLE tickets (
+  id TEXT PRIMARY KEY,
+  number INTEGER NOT NULL UNIQUE,
+  origin_key TEXT NOT NULL UNIQUE,
+  subject TEXT NOT NULL,
+  requester TEXT NOT NULL,
+  queue TEXT NOT NULL,
+  status TEXT NOT NULL DEFAULT 'open' ${CHECKS.status},
+  created TEXT NOT NULL,
+  updated TEXT NOT NULL
+);
+CREATE TABLE comments (
+  id TEXT PRIMARY KEY,
+  ticket_id TEXT NOT NULL REFERENCES tickets (id),
+  message_id TEXT NOT NULL,
+  author TEXT NOT NULL,
+  text TEXT NOT NULL,
+  html TEXT,
+  internal INTEGER NOT NULL CHECK (internal IN (0, 1)),
+  created TEXT NOT NULL,
+  UNIQUE (ticket_id, message_id)
+);
+CREATE TABLE attachments (
+  id TEXT PRIMARY KEY,
+  comment_id TEXT NOT NULL REFERENCES comments (id),
+  position INTEGER NOT NULL,
+  filename TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  sha256 TEXT NOT NULL,
+  storage_key TEXT,
+  scan_status TEXT NOT NULL ${CHECKS.scan},
+  scan_detail TEXT,
+  content_id TEXT,
+  inline INTEGER NOT NULL CHECK (inline IN (0, 1)),
+  UNIQUE (comment_id, position)
+);
+CREATE TABLE thread_index (
+  message_id TEXT NOT NULL,
+  ticket_id TEXT NOT NULL REFERENCES tickets (id),
+  queue TEXT NOT NULL,
+  kind TEXT NOT NULL ${CHECKS.kind},
+  created TEXT NOT NULL,
+  PRIMARY KEY (message_id, ticket_id)
+);
+CREATE TABLE acknowledgements (
+  workflow_id TEXT PRIMARY KEY,
+  ticket_id TEXT NOT NULL REFERENCES tickets (id),
+  message_id TEXT NOT NULL,
+  recipient TEXT NOT NULL,
+  state TEXT NOT NULL ${CHECKS.ack},
+  created TEXT NOT NULL,
+  sent_at TEXT
+);
+${LISTING_INDEXES}`,
+    postgres: `
+CREATE TABLE tickets (
+  id text PRIMARY KEY,
+  number integer GENERATED ALWAYS AS IDENTITY UNIQUE,
+  origin_key text NOT NULL UNIQUE,
+  subject text NOT NULL,
+  requester text NOT NULL,
+  queue text NOT NULL,
+  status text NOT NULL DEFAULT 'open' ${CHECKS.status},
+  created timestamptz(3) NOT NULL,
+  updated timestamptz(3) NOT NULL
+);
+CREATE TABLE comments (
+  id text PRIMARY KEY,
+  -- Orders comments stored within the same millisecond (SQLite uses its implicit rowid).
+  seq bigint GENERATED ALWAYS AS IDENTITY,
+  ticket_id text NOT NULL REFERENCES tickets (id),
+  message_id text NOT NULL,
+  author text NOT NULL,
+  text text NOT NULL,
+  html text,
+  internal boolean NOT NULL,
+  created timestamptz(3) NOT NULL,
+  UNIQUE (ticket_id, message_id)
+);
+CREATE TABLE attachments (
+  id text PRIMARY KEY,
+  comment_id text NOT NULL REFERENCES comments (id),
+  position integer NOT NULL,
+  filename text NOT NULL,
+  content_type text NOT NULL,
+  size integer NOT NULL CHECK (size >= 0),
+  sha256 text NOT NULL,
+  storage_key text,
+  scan_status text NOT NULL ${CHECKS.scan},
+  scan_detail text,
+  content_id text,
+  inline boolean NOT NULL,
+  UNIQUE (comment_id, position)
+);
+CREATE TABLE thread_index (
+  message_id text NOT NULL,
+  ticket_id text NOT NULL REFERENCES tickets (id),
+  queue text NOT NULL,
+  kind text NOT NULL ${CHECKS.kind},
+  created timestamptz(3) NOT NULL,
+  PRIMARY KEY (message_id, ticket_id)
+);
+CREATE TABLE acknowledgements (
+  workflow_id text PRIMARY KEY,
+  ticket_id text NOT NULL REFERENCES tickets (id),
+  message_id text NOT NULL,
+  recipient text NOT NULL,
+  state text NOT NULL ${CHECKS.ack},
+  created timestamptz(3) NOT NULL,
+  sent_at timestamptz(3)
+);
+${LISTING_INDEXES}`,
+  },
+];
+
+/** Versions not yet in `applied`, in order. */
+export function pendingMigrations(applied: ReadonlySet<number>): Migration[] {
+  return MIGRATIONS.filter((m) => !applied.has(m.version)).sort((a, b) => a.version - b.version);
+}

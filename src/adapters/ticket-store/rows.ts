@@ -1,0 +1,112 @@
+/**
+ * Turns database rows into the store's types, checking each column at run time. Both backends name
+ * their columns alike; they differ only in how values arrive (SQLite: 0/1 and text timestamps,
+ * PostgreSQL: booleans and Dates).
+ */
+import type { ThreadEntry } from './thread-match';
+import type { Comment, ScanStatus, StoredAttachment, Ticket, TicketStatus, TicketWithComments } from './types';
+
+export type Row = Record<string, unknown>;
+
+const TICKET_STATUSES: readonly string[] = ['open', 'pending', 'closed'] satisfies TicketStatus[];
+const SCAN_STATUSES: readonly string[] = ['clean', 'infected', 'skipped'] satisfies ScanStatus[];
+
+function column(row: Row, name: string): unknown {
+  if (!(name in row)) throw new Error(`ticket store row has no column ${name}`);
+  return row[name];
+}
+
+function text(row: Row, name: string): string {
+  const value = column(row, name);
+  if (typeof value !== 'string') throw new Error(`ticket store column ${name} is not text`);
+  return value;
+}
+
+function nullableText(row: Row, name: string): string | null {
+  const value = column(row, name);
+  return value === null ? null : text(row, name);
+}
+
+function integer(row: Row, name: string): number {
+  const value = column(row, name);
+  const n = typeof value === 'bigint' ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) throw new Error(`ticket store column ${name} is not an integer`);
+  return n;
+}
+
+function flag(row: Row, name: string): boolean {
+  const value = column(row, name);
+  if (typeof value === 'boolean') return value;
+  if (value === 0 || value === 1) return value === 1;
+  throw new Error(`ticket store column ${name} is not a boolean`);
+}
+
+export function timestamp(row: Row, name: string): string {
+  const value = column(row, name);
+  if (value instanceof Date) return value.toISOString();
+  return text(row, name);
+}
+
+function oneOf<T extends string>(row: Row, name: string, allowed: readonly string[]): T {
+  const value = text(row, name);
+  if (!allowed.includes(value)) throw new Error(`ticket store column ${name} has unexpected value ${value}`);
+  return value as T;
+}
+
+export function toTicket(row: Row): Ticket {
+  return {
+    id: text(row, 'id'),
+    number: integer(row, 'number'),
+    subject: text(row, 'subject'),
+    requester: text(row, 'requester'),
+    queue: text(row, 'queue'),
+    status: oneOf<TicketStatus>(row, 'status', TICKET_STATUSES),
+    created: timestamp(row, 'created'),
+    updated: timestamp(row, 'updated'),
+  };
+}
+
+export function toAttachment(row: Row): StoredAttachment {
+  return {
+    id: text(row, 'id'),
+    filename: text(row, 'filename'),
+    contentType: text(row, 'content_type'),
+    size: integer(row, 'size'),
+    sha256: text(row, 'sha256'),
+    storageKey: nullableText(row, 'storage_key'),
+    scanStatus: oneOf<ScanStatus>(row, 'scan_status', SCAN_STATUSES),
+    scanDetail: nullableText(row, 'scan_detail'),
+    contentId: nullableText(row, 'content_id'),
+    inline: flag(row, 'inline'),
+  };
+}
+
+/** `attachmentRows` must carry a comment_id column and be in position order. */
+export function toComment(row: Row, attachmentRows: Row[]): Comment {
+  const id = text(row, 'id');
+  return {
+    id,
+    ticketId: text(row, 'ticket_id'),
+    messageId: text(row, 'message_id'),
+    author: text(row, 'author'),
+    text: text(row, 'text'),
+    html: nullableText(row, 'html'),
+    internal: flag(row, 'internal'),
+    created: timestamp(row, 'created'),
+    attachments: attachmentRows.filter((a) => text(a, 'comment_id') === id).map(toAttachment),
+  };
+}
+
+export function toTicketWithComments(ticketRow: Row, commentRows: Row[], attachmentRows: Row[]): TicketWithComments {
+  return { ...toTicket(ticketRow), comments: commentRows.map((c) => toComment(c, attachmentRows)) };
+}
+
+/** A thread_index row joined with its ticket's number (column `number`). */
+export function toThreadEntry(row: Row): ThreadEntry {
+  return {
+    messageId: text(row, 'message_id'),
+    ticketId: text(row, 'ticket_id'),
+    ticketNumber: integer(row, 'number'),
+    queue: text(row, 'queue'),
+  };
+}
