@@ -1,0 +1,37 @@
+/**
+ * All activities, built from their dependencies. The worker passes real adapters; tests pass real
+ * local services too. Workflows import the `Activities` type only.
+ */
+import type { Scanner } from '../adapters/clamd';
+import type { Mailer } from '../adapters/mailer';
+import type { ObjectStore } from '../adapters/object-store';
+import type { TicketStore } from '../adapters/ticket-store/types';
+import type { Limits } from '../domain/limits';
+import { createFindThread } from './find-thread';
+import { createParseEmail } from './parse-email';
+import { createRecordTicket } from './record-ticket';
+import { createScanAttachments } from './scan-attachments';
+import { createSendAcknowledgement } from './send-acknowledgement';
+import { createStoreAttachments } from './store-attachments';
+
+export interface ActivityDeps {
+  store: ObjectStore;
+  scanner: Scanner;
+  tickets: TicketStore;
+  mailer: Mailer;
+  limits: Limits;
+  ackFrom: string;
+}
+
+export function createActivities(deps: ActivityDeps) {
+  return {
+    parseEmail: createParseEmail(deps),
+    scanAttachments: createScanAttachments(deps),
+    storeAttachments: createStoreAttachments(deps),
+    findThread: createFindThread(deps),
+    recordTicket: createRecordTicket(deps),
+    sendAcknowledgement: createSendAcknowledgement(deps),
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

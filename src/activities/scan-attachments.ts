@@ -1,0 +1,50 @@
+/**
+ * scan: every kept attachment part through clamd (INSTREAM). "FOUND" is a verdict; an unreachable
+ * clamd fails the activity as transient so Temporal retries it. A part clamd refuses to scan is
+ * never treated as clean: it is kept out of the ticket as "skipped".
+ */
+import { Context } from '@temporalio/activity';
+import type { Scanner } from '../adapters/clamd';
+import type { ObjectStore } from '../adapters/object-store';
+import { ErrorType } from '../domain/errors';
+import type { ScanStatus } from '../adapters/ticket-store/types';
+import { rethrowAsFailure } from './failures';
+
+export interface ScanAttachmentsInput {
+  parts: { index: number; partKey: string; skippedReason: string | null }[];
+}
+
+export interface ScanResult {
+  index: number;
+  status: ScanStatus;
+  /** Signature name when infected; the reason when skipped. */
+  detail: string | null;
+}
+
+export function createScanAttachments(deps: { store: ObjectStore; scanner: Scanner }) {
+  return async function scanAttachments(input: ScanAttachmentsInput): Promise<ScanResult[]> {
+    const results: ScanResult[] = [];
+    for (const part of input.parts) {
+      Context.current().heartbeat({ scanned: results.length });
+      if (part.skippedReason) {
+        results.push({ index: part.index, status: 'skipped', detail: part.skippedReason });
+        continue;
+      }
+      try {
+        const verdict = await deps.scanner.scan(await deps.store.getStream(part.partKey));
+        results.push(
+          verdict.infected
+            ? { index: part.index, status: 'infected', detail: verdict.signature }
+            : { index: part.index, status: 'clean', detail: null },
+        );
+      } catch (error) {
+        if ((error as { type?: string }).type === ErrorType.ScannerRejected) {
+          results.push({ index: part.index, status: 'skipped', detail: `not scanned: ${(error as Error).message}` });
+          continue;
+        }
+        rethrowAsFailure(error);
+      }
+    }
+    return results;
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The HTTP API as an express app, built from its dependencies (the server wires real ones; tests
+ * start the real server process). Holds a Temporal client only, never activities.
+ */
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Client } from '@temporalio/client';
+import type { Scanner } from '../adapters/clamd';
+import type { ObjectStore } from '../adapters/object-store';
+import type { TicketStore } from '../adapters/ticket-store/types';
+import type { Config } from '../config';
+import type { Logger } from '../logger';
+import { emailsRouter } from './emails';
+import { healthRouter } from './health';
+import { inboundRouter } from './inbound';
+import { ticketsRouter } from './tickets';
+
+export interface ApiDeps {
+  config: Config;
+  store: ObjectStore;
+  scanner: Scanner;
+  tickets: TicketStore;
+  temporal: Client;
+  log: Logger;
+}
+
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      deps.log.info('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 });
+    });
+    next();
+  });
+  app.use(healthRouter(deps));
+  app.use(inboundRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
+  app.use(emailsRouter(deps));
+  app.use(
+    ticketsRouter({
+      tickets: deps.tickets,
+      store: deps.store,
+      publicUrl: deps.config.api.publicUrl,
+      attachmentUrlTtlSeconds: deps.config.attachmentUrlTtlSeconds,
+    }),
+  );
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'not_found', reason: 'no such route' });
+  });
+  app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const status = (error as { status?: number; type?: string }).status;
+    if ((error as { type?: string }).type === 'entity.too.large') {
+      res.status(413).json({ error: 'too_large', reason: `the message exceeds ${deps.config.limits.maxMessageBytes} bytes` });
+      return;
+    }
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      res.status(status).json({ error: 'bad_request', reason: (error as Error).message });
+      return;
+    }
+    const unavailable = typeof (error as { type?: unknown }).type === 'string' && /Unavailable$/.test((error as { type: string }).type);
+    deps.log.error('request failed', { error });
+    if (unavailable) {
+      res.set('Retry-After', '30').status(503).json({ error: 'unavailable', reason: 'a backing service is unavailable' });
+      return;
+    }
+    res.status(500).json({ error: 'internal', reason: 'internal error' });
+  });
+  return app;
+}

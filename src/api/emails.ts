@@ -1,0 +1,51 @@
+/**
+ * GET /v1/emails/:workflowId — an email's processing state, from the workflow itself (the `status`
+ * query) while a worker is up, or from Temporal's record of the execution when none is.
+ * The workflow id contains a slash (inbound-email/<key>); it may be given as is or URL-encoded.
+ */
+import express, { type Router } from 'express';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { Logger } from '../logger';
+import { statusQuery } from '../workflows/types';
+
+const DEADLINE_MS = 5_000;
+
+export function emailsRouter(deps: { temporal: Client; log: Logger }): Router {
+  const router = express.Router();
+  router.get('/v1/emails/*workflowId', async (req, res) => {
+    const raw = (req.params as { workflowId: string[] | string }).workflowId;
+    const workflowId = Array.isArray(raw) ? raw.join('/') : raw;
+    const handle = deps.temporal.workflow.getHandle(workflowId);
+    try {
+      const description = await deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, () => handle.describe());
+      const searchAttributes = Object.fromEntries(
+        description.typedSearchAttributes.getAll().map((pair) => [pair.key.name, pair.value]),
+      );
+      let state: unknown = null;
+      let stateError: string | null = null;
+      try {
+        state = await deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, () => handle.query(statusQuery));
+      } catch (error) {
+        stateError = `state unavailable (no worker answered the query): ${error instanceof Error ? error.message : String(error)}`;
+      }
+      res.json({
+        workflowId,
+        runId: description.runId,
+        runStatus: description.status.name,
+        startTime: description.startTime.toISOString(),
+        closeTime: description.closeTime?.toISOString() ?? null,
+        searchAttributes,
+        state,
+        ...(stateError ? { stateError } : {}),
+      });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) {
+        res.status(404).json({ error: 'not_found', reason: `no email workflow ${workflowId}` });
+        return;
+      }
+      deps.log.warn('email state unavailable', { error, workflowId });
+      res.set('Retry-After', '5').status(503).json({ error: 'unavailable', reason: 'the workflow engine did not answer' });
+    }
+  });
+  return router;
+}

@@ -1,0 +1,54 @@
+/**
+ * The API process: wires real adapters into the express app and listens. Temporal is connected
+ * lazily, so the API starts (and /readyz says what is missing) even while Temporal is down.
+ */
+import type { Server } from 'node:http';
+import { Client, Connection } from '@temporalio/client';
+import { createClamdScanner } from '../adapters/clamd';
+import { createS3ObjectStore } from '../adapters/object-store';
+import { openTicketStore } from '../adapters/ticket-store';
+import { describeConfig, loadConfig } from '../config';
+import { createLogger } from '../logger';
+import { createApp } from './app';
+
+async function main(): Promise<void> {
+  const log = createLogger({ process: 'api' });
+  const config = loadConfig();
+  log.info('starting api', { config: describeConfig(config) });
+  const tickets = openTicketStore(config.databaseUrl);
+  await tickets.migrate();
+  const connection = Connection.lazy({ address: config.temporal.address });
+  const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  const app = createApp({
+    config,
+    log,
+    tickets,
+    temporal,
+    store: createS3ObjectStore(config.s3, { timeoutMs: 30_000, maxAttempts: 1 }),
+    scanner: createClamdScanner(config.clamd),
+  });
+  const server: Server = app.listen(config.api.port, config.api.host);
+  await new Promise<void>((resolve, reject) => {
+    server.once('listening', resolve);
+    server.once('error', reject);
+  });
+  // Slow senders must not hold sockets forever (a 40 MB upload at a few MB/s fits in 2 minutes).
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 30_000;
+  log.info('api listening', { url: `http://${config.api.host}:${config.api.port}` });
+
+  const stop = (signal: string): void => {
+    log.info('api stopping', { signal });
+    server.close(() => {
+      void Promise.allSettled([connection.close(), tickets.close()]).then(() => process.exit(0));
+    });
+    setTimeout(() => process.exit(0), 10_000).unref();
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}
+
+main().catch((error: unknown) => {
+  createLogger({ process: 'api' }).error('api failed to start', { error });
+  process.exit(1);
+});

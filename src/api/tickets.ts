@@ -1,0 +1,93 @@
+/**
+ * The built-in ticket store over HTTP: list and read tickets; attachment links redirect to a fresh,
+ * short-lived presigned URL, so a ticket opened days later still downloads, and a leaked link
+ * expires. Quarantined or skipped files have no link at all.
+ */
+import express, { type Router } from 'express';
+import type { ObjectStore } from '../adapters/object-store';
+import { InvalidTicketQueryError } from '../adapters/ticket-store/errors';
+import type { StoredAttachment, TicketStatus, TicketStore, TicketWithComments } from '../adapters/ticket-store/types';
+
+export interface TicketsDeps {
+  tickets: TicketStore;
+  store: ObjectStore;
+  publicUrl: string;
+  attachmentUrlTtlSeconds: number;
+}
+
+const STATUSES: TicketStatus[] = ['open', 'pending', 'closed'];
+
+function one(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}
+
+export function ticketsRouter(deps: TicketsDeps): Router {
+  const router = express.Router();
+  const link = (a: StoredAttachment): string | null =>
+    a.scanStatus === 'clean' && a.storageKey ? `${deps.publicUrl}/v1/attachments/${encodeURIComponent(a.id)}` : null;
+  const present = (ticket: TicketWithComments) => ({
+    ...ticket,
+    comments: ticket.comments.map((c) => ({
+      ...c,
+      attachments: c.attachments.map(({ storageKey: _key, ...a }) => ({ ...a, link: link({ storageKey: _key, ...a }) })),
+    })),
+  });
+
+  router.get('/v1/tickets', async (req, res) => {
+    const status = one(req.query.status);
+    if (status !== undefined && !STATUSES.includes(status as TicketStatus)) {
+      res.status(400).json({ error: 'bad_request', reason: `status must be one of ${STATUSES.join(', ')}` });
+      return;
+    }
+    const limitText = one(req.query.limit);
+    const limit = limitText === undefined ? undefined : Number(limitText);
+    if (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 100)) {
+      res.status(400).json({ error: 'bad_request', reason: 'limit must be an integer from 1 to 100' });
+      return;
+    }
+    try {
+      const page = await deps.tickets.listTickets({
+        queue: one(req.query.queue)?.toLowerCase(),
+        requester: one(req.query.requester)?.toLowerCase(),
+        status: status as TicketStatus | undefined,
+        limit,
+        cursor: one(req.query.cursor),
+      });
+      res.json(page);
+    } catch (error) {
+      if (error instanceof InvalidTicketQueryError) {
+        res.status(400).json({ error: 'bad_request', reason: error.message });
+        return;
+      }
+      throw error;
+    }
+  });
+
+  router.get('/v1/tickets/:id', async (req, res) => {
+    const id = req.params.id;
+    const ticket = /^\d+$/.test(id) ? await deps.tickets.getTicketByNumber(Number(id)) : await deps.tickets.getTicket(id);
+    if (!ticket) {
+      res.status(404).json({ error: 'not_found', reason: `no ticket ${id}` });
+      return;
+    }
+    res.json(present(ticket));
+  });
+
+  router.get('/v1/attachments/:id', async (req, res) => {
+    const attachment = await deps.tickets.getAttachment(req.params.id);
+    if (!attachment) {
+      res.status(404).json({ error: 'not_found', reason: 'no such attachment' });
+      return;
+    }
+    if (attachment.scanStatus !== 'clean' || !attachment.storageKey) {
+      res.status(410).json({
+        error: 'not_available',
+        reason: attachment.scanStatus === 'infected' ? `quarantined: ${attachment.scanDetail ?? 'infected'}` : `not stored: ${attachment.scanDetail ?? attachment.scanStatus}`,
+      });
+      return;
+    }
+    const url = await deps.store.presignGet(attachment.storageKey, deps.attachmentUrlTtlSeconds, attachment.filename);
+    res.set('Cache-Control', 'no-store').redirect(302, url);
+  });
+  return router;
+}

@@ -1,0 +1,58 @@
+/**
+ * The normalized email document (stored in the object store as JSON) and the small summary the
+ * workflow keeps. Workflow history holds only the summary and object keys, never email bytes.
+ */
+
+export interface Mailbox {
+  address: string;
+  name: string;
+}
+
+export interface AttachmentPart {
+  /** Position among the message's attachments, stable across re-parses of the same bytes. */
+  index: number;
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  contentId: string | null;
+  inline: boolean;
+  /** Object key of the unscanned part; never linked from a ticket. */
+  partKey: string;
+  /** Set when the part was not kept whole (over the size cap); such a part is never stored. */
+  skippedReason: string | null;
+}
+
+export interface EmailDocument {
+  messageId: string | null;
+  from: Mailbox | null;
+  to: Mailbox[];
+  cc: Mailbox[];
+  replyTo: Mailbox[];
+  subject: string;
+  date: string | null;
+  inReplyTo: string[];
+  references: string[];
+  text: string;
+  /** Sanitized HTML body, or null for plain-text mail. */
+  html: string | null;
+  attachments: AttachmentPart[];
+  /** Headers later steps classify on (lower-case names). */
+  headers: Record<string, string>;
+}
+
+/** What the workflow keeps: enough to route, thread and report; bounded in size. */
+export interface EmailSummary {
+  documentKey: string;
+  messageId: string | null;
+  from: string | null;
+  fromName: string;
+  subject: string;
+  inReplyTo: string[];
+  references: string[];
+  attachments: AttachmentPart[];
+  textBytes: number;
+}
+
+/** Subject lines longer than RFC 5322's 998-character line limit are cut for summaries. */
+export const MAX_SUMMARY_SUBJECT = 998;

@@ -1,0 +1,87 @@
+/**
+ * The worker process: connects to Temporal, builds the activities from real adapters and runs the
+ * inbound-email workflows. Stops on SIGTERM/SIGINT after in-flight activities finish (grace period).
+ */
+import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as SdkLogLevel, type LogMetadata } from '@temporalio/worker';
+import { createClamdScanner } from './adapters/clamd';
+import { createSmtpMailer } from './adapters/mailer';
+import { createS3ObjectStore } from './adapters/object-store';
+import { openTicketStore } from './adapters/ticket-store';
+import { createActivities } from './activities';
+import { describeConfig, loadConfig, type Config } from './config';
+import { createLogger, type Logger } from './logger';
+
+export interface WorkerOptions {
+  config: Config;
+  /** Overrides the configured task queue (tests run one queue per suite). */
+  taskQueue?: string;
+}
+
+export async function createMailgateWorker({ config, taskQueue }: WorkerOptions): Promise<{ worker: Worker; close: () => Promise<void> }> {
+  const tickets = openTicketStore(config.databaseUrl);
+  await tickets.migrate();
+  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const worker = await Worker.create({
+    connection,
+    namespace: config.temporal.namespace,
+    taskQueue: taskQueue ?? config.temporal.taskQueue,
+    workflowsPath: require.resolve('./workflows'),
+    activities: createActivities({
+      store: createS3ObjectStore(config.s3),
+      scanner: createClamdScanner(config.clamd),
+      tickets,
+      mailer: createSmtpMailer(config.smtp),
+      limits: config.limits,
+      ackFrom: config.ackFrom,
+    }),
+    // Two cores: clamd and the object store, not the worker, bound how many scans help at once.
+    maxConcurrentActivityTaskExecutions: 20,
+    shutdownGraceTime: '30 seconds',
+  });
+  return {
+    worker,
+    close: async () => {
+      await connection.close();
+      await tickets.close();
+    },
+  };
+}
+
+function installRuntime(log: Logger): void {
+  const levels: Record<SdkLogLevel, 'debug' | 'info' | 'warn' | 'error'> = {
+    TRACE: 'debug',
+    DEBUG: 'debug',
+    INFO: 'info',
+    WARN: 'warn',
+    ERROR: 'error',
+  };
+  Runtime.install({
+    logger: new DefaultLogger('INFO', (entry) => {
+      const level = levels[entry.level];
+      if (level === 'debug') return;
+      log[level](entry.message, (entry.meta ?? {}) as LogMetadata);
+    }),
+  });
+}
+
+async function main(): Promise<void> {
+  const log = createLogger({ process: 'worker' });
+  const config = loadConfig();
+  installRuntime(log);
+  log.info('starting worker', { config: describeConfig(config) });
+  const { worker, close } = await createMailgateWorker({ config });
+  log.info('worker running', { taskQueue: config.temporal.taskQueue });
+  try {
+    await worker.run();
+  } finally {
+    await close();
+    log.info('worker stopped');
+  }
+}
+
+if (require.main === module) {
+  main().catch((error: unknown) => {
+    createLogger({ process: 'worker' }).error('worker failed', { error });
+    process.exit(1);
+  });
+}

@@ -1,0 +1,1 @@
+export { processInboundEmail } from './process-inbound-email';

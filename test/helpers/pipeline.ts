@@ -1,0 +1,70 @@
+/** Following an email through the running app: its workflow state, its ticket, its history. */
+import assert from 'node:assert/strict';
+import { Client, Connection } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import type { EmailState } from '../../src/workflows/types';
+import { getJson } from './mail';
+import { config, eventually } from './stack';
+
+export interface EmailView {
+  workflowId: string;
+  runStatus: string;
+  searchAttributes: Record<string, unknown>;
+  state: EmailState | null;
+}
+
+export interface TicketView {
+  id: string;
+  number: number;
+  subject: string;
+  requester: string;
+  queue: string;
+  status: string;
+  comments: {
+    messageId: string;
+    author: string;
+    text: string;
+    html: string | null;
+    internal: boolean;
+    attachments: { id: string; filename: string; size: number; sha256: string; scanStatus: string; scanDetail: string | null; link: string | null }[];
+  }[];
+}
+
+/** Waits until the email's workflow has completed, and returns its final state. */
+export async function settled(baseUrl: string, workflowId: string, timeoutMs = 60_000): Promise<EmailView> {
+  return eventually(
+    `email ${workflowId} to settle`,
+    async () => {
+      const { status, body } = await getJson<EmailView>(`${baseUrl}/v1/emails/${workflowId}`);
+      if (status !== 200) return undefined;
+      if (body.runStatus === 'FAILED' || body.runStatus === 'TERMINATED') {
+        throw new Error(`workflow ${workflowId} ended ${body.runStatus}: ${JSON.stringify(body.state)}`);
+      }
+      return body.runStatus === 'COMPLETED' && body.state?.step === 'done' ? body : undefined;
+    },
+    timeoutMs,
+  );
+}
+
+export async function ticket(baseUrl: string, id: string | number): Promise<TicketView> {
+  const { status, body } = await getJson<TicketView>(`${baseUrl}/v1/tickets/${id}`);
+  assert.equal(status, 200, `ticket ${id} should exist`);
+  return body;
+}
+
+export async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
+  const connection = await Connection.connect({ address: config.temporal.address });
+  try {
+    return await fn(new Client({ connection, namespace: config.temporal.namespace }));
+  } finally {
+    await connection.close();
+  }
+}
+
+/** The size of a workflow's whole history as JSON (larger than Temporal's protobuf encoding). */
+export async function historyBytes(workflowId: string): Promise<number> {
+  return withTemporal(async (client) => {
+    const history = await client.workflow.getHandle(workflowId).fetchHistory();
+    return Buffer.byteLength(historyToJSON(history));
+  });
+}

@@ -1,0 +1,116 @@
+/**
+ * The ingress contract: what is refused and how, and that nothing is half-done when the object
+ * store is down (stopped for real, then started again).
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { startApp, type RunningApp } from '../helpers/app';
+import { compose, getJson, postMime } from '../helpers/mail';
+import { settled, ticket, withTemporal } from '../helpers/pipeline';
+import { ROOT, unique } from '../helpers/stack';
+
+const run = promisify(execFile);
+const stack = (...args: string[]) => run(path.join(ROOT, 'scripts/stack'), args, { env: process.env, timeout: 120_000 });
+
+describe('the inbound MIME endpoint', () => {
+  let app: RunningApp;
+  before(async () => {
+    app = await startApp({ env: { MAX_MESSAGE_BYTES: String(1024 * 1024) } });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test('an empty body and a body that is not MIME are refused with 400 and a reason', async () => {
+    const empty = await postMime(app.url, '');
+    assert.equal(empty.status, 400);
+    assert.match(empty.body.reason ?? '', /empty/);
+    const prose = await postMime(app.url, 'hello, this is not an email at all\n\nreally');
+    assert.equal(prose.status, 400);
+    assert.equal(prose.body.error, 'not_an_email');
+    assert.match(prose.body.reason ?? '', /not a header field/);
+  });
+
+  test('a body that is not message/rfc822 is refused with 415', async () => {
+    const response = await fetch(`${app.url}/v1/inbound/mime`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"subject":"hi"}',
+    });
+    assert.equal(response.status, 415);
+  });
+
+  test('a message over the configured size cap is refused with 413', async () => {
+    const raw = await compose({ from: 'a@customer.example', to: 'support@mailgate.local', subject: 'big', text: 'x'.repeat(1100 * 1024) });
+    const response = await postMime(app.url, raw);
+    assert.equal(response.status, 413);
+    assert.equal(response.body.error, 'too_large');
+  });
+
+  test('recipients outside the inbound domains are refused with 422; headers decide when no envelope is given', async () => {
+    const raw = await compose({ from: 'a@customer.example', to: 'someone@elsewhere.example', subject: 'wrong', text: 'x' });
+    const byHeader = await postMime(app.url, raw);
+    assert.equal(byHeader.status, 422);
+    const byEnvelope = await postMime(app.url, raw, { 'x-envelope-to': 'billing@other.example' });
+    assert.equal(byEnvelope.status, 422);
+    assert.match(JSON.stringify(byEnvelope.body), /billing@other\.example/);
+  });
+
+  test('X-Envelope-To decides the recipients: one workflow per recipient, each its own ticket', async () => {
+    const id = unique('envelope');
+    const raw = await compose({ from: `${id}@customer.example`, to: 'sales@mailgate.local', subject: `Two queues ${id}`, messageId: `<${id}@c.example>`, text: 'x' });
+    const response = await postMime(app.url, raw, { 'x-envelope-to': 'Support@Mailgate.local, billing@mailgate.local', 'x-envelope-from': `${id}@customer.example` });
+    assert.equal(response.status, 202);
+    assert.deepEqual(response.body.emails?.map((e) => [e.recipient, e.status]), [
+      ['support@mailgate.local', 'accepted'],
+      ['billing@mailgate.local', 'accepted'],
+    ]);
+    const [a, b] = response.body.emails!;
+    assert.notEqual(a!.workflowId, b!.workflowId);
+    const views = await Promise.all([settled(app.url, a!.workflowId), settled(app.url, b!.workflowId)]);
+    const queues = await Promise.all(views.map(async (v) => (await ticket(app.url, v.state!.ticketId!)).queue));
+    assert.deepEqual(queues, ['support@mailgate.local', 'billing@mailgate.local']);
+  });
+
+  test('the email state endpoint answers 404 for an unknown workflow', async () => {
+    const { status } = await getJson(`${app.url}/v1/emails/inbound-email/${'0'.repeat(64)}`);
+    assert.equal(status, 404);
+  });
+
+  test('with the object store stopped the ingress answers 503 with Retry-After and starts no workflow; afterwards the retry succeeds once', async () => {
+    const id = unique('outage');
+    const raw = await compose({ from: `${id}@customer.example`, to: 'support@mailgate.local', subject: `Outage ${id}`, messageId: `<${id}@c.example>`, text: 'x' });
+    await stack('down', 's3');
+    let during;
+    let ready;
+    try {
+      during = await postMime(app.url, raw);
+      ready = await getJson<{ checks: Record<string, string> }>(`${app.url}/readyz`);
+    } finally {
+      await stack('up', 's3');
+    }
+    assert.equal(during.status, 503);
+    assert.ok(Number(during.retryAfter) > 0);
+    assert.equal(ready.status, 503);
+    assert.match(ready.body.checks.objectStore ?? '', /^down/);
+    const started = await withTemporal(async (client) => {
+      const found = [];
+      for await (const w of client.workflow.list({ query: `TaskQueue = "${app.taskQueue}" AND ExecutionStatus = "Running"` })) found.push(w);
+      return found.length;
+    });
+    assert.equal(started, 0, 'no workflow may start while the raw message cannot be stored');
+
+    const retry = await postMime(app.url, raw);
+    assert.equal(retry.status, 202);
+    assert.equal(retry.body.emails?.[0]?.status, 'accepted');
+    const again = await postMime(app.url, raw);
+    assert.equal(again.body.emails?.[0]?.status, 'duplicate');
+    const view = await settled(app.url, retry.body.emails![0]!.workflowId);
+    assert.equal(view.state?.outcome, 'ticket_created');
+    const ok = await getJson<{ status: string }>(`${app.url}/readyz`);
+    assert.equal(ok.status, 200);
+  });
+});
