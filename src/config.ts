@@ -8,6 +8,8 @@ export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string; uiPort: number };
   s3: {
     endpoint: string | undefined;
+    /** Endpoint in presigned URLs when browsers reach the store by another name (containers). */
+    publicEndpoint: string | undefined;
     region: string;
     bucket: string;
     accessKeyId: string;
@@ -99,6 +101,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     s3: {
       endpoint,
+      publicEndpoint: optional(env, 'S3_PUBLIC_ENDPOINT'),
       region: str(env, 'S3_REGION', 'us-east-1'),
       bucket: str(env, 'S3_BUCKET', 'mailgate'),
       accessKeyId: str(env, 'S3_ACCESS_KEY_ID'),

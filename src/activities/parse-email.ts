@@ -16,6 +16,7 @@ import type { Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
 import { normalizeAddress } from '../domain/addresses';
 import { rethrowAsFailure } from './failures';
+import { whileAlive } from './heartbeat';
 
 export interface ParseEmailInput {
   rawKey: string;
@@ -73,121 +74,123 @@ class Meter extends Transform {
 }
 
 export function createParseEmail(deps: { store: ObjectStore; limits: Limits }) {
-  return async function parseEmail(input: ParseEmailInput): Promise<EmailSummary> {
-    let raw: Readable;
-    try {
-      raw = await deps.store.getStream(input.rawKey);
-    } catch (error) {
-      return rethrowAsFailure(error);
-    }
-    const parser = new MailParser({ skipTextToHtml: true, skipImageLinks: true, checksumAlgo: 'sha256', maxHtmlLengthToParse: 10 * 1024 * 1024 });
-    let headers: Map<string, unknown> = new Map();
-    let text = '';
-    let html: string | null = null;
-    const attachments: AttachmentPart[] = [];
-    const uploads: Promise<void>[] = [];
+  return (input: ParseEmailInput): Promise<EmailSummary> => whileAlive(() => parse(deps, input));
+}
 
-    parser.on('headers', (h: Map<string, unknown>) => {
-      headers = h;
-    });
-    parser.on('data', (data: AttachmentStream | MessageText) => {
-      if (data.type === 'text') {
-        text = data.text ?? '';
-        html = typeof data.html === 'string' ? data.html : null;
-        return;
-      }
-      const index = attachments.length;
-      const part = data as AttachmentStream;
-      if (index >= deps.limits.maxAttachments) {
-        part.content.on('data', () => undefined);
-        part.content.on('end', () => part.release?.());
-        return;
-      }
-      const partKey = `parts/${input.rawSha256}/${index}`;
-      const meter = new Meter(deps.limits.maxAttachmentBytes);
-      const body = new PassThrough();
-      const record: AttachmentPart = {
-        index,
-        filename: (part.filename ?? `attachment-${index + 1}`).slice(0, 255),
-        contentType: (part.contentType || 'application/octet-stream').toLowerCase(),
-        size: 0,
-        sha256: '',
-        contentId: part.cid ? part.cid.slice(0, 255) : null,
-        inline: part.contentDisposition === 'inline' || part.related === true,
-        partKey,
-        skippedReason: null,
-      };
-      attachments.push(record);
-      const done = (async () => {
-        const upload = deps.store.put({ key: partKey, body, contentType: record.contentType });
-        try {
-          await Promise.all([upload, pipeline(part.content as Readable, meter, body)]);
-        } catch (error) {
-          // A failed upload would leave the parser waiting on this part forever: stop everything.
-          parser.destroy(error instanceof Error ? error : new Error(String(error)));
-          throw error;
-        }
-        record.size = meter.bytes;
-          record.sha256 = meter.hash.digest('hex');
-          if (meter.overCap) {
-          record.skippedReason = `larger than the ${deps.limits.maxAttachmentBytes}-byte attachment limit`;
-        }
-      })().finally(() => part.release?.());
-      // Handled below by Promise.all; this keeps an early rejection from counting as unhandled.
-      done.catch(() => undefined);
-      uploads.push(done);
-    });
+async function parse(deps: { store: ObjectStore; limits: Limits }, input: ParseEmailInput): Promise<EmailSummary> {
+  let raw: Readable;
+  try {
+    raw = await deps.store.getStream(input.rawKey);
+  } catch (error) {
+    return rethrowAsFailure(error);
+  }
+  const parser = new MailParser({ skipTextToHtml: true, skipImageLinks: true, checksumAlgo: 'sha256', maxHtmlLengthToParse: 10 * 1024 * 1024 });
+  let headers: Map<string, unknown> = new Map();
+  let text = '';
+  let html: string | null = null;
+  const attachments: AttachmentPart[] = [];
+  const uploads: Promise<void>[] = [];
 
-    try {
-      await pipeline(raw, parser);
-      await Promise.all(uploads);
-    } catch (error) {
-      if (error instanceof Error && 'type' in error) return rethrowAsFailure(error);
-      throw ApplicationFailure.nonRetryable(
-        `the message cannot be parsed as MIME: ${error instanceof Error ? error.message : String(error)}`,
-        ErrorType.MalformedEmail,
-      );
+  parser.on('headers', (h: Map<string, unknown>) => {
+    headers = h;
+  });
+  parser.on('data', (data: AttachmentStream | MessageText) => {
+    if (data.type === 'text') {
+      text = data.text ?? '';
+      html = typeof data.html === 'string' ? data.html : null;
+      return;
     }
-
-    const from = mailboxes(headers.get('from') as AddressObject | undefined)[0] ?? null;
-    const subject = headerText(headers.get('subject'));
-    const date = headers.get('date');
-    const kept: Record<string, string> = {};
-    for (const name of KEPT_HEADERS) {
-      if (headers.has(name)) kept[name] = headerText(headers.get(name)).slice(0, 2000);
+    const index = attachments.length;
+    const part = data as AttachmentStream;
+    if (index >= deps.limits.maxAttachments) {
+      part.content.on('data', () => undefined);
+      part.content.on('end', () => part.release?.());
+      return;
     }
-    const document: EmailDocument = {
-      messageId: normalizeMessageId(headerText(headers.get('message-id'))),
-      from,
-      to: mailboxes(headers.get('to') as AddressObject | undefined),
-      cc: mailboxes(headers.get('cc') as AddressObject | undefined),
-      replyTo: mailboxes(headers.get('reply-to') as AddressObject | undefined),
-      subject,
-      date: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
-      inReplyTo: parseMessageIdList(headerText(headers.get('in-reply-to'))),
-      references: parseMessageIdList(headers.get('references') as string | string[] | undefined),
-      text,
-      html: html === null ? null : sanitizeEmailHtml(html),
-      attachments,
-      headers: kept,
+    const partKey = `parts/${input.rawSha256}/${index}`;
+    const meter = new Meter(deps.limits.maxAttachmentBytes);
+    const body = new PassThrough();
+    const record: AttachmentPart = {
+      index,
+      filename: (part.filename ?? `attachment-${index + 1}`).slice(0, 255),
+      contentType: (part.contentType || 'application/octet-stream').toLowerCase(),
+      size: 0,
+      sha256: '',
+      contentId: part.cid ? part.cid.slice(0, 255) : null,
+      inline: part.contentDisposition === 'inline' || part.related === true,
+      partKey,
+      skippedReason: null,
     };
-    const documentKey = `parsed/${input.rawSha256}.json`;
-    try {
-      await deps.store.put({ key: documentKey, body: JSON.stringify(document), contentType: 'application/json' });
-    } catch (error) {
-      return rethrowAsFailure(error);
-    }
-    return {
-      documentKey,
-      messageId: document.messageId,
-      from: from?.address ?? null,
-      fromName: (from?.name ?? '').slice(0, 200),
-      subject: subject.slice(0, MAX_SUMMARY_SUBJECT),
-      inReplyTo: document.inReplyTo.slice(0, deps.limits.maxReferences),
-      // References grow with every reply; the newest are at the end and matter most.
-      references: document.references.slice(-deps.limits.maxReferences),
-      attachments,
-      textBytes: Buffer.byteLength(text),
-    };
+    attachments.push(record);
+    const done = (async () => {
+      const upload = deps.store.put({ key: partKey, body, contentType: record.contentType });
+      try {
+        await Promise.all([upload, pipeline(part.content as Readable, meter, body)]);
+      } catch (error) {
+        // A failed upload would leave the parser waiting on this part forever: stop everything.
+        parser.destroy(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      }
+      record.size = meter.bytes;
+        record.sha256 = meter.hash.digest('hex');
+        if (meter.overCap) {
+        record.skippedReason = `larger than the ${deps.limits.maxAttachmentBytes}-byte attachment limit`;
+      }
+    })().finally(() => part.release?.());
+    // Handled below by Promise.all; this keeps an early rejection from counting as unhandled.
+    done.catch(() => undefined);
+    uploads.push(done);
+  });
+
+  try {
+    await pipeline(raw, parser);
+    await Promise.all(uploads);
+  } catch (error) {
+    if (error instanceof Error && 'type' in error) return rethrowAsFailure(error);
+    throw ApplicationFailure.nonRetryable(
+      `the message cannot be parsed as MIME: ${error instanceof Error ? error.message : String(error)}`,
+      ErrorType.MalformedEmail,
+    );
+  }
+
+  const from = mailboxes(headers.get('from') as AddressObject | undefined)[0] ?? null;
+  const subject = headerText(headers.get('subject'));
+  const date = headers.get('date');
+  const kept: Record<string, string> = {};
+  for (const name of KEPT_HEADERS) {
+    if (headers.has(name)) kept[name] = headerText(headers.get(name)).slice(0, 2000);
+  }
+  const document: EmailDocument = {
+    messageId: normalizeMessageId(headerText(headers.get('message-id'))),
+    from,
+    to: mailboxes(headers.get('to') as AddressObject | undefined),
+    cc: mailboxes(headers.get('cc') as AddressObject | undefined),
+    replyTo: mailboxes(headers.get('reply-to') as AddressObject | undefined),
+    subject,
+    date: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
+    inReplyTo: parseMessageIdList(headerText(headers.get('in-reply-to'))),
+    references: parseMessageIdList(headers.get('references') as string | string[] | undefined),
+    text,
+    html: html === null ? null : sanitizeEmailHtml(html),
+    attachments,
+    headers: kept,
+  };
+  const documentKey = `parsed/${input.rawSha256}.json`;
+  try {
+    await deps.store.put({ key: documentKey, body: JSON.stringify(document), contentType: 'application/json' });
+  } catch (error) {
+    return rethrowAsFailure(error);
+  }
+  return {
+    documentKey,
+    messageId: document.messageId,
+    from: from?.address ?? null,
+    fromName: (from?.name ?? '').slice(0, 200),
+    subject: subject.slice(0, MAX_SUMMARY_SUBJECT),
+    inReplyTo: document.inReplyTo.slice(0, deps.limits.maxReferences),
+    // References grow with every reply; the newest are at the end and matter most.
+    references: document.references.slice(-deps.limits.maxReferences),
+    attachments,
+    textBytes: Buffer.byteLength(text),
   };
 }

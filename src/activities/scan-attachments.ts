@@ -3,12 +3,12 @@
  * clamd fails the activity as transient so Temporal retries it. A part clamd refuses to scan is
  * never treated as clean: it is kept out of the ticket as "skipped".
  */
-import { Context } from '@temporalio/activity';
 import type { Scanner } from '../adapters/clamd';
 import type { ObjectStore } from '../adapters/object-store';
 import { ErrorType } from '../domain/errors';
 import type { ScanStatus } from '../adapters/ticket-store/types';
 import { rethrowAsFailure } from './failures';
+import { whileAlive } from './heartbeat';
 
 export interface ScanAttachmentsInput {
   parts: { index: number; partKey: string; skippedReason: string | null }[];
@@ -22,29 +22,30 @@ export interface ScanResult {
 }
 
 export function createScanAttachments(deps: { store: ObjectStore; scanner: Scanner }) {
-  return async function scanAttachments(input: ScanAttachmentsInput): Promise<ScanResult[]> {
-    const results: ScanResult[] = [];
-    for (const part of input.parts) {
-      Context.current().heartbeat({ scanned: results.length });
-      if (part.skippedReason) {
-        results.push({ index: part.index, status: 'skipped', detail: part.skippedReason });
+  return (input: ScanAttachmentsInput): Promise<ScanResult[]> => whileAlive(() => scanAll(deps, input));
+}
+
+async function scanAll(deps: { store: ObjectStore; scanner: Scanner }, input: ScanAttachmentsInput): Promise<ScanResult[]> {
+  const results: ScanResult[] = [];
+  for (const part of input.parts) {
+    if (part.skippedReason) {
+      results.push({ index: part.index, status: 'skipped', detail: part.skippedReason });
+      continue;
+    }
+    try {
+      const verdict = await deps.scanner.scan(await deps.store.getStream(part.partKey));
+      results.push(
+        verdict.infected
+          ? { index: part.index, status: 'infected', detail: verdict.signature }
+          : { index: part.index, status: 'clean', detail: null },
+      );
+    } catch (error) {
+      if ((error as { type?: string }).type === ErrorType.ScannerRejected) {
+        results.push({ index: part.index, status: 'skipped', detail: `not scanned: ${(error as Error).message}` });
         continue;
       }
-      try {
-        const verdict = await deps.scanner.scan(await deps.store.getStream(part.partKey));
-        results.push(
-          verdict.infected
-            ? { index: part.index, status: 'infected', detail: verdict.signature }
-            : { index: part.index, status: 'clean', detail: null },
-        );
-      } catch (error) {
-        if ((error as { type?: string }).type === ErrorType.ScannerRejected) {
-          results.push({ index: part.index, status: 'skipped', detail: `not scanned: ${(error as Error).message}` });
-          continue;
-        }
-        rethrowAsFailure(error);
-      }
+      rethrowAsFailure(error);
     }
-    return results;
-  };
+  }
+  return results;
 }

@@ -5,6 +5,7 @@
 import type { ObjectStore } from '../adapters/object-store';
 import type { ScanStatus } from '../adapters/ticket-store/types';
 import { rethrowAsFailure } from './failures';
+import { whileAlive } from './heartbeat';
 
 export interface StoreAttachmentsInput {
   parts: { index: number; partKey: string; sha256: string; status: ScanStatus }[];
@@ -18,25 +19,27 @@ export interface StoredPart {
 }
 
 export function createStoreAttachments(deps: { store: ObjectStore }) {
-  return async function storeAttachments(input: StoreAttachmentsInput): Promise<StoredPart[]> {
-    const out: StoredPart[] = [];
-    try {
-      for (const part of input.parts) {
-        if (part.status === 'clean') {
-          const key = `attachments/${part.sha256}`;
-          if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
-          out.push({ index: part.index, storageKey: key, quarantineKey: null });
-        } else if (part.status === 'infected') {
-          const key = `quarantine/${part.sha256}`;
-          if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
-          out.push({ index: part.index, storageKey: null, quarantineKey: key });
-        } else {
-          out.push({ index: part.index, storageKey: null, quarantineKey: null });
-        }
+  return (input: StoreAttachmentsInput): Promise<StoredPart[]> => whileAlive(() => storeAll(deps, input));
+}
+
+async function storeAll(deps: { store: ObjectStore }, input: StoreAttachmentsInput): Promise<StoredPart[]> {
+  const out: StoredPart[] = [];
+  try {
+    for (const part of input.parts) {
+      if (part.status === 'clean') {
+        const key = `attachments/${part.sha256}`;
+        if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
+        out.push({ index: part.index, storageKey: key, quarantineKey: null });
+      } else if (part.status === 'infected') {
+        const key = `quarantine/${part.sha256}`;
+        if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
+        out.push({ index: part.index, storageKey: null, quarantineKey: key });
+      } else {
+        out.push({ index: part.index, storageKey: null, quarantineKey: null });
       }
-    } catch (error) {
-      rethrowAsFailure(error);
     }
-    return out;
-  };
+  } catch (error) {
+    rethrowAsFailure(error);
+  }
+  return out;
 }

@@ -76,6 +76,8 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
   };
   const client = new S3Client(clientConfig);
+  // Presigning is local computation; a second client only changes the host the URL names.
+  const presigner = config.publicEndpoint ? new S3Client({ ...clientConfig, endpoint: config.publicEndpoint }) : client;
   const Bucket = config.bucket;
 
   return {
@@ -122,7 +124,7 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
     presignGet: (key, ttlSeconds, downloadName) =>
       wrap(`presign ${key}`, () =>
         getSignedUrl(
-          client,
+          presigner,
           new GetObjectCommand({
             Bucket,
             Key: key,

@@ -28,14 +28,16 @@ const retry: ActivityOptions['retry'] = {
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 };
 
-const { parseEmail, storeAttachments, findThread, recordTicket } = proxyActivities<Activities>({
-  startToCloseTimeout: '2 minutes',
+// Long steps heartbeat (see activities/heartbeat.ts): a worker that dies mid-step is noticed within
+// the heartbeat timeout and the step retried, instead of waiting out the whole start-to-close time.
+const { parseEmail, scanAttachments, storeAttachments } = proxyActivities<Activities>({
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '15 seconds',
   retry,
 });
 
-const { scanAttachments } = proxyActivities<Activities>({
-  startToCloseTimeout: '5 minutes',
-  heartbeatTimeout: '1 minute',
+const { findThread, recordTicket } = proxyActivities<Activities>({
+  startToCloseTimeout: '30 seconds',
   retry,
 });
 

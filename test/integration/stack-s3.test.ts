@@ -62,3 +62,14 @@ test('an unreachable store is reported as ObjectStoreUnavailable, a transient fa
   const down = createS3ObjectStore({ ...config.s3, endpoint: 'http://127.0.0.1:9' }, { maxAttempts: 1 });
   await assert.rejects(down.ping(), { type: 'ObjectStoreUnavailable' });
 });
+
+test('with a public endpoint set, presigned URLs name it and still download (containers behind a published port)', async () => {
+  const key = `stack-test/${unique('public')}.txt`;
+  await store.put({ key, body: 'via the public name', contentType: 'text/plain' });
+  const internal = new URL(config.s3.endpoint ?? '');
+  const publicEndpoint = `http://localhost:${internal.port}`;
+  const viaPublic = createS3ObjectStore({ ...config.s3, publicEndpoint });
+  const url = new URL(await viaPublic.presignGet(key, 60));
+  assert.equal(url.host, `localhost:${internal.port}`);
+  assert.equal(await (await fetch(url)).text(), 'via the public name');
+});

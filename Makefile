@@ -1,0 +1,27 @@
+# Mailgate: `make up` runs the whole system in the background, `make test` runs every test.
+.PHONY: up down status test build lint setup
+
+up:
+	@scripts/setup
+	@scripts/with-env npm run --silent build
+	@scripts/stack up all
+	@scripts/stack status
+	@scripts/with-env sh -c 'echo; echo "API:         http://$$API_HOST:$$API_PORT  (POST /v1/inbound/mime, GET /v1/tickets)"; echo "Temporal UI: http://127.0.0.1:$$TEMPORAL_UI_PORT"; echo "Mail view:   http://127.0.0.1:$$MAILDEV_WEB_PORT"; echo "Logs:        $$MAILGATE_DATA_DIR/logs"'
+
+down:
+	@scripts/stack down all
+
+status:
+	@scripts/stack status
+
+test:
+	@scripts/test
+
+build:
+	@scripts/with-env npm run --silent build
+
+lint:
+	@scripts/with-env npm run --silent lint
+
+setup:
+	@scripts/setup

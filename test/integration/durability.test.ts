@@ -1,0 +1,65 @@
+/**
+ * Durability: the worker process is SIGKILLed while emails are in flight and started again; every
+ * email still ends as exactly one ticket with exactly one acknowledgement.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startApp, type RunningApp } from '../helpers/app';
+import { receivedMail } from '../helpers/maildev';
+import { compose, getJson, postMime } from '../helpers/mail';
+import { settled } from '../helpers/pipeline';
+import { eventually, unique } from '../helpers/stack';
+
+const EMAILS = 20;
+
+describe('a worker killed mid-flight', () => {
+  let app: RunningApp;
+  before(async () => {
+    app = await startApp();
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test('the worker killed with SIGKILL while workflows are in flight, then restarted: every email ends as exactly one ticket', async () => {
+    const run = unique('kill');
+    const customer = `${run}@customer.example`;
+    const workflowIds: string[] = [];
+    for (let i = 0; i < EMAILS; i++) {
+      const raw = await compose({
+        from: customer,
+        to: 'support@mailgate.local',
+        subject: `Killed ${run} #${i}`,
+        messageId: `<${run}.${i}@c.example>`,
+        text: `email ${i}`,
+        attachments: [{ filename: `log-${i}.txt`, content: `line ${i}\n`.repeat(2000) }],
+      });
+      const posted = await postMime(app.url, raw);
+      assert.equal(posted.status, 202);
+      workflowIds.push(posted.body.emails![0]!.workflowId);
+      if (i === Math.floor(EMAILS / 2)) await app.killWorker('SIGKILL');
+    }
+    // Emails keep arriving while no worker runs: they wait in Temporal, nothing is lost.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const beforeRestart = await Promise.all(
+      workflowIds.map(async (id) => ((await getJson<{ runStatus: string }>(`${app.url}/v1/emails/${id}`)).body.runStatus)),
+    );
+    const inFlight = beforeRestart.filter((s) => s === 'RUNNING').length;
+    assert.ok(inFlight > EMAILS / 2, `most emails are in flight while the worker is dead (${inFlight} running)`);
+    await app.startWorker();
+
+    const views = await Promise.all(workflowIds.map((id) => settled(app.url, id, 180_000)));
+    assert.deepEqual(new Set(views.map((v) => v.state?.outcome)), new Set(['ticket_created']));
+    const response = await fetch(`${app.url}/v1/tickets?requester=${encodeURIComponent(customer)}&limit=100`);
+    const page = (await response.json()) as { tickets: { id: string; subject: string }[] };
+    assert.equal(page.tickets.length, EMAILS, 'exactly one ticket per email');
+    assert.equal(new Set(page.tickets.map((t) => t.subject)).size, EMAILS);
+    assert.deepEqual(new Set(views.map((v) => v.state?.ticketId)), new Set(page.tickets.map((t) => t.id)));
+    const acks = await eventually(`all ${EMAILS} acknowledgements`, async () => {
+      const mail = (await receivedMail()).filter((m) => m.to.some((to) => to.address === customer));
+      return mail.length >= EMAILS ? mail : undefined;
+    }, 30_000);
+    assert.equal(new Set(acks.map((m) => m.messageId)).size, EMAILS, 'one acknowledgement per email');
+    assert.equal(acks.length, EMAILS, 'no acknowledgement sent twice');
+  });
+});

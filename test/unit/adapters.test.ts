@@ -1,0 +1,78 @@
+import { describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { parseScanReply } from '../../src/adapters/clamd';
+import { classifyS3Error } from '../../src/adapters/s3-errors';
+import { classifySmtpError } from '../../src/adapters/smtp-errors';
+import { addressesOf, NotAnEmailError, readHeaderBlock } from '../../src/api/mime-headers';
+import { loadConfig } from '../../src/config';
+import { sanitizeEmailHtml } from '../../src/domain/html';
+
+describe('clamd replies', () => {
+  test('"FOUND" is an infected verdict naming the signature, "OK" is clean', () => {
+    assert.deepEqual(parseScanReply('stream: Win.Test.EICAR_HDB-1 FOUND\0'), { infected: true, signature: 'Win.Test.EICAR_HDB-1' });
+    assert.deepEqual(parseScanReply('stream: OK'), { infected: false });
+  });
+  test('a size-limit or other error reply is a permanent ScannerRejected failure', () => {
+    assert.throws(() => parseScanReply('INSTREAM size limit exceeded. ERROR'), { type: 'ScannerRejected' });
+  });
+});
+
+describe('error classification', () => {
+  test('S3: missing keys are permanent, network trouble and 5xx transient, other 4xx permanent', () => {
+    assert.equal(classifyS3Error({ name: 'NoSuchKey', $metadata: { httpStatusCode: 404 } }), 'ObjectNotFound');
+    assert.equal(classifyS3Error({ code: 'ECONNREFUSED' }), 'ObjectStoreUnavailable');
+    assert.equal(classifyS3Error({ name: 'InternalError', $metadata: { httpStatusCode: 503 } }), 'ObjectStoreUnavailable');
+    assert.equal(classifyS3Error({ name: 'AccessDenied', $metadata: { httpStatusCode: 403 } }), 'ObjectStoreRejected');
+  });
+  test('SMTP: 5xx is permanent except 503, 4xx and network errors are transient', () => {
+    assert.equal(classifySmtpError({ responseCode: 550 }), 'SmtpRejected');
+    assert.equal(classifySmtpError({ responseCode: 503 }), 'SmtpUnavailable');
+    assert.equal(classifySmtpError({ responseCode: 451 }), 'SmtpUnavailable');
+    assert.equal(classifySmtpError({ code: 'ECONNECTION' }), 'SmtpUnavailable');
+  });
+});
+
+describe('the ingress header reader', () => {
+  test('unfolds headers and reads addresses with display names and groups', () => {
+    const headers = readHeaderBlock(Buffer.from('To: "Doe, J" <j@mailgate.local>,\r\n team: a@mailgate.local, b@x.org;\r\nSubject: hi\r\n\r\nbody'));
+    assert.deepEqual(addressesOf(headers.all('to')), ['j@mailgate.local', 'a@mailgate.local', 'b@x.org']);
+    assert.equal(headers.get('SUBJECT'), 'hi');
+  });
+  test('refuses an empty body, prose, and a header block with no message fields', () => {
+    assert.throws(() => readHeaderBlock(Buffer.alloc(0)), NotAnEmailError);
+    assert.throws(() => readHeaderBlock(Buffer.from('just words\n\nmore')), NotAnEmailError);
+    assert.throws(() => readHeaderBlock(Buffer.from('X-Custom: 1\n\nbody')), /none of From/);
+  });
+});
+
+describe('configuration', () => {
+  const base = { S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' };
+  test('a limit of 0 or a non-number is refused with the variable name, never read as "no limit"', () => {
+    assert.throws(() => loadConfig({ ...base, MAX_MESSAGE_BYTES: '0' }), /MAX_MESSAGE_BYTES/);
+    assert.throws(() => loadConfig({ ...base, MAX_ATTACHMENT_BYTES: 'lots' }), /MAX_ATTACHMENT_BYTES/);
+  });
+  test('missing credentials fail fast and the error does not echo any secret', () => {
+    assert.throws(() => loadConfig({ S3_SECRET_ACCESS_KEY: 'hunter2' }), (error: Error) => {
+      assert.match(error.message, /S3_ACCESS_KEY_ID is required/);
+      assert.doesNotMatch(error.message, /hunter2/);
+      return true;
+    });
+  });
+  test('defaults give a 40 MB message cap and a 25 MB attachment cap', () => {
+    const config = loadConfig(base);
+    assert.equal(config.limits.maxMessageBytes, 40 * 1024 * 1024);
+    assert.equal(config.limits.maxAttachmentBytes, 25 * 1024 * 1024);
+  });
+});
+
+describe('HTML sanitization', () => {
+  test('drops scripts, event handlers, remote images and javascript: links, keeps formatting', () => {
+    const html = sanitizeEmailHtml(
+      '<p onclick="x()">Hi <b>there</b><script>steal()</script><img src="https://t.example/p.gif"><img src="cid:logo"><a href="javascript:alert(1)">x</a><a href="https://ok.example">ok</a></p>',
+    );
+    assert.match(html, /<b>there<\/b>/);
+    assert.doesNotMatch(html, /onclick|script|steal|t\.example|javascript/);
+    assert.match(html, /src="cid:logo"/);
+    assert.match(html, /href="https:\/\/ok\.example" rel="noopener noreferrer nofollow" target="_blank"/);
+  });
+});
