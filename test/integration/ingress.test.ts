@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 import { startApp, type RunningApp } from '../helpers/app';
 import { compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket, withTemporal } from '../helpers/pipeline';
-import { ROOT, unique } from '../helpers/stack';
+import { eventually, ROOT, unique } from '../helpers/stack';
 
 const run = promisify(execFile);
 const stack = (...args: string[]) => run(path.join(ROOT, 'scripts/stack'), args, { env: process.env, timeout: 120_000 });
@@ -112,5 +112,53 @@ describe('the inbound MIME endpoint', () => {
     assert.equal(view.state?.outcome, 'ticket_created');
     const ok = await getJson<{ status: string }>(`${app.url}/readyz`);
     assert.equal(ok.status, 200);
+  });
+  test('with Temporal stopped the ingress answers 503 with Retry-After; after the restart the retry is accepted and processed once', async () => {
+    const id = unique('temporal-outage');
+    const raw = await compose({ from: `${id}@customer.example`, to: 'support@mailgate.local', subject: `Engine down ${id}`, messageId: `<${id}@c.example>`, text: 'x' });
+    await stack('down', 'temporal');
+    let during;
+    try {
+      during = await postMime(app.url, raw);
+    } finally {
+      await stack('up', 'temporal');
+    }
+    assert.equal(during.status, 503);
+    assert.ok(Number(during.retryAfter) > 0);
+    const retry = await postMime(app.url, raw);
+    assert.equal(retry.status, 202);
+    assert.equal(retry.body.emails?.[0]?.status, 'accepted');
+    const view = await settled(app.url, retry.body.emails![0]!.workflowId, 120_000);
+    assert.equal(view.state?.outcome, 'ticket_created');
+  });
+
+  test('with clamd stopped an email waits in the scan step and completes once clamd is back', async () => {
+    const id = unique('clamd-outage');
+    const raw = await compose({
+      from: `${id}@customer.example`,
+      to: 'support@mailgate.local',
+      subject: `Scanner down ${id}`,
+      messageId: `<${id}@c.example>`,
+      text: 'x',
+      attachments: [{ filename: 'report.txt', content: 'quarterly numbers' }],
+    });
+    await stack('down', 'clamd');
+    let waiting = '';
+    try {
+      const posted = await postMime(app.url, raw);
+      assert.equal(posted.status, 202, 'the ingress does not need clamd to accept mail');
+      waiting = posted.body.emails![0]!.workflowId;
+      const stuck = await eventually('the email to wait in the scan step', async () => {
+        const { body } = await getJson<{ state: { step: string } | null }>(`${app.url}/v1/emails/${waiting}`);
+        return body.state?.step === 'scanning' ? body : undefined;
+      });
+      assert.equal(stuck.state?.step, 'scanning');
+      await new Promise((r) => setTimeout(r, 3_000));
+    } finally {
+      await stack('up', 'clamd');
+    }
+    const view = await settled(app.url, waiting, 120_000);
+    assert.equal(view.state?.outcome, 'ticket_created');
+    assert.equal(view.state?.attachments[0]?.status, 'clean');
   });
 });
