@@ -19,6 +19,8 @@ export const ErrorType = {
   SmtpRejected: 'SmtpRejected',
   /** The SMTP server could not be reached or answered 4xx. Transient. */
   SmtpUnavailable: 'SmtpUnavailable',
+  /** The ticket store refused the input (too many tags, an unknown linked ticket). Permanent. */
+  InvalidTicketInput: 'InvalidTicketInput',
   /** The ticket database could not be reached. Transient. */
   DatabaseUnavailable: 'DatabaseUnavailable',
   /** The SDK's own type for an activity result over the payload limit; must never be retried. */
@@ -34,5 +36,6 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.ObjectStoreRejected,
   ErrorType.ScannerRejected,
   ErrorType.SmtpRejected,
+  ErrorType.InvalidTicketInput,
   ErrorType.PayloadsTooLarge,
 ];

@@ -5,23 +5,26 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { DatabaseSync } from 'node:sqlite';
 import pg from 'pg';
 import {
   createPostgresTicketStore,
   createSqliteTicketStore,
+  InvalidTicketInputError,
   InvalidTicketQueryError,
   openTicketStore,
   TicketNotFoundError,
   TicketStoreUnavailableError,
   type AttachmentRecord,
   type CreateTicketInput,
+  type EmailRecord,
   type TicketStore,
 } from '../../src/adapters/ticket-store';
+import { MIGRATIONS } from '../../src/adapters/ticket-store/migrations';
 
 interface Backend {
   name: string;
@@ -31,7 +34,33 @@ interface Backend {
   openFresh(instances: number): TicketStore[];
   /** Versions recorded in schema_migrations of this run's database. */
   schemaVersions(): Promise<number[]>;
+  /**
+   * A store on new storage holding what version 1 of the store left behind: its schema, recorded as
+   * applied, and one ticket (V1_TICKET) with a comment. Not migrated further.
+   */
+  openVersion1(): Promise<{ store: TicketStore; schemaVersions(): Promise<number[]> }>;
   cleanup(): Promise<void>;
+}
+
+const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
+
+const V1_TICKET = { id: 't_v1', messageId: 'v1-first@example.com', at: '2024-05-01T10:00:00.000Z' };
+
+/** Rows as version 1 wrote them; SQLite numbers tickets itself, PostgreSQL from its identity column. */
+function version1Seed(dialect: 'sqlite' | 'postgres'): string {
+  const sqlite = dialect === 'sqlite';
+  const { id, messageId, at } = V1_TICKET;
+  return `
+CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at ${sqlite ? 'text' : 'timestamptz(3)'} NOT NULL);
+${MIGRATIONS[0]?.[dialect] ?? assert.fail('no version 1')}
+INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'v1', '${at}');
+INSERT INTO tickets (id, ${sqlite ? 'number, ' : ''}origin_key, subject, requester, queue, status, created, updated)
+  VALUES ('${id}', ${sqlite ? '1, ' : ''}'v1-origin', 'From before the upgrade', 'old@example.com', 'support@mailgate.local',
+    'pending', '${at}', '${at}');
+INSERT INTO comments (id, ticket_id, message_id, author, text, html, internal, created)
+  VALUES ('c_v1', '${id}', '${messageId}', 'old@example.com', 'Old text', NULL, ${sqlite ? '0' : 'false'}, '${at}');
+INSERT INTO thread_index (message_id, ticket_id, queue, kind, created)
+  VALUES ('${messageId}', '${id}', 'support@mailgate.local', 'inbound', '${at}');`;
 }
 
 const run = `${process.pid}_${Date.now().toString(36)}`;
@@ -274,10 +303,10 @@ function defineTicketStoreSuite(backend: Backend): void {
 
     test('running the migrations again, or from two instances at once, changes nothing', async () => {
       const { ticket } = await store.createTicket(inbound());
-      assert.deepEqual(await backend.schemaVersions(), [1]);
+      assert.deepEqual(await backend.schemaVersions(), ALL_VERSIONS);
       await store.migrate();
       await Promise.all([store.migrate(), open().migrate()]);
-      assert.deepEqual(await backend.schemaVersions(), [1]);
+      assert.deepEqual(await backend.schemaVersions(), ALL_VERSIONS);
       assert.equal((await store.getTicket(ticket.id))?.id, ticket.id);
       const twoProcesses = openFresh(2);
       await Promise.all(twoProcesses.map((s) => s.migrate()));
@@ -299,11 +328,242 @@ function defineTicketStoreSuite(backend: Backend): void {
       assert.ok(error instanceof Error);
       assert.ok(!(error instanceof TicketStoreUnavailableError));
     });
+
+    test('a version 1 database upgrades in place: its tickets read back with default priority, no tags and no links', async () => {
+      const old = await backend.openVersion1();
+      opened.push(old.store);
+      await old.store.migrate();
+      assert.deepEqual(await old.schemaVersions(), ALL_VERSIONS);
+      const ticket = await old.store.getTicket(V1_TICKET.id);
+      assert.ok(ticket);
+      assert.deepEqual(
+        { number: ticket.number, status: ticket.status, priority: ticket.priority, tags: ticket.tags, extraQueues: ticket.extraQueues },
+        { number: 1, status: 'pending', priority: 'normal', tags: [], extraQueues: [] },
+      );
+      assert.equal(ticket.linkedTicketId, null);
+      assert.equal(ticket.created, V1_TICKET.at);
+      assert.deepEqual(ticket.comments.map((c) => c.messageId), [V1_TICKET.messageId]);
+      assert.equal((await old.store.findThread([V1_TICKET.messageId], 'support@mailgate.local'))?.ticketId, V1_TICKET.id);
+      assert.deepEqual((await old.store.listTickets({ status: 'pending' })).tickets.map((t) => t.tags), [[]]);
+      // The new columns and tables work on the upgraded database, beside the old rows.
+      const follow = await old.store.createTicket(inbound({ linkedTicketId: V1_TICKET.id, priority: 'high', tags: ['Upgraded'] }));
+      assert.deepEqual([follow.ticket.number, follow.ticket.linkedTicketId, follow.ticket.tags], [2, V1_TICKET.id, ['upgraded']]);
+      await old.store.noteQueue(V1_TICKET.id, 'sales@mailgate.local');
+      assert.equal((await old.store.setStatus(V1_TICKET.id, 'open')).extraQueues[0], 'sales@mailgate.local');
+      await old.store.migrate();
+      assert.deepEqual(await old.schemaVersions(), ALL_VERSIONS);
+    });
+
+    test('a new ticket has priority normal, no tags, no extra queues and no link unless given', async () => {
+      const { ticket } = await store.createTicket(inbound());
+      assert.deepEqual(
+        [ticket.priority, ticket.tags, ticket.extraQueues, ticket.linkedTicketId],
+        ['normal', [], [], null],
+      );
+      const { comments: _comments, ...stored } = (await store.getTicket(ticket.id)) ?? assert.fail('not stored');
+      assert.deepEqual(stored, ticket);
+    });
+
+    test('priority, tags and the linked ticket are stored; tags lower-cased, trimmed and unique in first-seen order', async () => {
+      const queue = `${next('tagged')}@mailgate.local`;
+      const closed = await store.createTicket(inbound({ queue }));
+      const input = inbound({
+        queue,
+        priority: 'urgent',
+        tags: [' Priority:Keyword:Outage ', 'vip', 'priority:keyword:outage', 'VIP', 'route:sales'],
+        linkedTicketId: closed.ticket.id,
+      });
+      const { ticket } = await store.createTicket(input);
+      assert.equal(ticket.priority, 'urgent');
+      assert.deepEqual(ticket.tags, ['priority:keyword:outage', 'vip', 'route:sales']);
+      assert.equal(ticket.linkedTicketId, closed.ticket.id);
+      const { comments: _c, ...read } = (await store.getTicketByNumber(ticket.number)) ?? assert.fail('not stored');
+      assert.deepEqual(read, ticket);
+      assert.deepEqual((await store.listTickets({ queue })).tickets, [ticket, closed.ticket]);
+      // A repeat of the same email keeps what the first create stored.
+      assert.deepEqual((await store.createTicket({ ...input, priority: 'low', tags: ['other'] })).ticket, ticket);
+    });
+
+    test('tags beyond 50, tags over 100 characters, empty tags, unknown priorities and missing linked tickets are refused', async () => {
+      const fifty = Array.from({ length: 50 }, (_, i) => `tag-${i}`);
+      const atLimit = await store.createTicket(inbound({ tags: [...fifty.slice(1), 'TAG-1', ' tag-2 ', 'x'.repeat(100)] }));
+      assert.equal(atLimit.ticket.tags.length, 50);
+      const refused: [Partial<CreateTicketInput>, RegExp][] = [
+        [{ tags: [...fifty, 'one-more'] }, /at most 50 tags/],
+        [{ tags: ['y'.repeat(101)] }, /longer than 100 characters/],
+        [{ tags: ['ok', '  '] }, /must not be empty/],
+        [{ priority: 'critical' as 'high' }, /priority must be one of/],
+        [{ linkedTicketId: 't_missing' }, /linked ticket t_missing does not exist/],
+      ];
+      for (const [overrides, message] of refused) {
+        const input = inbound(overrides);
+        await assert.rejects(store.createTicket(input), (e: unknown) => e instanceof InvalidTicketInputError && message.test(e.message));
+        // Nothing was stored: the same email with valid values still creates its ticket.
+        const valid = await store.createTicket({ ...input, tags: [], priority: 'normal', linkedTicketId: null });
+        assert.equal(valid.created, true);
+      }
+    });
+
+    test('setStatus closes and reopens a ticket, bumps updated only on a change and keeps the status filter working', async () => {
+      const queue = `${next('status')}@mailgate.local`;
+      const { ticket } = await store.createTicket(inbound({ queue, tags: ['keep'] }));
+      await store.noteQueue(ticket.id, 'billing@mailgate.local');
+      const closed = await store.setStatus(ticket.id, 'closed');
+      assert.deepEqual({ ...closed, updated: ticket.updated }, { ...ticket, status: 'closed', extraQueues: ['billing@mailgate.local'] });
+      assert.ok(closed.updated >= ticket.updated);
+      assert.deepEqual(await store.setStatus(ticket.id, 'closed'), closed);
+      assert.deepEqual((await store.listTickets({ queue, status: 'closed' })).tickets, [closed]);
+      assert.equal((await store.listTickets({ queue, status: 'open' })).tickets.length, 0);
+      const reopened = await store.setStatus(ticket.id, 'open');
+      assert.equal(reopened.status, 'open');
+      assert.ok(reopened.updated >= closed.updated);
+      assert.deepEqual((await store.listTickets({ queue, status: 'open' })).tickets, [reopened]);
+      await assert.rejects(store.setStatus('t_missing', 'closed'), TicketNotFoundError);
+      await assert.rejects(store.setStatus(ticket.id, 'archived' as 'open'), InvalidTicketInputError);
+    });
+
+    test('noteQueue records further queues once each, lower-cased, and never the ticket\'s own queue', async () => {
+      const { ticket } = await store.createTicket(inbound({ queue: 'Help@Mailgate.Local' }));
+      const other = open();
+      await Promise.all([
+        store.noteQueue(ticket.id, 'Sales@Mailgate.Local'),
+        other.noteQueue(ticket.id, 'sales@mailgate.local'),
+        store.noteQueue(ticket.id, 'billing@mailgate.local'),
+        other.noteQueue(ticket.id, 'HELP@mailgate.local'),
+      ]);
+      const stored = await store.getTicket(ticket.id);
+      assert.deepEqual(stored?.extraQueues, ['billing@mailgate.local', 'sales@mailgate.local']);
+      assert.deepEqual((await store.listTickets({ queue: 'help@mailgate.local', limit: 1 })).tickets[0]?.extraQueues, stored?.extraQueues);
+      await assert.rejects(store.noteQueue('t_missing', 'sales@mailgate.local'), TicketNotFoundError);
+    });
+
+    test('isParticipant knows the requester, comment authors and acknowledgement recipients, ignoring case', async () => {
+      const { ticket } = await store.createTicket(inbound({ requester: 'Alice@Example.com' }));
+      await store.addComment(ticket.id, { messageId: `${next('cc')}@x`, author: 'Carol <Carol@Example.ORG>', text: 'me too', html: null, attachments: [] });
+      await store.addComment(ticket.id, { messageId: `${next('dave')}@x`, author: 'DAVE@example.net', text: 'hi', html: null, attachments: [] });
+      const workflowId = next('ack-workflow');
+      await store.reserveAcknowledgement({ workflowId, ticketId: ticket.id, messageId: `${workflowId}@x`, recipient: 'Erin@Example.com' });
+      for (const address of ['alice@example.com', ' ALICE@example.COM ', 'carol@example.org', 'dave@EXAMPLE.net', 'erin@example.com']) {
+        assert.equal(await store.isParticipant(ticket.id, address), true, address);
+      }
+      assert.equal(await store.isParticipant(ticket.id, 'mallory@example.com'), false);
+      assert.equal(await store.isParticipant(ticket.id, ''), false);
+      assert.equal(await store.isParticipant('t_missing', 'alice@example.com'), false);
+      const elsewhere = await store.createTicket(inbound({ requester: 'frank@example.com' }));
+      assert.equal(await store.isParticipant(elsewhere.ticket.id, 'carol@example.org'), false);
+    });
+
+    const minute = (n: number): string => new Date(Date.UTC(2025, 2, 1, 12, n)).toISOString();
+
+    test('countRateEvent counts each event once per key within the window; peekRateEvents counts without recording', async () => {
+      const key = next('rate');
+      const count = (eventId: string, at: string, windowStart = minute(0)): Promise<number> =>
+        store.countRateEvent({ key, eventId, at, windowStart });
+      assert.equal(await count('e1', minute(1)), 1);
+      assert.equal(await count('e2', minute(2)), 2);
+      assert.equal(await count('e1', minute(3)), 2);
+      assert.equal(await count('e3', minute(3), minute(2)), 2);
+      assert.equal(await store.countRateEvent({ key: `${key}-other`, eventId: 'e1', at: minute(1), windowStart: minute(0) }), 1);
+      assert.equal(await store.peekRateEvents(key, minute(0)), 3);
+      assert.equal(await store.peekRateEvents(key, minute(3)), 1);
+      assert.equal(await store.peekRateEvents(key, minute(4)), 0);
+      assert.equal(await store.peekRateEvents(next('never'), minute(0)), 0);
+    });
+
+    test('rate event times are normalized before comparing, and invalid times are refused', async () => {
+      const key = next('rate-zones');
+      // 14:00+02:00 is 12:00Z: inside a window starting then, outside one starting a millisecond later.
+      assert.equal(await store.countRateEvent({ key, eventId: 'e1', at: '2025-03-01T14:00:00+02:00', windowStart: minute(0) }), 1);
+      assert.equal(await store.peekRateEvents(key, '2025-03-01T12:00:00.001Z'), 0);
+      assert.equal(await store.peekRateEvents(key, 'Sat, 01 Mar 2025 11:59:59 GMT'), 1);
+      for (const bad of [{ at: 'yesterday' }, { windowStart: '' }, { at: '+020000-01-01T00:00:00.000Z' }]) {
+        await assert.rejects(store.countRateEvent({ key, eventId: 'bad', at: minute(1), windowStart: minute(0), ...bad }), InvalidTicketInputError);
+      }
+      await assert.rejects(store.peekRateEvents(key, 'not a date'), InvalidTicketInputError);
+      assert.equal(await store.peekRateEvents(key, minute(0)), 1);
+    });
+
+    test('concurrent rate events from two instances: distinct ids each count once in turn, one id counts once', async () => {
+      const other = open();
+      await Promise.all(Array.from({ length: 8 }, (_, i) => (i % 2 === 0 ? store : other).ping()));
+      const key = next('rate-race');
+      const distinct = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          (i % 2 === 0 ? store : other).countRateEvent({ key, eventId: `e${i}`, at: minute(1), windowStart: minute(0) }),
+        ),
+      );
+      // Each caller saw every event committed before its own, so a limit of n lets exactly n through.
+      assert.deepEqual([...distinct].sort((a, b) => a - b), Array.from({ length: 20 }, (_, i) => i + 1));
+      assert.equal(await store.peekRateEvents(key, minute(0)), 20);
+
+      const retried = `${key}-retried`;
+      const same = await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          (i % 2 === 0 ? store : other).countRateEvent({ key: retried, eventId: 'workflow-1', at: minute(1), windowStart: minute(0) }),
+        ),
+      );
+      assert.deepEqual(same, Array(10).fill(1));
+      assert.equal(await other.peekRateEvents(retried, minute(0)), 1);
+    });
+
+    test('an undeliverable address keeps its first reason and is found regardless of case', async () => {
+      const address = `${next('bounced')}@Example.com`;
+      assert.equal(await store.isUndeliverable(address), null);
+      await store.markUndeliverable(address, '550 5.1.1 user unknown');
+      await Promise.all([store.markUndeliverable(address.toUpperCase(), 'second'), open().markUndeliverable(address, 'third')]);
+      const found = await store.isUndeliverable(address.toLowerCase());
+      assert.equal(found?.reason, '550 5.1.1 user unknown');
+      assert.match(found?.since ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    });
+
+    test('recordEmail upserts by workflow id: the latest outcome wins, created stays, updated moves on', async () => {
+      const { ticket } = await store.createTicket(inbound());
+      const workflowId = next('email');
+      const first: EmailRecord = {
+        workflowId,
+        messageId: `${workflowId}@example.com`,
+        queue: 'Support@Mailgate.Local',
+        sender: 'Alice@Example.com',
+        subject: 'Printer',
+        emailClass: 'human',
+        evidence: ['no auto headers', 'thread:none'],
+        outcome: 'failed',
+        reason: 'ticket store unavailable',
+        ticketId: null,
+      };
+      assert.equal(await store.getEmail(workflowId), null);
+      await store.recordEmail(first);
+      const stored = await store.getEmail(workflowId);
+      assert.deepEqual(stored, { ...first, queue: 'support@mailgate.local', sender: 'alice@example.com', created: stored?.created, updated: stored?.created });
+      assert.match(stored?.created ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+
+      const second: EmailRecord = { ...first, outcome: 'ticket_created', reason: null, ticketId: ticket.id, evidence: ['no auto headers'] };
+      await store.recordEmail(second);
+      const updated = await store.getEmail(workflowId);
+      assert.deepEqual({ ...updated, updated: undefined }, { ...second, queue: 'support@mailgate.local', sender: 'alice@example.com', created: stored?.created, updated: undefined });
+      assert.ok((updated?.updated ?? '') >= (stored?.updated ?? 'z'));
+
+      const bounce: EmailRecord = { ...first, workflowId: next('email'), messageId: null, sender: null, emailClass: 'bounce', evidence: [], outcome: 'suppressed', reason: 'bounce' };
+      await store.recordEmail(bounce);
+      assert.deepEqual({ ...(await store.getEmail(bounce.workflowId)), created: 'x', updated: 'x' }, { ...bounce, queue: 'support@mailgate.local', created: 'x', updated: 'x' });
+      await assert.rejects(store.recordEmail({ ...first, emailClass: 'spam' as 'human' }), InvalidTicketInputError);
+      await assert.rejects(store.recordEmail({ ...first, outcome: 'lost' as 'failed' }), InvalidTicketInputError);
+      assert.equal((await store.getEmail(workflowId))?.outcome, 'ticket_created');
+    });
   });
 }
 
 const sqliteDir = mkdtempSync(join(tmpdir(), 'mailgate-ticket-store-'));
 const sqliteFile = join(sqliteDir, 'nested', 'tickets.sqlite');
+
+function sqliteVersions(file: string): number[] {
+  const db = new DatabaseSync(file, { readOnly: true });
+  try {
+    return db.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map((r) => Number(r['version']));
+  } finally {
+    db.close();
+  }
+}
 
 defineTicketStoreSuite({
   name: 'SQLite',
@@ -312,13 +572,17 @@ defineTicketStoreSuite({
     const file = join(sqliteDir, next('fresh'), 'tickets.sqlite');
     return Array.from({ length: instances }, () => createSqliteTicketStore(file));
   },
-  schemaVersions: async () => {
-    const db = new DatabaseSync(sqliteFile, { readOnly: true });
+  schemaVersions: async () => sqliteVersions(sqliteFile),
+  openVersion1: async () => {
+    const file = join(sqliteDir, next('v1'), 'tickets.sqlite');
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new DatabaseSync(file);
     try {
-      return db.prepare('SELECT version FROM schema_migrations ORDER BY version').all().map((r) => Number(r['version']));
+      db.exec(version1Seed('sqlite'));
     } finally {
       db.close();
     }
+    return { store: createSqliteTicketStore(file), schemaVersions: async () => sqliteVersions(file) };
   },
   cleanup: async () => rmSync(sqliteDir, { recursive: true, force: true }),
 });
@@ -337,19 +601,32 @@ async function withPgClient<T>(work: (client: pg.Client) => Promise<T>): Promise
   }
 }
 
+function pgVersions(schema: string): Promise<number[]> {
+  return withPgClient(async (client) => {
+    const result = await client.query<{ version: number }>(`SELECT version FROM "${schema}".schema_migrations ORDER BY version`);
+    return result.rows.map((r) => r.version);
+  });
+}
+
+function newPgSchema(): string {
+  const schema = `${pgSchema}_${pgSchemas.length}`;
+  pgSchemas.push(schema);
+  return schema;
+}
+
 defineTicketStoreSuite({
   name: 'PostgreSQL',
   open: () => createPostgresTicketStore(pgUrl, { schema: pgSchema }),
   openFresh: (instances) => {
-    const schema = `${pgSchema}_${pgSchemas.length}`;
-    pgSchemas.push(schema);
+    const schema = newPgSchema();
     return Array.from({ length: instances }, () => createPostgresTicketStore(pgUrl, { schema }));
   },
-  schemaVersions: () =>
-    withPgClient(async (client) => {
-      const result = await client.query<{ version: number }>(`SELECT version FROM "${pgSchema}".schema_migrations ORDER BY version`);
-      return result.rows.map((r) => r.version);
-    }),
+  schemaVersions: () => pgVersions(pgSchema),
+  openVersion1: async () => {
+    const schema = newPgSchema();
+    await withPgClient((client) => client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"; ${version1Seed('postgres')}`));
+    return { store: createPostgresTicketStore(pgUrl, { schema }), schemaVersions: () => pgVersions(schema) };
+  },
   cleanup: () =>
     withPgClient(async (client) => {
       for (const schema of pgSchemas) await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
@@ -397,6 +674,41 @@ describe('SQLite ticket store across processes', () => {
     const tickets = (await store.listTickets({ limit: 100 })).tickets;
     assert.deepEqual(tickets.map((t) => t.number).sort((a, b) => a - b), Array.from({ length: count }, (_, i) => i + 1));
     for (const ticket of tickets) assert.equal((await store.getTicket(ticket.id))?.comments.length, 1);
+    await store.close();
+  });
+
+  test('two processes counting rate events of one key on one file see every earlier event, each once', async () => {
+    const shared = join(dir, 'rate-processes', 'tickets.sqlite');
+    const storeModule = join(__dirname, '../../src/adapters/ticket-store/index.js');
+    const count = 30;
+    // Both children count the same shared event last, so it is counted by one of them only.
+    const child = `
+      const { createSqliteTicketStore } = require(process.argv[1]);
+      const [file, count, name] = [process.argv[2], Number(process.argv[3]), process.argv[4]];
+      (async () => {
+        const store = createSqliteTicketStore(file);
+        await store.migrate();
+        const seen = [];
+        for (let i = 0; i < count; i++) {
+          const eventId = i === count - 1 ? 'shared' : name + i;
+          seen.push(await store.countRateEvent({ key: 'k', eventId, at: '2025-03-01T12:00:00.000Z', windowStart: '2025-03-01T00:00:00.000Z' }));
+        }
+        await store.close();
+        process.stdout.write(JSON.stringify(seen));
+      })().catch((error) => { console.error(error); process.exit(1); });`;
+    const spawnChild = async (name: string): Promise<number[]> => {
+      const { stdout } = await promisify(execFile)(process.execPath, ['-e', child, storeModule, shared, String(count), name]);
+      return JSON.parse(stdout) as number[];
+    };
+    const [a = [], b = []] = await Promise.all([spawnChild('a'), spawnChild('b')]);
+    const total = 2 * count - 1;
+    // Only a retried "shared" repeats a number: the later process sees the earlier one's event.
+    const counted = [...a, ...b].sort((x, y) => x - y);
+    assert.equal(counted.length, 2 * count);
+    assert.deepEqual([...new Set(counted)], Array.from({ length: total }, (_, i) => i + 1));
+    assert.equal(Math.max(a.at(-1) ?? 0, b.at(-1) ?? 0), total);
+    const store = createSqliteTicketStore(shared);
+    assert.equal(await store.peekRateEvents('k', '2025-03-01T00:00:00.000Z'), total);
     await store.close();
   });
 

@@ -28,6 +28,16 @@ export class InvalidTicketQueryError extends Error {
   override readonly name = 'InvalidTicketQueryError';
 }
 
+/**
+ * A write the store refuses before touching the database (too many or too long tags, an unknown
+ * priority, a timestamp that is not a date, a linked ticket that does not exist). Permanent.
+ */
+export class InvalidTicketInputError extends Error {
+  override readonly name = 'InvalidTicketInputError';
+  /** Retrying the same input cannot help: a permanent failure (src/domain/errors.ts). */
+  readonly type = 'InvalidTicketInput';
+}
+
 interface CodedError {
   code?: unknown;
   errcode?: unknown;

@@ -7,7 +7,7 @@ import { createSqliteTicketStore } from './sqlite';
 import type { TicketStore } from './types';
 
 export type * from './types';
-export { InvalidTicketQueryError, TicketNotFoundError, TicketStoreUnavailableError } from './errors';
+export { InvalidTicketInputError, InvalidTicketQueryError, TicketNotFoundError, TicketStoreUnavailableError } from './errors';
 export { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE } from './paging';
 export { createPostgresTicketStore, type PostgresTicketStoreOptions } from './postgres';
 export { createSqliteTicketStore, type SqliteTicketStoreOptions } from './sqlite';

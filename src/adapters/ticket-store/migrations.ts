@@ -15,6 +15,9 @@ const CHECKS = {
   scan: `CHECK (scan_status IN ('clean', 'infected', 'skipped'))`,
   kind: `CHECK (kind IN ('inbound', 'acknowledgement', 'outbound'))`,
   ack: `CHECK (state IN ('reserved', 'sent'))`,
+  priority: `CHECK (priority IN ('low', 'normal', 'high', 'urgent'))`,
+  emailClass: `CHECK (email_class IN ('human', 'auto_reply', 'auto_generated', 'bounce', 'own_loop'))`,
+  outcome: `CHECK (outcome IN ('ticket_created', 'comment_added', 'note_added', 'suppressed', 'rejected', 'failed'))`,
 };
 
 /** Listings filter by one column and page newest first, so each filter gets its own ordered index. */
@@ -146,6 +149,86 @@ CREATE TABLE acknowledgements (
   sent_at timestamptz(3)
 );
 ${LISTING_INDEXES}`,
+  },
+  {
+    version: 2,
+    name: 'priority, tags, linked and extra queues; rate events, undeliverable addresses, email records',
+    // ADD COLUMN keeps existing rows: they take the defaults ('normal', no tags, no link). SQLite
+    // accepts a REFERENCES column here only because its default is NULL. The acknowledgements index
+    // serves isParticipant, which looks recipients up by ticket.
+    sqlite: `
+ALTER TABLE tickets ADD COLUMN priority TEXT NOT NULL DEFAULT 'normal' ${CHECKS.priority};
+ALTER TABLE tickets ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE tickets ADD COLUMN linked_ticket_id TEXT REFERENCES tickets (id);
+CREATE TABLE ticket_queues (
+  ticket_id TEXT NOT NULL REFERENCES tickets (id),
+  queue TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, queue)
+);
+CREATE TABLE rate_events (
+  key TEXT NOT NULL,
+  event_id TEXT NOT NULL,
+  at TEXT NOT NULL,
+  PRIMARY KEY (key, event_id)
+);
+CREATE INDEX rate_events_window ON rate_events (key, at);
+CREATE INDEX acknowledgements_ticket ON acknowledgements (ticket_id);
+CREATE TABLE undeliverable (
+  address TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  created TEXT NOT NULL
+);
+CREATE TABLE emails (
+  workflow_id TEXT PRIMARY KEY,
+  message_id TEXT,
+  queue TEXT NOT NULL,
+  sender TEXT,
+  subject TEXT NOT NULL,
+  email_class TEXT NOT NULL ${CHECKS.emailClass},
+  evidence TEXT NOT NULL,
+  outcome TEXT NOT NULL ${CHECKS.outcome},
+  reason TEXT,
+  ticket_id TEXT,
+  created TEXT NOT NULL,
+  updated TEXT NOT NULL
+);`,
+    postgres: `
+ALTER TABLE tickets
+  ADD COLUMN priority text NOT NULL DEFAULT 'normal' ${CHECKS.priority},
+  ADD COLUMN tags text NOT NULL DEFAULT '[]',
+  ADD COLUMN linked_ticket_id text REFERENCES tickets (id);
+CREATE TABLE ticket_queues (
+  ticket_id text NOT NULL REFERENCES tickets (id),
+  queue text NOT NULL,
+  PRIMARY KEY (ticket_id, queue)
+);
+CREATE TABLE rate_events (
+  key text NOT NULL,
+  event_id text NOT NULL,
+  at timestamptz(3) NOT NULL,
+  PRIMARY KEY (key, event_id)
+);
+CREATE INDEX rate_events_window ON rate_events (key, at);
+CREATE INDEX acknowledgements_ticket ON acknowledgements (ticket_id);
+CREATE TABLE undeliverable (
+  address text PRIMARY KEY,
+  reason text NOT NULL,
+  created timestamptz(3) NOT NULL
+);
+CREATE TABLE emails (
+  workflow_id text PRIMARY KEY,
+  message_id text,
+  queue text NOT NULL,
+  sender text,
+  subject text NOT NULL,
+  email_class text NOT NULL ${CHECKS.emailClass},
+  evidence text NOT NULL,
+  outcome text NOT NULL ${CHECKS.outcome},
+  reason text,
+  ticket_id text,
+  created timestamptz(3) NOT NULL,
+  updated timestamptz(3) NOT NULL
+);`,
   },
 ];
 

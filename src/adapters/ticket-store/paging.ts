@@ -3,6 +3,7 @@
  * keys because numbers from a PostgreSQL sequence need not follow creation order under concurrency.
  */
 import { InvalidTicketQueryError } from './errors';
+import { TICKET_STATUSES } from './inputs';
 import { normalizeAddress } from './keys';
 import type { ListTicketsInput, Ticket, TicketPage, TicketStatus } from './types';
 
@@ -54,12 +55,10 @@ export interface Listing {
   after: PageKey | null;
 }
 
-const STATUSES: readonly string[] = ['open', 'pending', 'closed'] satisfies TicketStatus[];
-
 export function resolveListing(input: ListTicketsInput): Listing {
   // The HTTP layer may pass query strings through unchecked; a typo must not read as "no tickets".
-  if (input.status !== undefined && !STATUSES.includes(input.status)) {
-    throw new InvalidTicketQueryError(`status must be one of ${STATUSES.join(', ')}`);
+  if (input.status !== undefined && !TICKET_STATUSES.includes(input.status)) {
+    throw new InvalidTicketQueryError(`status must be one of ${TICKET_STATUSES.join(', ')}`);
   }
   return {
     queue: input.queue === undefined ? null : normalizeAddress(input.queue),
@@ -79,10 +78,15 @@ export function toPage(tickets: Ticket[], limit: number): TicketPage {
 }
 
 /**
- * The page query for either dialect; `placeholder(n)` renders the n-th (1-based) parameter. One
- * extra row is fetched so `toPage` can tell whether another page follows.
+ * The page query for either dialect; `select` is the dialect's ticket SELECT (see ticket-select.ts)
+ * and `placeholder(n)` renders the n-th (1-based) parameter. One extra row is fetched so `toPage`
+ * can tell whether another page follows.
  */
-export function listingQuery(listing: Listing, placeholder: (n: number) => string): { sql: string; params: (string | number)[] } {
+export function listingQuery(
+  listing: Listing,
+  select: string,
+  placeholder: (n: number) => string,
+): { sql: string; params: (string | number)[] } {
   const where: string[] = [];
   const params: (string | number)[] = [];
   const filter = (condition: (...p: string[]) => string, ...values: (string | number)[]): void => {
@@ -97,5 +101,5 @@ export function listingQuery(listing: Listing, placeholder: (n: number) => strin
   }
   const limit = placeholder(params.push(listing.limit + 1));
   const conditions = where.length > 0 ? `WHERE ${where.join(' AND ')}` : '';
-  return { sql: `SELECT * FROM tickets ${conditions} ORDER BY created DESC, number DESC LIMIT ${limit}`, params };
+  return { sql: `${select} ${conditions} ORDER BY created DESC, number DESC LIMIT ${limit}`, params };
 }

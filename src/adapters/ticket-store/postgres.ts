@@ -5,11 +5,15 @@
  */
 import pg from 'pg';
 import { isPostgresUnavailable, TicketNotFoundError, TicketStoreUnavailableError } from './errors';
+import { linkedTicketMissing, resolveNewTicket } from './inputs';
 import { commentIdFor, isTicketNumber, newAttachmentId, normalizeAddress, now, ticketIdFor } from './keys';
 import { pendingMigrations } from './migrations';
 import { listingQuery, resolveListing, toPage } from './paging';
+import { one, type Queryable, rows } from './postgres-query';
+import { postgresRecordMethods } from './postgres-records';
 import { type Row, toAttachment, toComment, toThreadEntry, toTicket, toTicketWithComments } from './rows';
 import { pickThread } from './thread-match';
+import { POSTGRES_TICKET_SELECT, RETURNING_NEW_TICKET } from './ticket-select';
 import type { Comment, CommentInput, TicketStore, TicketWithComments } from './types';
 
 export interface PostgresTicketStoreOptions {
@@ -38,8 +42,6 @@ function createLockKey(ticketId: string): number {
 /** Plain lower-case identifiers only, so the name can be spliced into DDL and `-c search_path=`. */
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 
-type Queryable = pg.Pool | pg.PoolClient;
-
 function poolConfig(url: string, schema: string | undefined): pg.PoolConfig {
   const base = { connectionTimeoutMillis: CONNECT_TIMEOUT_MS };
   if (schema === undefined) return { ...base, connectionString: url };
@@ -59,14 +61,6 @@ function describe(url: string): string {
   } catch {
     return 'the configured server';
   }
-}
-
-async function rows(db: Queryable, sql: string, params: unknown[] = []): Promise<Row[]> {
-  return (await db.query<Row>(sql, params)).rows;
-}
-
-async function one(db: Queryable, sql: string, params: unknown[] = []): Promise<Row | undefined> {
-  return (await rows(db, sql, params))[0];
 }
 
 export function createPostgresTicketStore(url: string, options: PostgresTicketStoreOptions = {}): TicketStore {
@@ -200,22 +194,27 @@ export function createPostgresTicketStore(url: string, options: PostgresTicketSt
       }),
 
     createTicket: (input) =>
-      guarded(() =>
-        transaction(async (client) => {
+      guarded(async () => {
+        const columns = resolveNewTicket(input);
+        return transaction(async (client) => {
           const id = ticketIdFor(input.originKey);
           await client.query('SELECT pg_advisory_xact_lock($1, $2)', [CREATE_LOCK_CLASS, createLockKey(id)]);
-          const byOrigin = 'SELECT * FROM tickets WHERE origin_key = $1';
+          const byOrigin = `${POSTGRES_TICKET_SELECT} WHERE origin_key = $1`;
           const existing = await one(client, byOrigin, [input.originKey]);
           if (existing) return { ticket: toTicket(existing), created: false };
-          const queue = normalizeAddress(input.queue);
+          const { queue, linkedTicketId } = columns;
+          if (linkedTicketId !== null && !(await one(client, 'SELECT 1 FROM tickets WHERE id = $1', [linkedTicketId]))) {
+            throw linkedTicketMissing(linkedTicketId);
+          }
           const created = now();
           // The unique keys hold even without the lock (say, a writer running older code): a racing
           // duplicate would wait on the index here and then insert nothing.
           const row = await one(
             client,
-            `INSERT INTO tickets (id, origin_key, subject, requester, queue, status, created, updated)
-             VALUES ($1, $2, $3, $4, $5, 'open', $6, $6) ON CONFLICT DO NOTHING RETURNING *`,
-            [id, input.originKey, input.subject, normalizeAddress(input.requester), queue, created],
+            `INSERT INTO tickets (id, origin_key, subject, requester, queue, status, priority, tags, linked_ticket_id,
+               created, updated)
+             VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING ${RETURNING_NEW_TICKET}`,
+            [id, input.originKey, columns.subject, columns.requester, queue, columns.priority, columns.tags, linkedTicketId, created],
           );
           if (!row) {
             const winner = await one(client, byOrigin, [input.originKey]);
@@ -224,8 +223,8 @@ export function createPostgresTicketStore(url: string, options: PostgresTicketSt
           }
           await insertComment(client, id, queue, input.comment, created);
           return { ticket: toTicket(row), created: true };
-        }),
-      ),
+        });
+      }),
 
     addComment: (ticketId, input) =>
       guarded(() =>
@@ -277,18 +276,18 @@ export function createPostgresTicketStore(url: string, options: PostgresTicketSt
         if (result.rowCount === 0) throw new Error(`no acknowledgement is reserved for workflow ${workflowId}`);
       }),
 
-    getTicket: (id) => guarded(async () => loadTicket(await one(pool, 'SELECT * FROM tickets WHERE id = $1', [id]))),
+    getTicket: (id) => guarded(async () => loadTicket(await one(pool, `${POSTGRES_TICKET_SELECT} WHERE id = $1`, [id]))),
 
     getTicketByNumber: (number) =>
       guarded(async () => {
         if (!isTicketNumber(number)) return null;
-        return loadTicket(await one(pool, 'SELECT * FROM tickets WHERE number = $1', [number]));
+        return loadTicket(await one(pool, `${POSTGRES_TICKET_SELECT} WHERE number = $1`, [number]));
       }),
 
     listTickets: (input) =>
       guarded(async () => {
         const listing = resolveListing(input);
-        const query = listingQuery(listing, (n) => `$${n}`);
+        const query = listingQuery(listing, POSTGRES_TICKET_SELECT, (n) => `$${n}`);
         return toPage((await rows(pool, query.sql, query.params)).map(toTicket), listing.limit);
       }),
 
@@ -297,6 +296,8 @@ export function createPostgresTicketStore(url: string, options: PostgresTicketSt
         const row = await one(pool, 'SELECT * FROM attachments WHERE id = $1', [id]);
         return row ? toAttachment(row) : null;
       }),
+
+    ...postgresRecordMethods({ pool, transaction, guarded }),
 
     ping: () =>
       guarded(async () => {

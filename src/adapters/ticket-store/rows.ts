@@ -3,12 +3,23 @@
  * their columns alike; they differ only in how values arrive (SQLite: 0/1 and text timestamps,
  * PostgreSQL: booleans and Dates).
  */
+import { EMAIL_CLASSES, EMAIL_OUTCOMES, PRIORITIES, TICKET_STATUSES } from './inputs';
 import type { ThreadEntry } from './thread-match';
-import type { Comment, ScanStatus, StoredAttachment, Ticket, TicketStatus, TicketWithComments } from './types';
+import type {
+  Comment,
+  EmailClass,
+  EmailOutcomeRecord,
+  EmailRecord,
+  ScanStatus,
+  StoredAttachment,
+  Ticket,
+  TicketPriority,
+  TicketStatus,
+  TicketWithComments,
+} from './types';
 
 export type Row = Record<string, unknown>;
 
-const TICKET_STATUSES: readonly string[] = ['open', 'pending', 'closed'] satisfies TicketStatus[];
 const SCAN_STATUSES: readonly string[] = ['clean', 'infected', 'skipped'] satisfies ScanStatus[];
 
 function column(row: Row, name: string): unknown {
@@ -47,6 +58,20 @@ export function timestamp(row: Row, name: string): string {
   return text(row, name);
 }
 
+/** A JSON array of strings stored as text (tags, evidence, aggregated extra queues). */
+function stringList(row: Row, name: string): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text(row, name));
+  } catch {
+    throw new Error(`ticket store column ${name} is not JSON`);
+  }
+  if (!Array.isArray(parsed) || !parsed.every((v: unknown): v is string => typeof v === 'string')) {
+    throw new Error(`ticket store column ${name} is not a list of strings`);
+  }
+  return parsed;
+}
+
 function oneOf<T extends string>(row: Row, name: string, allowed: readonly string[]): T {
   const value = text(row, name);
   if (!allowed.includes(value)) throw new Error(`ticket store column ${name} has unexpected value ${value}`);
@@ -61,6 +86,28 @@ export function toTicket(row: Row): Ticket {
     requester: text(row, 'requester'),
     queue: text(row, 'queue'),
     status: oneOf<TicketStatus>(row, 'status', TICKET_STATUSES),
+    priority: oneOf<TicketPriority>(row, 'priority', PRIORITIES),
+    tags: stringList(row, 'tags'),
+    // Sorted here because neither backend's aggregate promises an order.
+    extraQueues: stringList(row, 'extra_queues').sort(),
+    linkedTicketId: nullableText(row, 'linked_ticket_id'),
+    created: timestamp(row, 'created'),
+    updated: timestamp(row, 'updated'),
+  };
+}
+
+export function toEmail(row: Row): EmailRecord & { created: string; updated: string } {
+  return {
+    workflowId: text(row, 'workflow_id'),
+    messageId: nullableText(row, 'message_id'),
+    queue: text(row, 'queue'),
+    sender: nullableText(row, 'sender'),
+    subject: text(row, 'subject'),
+    emailClass: oneOf<EmailClass>(row, 'email_class', EMAIL_CLASSES),
+    evidence: stringList(row, 'evidence'),
+    outcome: oneOf<EmailOutcomeRecord>(row, 'outcome', EMAIL_OUTCOMES),
+    reason: nullableText(row, 'reason'),
+    ticketId: nullableText(row, 'ticket_id'),
     created: timestamp(row, 'created'),
     updated: timestamp(row, 'updated'),
   };
@@ -99,6 +146,16 @@ export function toComment(row: Row, attachmentRows: Row[]): Comment {
 
 export function toTicketWithComments(ticketRow: Row, commentRows: Row[], attachmentRows: Row[]): TicketWithComments {
   return { ...toTicket(ticketRow), comments: commentRows.map((c) => toComment(c, attachmentRows)) };
+}
+
+/** A `SELECT COUNT(*) AS n` row (cast to a 32-bit integer where the dialect would say bigint). */
+export function toCount(row: Row | undefined): number {
+  if (!row) throw new Error('count query returned no row');
+  return integer(row, 'n');
+}
+
+export function toUndeliverable(row: Row): { reason: string; since: string } {
+  return { reason: text(row, 'reason'), since: timestamp(row, 'created') };
 }
 
 /** A thread_index row joined with its ticket's number (column `number`). */

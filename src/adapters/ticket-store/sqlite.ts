@@ -8,11 +8,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 import { isSqliteBusy, TicketNotFoundError, TicketStoreUnavailableError } from './errors';
+import { linkedTicketMissing, resolveNewTicket } from './inputs';
 import { commentIdFor, isTicketNumber, newAttachmentId, normalizeAddress, now, ticketIdFor } from './keys';
 import { pendingMigrations } from './migrations';
 import { listingQuery, resolveListing, toPage } from './paging';
 import { type Row, toAttachment, toComment, toThreadEntry, toTicket, toTicketWithComments } from './rows';
+import { sqliteRecordMethods } from './sqlite-records';
 import { pickThread } from './thread-match';
+import { RETURNING_NEW_TICKET, SQLITE_TICKET_SELECT } from './ticket-select';
 import type { Comment, CommentInput, TicketStore, TicketWithComments } from './types';
 
 export interface SqliteTicketStoreOptions {
@@ -169,31 +172,39 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
       }),
 
     createTicket: (input) =>
-      guarded(() =>
-        write(() => {
-          const existing = get('SELECT * FROM tickets WHERE origin_key = ?', input.originKey);
+      guarded(() => {
+        const columns = resolveNewTicket(input);
+        return write(() => {
+          const existing = get(`${SQLITE_TICKET_SELECT} WHERE origin_key = ?`, input.originKey);
           if (existing) return { ticket: toTicket(existing), created: false };
+          const { linkedTicketId } = columns;
+          if (linkedTicketId !== null && !get('SELECT 1 FROM tickets WHERE id = ?', linkedTicketId)) {
+            throw linkedTicketMissing(linkedTicketId);
+          }
           const id = ticketIdFor(input.originKey);
-          const queue = normalizeAddress(input.queue);
           const created = now();
           // The number is computed inside the write lock, so two processes cannot take the same one.
           const row = get(
-            `INSERT INTO tickets (id, number, origin_key, subject, requester, queue, status, created, updated)
-             VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM tickets), ?, ?, ?, ?, 'open', ?, ?)
-             ON CONFLICT DO NOTHING RETURNING *`,
+            `INSERT INTO tickets (id, number, origin_key, subject, requester, queue, status, priority, tags,
+               linked_ticket_id, created, updated)
+             VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM tickets), ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING ${RETURNING_NEW_TICKET}`,
             id,
             input.originKey,
-            input.subject,
-            normalizeAddress(input.requester),
-            queue,
+            columns.subject,
+            columns.requester,
+            columns.queue,
+            columns.priority,
+            columns.tags,
+            linkedTicketId,
             created,
             created,
           );
           if (!row) throw new Error(`ticket id ${id} is taken by another origin key`);
-          insertComment(id, queue, input.comment, created);
+          insertComment(id, columns.queue, input.comment, created);
           return { ticket: toTicket(row), created: true };
-        }),
-      ),
+        });
+      }),
 
     addComment: (ticketId, input) =>
       guarded(() =>
@@ -253,15 +264,15 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
         if (changed === 0) throw new Error(`no acknowledgement is reserved for workflow ${workflowId}`);
       }),
 
-    getTicket: (id) => guarded(() => loadTicket(get('SELECT * FROM tickets WHERE id = ?', id))),
+    getTicket: (id) => guarded(() => loadTicket(get(`${SQLITE_TICKET_SELECT} WHERE id = ?`, id))),
 
     getTicketByNumber: (number) =>
-      guarded(() => (isTicketNumber(number) ? loadTicket(get('SELECT * FROM tickets WHERE number = ?', number)) : null)),
+      guarded(() => (isTicketNumber(number) ? loadTicket(get(`${SQLITE_TICKET_SELECT} WHERE number = ?`, number)) : null)),
 
     listTickets: (input) =>
       guarded(() => {
         const listing = resolveListing(input);
-        const query = listingQuery(listing, () => '?');
+        const query = listingQuery(listing, SQLITE_TICKET_SELECT, () => '?');
         const rows = all(query.sql, ...query.params);
         return toPage(rows.map(toTicket), listing.limit);
       }),
@@ -271,6 +282,8 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
         const row = get('SELECT * FROM attachments WHERE id = ?', id);
         return row ? toAttachment(row) : null;
       }),
+
+    ...sqliteRecordMethods({ get, all, run, write, guarded }),
 
     ping: () =>
       guarded(() => {

@@ -5,6 +5,7 @@
  */
 
 export type TicketStatus = 'open' | 'pending' | 'closed';
+export type TicketPriority = 'low' | 'normal' | 'high' | 'urgent';
 export type ScanStatus = 'clean' | 'infected' | 'skipped';
 /** Why a Message-ID is in the thread index. */
 export type ThreadEntryKind = 'inbound' | 'acknowledgement' | 'outbound';
@@ -48,6 +49,12 @@ export interface CreateTicketInput {
   queue: string;
   /** The first message of the ticket, stored as its first comment. */
   comment: CommentInput;
+  /** Default 'normal'. */
+  priority?: TicketPriority;
+  /** Which routing/priority rules fired (e.g. "priority:keyword:outage"); stored lower-cased, unique. */
+  tags?: string[];
+  /** A ticket this one follows up (a reply to a closed ticket that opens a new one). */
+  linkedTicketId?: string | null;
 }
 
 export interface Ticket {
@@ -58,6 +65,11 @@ export interface Ticket {
   requester: string;
   queue: string;
   status: TicketStatus;
+  priority: TicketPriority;
+  tags: string[];
+  /** Further queues the same email reached, when one ticket serves several queues. */
+  extraQueues: string[];
+  linkedTicketId: string | null;
   created: string;
   updated: string;
 }
@@ -108,6 +120,36 @@ export interface AcknowledgementRecord {
   recipient: string;
 }
 
+export type EmailClass = 'human' | 'auto_reply' | 'auto_generated' | 'bounce' | 'own_loop';
+export type EmailOutcomeRecord = 'ticket_created' | 'comment_added' | 'note_added' | 'suppressed' | 'rejected' | 'failed';
+
+/** The durable record of one inbound email (outlives Temporal's retention of the workflow). */
+export interface EmailRecord {
+  workflowId: string;
+  messageId: string | null;
+  queue: string;
+  sender: string | null;
+  subject: string;
+  emailClass: EmailClass;
+  /** The classification and threading rules that matched, in order. */
+  evidence: string[];
+  outcome: EmailOutcomeRecord;
+  /** Why, for suppressed/rejected/failed, in words an operator can act on. */
+  reason: string | null;
+  ticketId: string | null;
+}
+
+export interface RateEventInput {
+  /** What is counted, e.g. "inbound-ticket:alice@example.org" or "ack:alice@example.org". */
+  key: string;
+  /** Unique per counted event (the workflow id): a retried activity never counts twice. */
+  eventId: string;
+  /** ISO-8601 time of the event. */
+  at: string;
+  /** Count events of `key` at or after this ISO-8601 time. */
+  windowStart: string;
+}
+
 export interface TicketStore {
   /** Creates or upgrades the schema; safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -132,6 +174,25 @@ export interface TicketStore {
   getTicketByNumber(number: number): Promise<TicketWithComments | null>;
   listTickets(input: ListTicketsInput): Promise<TicketPage>;
   getAttachment(id: string): Promise<StoredAttachment | null>;
+  /** Sets status (reopen, close); bumps `updated`. Unknown ticket → TicketNotFoundError. */
+  setStatus(ticketId: string, status: TicketStatus): Promise<Ticket>;
+  /** Notes another queue on a ticket (idempotent). */
+  noteQueue(ticketId: string, queue: string): Promise<void>;
+  /**
+   * True when `address` already takes part in the ticket: its requester, the author of a comment,
+   * or the recipient of an acknowledgement. Compared lower-cased.
+   */
+  isParticipant(ticketId: string, address: string): Promise<boolean>;
+  /** Records the event (idempotent by key + eventId) and returns how many events of `key` fall in the window, this one included. */
+  countRateEvent(input: RateEventInput): Promise<number>;
+  /** Counts events of `key` since `windowStart` without recording one. */
+  peekRateEvents(key: string, windowStart: string): Promise<number>;
+  /** An address that hard-bounced: no further acknowledgements go to it. Idempotent; keeps the first reason. */
+  markUndeliverable(address: string, reason: string): Promise<void>;
+  isUndeliverable(address: string): Promise<{ reason: string; since: string } | null>;
+  /** Upsert by workflow id: the latest outcome of that email wins. */
+  recordEmail(record: EmailRecord): Promise<void>;
+  getEmail(workflowId: string): Promise<(EmailRecord & { created: string; updated: string }) | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
