@@ -1,3 +1,5 @@
+import type { DeliveryStatus, EmbeddedMessage } from '../parsing/delivery-status';
+
 /**
  * The normalized email document (stored in the object store as JSON) and the small summary the
  * workflow keeps. Workflow history holds only the summary and object keys, never email bytes.
@@ -37,8 +39,14 @@ export interface EmailDocument {
   /** Sanitized HTML body, or null for plain-text mail. */
   html: string | null;
   attachments: AttachmentPart[];
-  /** Headers later steps classify on (lower-case names). */
-  headers: Record<string, string>;
+  /** Every header (lower-case name → raw values in order), capped in count and length. */
+  headers: Record<string, string[]>;
+  /** Top-level Content-Type with parameters, lower-cased. */
+  contentType: string;
+  /** Per-recipient blocks of a delivery status notification (RFC 3464), if the email is one. */
+  deliveryStatus: DeliveryStatus[];
+  /** Headers of the original message a bounce returns, if it carries one. */
+  returnedMessage: EmbeddedMessage | null;
 }
 
 /** What the workflow keeps: enough to route, thread and report; bounded in size. */
