@@ -29,6 +29,8 @@ RUN npm ci --omit=dev --no-audit --no-fund \
     && mkdir -p /app/.data \
     && chown node:node /app/.data
 COPY --from=build /app/dist ./dist
+# The default email rules (routing, loop breakers, priority); mount your own over it.
+COPY config/rules.json ./config/rules.json
 
 # The node image's unprivileged user "node", by number so that runtimes can verify it is not root.
 USER 1000:1000

@@ -38,7 +38,8 @@ load_config() {
   export MAILGATE_PROFILE="$profile"
   case "$MAILGATE_DATA_DIR" in /*) ;; *) MAILGATE_DATA_DIR="$ROOT/$MAILGATE_DATA_DIR" ;; esac
   case "$DATABASE_URL" in sqlite:/*) ;; sqlite:*) DATABASE_URL="sqlite:$ROOT/${DATABASE_URL#sqlite:}" ;; esac
-  export MAILGATE_DATA_DIR DATABASE_URL
+  case "${MAILGATE_RULES_FILE:-}" in ""|/*) ;; *) MAILGATE_RULES_FILE="$ROOT/$MAILGATE_RULES_FILE" ;; esac
+  export MAILGATE_DATA_DIR DATABASE_URL MAILGATE_RULES_FILE
   TEMPORAL_PORT="${TEMPORAL_ADDRESS##*:}"
   S3_PORT="${S3_ENDPOINT##*:}"; S3_PORT="${S3_PORT%%/*}"
 }

@@ -3,6 +3,7 @@
  * variable's name; secrets never appear in errors or logs (see `describeConfig`).
  */
 import { DEFAULT_LIMITS, type Limits } from './domain/limits';
+import { loadRules, type Rules } from './rules';
 
 export interface Config {
   temporal: { address: string; namespace: string; taskQueue: string; uiPort: number };
@@ -28,6 +29,10 @@ export interface Config {
   limits: Limits;
   /** Lifetime of presigned attachment URLs handed out by the API redirect. */
   attachmentUrlTtlSeconds: number;
+  /** Routing, threading policy, loop breakers and priority (MAILGATE_RULES_FILE). */
+  rules: Rules;
+  /** Key for the HMAC in Mailgate's own Message-IDs (never logged). */
+  signingKey: string;
 }
 
 export class ConfigError extends Error {
@@ -76,6 +81,12 @@ function hostPort(env: Env, name: string, fallback: string): string {
   const value = str(env, name, fallback);
   if (!/^[^\s:]+:\d{1,5}$/.test(value)) throw new ConfigError(name, 'must be host:port');
   return value;
+}
+
+function signingKey(env: Env): string {
+  const key = str(env, 'MAILGATE_SIGNING_KEY');
+  if (key.length < 16) throw new ConfigError('MAILGATE_SIGNING_KEY', 'must be at least 16 characters');
+  return key;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -135,6 +146,8 @@ export function loadConfig(env: Env = process.env): Config {
       maxAttachmentBytes: int(env, 'MAX_ATTACHMENT_BYTES', DEFAULT_LIMITS.maxAttachmentBytes),
     },
     attachmentUrlTtlSeconds: int(env, 'ATTACHMENT_URL_TTL_SECONDS', 300, 7 * 24 * 3600),
+    rules: loadRules(optional(env, 'MAILGATE_RULES_FILE')),
+    signingKey: signingKey(env),
   };
 }
 
@@ -148,5 +161,6 @@ export function describeConfig(config: Config): Record<string, unknown> {
     smtp: `${config.smtp.host}:${config.smtp.port}`,
     api: `${config.api.host}:${config.api.port}`,
     inboundDomains: config.inboundDomains,
+    rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
   };
 }

@@ -33,6 +33,9 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
       mailer: createSmtpMailer(config.smtp),
       limits: config.limits,
       ackFrom: config.ackFrom,
+      rules: config.rules,
+      signingKey: config.signingKey,
+      inboundDomains: config.inboundDomains,
     }),
     // Two cores: clamd and the object store, not the worker, bound how many scans help at once.
     maxConcurrentActivityTaskExecutions: 20,

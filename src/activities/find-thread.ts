@@ -1,19 +1,84 @@
 /**
- * thread lookup: the candidate Message-IDs (In-Reply-To, then References newest-first) against every
- * Message-ID Mailgate has stored or sent, acknowledgements included.
+ * thread lookup, the ordered chain of EMAIL-RULES.md §3; the first rule that matches decides and is
+ * recorded:
+ *   1. reply-token      a signed plus-address token in the recipient (support+mg42.<sig>@)
+ *   2. own-message-id   one of our signed Message-IDs in In-Reply-To or References
+ *   3. message-id       any Message-ID we stored or sent: In-Reply-To, then References newest-first
+ *   4. body-marker      the signed marker we put in our outbound mail, quoted back in the body
+ *   5. subject-token    [MG-42] in the subject, only when the sender already takes part in ticket 42
+ *   6. bounce-original  the Message-ID of the original message a bounce returns
  */
+import type { ObjectStore } from '../adapters/object-store';
 import type { ThreadMatch, TicketStore } from '../adapters/ticket-store/types';
+import type { EmailDocument } from '../domain/email';
+import { findBodyMarker, verifyOwnMessageId, verifyReplyAddress } from '../domain/signed-ids';
+import { parseTicketToken } from '../domain/ticket-token';
 import { rethrowAsFailure } from './failures';
 
+export type ThreadRule = 'reply-token' | 'own-message-id' | 'message-id' | 'body-marker' | 'subject-token' | 'bounce-original';
+
 export interface FindThreadInput {
-  candidates: string[];
+  documentKey: string;
   queue: string;
+  recipient: string;
+  sender: string | null;
+  subject: string;
+  /** In-Reply-To first, then References newest-first (src/domain/threading.ts). */
+  candidates: string[];
+  replyTokens: boolean;
 }
 
-export function createFindThread(deps: { tickets: TicketStore }) {
-  return async function findThread(input: FindThreadInput): Promise<ThreadMatch | null> {
+export interface FindThreadResult {
+  match: (ThreadMatch & { rule: ThreadRule }) | null;
+  /** Rules that saw a token but refused it, with the reason (recorded as evidence). */
+  refused: string[];
+}
+
+export function createFindThread(deps: { tickets: TicketStore; store: ObjectStore; signingKey: string }) {
+  const byNumber = async (number: number, rule: ThreadRule, messageId: string): Promise<FindThreadResult['match']> => {
+    const ticket = await deps.tickets.getTicketByNumber(number);
+    return ticket ? { ticketId: ticket.id, ticketNumber: ticket.number, messageId, rule } : null;
+  };
+
+  return async function findThread(input: FindThreadInput): Promise<FindThreadResult> {
+    const refused: string[] = [];
     try {
-      return await deps.tickets.findThread(input.candidates, input.queue);
+      if (input.replyTokens) {
+        const number = verifyReplyAddress(deps.signingKey, input.recipient);
+        const match = number === null ? null : await byNumber(number, 'reply-token', input.recipient);
+        if (match) return { match, refused };
+      }
+      for (const id of input.candidates) {
+        const number = verifyOwnMessageId(deps.signingKey, id);
+        const match = number === null ? null : await byNumber(number, 'own-message-id', id);
+        if (match) return { match, refused };
+      }
+      const stored = await deps.tickets.findThread(input.candidates, input.queue);
+      if (stored) return { match: { ...stored, rule: 'message-id' }, refused };
+
+      const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
+      const marked = findBodyMarker(deps.signingKey, document.text);
+      const markerMatch = marked === null ? null : await byNumber(marked, 'body-marker', `body-marker:MG-${marked}`);
+      if (markerMatch) return { match: markerMatch, refused };
+
+      const token = parseTicketToken(input.subject);
+      if (token !== null) {
+        const ticket = await deps.tickets.getTicketByNumber(token);
+        if (ticket && input.sender && (await deps.tickets.isParticipant(ticket.id, input.sender))) {
+          return { match: { ticketId: ticket.id, ticketNumber: ticket.number, messageId: `subject:MG-${token}`, rule: 'subject-token' }, refused };
+        }
+        if (ticket) refused.push(`subject-token MG-${token} ignored: ${input.sender ?? 'the sender'} does not take part in that ticket`);
+      }
+
+      const original = document.returnedMessage?.messageId;
+      if (original) {
+        const number = verifyOwnMessageId(deps.signingKey, original);
+        const own = number === null ? null : await byNumber(number, 'bounce-original', original);
+        if (own) return { match: own, refused };
+        const found = await deps.tickets.findThread([original], input.queue);
+        if (found) return { match: { ...found, rule: 'bounce-original' }, refused };
+      }
+      return { match: null, refused };
     } catch (error) {
       return rethrowAsFailure(error);
     }

@@ -7,8 +7,11 @@ import type { Mailer } from '../adapters/mailer';
 import type { ObjectStore } from '../adapters/object-store';
 import type { TicketStore } from '../adapters/ticket-store/types';
 import type { Limits } from '../domain/limits';
+import type { Rules } from '../rules';
+import { createClassifyEmail } from './classify-email';
 import { createFindThread } from './find-thread';
 import { createParseEmail } from './parse-email';
+import { createRecordEmail } from './record-email';
 import { createRecordTicket } from './record-ticket';
 import { createScanAttachments } from './scan-attachments';
 import { createSendAcknowledgement } from './send-acknowledgement';
@@ -21,16 +24,21 @@ export interface ActivityDeps {
   mailer: Mailer;
   limits: Limits;
   ackFrom: string;
+  rules: Rules;
+  signingKey: string;
+  inboundDomains: string[];
 }
 
 export function createActivities(deps: ActivityDeps) {
   return {
     parseEmail: createParseEmail(deps),
+    classifyEmail: createClassifyEmail(deps),
     scanAttachments: createScanAttachments(deps),
     storeAttachments: createStoreAttachments(deps),
     findThread: createFindThread(deps),
     recordTicket: createRecordTicket(deps),
     sendAcknowledgement: createSendAcknowledgement(deps),
+    ...createRecordEmail(deps),
   };
 }
 

@@ -1,17 +1,22 @@
 /**
  * ticket: a new ticket for a new conversation, or a comment on the thread's ticket. Both are
  * idempotent in the store (by the email's idempotency key, and by ticket + Message-ID), so a retried
- * activity or a reprocessed workflow never writes twice. Quarantined files get an internal note.
+ * activity or a reprocessed workflow never writes twice. Automated mail (auto-replies, bounces) that
+ * threads onto a ticket becomes an internal note and never reopens it. A reply to a closed ticket
+ * reopens it or opens a new ticket linked to it, per queue. Quarantined files get an internal note.
  */
+import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../adapters/object-store';
-import type { AttachmentRecord, CommentInput, ThreadMatch, TicketStore } from '../adapters/ticket-store/types';
+import type { AttachmentRecord, CommentInput, ThreadMatch, TicketPriority, TicketStore } from '../adapters/ticket-store/types';
 import type { AttachmentPart, EmailDocument } from '../domain/email';
 import type { Limits } from '../domain/limits';
+import type { Rules } from '../rules';
 import type { ScanResult } from './scan-attachments';
 import type { StoredPart } from './store-attachments';
 import { rethrowAsFailure } from './failures';
 
 export interface RecordTicketInput {
+  workflowId: string;
   idempotencyKey: string;
   documentKey: string;
   queue: string;
@@ -19,19 +24,31 @@ export interface RecordTicketInput {
   subject: string;
   /** The email's Message-ID, or a synthetic one derived from the idempotency key. */
   messageId: string;
+  /** True when the Message-ID is the email's own (not synthetic). */
+  hasMessageId: boolean;
   thread: ThreadMatch | null;
+  /** Automated mail only adds internal notes to known tickets; it never opens or reopens one. */
+  automated: boolean;
+  /** Shown on an internal note: the class and why. */
+  classLabel: string;
+  priority: TicketPriority;
+  tags: string[];
   attachments: AttachmentPart[];
   scans: ScanResult[];
   stored: StoredPart[];
 }
 
 export interface RecordTicketResult {
-  ticketId: string;
-  ticketNumber: number;
+  outcome: 'ticket_created' | 'comment_added' | 'note_added' | 'suppressed';
+  ticketId: string | null;
+  ticketNumber: number | null;
   /** True when this email opened the ticket (only then is it acknowledged). */
   ticketCreated: boolean;
-  commentCreated: boolean;
+  reopened: boolean;
+  /** The closed ticket a new linked ticket follows up. */
+  linkedTicketId: string | null;
   quarantined: { filename: string; signature: string }[];
+  reason: string | null;
 }
 
 function attachmentRecords(input: RecordTicketInput): AttachmentRecord[] {
@@ -52,8 +69,22 @@ function attachmentRecords(input: RecordTicketInput): AttachmentRecord[] {
   });
 }
 
-export function createRecordTicket(deps: { store: ObjectStore; tickets: TicketStore; limits: Limits }) {
+export function createRecordTicket(deps: { store: ObjectStore; tickets: TicketStore; limits: Limits; rules: Rules }) {
+  const { tickets } = deps;
+  const senderLimit = deps.rules.rateLimits.newTicketsPerSender;
+  const closedPolicy = (queue: string) => deps.rules.queues.find((q) => q.address === queue)?.closedReply ?? 'reopen';
+
   return async function recordTicket(input: RecordTicketInput): Promise<RecordTicketResult> {
+    const result: RecordTicketResult = {
+      outcome: 'suppressed',
+      ticketId: null,
+      ticketNumber: null,
+      ticketCreated: false,
+      reopened: false,
+      linkedTicketId: null,
+      quarantined: [],
+      reason: null,
+    };
     try {
       const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
       const attachments = attachmentRecords(input);
@@ -63,44 +94,86 @@ export function createRecordTicket(deps: { store: ObjectStore; tickets: TicketSt
         text: document.text.slice(0, deps.limits.maxTextChars),
         html: document.html,
         attachments,
+        ...(input.automated ? { internal: true, text: `[${input.classLabel}]\n${document.text.slice(0, deps.limits.maxTextChars)}` } : {}),
       };
-      let ticketId: string;
-      let ticketNumber: number;
-      let ticketCreated = false;
-      let commentCreated: boolean;
-      if (input.thread) {
-        ({ created: commentCreated } = await deps.tickets.addComment(input.thread.ticketId, comment));
-        ticketId = input.thread.ticketId;
-        ticketNumber = input.thread.ticketNumber;
-      } else {
-        const result = await deps.tickets.createTicket({
-          originKey: input.idempotencyKey,
+      const open = async (linkedTicketId: string | null): Promise<void> => {
+        const now = Date.now();
+        const count = await tickets.countRateEvent({
+          key: `new-ticket:${input.requester.toLowerCase()}`,
+          eventId: input.workflowId,
+          at: new Date(now).toISOString(),
+          windowStart: new Date(now - senderLimit.windowSeconds * 1000).toISOString(),
+        });
+        if (count > senderLimit.limit) {
+          result.reason = `rate limit of ${senderLimit.limit} new tickets per ${senderLimit.windowSeconds} s from ${input.requester} reached`;
+          return;
+        }
+        // One ticket for all queues an email reached: the ticket is keyed by the Message-ID alone.
+        const originKey =
+          deps.rules.multipleQueues === 'one_ticket' && input.hasMessageId
+            ? createHash('sha256').update(`one-ticket|${input.messageId}`).digest('hex')
+            : input.idempotencyKey;
+        const created = await tickets.createTicket({
+          originKey,
           subject: input.subject || '(no subject)',
           requester: input.requester,
           queue: input.queue,
           comment,
+          priority: input.priority,
+          tags: input.tags,
+          linkedTicketId,
         });
-        ticketId = result.ticket.id;
-        ticketNumber = result.ticket.number;
-        ticketCreated = result.created;
-        commentCreated = result.created;
+        if (created.ticket.queue !== input.queue) await tickets.noteQueue(created.ticket.id, input.queue);
+        Object.assign(result, {
+          outcome: 'ticket_created',
+          ticketId: created.ticket.id,
+          ticketNumber: created.ticket.number,
+          // A redelivery of the same email is acknowledged again (the send is idempotent per workflow);
+          // a second queue of a shared ticket is not.
+          ticketCreated: created.created || created.ticket.queue === input.queue,
+          linkedTicketId,
+        });
+      };
+
+      if (!input.thread) {
+        if (input.automated) {
+          result.reason = `${input.classLabel} that refers to no known ticket`;
+          return result;
+        }
+        await open(null);
+      } else if (input.automated) {
+        await tickets.addComment(input.thread.ticketId, comment);
+        Object.assign(result, { outcome: 'note_added', ticketId: input.thread.ticketId, ticketNumber: input.thread.ticketNumber });
+      } else {
+        const ticket = await tickets.getTicket(input.thread.ticketId);
+        if (ticket?.status === 'closed' && closedPolicy(ticket.queue) === 'new_linked') {
+          await open(ticket.id);
+        } else {
+          await tickets.addComment(input.thread.ticketId, comment);
+          if (ticket?.status === 'closed') {
+            await tickets.setStatus(ticket.id, 'open');
+            result.reopened = true;
+          }
+          Object.assign(result, { outcome: 'comment_added', ticketId: input.thread.ticketId, ticketNumber: input.thread.ticketNumber });
+        }
       }
-      const quarantined = attachments
+
+      result.quarantined = attachments
         .filter((a) => a.scanStatus === 'infected')
         .map((a) => ({ filename: a.filename, signature: a.scanDetail ?? 'unknown' }));
-      if (quarantined.length > 0) {
-        await deps.tickets.addComment(ticketId, {
+      if (result.ticketId && result.quarantined.length > 0) {
+        await tickets.addComment(result.ticketId, {
           messageId: `av-note.${input.idempotencyKey}@mailgate.invalid`,
           author: 'mailgate',
           internal: true,
-          text: quarantined
+          text: result.quarantined
             .map((q) => `Attachment "${q.filename}" was quarantined: the virus scanner found ${q.signature}. It is not linked.`)
             .join('\n'),
           html: null,
           attachments: [],
         });
       }
-      return { ticketId, ticketNumber, ticketCreated, commentCreated, quarantined };
+      return result;
     } catch (error) {
       return rethrowAsFailure(error);
     }

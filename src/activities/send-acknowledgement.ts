@@ -1,14 +1,21 @@
 /**
- * acknowledge: one email to the requester of a new ticket. Its Message-ID derives from the workflow
- * id and is in the thread index before the send, so a reply threads even if it arrives at once.
+ * acknowledge: one email to the requester of a new ticket, marked per EMAIL-RULES.md §2 (RFC 3834
+ * Auto-Submitted, X-Auto-Response-Suppress, our loop header, a signed Message-ID, a signed body
+ * marker and reply address). Its Message-ID is in the thread index before the send, so a reply
+ * threads even if it arrives at once. Never sent to an address that hard-bounced, to our own
+ * addresses, to no-reply or list addresses, or past the per-recipient rate limit: each of those is a
+ * recorded reason, not a silent drop.
  * The store reserves the acknowledgement per workflow; a retry after a successful send is a no-op.
  * (A crash between the SMTP "250" and the store update can repeat the send; the repeat carries the
  * same Message-ID, which mail clients collapse.)
  */
 import type { Mailer } from '../adapters/mailer';
 import type { TicketStore } from '../adapters/ticket-store/types';
+import { domainOf } from '../domain/addresses';
 import { bracket } from '../domain/message-id';
+import { acknowledgementMessageId, bodyMarker, replyAddress } from '../domain/signed-ids';
 import { ticketToken } from '../domain/ticket-token';
+import type { Rules } from '../rules';
 import { rethrowAsFailure } from './failures';
 
 export interface SendAcknowledgementInput {
@@ -34,41 +41,70 @@ export const AUTO_REPLY_HEADERS = Object.freeze({
   'X-Auto-Response-Suppress': 'All',
 });
 
-export function acknowledgementMessageId(workflowId: string, queue: string): string {
-  const key = workflowId.replace(/^inbound-email\//, '').replace(/[^A-Za-z0-9.-]/g, '-');
-  const domain = queue.slice(queue.lastIndexOf('@') + 1) || 'mailgate.invalid';
-  return `ack.${key}@${domain}`;
+export const LOOP_HEADER = 'X-Mailgate-Loop';
+
+/** Local parts that never read replies (EMAIL-RULES.md §1, sender tier). */
+const NO_REPLY = /^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|abuse|root|notifications?)([+.-]|$)/i;
+
+/** Subject lines are one header: a CR/LF from the customer's subject must not start a new one. */
+function oneLine(text: string): string {
+  return text.replace(/[\r\n\t\0]+/g, ' ').trim();
 }
 
 function displayName(from: string): string {
   const match = /^\s*"?([^"<]*?)"?\s*</.exec(from);
-  return match?.[1]?.trim() || 'Support';
+  return oneLine(match?.[1] ?? '').replace(/["\\]/g, '') || 'Support';
 }
 
-export function createSendAcknowledgement(deps: { mailer: Mailer; tickets: TicketStore; ackFrom: string }) {
+export function createSendAcknowledgement(deps: {
+  mailer: Mailer;
+  tickets: TicketStore;
+  ackFrom: string;
+  rules: Rules;
+  signingKey: string;
+  inboundDomains: string[];
+}) {
+  const limit = deps.rules.rateLimits.acknowledgementsPerRecipient;
   return async function sendAcknowledgement(input: SendAcknowledgementInput): Promise<SendAcknowledgementResult> {
-    const messageId = acknowledgementMessageId(input.workflowId, input.queue);
+    const messageId = acknowledgementMessageId(deps.signingKey, {
+      workflowId: input.workflowId,
+      ticketNumber: input.ticketNumber,
+      domain: domainOf(input.queue) || 'mailgate.invalid',
+    });
+    const skip = (reason: string): SendAcknowledgementResult => ({ messageId, sent: false, reason });
     try {
-      const reservation = await deps.tickets.reserveAcknowledgement({
-        workflowId: input.workflowId,
-        ticketId: input.ticketId,
-        messageId,
-        recipient: input.to,
-      });
+      const to = input.to.toLowerCase();
+      if (deps.inboundDomains.includes(domainOf(to))) return skip(`not acknowledged: ${to} is one of our own addresses`);
+      if (NO_REPLY.test(to.slice(0, to.lastIndexOf('@')))) return skip(`not acknowledged: ${to} is a no-reply or system address`);
+      const undeliverable = await deps.tickets.isUndeliverable(to);
+      if (undeliverable) return skip(`not acknowledged: ${to} is undeliverable since ${undeliverable.since} (${undeliverable.reason})`);
+      const reservation = await deps.tickets.reserveAcknowledgement({ workflowId: input.workflowId, ticketId: input.ticketId, messageId, recipient: to });
       if (reservation.state === 'sent') return { messageId: reservation.messageId, sent: false, reason: 'already sent' };
+      const now = Date.now();
+      const count = await deps.tickets.countRateEvent({
+        key: `ack:${to}`,
+        eventId: input.workflowId,
+        at: new Date(now).toISOString(),
+        windowStart: new Date(now - limit.windowSeconds * 1000).toISOString(),
+      });
+      if (count > limit.limit) {
+        return skip(`not acknowledged: rate limit of ${limit.limit} acknowledgements per ${limit.windowSeconds} s to ${to} reached`);
+      }
       await deps.tickets.indexMessageId({ messageId, ticketId: input.ticketId, queue: input.queue, kind: 'acknowledgement' });
       const token = ticketToken(input.ticketNumber);
+      const replyTo = deps.rules.replyTokens ? replyAddress(deps.signingKey, input.queue, input.ticketNumber) : input.queue;
       await deps.mailer.send({
-        from: `"${displayName(deps.ackFrom).replace(/"/g, '')}" <${input.queue}>`,
-        to: input.to,
-        subject: `${token} ${input.subject || '(no subject)'}`.slice(0, 998),
+        from: `"${displayName(deps.ackFrom)}" <${input.queue}>`,
+        to,
+        subject: oneLine(`${token} ${input.subject || '(no subject)'}`).slice(0, 900),
         text:
           `We received your message and opened ticket ${token.slice(1, -1)}.\n\n` +
-          `Reply to this email to add to the ticket; keep ${token} in the subject.\n`,
+          `Reply to this email to add to the ticket; keep ${token} in the subject.\n\n` +
+          `${bodyMarker(deps.signingKey, input.ticketNumber)}\n`,
         messageId: bracket(messageId),
         inReplyTo: bracket(input.originalMessageId),
         references: [...input.references, input.originalMessageId].slice(-20).map(bracket),
-        headers: { ...AUTO_REPLY_HEADERS },
+        headers: { ...AUTO_REPLY_HEADERS, [LOOP_HEADER]: deps.rules.instanceId, 'Reply-To': replyTo },
       });
       await deps.tickets.markAcknowledgementSent(input.workflowId);
       return { messageId, sent: true, reason: 'sent' };

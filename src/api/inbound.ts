@@ -14,6 +14,7 @@ import type { ObjectStore } from '../adapters/object-store';
 import type { Config } from '../config';
 import { idempotencyKey } from '../domain/idempotency';
 import { resolveRecipients } from '../domain/recipients';
+import { queueFor } from '../rules';
 import type { Logger } from '../logger';
 import { inboundEmailWorkflowId } from '../workflows/ids';
 import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attributes';
@@ -72,7 +73,11 @@ export function inboundRouter(deps: InboundDeps): Router {
           headerTo: addressesOf(headers.all('to')),
           headerCc: addressesOf(headers.all('cc')),
         },
-        { inboundDomains: deps.config.inboundDomains, catchAll: deps.config.catchAll },
+        {
+          inboundDomains: deps.config.inboundDomains,
+          catchAll: deps.config.catchAll,
+          route: (address) => queueFor(deps.config.rules, address),
+        },
       );
       if (recipients.accepted.length === 0) {
         res.status(422).json({
@@ -110,6 +115,10 @@ export function inboundRouter(deps: InboundDeps): Router {
           idempotencyKey: key,
           envelopeFrom,
           receivedAt: new Date().toISOString(),
+          policy: {
+            waitForParentSeconds: deps.config.rules.waitForParentSeconds,
+            replyTokens: deps.config.rules.replyTokens,
+          },
         };
         try {
           await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>

@@ -73,6 +73,21 @@ export function ticketsRouter(deps: TicketsDeps): Router {
     res.json(present(ticket));
   });
 
+  router.patch('/v1/tickets/:id', express.json({ limit: '4kb' }), async (req, res) => {
+    const status = (req.body as { status?: unknown } | undefined)?.status;
+    if (typeof status !== 'string' || !STATUSES.includes(status as TicketStatus)) {
+      res.status(400).json({ error: 'bad_request', reason: `body must be {"status": one of ${STATUSES.join(', ')}}` });
+      return;
+    }
+    const id = req.params.id;
+    const ticket = /^\d+$/.test(id) ? await deps.tickets.getTicketByNumber(Number(id)) : await deps.tickets.getTicket(id);
+    if (!ticket) {
+      res.status(404).json({ error: 'not_found', reason: `no ticket ${id}` });
+      return;
+    }
+    res.json(await deps.tickets.setStatus(ticket.id, status as TicketStatus));
+  });
+
   router.get('/v1/attachments/:id', async (req, res) => {
     const attachment = await deps.tickets.getAttachment(req.params.id);
     if (!attachment) {

@@ -10,6 +10,8 @@ export interface RecipientPolicy {
   inboundDomains: string[];
   /** Queue address for recipients outside the inbound domains; undefined = refuse them. */
   catchAll: string | undefined;
+  /** The queue an address of an inbound domain delivers into, or null to refuse it (routing rules). */
+  route?: (address: string) => string | null;
 }
 
 export interface AcceptedRecipient {
@@ -42,7 +44,9 @@ export function resolveRecipients(
     if (!isAddress(address)) {
       refused.push({ address, reason: 'not a valid email address' });
     } else if (domains.has(domainOf(address))) {
-      accepted.push({ recipient: address, queue: address });
+      const queue = policy.route ? policy.route(address) : address;
+      if (queue) accepted.push({ recipient: address, queue });
+      else refused.push({ address, reason: 'no queue serves this address (routing rules refuse unknown recipients)' });
     } else if (fromEnvelope && policy.catchAll) {
       accepted.push({ recipient: address, queue: policy.catchAll });
     } else if (fromEnvelope) {

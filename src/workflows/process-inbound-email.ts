@@ -8,6 +8,7 @@ import {
   ApplicationFailure,
   proxyActivities,
   setHandler,
+  sleep,
   upsertSearchAttributes,
   workflowInfo,
   type ActivityOptions,
@@ -15,10 +16,13 @@ import {
 import type { Activities } from '../activities';
 import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 import { threadCandidates } from '../domain/threading';
-import { EmailStatusKey, RecipientQueueKey, TicketIdKey } from './search-attributes';
+import { EmailClassKey, EmailStatusKey, RecipientQueueKey, TicketIdKey } from './search-attributes';
 import { statusQuery, type EmailOutcome, type EmailState, type EmailStep, type ProcessInboundEmailInput } from './types';
 
 const MAX_THREAD_CANDIDATES = 20;
+const DEFAULT_WAIT_FOR_PARENT_SECONDS = 120;
+/** Polls for a late parent back off to this interval: a few lookups a minute at most. */
+const MAX_PARENT_POLL_SECONDS = 15;
 
 const retry: ActivityOptions['retry'] = {
   initialInterval: '1 second',
@@ -36,7 +40,7 @@ const { parseEmail, scanAttachments, storeAttachments } = proxyActivities<Activi
   retry,
 });
 
-const { findThread, recordTicket } = proxyActivities<Activities>({
+const { classifyEmail, findThread, recordTicket, recordEmail, recordHardBounce } = proxyActivities<Activities>({
   startToCloseTimeout: '30 seconds',
   retry,
 });
@@ -68,6 +72,15 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     ticketId: null,
     ticketNumber: null,
     threadedOn: null,
+    threadRule: null,
+    emailClass: null,
+    evidence: [],
+    bounce: null,
+    priority: null,
+    tags: [],
+    reopened: false,
+    linkedTicketId: null,
+    waitedForParentSeconds: 0,
     attachments: [],
     acknowledgement: null,
     reasons: [],
@@ -81,10 +94,24 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     state.step = step;
     upsertSearchAttributes([{ key: EmailStatusKey, value: step }]);
   };
-  const finish = (outcome: EmailOutcome, reason?: string): EmailState => {
+  const finish = async (outcome: EmailOutcome, reason?: string): Promise<EmailState> => {
+    if (reason) state.reasons.push(reason);
+    if (state.emailClass && outcome !== 'failed') {
+      await recordEmail({
+        workflowId,
+        messageId: state.messageId,
+        queue: input.queue,
+        sender: state.requester,
+        subject: state.subject ?? '',
+        emailClass: state.emailClass,
+        evidence: state.evidence,
+        outcome: outcome === 'pending' ? 'failed' : outcome,
+        reason: state.reasons.join('; ') || null,
+        ticketId: state.ticketId,
+      });
+    }
     state.step = 'done';
     state.outcome = outcome;
-    if (reason) state.reasons.push(reason);
     upsertSearchAttributes([{ key: EmailStatusKey, value: outcome }]);
     return state;
   };
@@ -95,18 +122,71 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     try {
       summary = await parseEmail({ rawKey: input.rawKey, rawSha256: input.rawSha256 });
     } catch (error) {
-      if (failureType(error) === ErrorType.MalformedEmail) return finish('rejected', failureMessage(error));
+      if (failureType(error) === ErrorType.MalformedEmail) return await finish('rejected', failureMessage(error));
       throw error;
     }
     state.messageId = summary.messageId;
     state.subject = summary.subject;
     state.requester = summary.from ?? input.envelopeFrom;
-    state.attachments = summary.attachments.map((a) => ({
-      filename: a.filename,
-      size: a.size,
-      status: 'pending',
-      detail: a.skippedReason,
-    }));
+    state.attachments = summary.attachments.map((a) => ({ filename: a.filename, size: a.size, status: 'pending', detail: a.skippedReason }));
+
+    enter('classifying');
+    const verdict = await classifyEmail({ documentKey: summary.documentKey });
+    state.emailClass = verdict.emailClass;
+    state.evidence.push(...verdict.evidence);
+    state.bounce = verdict.bounce;
+    state.priority = verdict.priority.priority;
+    state.tags = verdict.priority.tags;
+    upsertSearchAttributes([{ key: EmailClassKey, value: verdict.emailClass }]);
+    if (verdict.emailClass === 'own_loop') return await finish('suppressed', 'own loop: our own mail came back, dropped');
+    const human = verdict.emailClass === 'human';
+    const automated = !human && !verdict.allowlisted;
+    if (verdict.allowlisted && !human) state.evidence.push('allowlist: sender may open tickets');
+
+    enter('threading');
+    const lookup = {
+      documentKey: summary.documentKey,
+      queue: input.queue,
+      recipient: input.recipient,
+      sender: state.requester,
+      subject: summary.subject,
+      candidates: threadCandidates({
+        inReplyTo: summary.inReplyTo,
+        references: summary.references,
+        ownMessageId: summary.messageId,
+        max: MAX_THREAD_CANDIDATES,
+      }),
+      replyTokens: input.policy?.replyTokens ?? true,
+    };
+    let thread = await findThread(lookup);
+    // A reply can overtake its parent (two mail servers, a retry): wait, bounded, for the parent
+    // before opening a new ticket. When the parent is already known nothing waits.
+    const waitLimit = input.policy?.waitForParentSeconds ?? DEFAULT_WAIT_FOR_PARENT_SECONDS;
+    let waited = 0;
+    let pause = 1;
+    while (!thread.match && human && lookup.candidates.length > 0 && waited < waitLimit) {
+      const step = Math.min(pause, waitLimit - waited);
+      await sleep(step * 1000);
+      waited += step;
+      pause = Math.min(pause * 2, MAX_PARENT_POLL_SECONDS);
+      thread = await findThread(lookup);
+    }
+    state.waitedForParentSeconds = waited;
+    if (waited > 0) state.evidence.push(thread.match ? `thread:waited ${waited}s for the parent` : `thread:parent not seen within ${waited}s`);
+    state.evidence.push(...thread.refused);
+    if (thread.match) {
+      state.threadedOn = thread.match.messageId;
+      state.threadRule = thread.match.rule;
+      state.evidence.push(`thread:${thread.match.rule}`);
+    }
+    if (verdict.bounce?.kind === 'hard' && verdict.returnedMessageId && thread.match && ['own-message-id', 'bounce-original'].includes(thread.match.rule)) {
+      await recordHardBounce({
+        recipients: verdict.bounce.recipients,
+        reason: `hard bounce ${verdict.bounce.status ?? ''} of <${verdict.returnedMessageId}>`.replace('  ', ' '),
+      });
+      state.reasons.push(`marked undeliverable: ${verdict.bounce.recipients.join(', ')}`);
+    }
+    if (automated && !thread.match) return await finish('suppressed', `${verdict.emailClass} that refers to no known ticket`);
 
     enter('scanning');
     const scans = await scanAttachments({
@@ -130,58 +210,65 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       })),
     });
 
-    enter('threading');
-    const thread = await findThread({
-      candidates: threadCandidates({
-        inReplyTo: summary.inReplyTo,
-        references: summary.references,
-        ownMessageId: summary.messageId,
-        max: MAX_THREAD_CANDIDATES,
-      }),
-      queue: input.queue,
-    });
-    state.threadedOn = thread?.messageId ?? null;
-
     enter('ticketing');
-    const requester = state.requester ?? 'unknown@mailgate.invalid';
+    const messageId = summary.messageId ?? `${input.idempotencyKey}@mailgate.invalid`;
     const ticket = await recordTicket({
+      workflowId,
       idempotencyKey: input.idempotencyKey,
       documentKey: summary.documentKey,
       queue: input.queue,
-      requester,
+      requester: state.requester ?? 'unknown@mailgate.invalid',
       subject: summary.subject,
-      messageId: summary.messageId ?? `${input.idempotencyKey}@mailgate.invalid`,
-      thread,
+      messageId,
+      hasMessageId: summary.messageId !== null,
+      thread: thread.match,
+      automated,
+      classLabel: verdict.emailClass,
+      priority: verdict.priority.priority,
+      tags: verdict.priority.tags,
       attachments: summary.attachments,
       scans,
       stored,
     });
     state.ticketId = ticket.ticketId;
     state.ticketNumber = ticket.ticketNumber;
-    upsertSearchAttributes([{ key: TicketIdKey, value: ticket.ticketId }]);
+    state.reopened = ticket.reopened;
+    state.linkedTicketId = ticket.linkedTicketId;
+    if (ticket.ticketId) upsertSearchAttributes([{ key: TicketIdKey, value: ticket.ticketId }]);
     for (const q of ticket.quarantined) state.reasons.push(`attachment "${q.filename}" quarantined: ${q.signature}`);
-
-    if (!thread) {
-      enter('acknowledging');
-      if (!state.requester) {
-        state.reasons.push('not acknowledged: the email has no sender address');
-      } else {
-        state.acknowledgement = await sendAcknowledgement({
-          workflowId,
-          ticketId: ticket.ticketId,
-          ticketNumber: ticket.ticketNumber,
-          queue: input.queue,
-          to: state.requester,
-          subject: summary.subject,
-          originalMessageId: summary.messageId ?? `${input.idempotencyKey}@mailgate.invalid`,
-          references: summary.references,
-        });
-      }
-      return finish('ticket_created');
+    if (ticket.outcome === 'suppressed') return await finish('suppressed', ticket.reason ?? 'suppressed');
+    if (ticket.outcome !== 'ticket_created') {
+      return await finish(ticket.outcome, thread.match ? `threaded on <${thread.match.messageId}> by ${thread.match.rule}` : undefined);
     }
-    return finish('comment_added', `threaded on <${thread.messageId}>`);
+    if (ticket.reopened) state.reasons.push('reopened the closed ticket');
+    if (ticket.linkedTicketId) state.reasons.push(`new ticket linked to closed ticket ${ticket.linkedTicketId}`);
+
+    enter('acknowledging');
+    if (!human) {
+      state.reasons.push(`not acknowledged: only human mail is (class ${verdict.emailClass})`);
+    } else if (!state.requester) {
+      state.reasons.push('not acknowledged: the email has no sender address');
+    } else if (!ticket.ticketCreated) {
+      state.reasons.push('not acknowledged: the ticket was opened through another queue');
+    } else {
+      state.acknowledgement = await sendAcknowledgement({
+        workflowId,
+        ticketId: ticket.ticketId!,
+        ticketNumber: ticket.ticketNumber!,
+        queue: input.queue,
+        to: state.requester,
+        subject: summary.subject,
+        originalMessageId: messageId,
+        references: summary.references,
+      });
+      if (!state.acknowledgement.sent) state.reasons.push(state.acknowledgement.reason);
+    }
+    return await finish('ticket_created');
   } catch (error) {
-    finish('failed', `${state.step} failed: ${failureMessage(error)}`);
+    state.reasons.push(`${state.step} failed: ${failureMessage(error)}`);
+    state.step = 'done';
+    state.outcome = 'failed';
+    upsertSearchAttributes([{ key: EmailStatusKey, value: 'failed' }]);
     throw error;
   }
 }

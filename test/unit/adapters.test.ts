@@ -46,7 +46,7 @@ describe('the ingress header reader', () => {
 });
 
 describe('configuration', () => {
-  const base = { S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' };
+  const base = { S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', MAILGATE_SIGNING_KEY: 'a-signing-key-of-16+' };
   test('a limit of 0 or a non-number is refused with the variable name, never read as "no limit"', () => {
     assert.throws(() => loadConfig({ ...base, MAX_MESSAGE_BYTES: '0' }), /MAX_MESSAGE_BYTES/);
     assert.throws(() => loadConfig({ ...base, MAX_ATTACHMENT_BYTES: 'lots' }), /MAX_ATTACHMENT_BYTES/);
@@ -74,5 +74,17 @@ describe('HTML sanitization', () => {
     assert.doesNotMatch(html, /onclick|script|steal|t\.example|javascript/);
     assert.match(html, /src="cid:logo"/);
     assert.match(html, /href="https:\/\/ok\.example" rel="noopener noreferrer nofollow" target="_blank"/);
+  });
+});
+
+describe('the signing key', () => {
+  test('is required and must be long enough; the error names the variable, never the value', () => {
+    const env = { S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's' };
+    assert.throws(() => loadConfig(env), /MAILGATE_SIGNING_KEY is required/);
+    assert.throws(() => loadConfig({ ...env, MAILGATE_SIGNING_KEY: 'short-secret' }), (error: Error) => {
+      assert.match(error.message, /at least 16 characters/);
+      assert.doesNotMatch(error.message, /short-secret/);
+      return true;
+    });
   });
 });

@@ -1,0 +1,82 @@
+/**
+ * Priority heuristics from the rules file: keywords in subject or body, VIP sender domains, the
+ * sender's own priority headers, and authentication results (RFC 8601). Every rule that fires
+ * leaves a tag, so the ticket says why it got its priority. A sender failing DMARC or SPF is flagged
+ * and gets no VIP boost: a forged VIP address must not jump the queue.
+ */
+import type { TicketPriority } from '../adapters/ticket-store/types';
+import type { Rules } from '../rules';
+import { domainOf } from './addresses';
+
+export interface PriorityInput {
+  subject: string;
+  text: string;
+  sender: string | null;
+  headers: Record<string, string[]>;
+}
+
+export interface PriorityResult {
+  priority: TicketPriority;
+  tags: string[];
+  /** Authentication failed (DMARC or SPF): the sender address is not to be trusted. */
+  untrusted: boolean;
+}
+
+const ORDER: TicketPriority[] = ['low', 'normal', 'high', 'urgent'];
+
+function raise(current: TicketPriority, to: TicketPriority): TicketPriority {
+  return ORDER.indexOf(to) > ORDER.indexOf(current) ? to : current;
+}
+
+/** Authentication-Results: "mx.example; dmarc=fail (p=reject) header.from=…; spf=pass …". */
+export function authenticationFailures(headers: Record<string, string[]>): string[] {
+  const failures = new Set<string>();
+  for (const value of headers['authentication-results'] ?? []) {
+    for (const match of value.toLowerCase().matchAll(/\b(dmarc|spf|dkim)\s*=\s*(fail|softfail|permerror)\b/g)) {
+      failures.add(`${match[1]}-${match[2]}`);
+    }
+  }
+  return [...failures];
+}
+
+function wordMatch(haystack: string, phrase: string): boolean {
+  const escaped = phrase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`(^|[^\\p{L}\\p{N}])${escaped}($|[^\\p{L}\\p{N}])`, 'iu').test(haystack);
+}
+
+export function computePriority(input: PriorityInput, rules: Rules['priority']): PriorityResult {
+  let priority: TicketPriority = 'normal';
+  const tags: string[] = [];
+  const failures = authenticationFailures(input.headers);
+  const untrusted = failures.some((f) => f.startsWith('dmarc') || f.startsWith('spf'));
+  for (const failure of failures) tags.push(`auth:${failure}`);
+  if (untrusted) tags.push('untrusted-sender');
+
+  const haystack = `${input.subject}\n${input.text.slice(0, 20_000)}`;
+  for (const level of ['urgent', 'high'] as const) {
+    for (const keyword of rules.keywords[level]) {
+      if (wordMatch(haystack, keyword)) {
+        priority = raise(priority, level);
+        tags.push(`priority:keyword:${keyword}`);
+      }
+    }
+  }
+  const domain = input.sender ? domainOf(input.sender) : '';
+  if (domain && rules.vipDomains.includes(domain) && !untrusted) {
+    priority = raise(priority, 'high');
+    tags.push(`priority:vip:${domain}`);
+  }
+  if (rules.headers) {
+    const xPriority = (input.headers['x-priority']?.[0] ?? '').trim();
+    const importance = (input.headers['importance']?.[0] ?? input.headers['priority']?.[0] ?? '').trim().toLowerCase();
+    if (/^[12]\b/.test(xPriority) || importance === 'high' || importance === 'urgent') {
+      priority = raise(priority, 'high');
+      tags.push('priority:header:high');
+    } else if (/^[45]\b/.test(xPriority) || importance === 'low' || importance === 'non-urgent') {
+      if (priority === 'normal') priority = 'low';
+      tags.push('priority:header:low');
+    }
+  }
+  // The store keeps at most 50 tags; a rules file with many keywords must not make a ticket fail.
+  return { priority, tags: [...new Set(tags)].slice(0, 50), untrusted };
+}

@@ -1,0 +1,181 @@
+/**
+ * Mailgate's email rules: routing, threading policy, loop breakers and priority, from one JSON file
+ * (MAILGATE_RULES_FILE, default config/rules.json), validated once at start-up. Every field has a
+ * default, so an empty object is a valid rules file.
+ */
+import { readFileSync } from 'node:fs';
+import { isAddress, normalizeAddress } from './domain/addresses';
+
+export type ClosedReplyPolicy = 'reopen' | 'new_linked';
+
+export interface QueueRule {
+  /** The queue's canonical address; tickets carry it as their queue. */
+  address: string;
+  /** Further addresses that deliver into this queue (help@ → support@). */
+  aliases: string[];
+  closedReply: ClosedReplyPolicy;
+}
+
+export interface RateLimit {
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface Rules {
+  /** Goes into our loop header on outbound mail; tells our own mail apart when it comes back. */
+  instanceId: string;
+  queues: QueueRule[];
+  /** Recipient of an inbound domain that no queue lists: into the default queue, or refused (422). */
+  unknownRecipient: 'default' | 'refuse';
+  defaultQueue: string | null;
+  /** One email reaching two queues: a ticket in each (default), or one ticket noting both queues. */
+  multipleQueues: 'ticket_per_queue' | 'one_ticket';
+  /** Accept reply tokens in plus-addresses (support+mg42@…) as the first threading rule. */
+  replyTokens: boolean;
+  /** How long a reply whose parent we have not seen waits for it before opening a new ticket. */
+  waitForParentSeconds: number;
+  /** Automated senders (addresses or "@domain") allowed to open tickets. */
+  allowlist: string[];
+  rateLimits: { newTicketsPerSender: RateLimit; acknowledgementsPerRecipient: RateLimit };
+  priority: {
+    /** Words in subject or body that raise the priority to the given level. */
+    keywords: { urgent: string[]; high: string[] };
+    /** Sender domains whose tickets are at least high priority. */
+    vipDomains: string[];
+    /** Honour X-Priority / Importance / Priority headers. */
+    headers: boolean;
+  };
+}
+
+export class RulesError extends Error {
+  override name = 'RulesError';
+}
+
+const DEFAULTS: Rules = {
+  instanceId: 'mailgate',
+  queues: [],
+  unknownRecipient: 'default',
+  defaultQueue: null,
+  multipleQueues: 'ticket_per_queue',
+  replyTokens: true,
+  waitForParentSeconds: 120,
+  allowlist: [],
+  // EMAIL-RULES.md §4: FreeScout stops auto-replies after 10 per customer in 3 h; Zendesk suspends a
+  // sender flooding new tickets. A loop is broken well before either.
+  rateLimits: {
+    newTicketsPerSender: { limit: 20, windowSeconds: 3600 },
+    acknowledgementsPerRecipient: { limit: 5, windowSeconds: 3600 },
+  },
+  priority: {
+    keywords: { urgent: ['outage', 'down for everyone', 'security incident', 'data breach'], high: ['urgent', 'asap', 'production down', 'cannot log in'] },
+    vipDomains: [],
+    headers: true,
+  },
+};
+
+type Json = Record<string, unknown>;
+
+function object(value: unknown, where: string): Json {
+  if (value === undefined) return {};
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new RulesError(`${where} must be an object`);
+  return value as Json;
+}
+
+function strings(value: unknown, where: string, fallback: string[]): string[] {
+  if (value === undefined) return fallback;
+  if (!Array.isArray(value) || !value.every((v) => typeof v === 'string')) throw new RulesError(`${where} must be a list of strings`);
+  return (value as string[]).map((v) => v.trim().toLowerCase()).filter(Boolean);
+}
+
+function positive(value: unknown, where: string, fallback: number, allowZero = false): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < (allowZero ? 0 : 1)) {
+    throw new RulesError(`${where} must be a ${allowZero ? 'non-negative' : 'positive'} integer`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(value: unknown, where: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !allowed.includes(value as T)) throw new RulesError(`${where} must be one of ${allowed.join(', ')}`);
+  return value as T;
+}
+
+function address(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !isAddress(normalizeAddress(value))) throw new RulesError(`${where} must be an email address`);
+  return normalizeAddress(value);
+}
+
+function rateLimit(value: unknown, where: string, fallback: RateLimit): RateLimit {
+  const o = object(value, where);
+  return { limit: positive(o.limit, `${where}.limit`, fallback.limit), windowSeconds: positive(o.windowSeconds, `${where}.windowSeconds`, fallback.windowSeconds) };
+}
+
+export function parseRules(input: unknown): Rules {
+  const o = object(input, 'rules');
+  const queues = (Array.isArray(o.queues) ? o.queues : o.queues === undefined ? [] : null)?.map((q: unknown, i: number): QueueRule => {
+    const queue = object(q, `queues[${i}]`);
+    return {
+      address: address(queue.address, `queues[${i}].address`),
+      aliases: strings(queue.aliases, `queues[${i}].aliases`, []).map((a) => address(a, `queues[${i}].aliases`)),
+      closedReply: oneOf(queue.closedReply, `queues[${i}].closedReply`, ['reopen', 'new_linked'] as const, 'reopen'),
+    };
+  });
+  if (!queues) throw new RulesError('queues must be a list');
+  const defaultQueue = o.defaultQueue === undefined || o.defaultQueue === null ? null : address(o.defaultQueue, 'defaultQueue');
+  const priority = object(o.priority, 'priority');
+  const keywords = object(priority.keywords, 'priority.keywords');
+  const limits = object(o.rateLimits, 'rateLimits');
+  const instanceId = o.instanceId === undefined ? DEFAULTS.instanceId : o.instanceId;
+  if (typeof instanceId !== 'string' || !/^[A-Za-z0-9._-]{1,64}$/.test(instanceId)) throw new RulesError('instanceId must be 1-64 letters, digits, dots, dashes');
+  const rules: Rules = {
+    instanceId,
+    queues,
+    unknownRecipient: oneOf(o.unknownRecipient, 'unknownRecipient', ['default', 'refuse'] as const, DEFAULTS.unknownRecipient),
+    defaultQueue,
+    multipleQueues: oneOf(o.multipleQueues, 'multipleQueues', ['ticket_per_queue', 'one_ticket'] as const, DEFAULTS.multipleQueues),
+    replyTokens: o.replyTokens === undefined ? DEFAULTS.replyTokens : o.replyTokens === true,
+    waitForParentSeconds: positive(o.waitForParentSeconds, 'waitForParentSeconds', DEFAULTS.waitForParentSeconds, true),
+    allowlist: strings(o.allowlist, 'allowlist', DEFAULTS.allowlist),
+    rateLimits: {
+      newTicketsPerSender: rateLimit(limits.newTicketsPerSender, 'rateLimits.newTicketsPerSender', DEFAULTS.rateLimits.newTicketsPerSender),
+      acknowledgementsPerRecipient: rateLimit(limits.acknowledgementsPerRecipient, 'rateLimits.acknowledgementsPerRecipient', DEFAULTS.rateLimits.acknowledgementsPerRecipient),
+    },
+    priority: {
+      keywords: {
+        urgent: strings(keywords.urgent, 'priority.keywords.urgent', DEFAULTS.priority.keywords.urgent),
+        high: strings(keywords.high, 'priority.keywords.high', DEFAULTS.priority.keywords.high),
+      },
+      vipDomains: strings(priority.vipDomains, 'priority.vipDomains', DEFAULTS.priority.vipDomains),
+      headers: priority.headers === undefined ? true : priority.headers === true,
+    },
+  };
+  if (rules.unknownRecipient === 'default' && rules.queues.length > 0 && !rules.defaultQueue) {
+    throw new RulesError('defaultQueue is required when queues are listed and unknownRecipient is "default"');
+  }
+  return rules;
+}
+
+export function loadRules(file: string | undefined): Rules {
+  if (!file) return parseRules({});
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    throw new RulesError(`cannot read the rules file ${file}: ${(error as Error).message}`);
+  }
+  try {
+    return parseRules(JSON.parse(text));
+  } catch (error) {
+    throw new RulesError(`${file}: ${(error as Error).message}`);
+  }
+}
+
+/** The queue a recipient address delivers into, or null when the rules refuse it. */
+export function queueFor(rules: Rules, recipient: string): string | null {
+  const base = recipient.replace(/\+[^@]*@/, '@');
+  if (rules.queues.length === 0) return base;
+  const queue = rules.queues.find((q) => q.address === base || q.aliases.includes(base));
+  if (queue) return queue.address;
+  return rules.unknownRecipient === 'default' ? rules.defaultQueue : null;
+}
