@@ -387,6 +387,8 @@ export const SCENARIOS: Scenario[] = [
 ];
 
 export async function evaluateThreading(options: {
+  /** A fetch that signs ingress requests and sends the admin token (src/api/signing.ts). */
+  fetch: typeof fetch;
   baseUrl: string;
   mailViewUrl: string;
   run: string;
@@ -397,7 +399,7 @@ export async function evaluateThreading(options: {
   const settle = async (workflowId: string): Promise<ThreadingView> => {
     const deadline = Date.now() + 120_000;
     while (Date.now() < deadline) {
-      const response = await fetch(`${baseUrl}/v1/emails/${workflowId}`);
+      const response = await options.fetch(`${baseUrl}/v1/emails/${workflowId}`);
       if (response.ok) {
         const view = (await response.json()) as ThreadingView;
         if (view.runStatus === 'COMPLETED' && view.state) return view;
@@ -408,7 +410,7 @@ export async function evaluateThreading(options: {
     throw new Error(`${workflowId} did not settle`);
   };
   const post = async (raw: Buffer | string): Promise<string> => {
-    const response = await fetch(`${baseUrl}/v1/inbound/mime`, {
+    const response = await options.fetch(`${baseUrl}/v1/inbound/mime`, {
       method: 'POST',
       headers: { 'content-type': 'message/rfc822' },
       body: typeof raw === 'string' ? raw : new Uint8Array(raw),

@@ -5,6 +5,7 @@
  * Scenarios that race a reply against its parent need waitForParentSeconds ≥ 5 in the rules.
  */
 import { parseArgs } from 'node:util';
+import { authorizedFetch } from '../src/api/signing';
 import { evaluateThreading } from './eval-threading-core';
 
 const { values } = parseArgs({
@@ -16,6 +17,7 @@ const { values } = parseArgs({
 
 async function main(): Promise<void> {
   const results = await evaluateThreading({
+    fetch: authorizedFetch({ ingressSecret: (process.env.INGRESS_SECRETS ?? '').split(',')[0] ?? '', adminToken: process.env.ADMIN_TOKEN ?? '' }),
     baseUrl: values.url,
     mailViewUrl: values['mail-view'],
     run: Date.now().toString(36),

@@ -6,6 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { authorizedFetch } from '../src/api/signing';
 
 const { values } = parseArgs({
   options: {
@@ -16,6 +17,7 @@ const { values } = parseArgs({
   },
 });
 const base = values.url;
+const fetch = authorizedFetch({ ingressSecret: (process.env.INGRESS_SECRETS ?? '').split(',')[0] ?? '', adminToken: process.env.ADMIN_TOKEN ?? '' });
 const run = `${Date.now().toString(36)}`;
 
 async function timeOne(index: number, attachmentBytes: number): Promise<{ postMs: number; ticketMs: number }> {

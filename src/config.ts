@@ -33,6 +33,15 @@ export interface Config {
   rules: Rules;
   /** Key for the HMAC in Mailgate's own Message-IDs (never logged). */
   signingKey: string;
+  ingress: {
+    /** Shared secrets for request signatures; several at once during rotation (never logged). */
+    secrets: string[];
+    maxSkewSeconds: number;
+    /** Requests a minute per source address. */
+    ratePerMinute: number;
+  };
+  /** Bearer token for everything under /v1 except the ingress (never logged). */
+  adminToken: string;
 }
 
 export class ConfigError extends Error {
@@ -83,10 +92,21 @@ function hostPort(env: Env, name: string, fallback: string): string {
   return value;
 }
 
-function signingKey(env: Env): string {
-  const key = str(env, 'MAILGATE_SIGNING_KEY');
-  if (key.length < 16) throw new ConfigError('MAILGATE_SIGNING_KEY', 'must be at least 16 characters');
+/** Secrets shorter than 16 characters are guessable; refusing them is cheaper than a breach. */
+function longSecret(env: Env, name: string): string {
+  const key = str(env, name);
+  if (key.length < 16) throw new ConfigError(name, 'must be at least 16 characters');
   return key;
+}
+
+function signingKey(env: Env): string {
+  return longSecret(env, 'MAILGATE_SIGNING_KEY');
+}
+
+function secretList(env: Env, name: string): string[] {
+  const secrets = str(env, name).split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.length === 0 || secrets.some((s) => s.length < 16)) throw new ConfigError(name, 'must list secrets of at least 16 characters, comma-separated');
+  return secrets;
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -148,6 +168,12 @@ export function loadConfig(env: Env = process.env): Config {
     attachmentUrlTtlSeconds: int(env, 'ATTACHMENT_URL_TTL_SECONDS', 300, 7 * 24 * 3600),
     rules: loadRules(optional(env, 'MAILGATE_RULES_FILE')),
     signingKey: signingKey(env),
+    ingress: {
+      secrets: secretList(env, 'INGRESS_SECRETS'),
+      maxSkewSeconds: int(env, 'INGRESS_MAX_SKEW_SECONDS', 300, 3600),
+      ratePerMinute: int(env, 'INGRESS_RATE_PER_MINUTE', 1200),
+    },
+    adminToken: longSecret(env, 'ADMIN_TOKEN'),
   };
 }
 

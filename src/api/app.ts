@@ -9,6 +9,7 @@ import type { ObjectStore } from '../adapters/object-store';
 import type { TicketStore } from '../adapters/ticket-store/types';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
+import { adminAuth, rateLimit } from './auth';
 import { emailsRouter } from './emails';
 import { healthRouter } from './health';
 import { inboundRouter } from './inbound';
@@ -36,7 +37,9 @@ export function createApp(deps: ApiDeps): express.Express {
     next();
   });
   app.use(healthRouter(deps));
+  app.use('/v1', rateLimit(deps.config.ingress.ratePerMinute));
   app.use(inboundRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
+  app.use('/v1', adminAuth(deps.config.adminToken));
   app.use(emailsRouter(deps));
   app.use(
     ticketsRouter({

@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { ObjectStore } from '../adapters/object-store';
+import type { TicketStore } from '../adapters/ticket-store/types';
 import type { Config } from '../config';
 import { idempotencyKey } from '../domain/idempotency';
 import { resolveRecipients } from '../domain/recipients';
@@ -19,11 +20,13 @@ import type { Logger } from '../logger';
 import { inboundEmailWorkflowId } from '../workflows/ids';
 import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attributes';
 import type { ProcessInboundEmailInput } from '../workflows/types';
+import { ingressAuth } from './auth';
 import { addressesOf, NotAnEmailError, readHeaderBlock } from './mime-headers';
 
 export interface InboundDeps {
   config: Config;
   store: ObjectStore;
+  tickets: TicketStore;
   temporal: Client;
   taskQueue: string;
   log: Logger;
@@ -54,6 +57,7 @@ export function inboundRouter(deps: InboundDeps): Router {
       next();
     },
     express.raw({ type: 'message/rfc822', limit: deps.config.limits.maxMessageBytes }),
+    ingressAuth({ secrets: deps.config.ingress.secrets, maxSkewSeconds: deps.config.ingress.maxSkewSeconds, tickets: deps.tickets, log: deps.log }),
     async (req: Request, res: Response) => {
       const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let headers;

@@ -3,7 +3,14 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
+import { authorizedFetch } from '../../src/api/signing';
 import { ROOT } from './stack';
+
+/** Signs ingress requests and sends the admin token, with the credentials the test apps run with. */
+export const apiFetch = authorizedFetch({
+  ingressSecret: (process.env.INGRESS_SECRETS ?? '').split(',')[0] ?? '',
+  adminToken: process.env.ADMIN_TOKEN ?? '',
+});
 
 export async function compose(options: Mail.Options): Promise<Buffer> {
   return new MailComposer(options).compile().build();
@@ -26,7 +33,7 @@ export interface InboundResponse {
 }
 
 export async function postMime(baseUrl: string, raw: Buffer | string, headers: Record<string, string> = {}): Promise<InboundResponse> {
-  const response = await fetch(`${baseUrl}/v1/inbound/mime`, {
+  const response = await apiFetch(`${baseUrl}/v1/inbound/mime`, {
     method: 'POST',
     headers: { 'content-type': 'message/rfc822', ...headers },
     body: typeof raw === 'string' ? raw : new Uint8Array(raw),
@@ -39,6 +46,6 @@ export async function postMime(baseUrl: string, raw: Buffer | string, headers: R
 }
 
 export async function getJson<T>(url: string): Promise<{ status: number; body: T }> {
-  const response = await fetch(url);
+  const response = await apiFetch(url);
   return { status: response.status, body: (await response.json()) as T };
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import type Mail from 'nodemailer/lib/mailer';
 import { startApp, type RunningApp } from '../helpers/app';
 import { receivedMail, type ReceivedMail } from '../helpers/maildev';
-import { compose, getJson, postMime } from '../helpers/mail';
+import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket, type EmailView } from '../helpers/pipeline';
 import { eventually, ROOT, unique } from '../helpers/stack';
 
@@ -237,7 +237,7 @@ describe('email rules', () => {
     const support = await send(app, { from: customer, subject: 'Support case', messageId: `<${unique('m')}@customer.example>` });
     const billing = await send(app, { from: customer, to: 'billing@mailgate.local', subject: 'Invoice case', messageId: `<${unique('m')}@customer.example>` });
     for (const view of [support, billing]) {
-      const response = await fetch(`${app.url}/v1/tickets/${view.state!.ticketId}`, {
+      const response = await apiFetch(`${app.url}/v1/tickets/${view.state!.ticketId}`, {
         method: 'PATCH',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ status: 'closed' }),

@@ -8,17 +8,26 @@ import { execFile } from 'node:child_process';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startApp, type RunningApp } from '../helpers/app';
-import { compose, getJson, postMime } from '../helpers/mail';
+import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket, withTemporal } from '../helpers/pipeline';
 import { eventually, ROOT, unique } from '../helpers/stack';
+import { signatureHeaders } from '../../src/api/signing';
 
 const run = promisify(execFile);
+const ROTATED_SECRET = 'the-next-ingress-secret-after-rotation';
+
+async function rawPost(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; reason: string }> {
+  const response = await fetch(`${url}/v1/inbound/mime`, { method: 'POST', headers: { 'content-type': 'message/rfc822', ...headers }, body });
+  return { status: response.status, reason: ((await response.json()) as { reason?: string }).reason ?? '' };
+}
 const stack = (...args: string[]) => run(path.join(ROOT, 'scripts/stack'), args, { env: process.env, timeout: 120_000 });
 
 describe('the inbound MIME endpoint', () => {
   let app: RunningApp;
   before(async () => {
-    app = await startApp({ env: { MAX_MESSAGE_BYTES: String(1024 * 1024) } });
+    app = await startApp({
+      env: { MAX_MESSAGE_BYTES: String(1024 * 1024), INGRESS_SECRETS: `${process.env.INGRESS_SECRETS},${ROTATED_SECRET}` },
+    });
   });
   after(async () => {
     await app?.stop();
@@ -35,7 +44,7 @@ describe('the inbound MIME endpoint', () => {
   });
 
   test('a body that is not message/rfc822 is refused with 415', async () => {
-    const response = await fetch(`${app.url}/v1/inbound/mime`, {
+    const response = await apiFetch(`${app.url}/v1/inbound/mime`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: '{"subject":"hi"}',
@@ -160,5 +169,65 @@ describe('the inbound MIME endpoint', () => {
     const view = await settled(app.url, waiting, 120_000);
     assert.equal(view.state?.outcome, 'ticket_created');
     assert.equal(view.state?.attachments[0]?.status, 'clean');
+  });
+  test('ingress requests must be signed: missing, wrong, stale and future signatures are refused with 401 and a reason', async () => {
+    const body = (await compose({ from: 'a@customer.example', to: 'support@mailgate.local', subject: 'signed?', messageId: `<${unique('sig')}@c.example>`, text: 'x' })).toString();
+    const secret = (process.env.INGRESS_SECRETS ?? '').split(',')[0]!;
+    const unsigned = await rawPost(app.url, body, {});
+    assert.equal(unsigned.status, 401);
+    assert.match(unsigned.reason, /missing x-mailgate-timestamp/);
+    const wrong = await rawPost(app.url, body, signatureHeaders('not-the-secret-at-all-0000', body));
+    assert.equal(wrong.status, 401);
+    assert.match(wrong.reason, /does not match/);
+    const tampered = await rawPost(app.url, body.replace('signed?', 'changed'), signatureHeaders(secret, body));
+    assert.equal(tampered.status, 401);
+    for (const offset of [-6 * 60_000, 6 * 60_000]) {
+      const skewed = await rawPost(app.url, body, signatureHeaders(secret, body, Date.now() + offset));
+      assert.equal(skewed.status, 401);
+      assert.match(skewed.reason, /outside the allowed window of 300 s/);
+    }
+  });
+
+  test('a signed request is accepted once; its replay is refused; a rotated secret signs too', async () => {
+    const body = (await compose({ from: 'a@customer.example', to: 'support@mailgate.local', subject: 'once', messageId: `<${unique('once')}@c.example>`, text: 'x' })).toString();
+    const headers = signatureHeaders((process.env.INGRESS_SECRETS ?? '').split(',')[0]!, body);
+    assert.equal((await rawPost(app.url, body, headers)).status, 202);
+    const replay = await rawPost(app.url, body, headers);
+    assert.equal(replay.status, 401);
+    assert.match(replay.reason, /replay/);
+    const rotated = (await compose({ from: 'a@customer.example', to: 'support@mailgate.local', subject: 'rotated', messageId: `<${unique('rot')}@c.example>`, text: 'x' })).toString();
+    assert.equal((await rawPost(app.url, rotated, signatureHeaders(ROTATED_SECRET, rotated))).status, 202);
+  });
+
+  test('admin endpoints need the admin token; the ingress secret is not one', async () => {
+    const none = await fetch(`${app.url}/v1/tickets`);
+    assert.equal(none.status, 401);
+    const wrong = await fetch(`${app.url}/v1/tickets`, { headers: { authorization: `Bearer ${ROTATED_SECRET}` } });
+    assert.equal(wrong.status, 401);
+    assert.equal((await apiFetch(`${app.url}/v1/tickets`)).status, 200);
+    assert.equal((await fetch(`${app.url}/healthz`)).status, 200, 'health needs no credential');
+  });
+});
+
+describe('the per-source rate limit', () => {
+  let app: RunningApp;
+  before(async () => {
+    app = await startApp({ env: { INGRESS_RATE_PER_MINUTE: '5' } });
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test('past the limit a source gets 429 with Retry-After, and nothing it sent is processed', async () => {
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 7; i++) {
+      const raw = await compose({ from: 'flood@customer.example', to: 'support@mailgate.local', subject: `n${i}`, messageId: `<${unique('rl')}@c.example>`, text: 'x' });
+      const response = await postMime(app.url, raw);
+      statuses.push(response.status);
+      if (response.status === 429) retryAfter = response.retryAfter;
+    }
+    assert.deepEqual(statuses, [202, 202, 202, 202, 202, 429, 429]);
+    assert.ok(Number(retryAfter) >= 1);
   });
 });

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { startApp, type RunningApp } from '../helpers/app';
 import { mailMatching } from '../helpers/maildev';
-import { compose, fixture, postMime } from '../helpers/mail';
+import { apiFetch, compose, fixture, postMime } from '../helpers/mail';
 import { historyBytes, settled, ticket } from '../helpers/pipeline';
 import { eicar } from '../helpers/samples';
 import { unique } from '../helpers/stack';
@@ -81,7 +81,7 @@ for (const backend of backends) {
       assert.equal(file?.scanStatus, 'clean');
       assert.equal(file?.size, attachment.length);
       assert.equal(file?.sha256, createHash('sha256').update(attachment).digest('hex'));
-      const redirect = await fetch(file!.link!, { redirect: 'manual' });
+      const redirect = await apiFetch(file!.link!, { redirect: 'manual' });
       assert.equal(redirect.status, 302);
       assert.match(redirect.headers.get('location') ?? '', /X-Amz-Expires=\d+/);
       const download = await fetch(redirect.headers.get('location')!);
@@ -180,7 +180,7 @@ for (const backend of backends) {
       assert.deepEqual(statuses, ['accepted', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
       await settled(app.url, results[0]!.body.emails![0]!.workflowId);
 
-      const list = await fetch(`${app.url}/v1/tickets?requester=${encodeURIComponent(customer)}`);
+      const list = await apiFetch(`${app.url}/v1/tickets?requester=${encodeURIComponent(customer)}`);
       const page = (await list.json()) as { tickets: { subject: string }[] };
       assert.deepEqual(page.tickets.map((t) => t.subject).sort(), [`Concurrent ${concurrentId}`, `Twice ${id}`]);
       const acks = await mailMatching('acknowledgements', (m) => m.to.some((to) => to.address === customer));
@@ -217,7 +217,7 @@ for (const backend of backends) {
       assert.ok(files.find((f) => f.filename === 'notes.txt')?.link);
       const note = t.comments.find((c) => c.internal);
       assert.match(note?.text ?? '', /"tool\.com" was quarantined: the virus scanner found Mailgate\.Test\.EICAR/);
-      const direct = await fetch(`${app.url}/v1/attachments/${infected!.id}`, { redirect: 'manual' });
+      const direct = await apiFetch(`${app.url}/v1/attachments/${infected!.id}`, { redirect: 'manual' });
       assert.equal(direct.status, 410);
     });
 

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { evaluateThreading, SCENARIOS } from '../../bench/eval-threading-core';
 import { startApp, type RunningApp } from '../helpers/app';
+import { apiFetch } from '../helpers/mail';
 import { ROOT, unique } from '../helpers/stack';
 
 let app: RunningApp;
@@ -20,6 +21,7 @@ after(async () => {
 test('every reply scenario of the threading evaluation lands on the right ticket by the right rule', async () => {
   assert.ok(SCENARIOS.length >= 30, `${SCENARIOS.length} scenarios`);
   const results = await evaluateThreading({
+    fetch: apiFetch,
     baseUrl: app.url,
     mailViewUrl: `http://127.0.0.1:${process.env.MAILDEV_WEB_PORT ?? '1080'}`,
     run: unique('eval'),

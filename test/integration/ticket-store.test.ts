@@ -516,6 +516,19 @@ function defineTicketStoreSuite(backend: Backend): void {
       assert.match(found?.since ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     });
 
+    test('a key is claimed once, also by concurrent claims from two instances, and old claims are forgotten', async () => {
+      const key = next('signature');
+      const now = new Date();
+      const forget = new Date(now.getTime() - 600_000).toISOString();
+      const claims = await Promise.all([store.claimOnce(key, now.toISOString(), forget), open().claimOnce(key, now.toISOString(), forget), store.claimOnce(key, now.toISOString(), forget)]);
+      assert.deepEqual(claims.filter(Boolean).length, 1);
+      assert.equal(await store.claimOnce(key, now.toISOString(), forget), false);
+      await store.releaseClaim(key);
+      assert.equal(await store.claimOnce(key, now.toISOString(), forget), true, 'a released claim can be claimed again');
+      const later = new Date(now.getTime() + 3_600_000);
+      assert.equal(await store.claimOnce(key, later.toISOString(), new Date(later.getTime() - 600_000).toISOString()), true, 'forgotten after the window');
+    });
+
     test('recordEmail upserts by workflow id: the latest outcome wins, created stays, updated moves on', async () => {
       const { ticket } = await store.createTicket(inbound());
       const workflowId = next('email');

@@ -230,6 +230,22 @@ CREATE TABLE emails (
   updated timestamptz(3) NOT NULL
 );`,
   },
+  {
+    version: 3,
+    name: 'claims: keys that may be used once (ingress request signatures)',
+    sqlite: `
+CREATE TABLE claims (
+  key TEXT PRIMARY KEY,
+  at TEXT NOT NULL
+);
+CREATE INDEX claims_at ON claims (at);`,
+    postgres: `
+CREATE TABLE claims (
+  key text PRIMARY KEY,
+  at timestamptz(3) NOT NULL
+);
+CREATE INDEX claims_at ON claims (at);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

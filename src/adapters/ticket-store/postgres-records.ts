@@ -127,6 +127,21 @@ export function postgresRecordMethods({ pool, transaction, guarded }: PostgresAc
         );
       }),
 
+    claimOnce: (key, at, forgetBefore) =>
+      guarded(async () => {
+        await pool.query('DELETE FROM claims WHERE at < $1', [isoInstant(forgetBefore, 'forgetBefore')]);
+        const inserted = await pool.query('INSERT INTO claims (key, at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING RETURNING key', [
+          key,
+          isoInstant(at, 'at'),
+        ]);
+        return (inserted.rowCount ?? 0) > 0;
+      }),
+
+    releaseClaim: (key) =>
+      guarded(async () => {
+        await pool.query('DELETE FROM claims WHERE key = $1', [key]);
+      }),
+
     getEmail: (workflowId) =>
       guarded(async () => {
         const row = await one(pool, 'SELECT * FROM emails WHERE workflow_id = $1', [workflowId]);

@@ -12,4 +12,6 @@ export type RecordMethods = Pick<
   | 'isUndeliverable'
   | 'recordEmail'
   | 'getEmail'
+  | 'claimOnce'
+  | 'releaseClaim'
 >;

@@ -119,6 +119,19 @@ export function sqliteRecordMethods({ get, all, run, write, guarded }: SqliteAcc
         );
       }),
 
+    claimOnce: (key, at, forgetBefore) =>
+      guarded(() => {
+        const when = isoInstant(at, 'at');
+        run('DELETE FROM claims WHERE at < ?', isoInstant(forgetBefore, 'forgetBefore'));
+        const inserted = get('INSERT INTO claims (key, at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING RETURNING key', key, when);
+        return inserted !== undefined;
+      }),
+
+    releaseClaim: (key) =>
+      guarded(() => {
+        run('DELETE FROM claims WHERE key = ?', key);
+      }),
+
     getEmail: (workflowId) =>
       guarded(() => {
         const row = get('SELECT * FROM emails WHERE workflow_id = ?', workflowId);

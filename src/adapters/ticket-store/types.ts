@@ -190,6 +190,13 @@ export interface TicketStore {
   /** An address that hard-bounced: no further acknowledgements go to it. Idempotent; keeps the first reason. */
   markUndeliverable(address: string, reason: string): Promise<void>;
   isUndeliverable(address: string): Promise<{ reason: string; since: string } | null>;
+  /**
+   * True the first time `key` is claimed, false ever after (until claims older than `forgetBefore`
+   * are forgotten). The ingress claims each request signature, so a replay is refused.
+   */
+  claimOnce(key: string, at: string, forgetBefore: string): Promise<boolean>;
+  /** Gives a claim back (the request it guarded failed and may be retried as it was). */
+  releaseClaim(key: string): Promise<void>;
   /** Upsert by workflow id: the latest outcome of that email wins. */
   recordEmail(record: EmailRecord): Promise<void>;
   getEmail(workflowId: string): Promise<(EmailRecord & { created: string; updated: string }) | null>;
