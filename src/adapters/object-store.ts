@@ -61,6 +61,15 @@ async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * A Content-Type the store can sign and serve: `type/subtype` in RFC 7231 token characters, or the
+ * generic type. Email declares its own types, and a mangled one once made SigV4 signing fail.
+ */
+export function safeContentType(value: string | undefined): string {
+  const type = (value ?? '').split(';')[0]!.trim().toLowerCase();
+  return /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,127}$/.test(type) ? type : 'application/octet-stream';
+}
+
 /** Multipart uploads above this size; below it one PUT (SeaweedFS and S3 agree on 5 MiB parts). */
 const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 
@@ -86,7 +95,7 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
         const common = {
           Bucket,
           Key: input.key,
-          ContentType: input.contentType,
+          ContentType: safeContentType(input.contentType),
           Metadata: input.metadata,
         };
         if (!(input.body instanceof Readable) || (input.contentLength !== undefined && input.contentLength < MULTIPART_THRESHOLD)) {

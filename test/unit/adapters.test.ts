@@ -1,6 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseScanReply } from '../../src/adapters/clamd';
+import { safeContentType } from '../../src/adapters/object-store';
 import { classifyS3Error } from '../../src/adapters/s3-errors';
 import { classifySmtpError } from '../../src/adapters/smtp-errors';
 import { addressesOf, NotAnEmailError, readHeaderBlock } from '../../src/api/mime-headers';
@@ -46,7 +47,13 @@ describe('the ingress header reader', () => {
 });
 
 describe('configuration', () => {
-  const base = { S3_ACCESS_KEY_ID: 'k', S3_SECRET_ACCESS_KEY: 's', MAILGATE_SIGNING_KEY: 'a-signing-key-of-16+' };
+  const base = {
+    S3_ACCESS_KEY_ID: 'k',
+    S3_SECRET_ACCESS_KEY: 's',
+    MAILGATE_SIGNING_KEY: 'a-signing-key-of-16+',
+    INGRESS_SECRETS: 'an-ingress-secret-of-16+',
+    ADMIN_TOKEN: 'an-admin-token-of-16+',
+  };
   test('a limit of 0 or a non-number is refused with the variable name, never read as "no limit"', () => {
     assert.throws(() => loadConfig({ ...base, MAX_MESSAGE_BYTES: '0' }), /MAX_MESSAGE_BYTES/);
     assert.throws(() => loadConfig({ ...base, MAX_ATTACHMENT_BYTES: 'lots' }), /MAX_ATTACHMENT_BYTES/);
@@ -86,5 +93,14 @@ describe('the signing key', () => {
       assert.doesNotMatch(error.message, /short-secret/);
       return true;
     });
+  });
+});
+
+describe('content types for the object store', () => {
+  test('a mangled declared type becomes application/octet-stream, a good one keeps its type without parameters', () => {
+    assert.equal(safeContentType('application/pdf; name="x.pdf"'), 'application/pdf');
+    assert.equal(safeContentType('text/pl\u00e4in\u0001; charset=utf-8'), 'application/octet-stream');
+    assert.equal(safeContentType('not a type'), 'application/octet-stream');
+    assert.equal(safeContentType(undefined), 'application/octet-stream');
   });
 });
