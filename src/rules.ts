@@ -5,6 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAddress, normalizeAddress } from './domain/addresses';
+import { assertAttachmentPolicy, DEFAULT_ATTACHMENT_POLICY, type AttachmentPolicy } from './domain/attachment-policy';
+import { DEFAULT_REDACTION_POLICY, type RedactionKind } from './domain/redact';
 
 export type ClosedReplyPolicy = 'reopen' | 'new_linked';
 
@@ -14,6 +16,8 @@ export interface QueueRule {
   /** Further addresses that deliver into this queue (help@ → support@). */
   aliases: string[];
   closedReply: ClosedReplyPolicy;
+  /** What is redacted before this queue's tickets are written; null = the rules-wide default. */
+  redact: RedactionKind[] | null;
 }
 
 export interface RateLimit {
@@ -36,7 +40,13 @@ export interface Rules {
   waitForParentSeconds: number;
   /** Automated senders (addresses or "@domain") allowed to open tickets. */
   allowlist: string[];
+  /** Acknowledge a sender that failed DMARC/SPF (a forged From would make us mail a stranger). */
+  acknowledgeUntrusted: boolean;
   rateLimits: { newTicketsPerSender: RateLimit; acknowledgementsPerRecipient: RateLimit };
+  /** Attachment type and archive policy (src/domain/attachment-policy.ts). */
+  attachments: AttachmentPolicy;
+  /** PII redacted before tickets are written, unless a queue says otherwise. */
+  redact: RedactionKind[];
   priority: {
     /** Words in subject or body that raise the priority to the given level. */
     keywords: { urgent: string[]; high: string[] };
@@ -60,6 +70,9 @@ const DEFAULTS: Rules = {
   replyTokens: true,
   waitForParentSeconds: 120,
   allowlist: [],
+  acknowledgeUntrusted: false,
+  attachments: DEFAULT_ATTACHMENT_POLICY,
+  redact: DEFAULT_REDACTION_POLICY.kinds,
   // EMAIL-RULES.md §4: FreeScout stops auto-replies after 10 per customer in 3 h; Zendesk suspends a
   // sender flooding new tickets. A loop is broken well before either.
   rateLimits: {
@@ -106,6 +119,38 @@ function address(value: unknown, where: string): string {
   return normalizeAddress(value);
 }
 
+const REDACTION_KINDS: readonly RedactionKind[] = ['card', 'iban', 'us-ssn', 'api-key'];
+
+function redactKinds(value: unknown, where: string): RedactionKind[] {
+  const kinds = strings(value, where, []);
+  const unknown = kinds.find((k) => !REDACTION_KINDS.includes(k as RedactionKind));
+  if (unknown) throw new RulesError(`${where}: unknown redaction kind "${unknown}" (${REDACTION_KINDS.join(', ')})`);
+  return kinds as RedactionKind[];
+}
+
+function attachmentPolicy(value: unknown): AttachmentPolicy {
+  const o = object(value, 'attachments');
+  const policy: AttachmentPolicy = {
+    blockedKinds: o.blockedKinds === undefined ? DEFAULT_ATTACHMENT_POLICY.blockedKinds : (strings(o.blockedKinds, 'attachments.blockedKinds', []) as AttachmentPolicy['blockedKinds']),
+    allowExtensions: strings(o.allowExtensions, 'attachments.allowExtensions', [...DEFAULT_ATTACHMENT_POLICY.allowExtensions]),
+    maxArchiveEntries: positive(o.maxArchiveEntries, 'attachments.maxArchiveEntries', DEFAULT_ATTACHMENT_POLICY.maxArchiveEntries),
+    maxArchiveUncompressedBytes: positive(o.maxArchiveUncompressedBytes, 'attachments.maxArchiveUncompressedBytes', DEFAULT_ATTACHMENT_POLICY.maxArchiveUncompressedBytes),
+    maxCompressionRatio: positive(o.maxCompressionRatio, 'attachments.maxCompressionRatio', DEFAULT_ATTACHMENT_POLICY.maxCompressionRatio),
+    maxArchiveDepth: positive(o.maxArchiveDepth, 'attachments.maxArchiveDepth', DEFAULT_ATTACHMENT_POLICY.maxArchiveDepth),
+  };
+  try {
+    assertAttachmentPolicy(policy);
+  } catch (error) {
+    throw new RulesError(`attachments: ${(error as Error).message}`);
+  }
+  return policy;
+}
+
+/** The redaction kinds for one queue. */
+export function redactionFor(rules: Rules, queue: string): RedactionKind[] {
+  return rules.queues.find((q) => q.address === queue)?.redact ?? rules.redact;
+}
+
 function rateLimit(value: unknown, where: string, fallback: RateLimit): RateLimit {
   const o = object(value, where);
   return { limit: positive(o.limit, `${where}.limit`, fallback.limit), windowSeconds: positive(o.windowSeconds, `${where}.windowSeconds`, fallback.windowSeconds) };
@@ -119,6 +164,7 @@ export function parseRules(input: unknown): Rules {
       address: address(queue.address, `queues[${i}].address`),
       aliases: strings(queue.aliases, `queues[${i}].aliases`, []).map((a) => address(a, `queues[${i}].aliases`)),
       closedReply: oneOf(queue.closedReply, `queues[${i}].closedReply`, ['reopen', 'new_linked'] as const, 'reopen'),
+      redact: queue.redact === undefined ? null : redactKinds(queue.redact, `queues[${i}].redact`),
     };
   });
   if (!queues) throw new RulesError('queues must be a list');
@@ -137,6 +183,9 @@ export function parseRules(input: unknown): Rules {
     replyTokens: o.replyTokens === undefined ? DEFAULTS.replyTokens : o.replyTokens === true,
     waitForParentSeconds: positive(o.waitForParentSeconds, 'waitForParentSeconds', DEFAULTS.waitForParentSeconds, true),
     allowlist: strings(o.allowlist, 'allowlist', DEFAULTS.allowlist),
+    acknowledgeUntrusted: o.acknowledgeUntrusted === true,
+    attachments: attachmentPolicy(o.attachments),
+    redact: o.redact === undefined ? DEFAULTS.redact : redactKinds(o.redact, 'redact'),
     rateLimits: {
       newTicketsPerSender: rateLimit(limits.newTicketsPerSender, 'rateLimits.newTicketsPerSender', DEFAULTS.rateLimits.newTicketsPerSender),
       acknowledgementsPerRecipient: rateLimit(limits.acknowledgementsPerRecipient, 'rateLimits.acknowledgementsPerRecipient', DEFAULTS.rateLimits.acknowledgementsPerRecipient),

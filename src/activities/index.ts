@@ -33,7 +33,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     parseEmail: createParseEmail(deps),
     classifyEmail: createClassifyEmail(deps),
-    scanAttachments: createScanAttachments(deps),
+    scanAttachments: createScanAttachments({ ...deps, attachmentPolicy: deps.rules.attachments }),
     storeAttachments: createStoreAttachments(deps),
     findThread: createFindThread(deps),
     recordTicket: createRecordTicket(deps),

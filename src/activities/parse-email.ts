@@ -10,20 +10,40 @@ import type { ObjectStore } from '../adapters/object-store';
 import { ErrorType } from '../domain/errors';
 import { MAX_SUMMARY_SUBJECT, type EmailDocument, type EmailSummary } from '../domain/email';
 import type { Limits } from '../domain/limits';
+import { redactHtml, redactText, type RedactionKind } from '../domain/redact';
 import { MalformedMimeError, parseMime } from '../parsing/parse-mime';
+import { redactionFor, type Rules } from '../rules';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
 
 export interface ParseEmailInput {
   rawKey: string;
   rawSha256: string;
+  /** The queue decides what is redacted (rules: queues[].redact, redact). */
+  queue?: string;
 }
 
-export function createParseEmail(deps: { store: ObjectStore; limits: Limits }) {
+interface Deps {
+  store: ObjectStore;
+  limits: Limits;
+  rules: Rules;
+}
+
+export function createParseEmail(deps: Deps) {
   return (input: ParseEmailInput): Promise<EmailSummary> => whileAlive(() => parse(deps, input));
 }
 
-async function parse(deps: { store: ObjectStore; limits: Limits }, input: ParseEmailInput): Promise<EmailSummary> {
+/** Redacts text and html per the queue's policy; the raw object in the store keeps the original. */
+function redact(document: EmailDocument, kinds: RedactionKind[]): EmailDocument {
+  if (kinds.length === 0) return { ...document, redactions: [] };
+  const text = redactText(document.text, { kinds });
+  const html = document.html === null ? null : redactHtml(document.html, { kinds });
+  const counts = new Map<RedactionKind, number>();
+  for (const r of [...text.redactions, ...(html?.redactions ?? [])]) counts.set(r.kind, (counts.get(r.kind) ?? 0) + r.count);
+  return { ...document, text: text.text, html: html?.html ?? null, redactions: [...counts].map(([kind, count]) => ({ kind, count })) };
+}
+
+async function parse(deps: Deps, input: ParseEmailInput): Promise<EmailSummary> {
   let document: EmailDocument;
   try {
     const raw = await deps.store.getStream(input.rawKey);
@@ -40,7 +60,10 @@ async function parse(deps: { store: ObjectStore; limits: Limits }, input: ParseE
     if (error instanceof MalformedMimeError) throw ApplicationFailure.nonRetryable(error.message, ErrorType.MalformedEmail);
     return rethrowAsFailure(error);
   }
-  const documentKey = `parsed/${input.rawSha256}.json`;
+  const kinds = redactionFor(deps.rules, input.queue ?? '');
+  document = redact(document, kinds);
+  // One document per redaction policy: queues that redact differently never share one.
+  const documentKey = `parsed/${input.rawSha256}/${kinds.length > 0 ? [...kinds].sort().join('+') : 'unredacted'}.json`;
   try {
     await deps.store.put({ key: documentKey, body: JSON.stringify(document), contentType: 'application/json' });
   } catch (error) {
@@ -57,5 +80,6 @@ async function parse(deps: { store: ObjectStore; limits: Limits }, input: ParseE
     references: document.references.slice(-deps.limits.maxReferences),
     attachments: document.attachments,
     textBytes: Buffer.byteLength(document.text),
+    redactions: document.redactions ?? [],
   };
 }

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../adapters/object-store';
 import type { AttachmentRecord, CommentInput, ThreadMatch, TicketPriority, TicketStore } from '../adapters/ticket-store/types';
 import type { AttachmentPart, EmailDocument } from '../domain/email';
+import type { Redaction } from '../domain/redact';
 import type { Limits } from '../domain/limits';
 import type { Rules } from '../rules';
 import type { ScanResult } from './scan-attachments';
@@ -36,6 +37,8 @@ export interface RecordTicketInput {
   attachments: AttachmentPart[];
   scans: ScanResult[];
   stored: StoredPart[];
+  /** What the parse step redacted from text and html (the raw object keeps the original). */
+  redactions?: Redaction[];
 }
 
 export interface RecordTicketResult {
@@ -120,7 +123,7 @@ export function createRecordTicket(deps: { store: ObjectStore; tickets: TicketSt
           queue: input.queue,
           comment,
           priority: input.priority,
-          tags: input.tags,
+          tags: [...input.tags, ...(input.redactions ?? []).filter((r) => r.count > 0).map((r) => `redacted:${r.kind}`)].slice(0, 50),
           linkedTicketId,
         });
         if (created.ticket.queue !== input.queue) await tickets.noteQueue(created.ticket.id, input.queue);
@@ -161,14 +164,27 @@ export function createRecordTicket(deps: { store: ObjectStore; tickets: TicketSt
       result.quarantined = attachments
         .filter((a) => a.scanStatus === 'infected')
         .map((a) => ({ filename: a.filename, signature: a.scanDetail ?? 'unknown' }));
-      if (result.ticketId && result.quarantined.length > 0) {
+      // The ticket says what was kept back and why: quarantined files, and files stripped by the size
+      // cap or the type policy. The email's other content stays on the ticket.
+      const removed = attachments
+        .filter((a) => a.scanStatus !== 'clean' || !a.storageKey)
+        .map((a) =>
+          a.scanStatus === 'infected'
+            ? `Attachment "${a.filename}" was quarantined: the virus scanner found ${a.scanDetail ?? 'a threat'}. It is not linked.`
+            : `Attachment "${a.filename}" was removed: ${a.scanDetail ?? 'not scanned'}.`,
+        );
+      const redacted = (input.redactions ?? []).filter((r) => r.count > 0);
+      if (redacted.length > 0) {
+        removed.push(
+          `Redacted before this ticket was written: ${redacted.map((r) => `${r.count} × ${r.kind}`).join(', ')}. The original is kept only in the raw message.`,
+        );
+      }
+      if (result.ticketId && removed.length > 0) {
         await tickets.addComment(result.ticketId, {
           messageId: `av-note.${input.idempotencyKey}@mailgate.invalid`,
           author: 'mailgate',
           internal: true,
-          text: result.quarantined
-            .map((q) => `Attachment "${q.filename}" was quarantined: the virus scanner found ${q.signature}. It is not linked.`)
-            .join('\n'),
+          text: removed.join('\n'),
           html: null,
           attachments: [],
         });

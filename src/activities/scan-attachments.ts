@@ -1,17 +1,24 @@
 /**
- * scan: every kept attachment part through clamd (INSTREAM). "FOUND" is a verdict; an unreachable
- * clamd fails the activity as transient so Temporal retries it. A part clamd refuses to scan is
- * never treated as clean: it is kept out of the ticket as "skipped".
+ * scan: every kept attachment part through clamd (INSTREAM), then, when clean, through the type
+ * and archive policy (content, not name: src/domain/attachment-policy.ts, src/parsing/
+ * archive-inspect.ts). "FOUND" is a verdict; an unreachable clamd fails the activity as transient
+ * so Temporal retries it. A part clamd refuses to scan, or the policy blocks, is never treated as
+ * clean: it is kept out of the ticket as "skipped" with the reason. A declared type or name that
+ * disagrees with the content is flagged.
  */
+import { PassThrough, type Readable } from 'node:stream';
 import type { Scanner } from '../adapters/clamd';
 import type { ObjectStore } from '../adapters/object-store';
-import { ErrorType } from '../domain/errors';
 import type { ScanStatus } from '../adapters/ticket-store/types';
+import { evaluateAttachment, type AttachmentPolicy } from '../domain/attachment-policy';
+import { isZipSignature } from '../domain/attachment-type';
+import { ErrorType } from '../domain/errors';
+import { inspectZip } from '../parsing/archive-inspect';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
 
 export interface ScanAttachmentsInput {
-  parts: { index: number; partKey: string; skippedReason: string | null }[];
+  parts: { index: number; partKey: string; skippedReason: string | null; filename?: string; contentType?: string; size?: number }[];
 }
 
 export interface ScanResult {
@@ -19,13 +26,35 @@ export interface ScanResult {
   status: ScanStatus;
   /** Signature name when infected; the reason when skipped. */
   detail: string | null;
+  /** Findings that do not block (a type mismatch). */
+  flags?: string[];
 }
 
-export function createScanAttachments(deps: { store: ObjectStore; scanner: Scanner }) {
+interface Deps {
+  store: ObjectStore;
+  scanner: Scanner;
+  attachmentPolicy: AttachmentPolicy;
+}
+
+const HEAD_BYTES = 64 * 1024;
+
+async function head(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    chunks.push(chunk as Buffer);
+    size += (chunk as Buffer).length;
+    if (size >= HEAD_BYTES) break;
+  }
+  stream.destroy();
+  return Buffer.concat(chunks).subarray(0, HEAD_BYTES);
+}
+
+export function createScanAttachments(deps: Deps) {
   return (input: ScanAttachmentsInput): Promise<ScanResult[]> => whileAlive(() => scanAll(deps, input));
 }
 
-async function scanAll(deps: { store: ObjectStore; scanner: Scanner }, input: ScanAttachmentsInput): Promise<ScanResult[]> {
+async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanResult[]> {
   const results: ScanResult[] = [];
   for (const part of input.parts) {
     if (part.skippedReason) {
@@ -34,11 +63,27 @@ async function scanAll(deps: { store: ObjectStore; scanner: Scanner }, input: Sc
     }
     try {
       const verdict = await deps.scanner.scan(await deps.store.getStream(part.partKey));
-      results.push(
-        verdict.infected
-          ? { index: part.index, status: 'infected', detail: verdict.signature }
-          : { index: part.index, status: 'clean', detail: null },
+      if (verdict.infected) {
+        results.push({ index: part.index, status: 'infected', detail: verdict.signature });
+        continue;
+      }
+      const first = await head(await deps.store.getStream(part.partKey));
+      // The inspector reads the archive as a stream, twice at most: each read is a fresh GET.
+      const read = (): Readable => {
+        const pass = new PassThrough();
+        deps.store.getStream(part.partKey).then((s) => s.pipe(pass), (error: unknown) => pass.destroy(error as Error));
+        return pass;
+      };
+      const archive = isZipSignature(first) ? await inspectZip(read, deps.attachmentPolicy) : undefined;
+      const decision = await evaluateAttachment(
+        { filename: part.filename ?? `part-${part.index}`, declaredType: part.contentType ?? 'application/octet-stream', size: part.size ?? first.length, head: first, archive },
+        deps.attachmentPolicy,
       );
+      if (decision.verdict === 'blocked') {
+        results.push({ index: part.index, status: 'skipped', detail: `blocked by the attachment policy: ${decision.reasons.join('; ')}` });
+      } else {
+        results.push({ index: part.index, status: 'clean', detail: null, ...(decision.mismatch ? { flags: decision.reasons } : {}) });
+      }
     } catch (error) {
       if ((error as { type?: string }).type === ErrorType.ScannerRejected) {
         results.push({ index: part.index, status: 'skipped', detail: `not scanned: ${(error as Error).message}` });

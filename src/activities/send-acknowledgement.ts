@@ -27,6 +27,8 @@ export interface SendAcknowledgementInput {
   subject: string;
   originalMessageId: string;
   references: string[];
+  /** The sender failed DMARC or SPF: its From may be forged. */
+  untrusted?: boolean;
 }
 
 export interface SendAcknowledgementResult {
@@ -76,6 +78,9 @@ export function createSendAcknowledgement(deps: {
       const to = input.to.toLowerCase();
       if (deps.inboundDomains.includes(domainOf(to))) return skip(`not acknowledged: ${to} is one of our own addresses`);
       if (NO_REPLY.test(to.slice(0, to.lastIndexOf('@')))) return skip(`not acknowledged: ${to} is a no-reply or system address`);
+      if (input.untrusted && !deps.rules.acknowledgeUntrusted) {
+        return skip(`not acknowledged: the sender failed authentication (DMARC/SPF), so ${to} may be forged`);
+      }
       const undeliverable = await deps.tickets.isUndeliverable(to);
       if (undeliverable) return skip(`not acknowledged: ${to} is undeliverable since ${undeliverable.since} (${undeliverable.reason})`);
       const reservation = await deps.tickets.reserveAcknowledgement({ workflowId: input.workflowId, ticketId: input.ticketId, messageId, recipient: to });

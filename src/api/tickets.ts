@@ -17,6 +17,14 @@ export interface TicketsDeps {
 
 const STATUSES: TicketStatus[] = ['open', 'pending', 'closed'];
 
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 function one(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
@@ -25,10 +33,19 @@ export function ticketsRouter(deps: TicketsDeps): Router {
   const router = express.Router();
   const link = (a: StoredAttachment): string | null =>
     a.scanStatus === 'clean' && a.storageKey ? `${deps.publicUrl}/v1/attachments/${encodeURIComponent(a.id)}` : null;
+  // Inline images (RFC 2392 cid: URLs) point at our attachment links; an image that is not linkable
+  // (quarantined, blocked, too large) loses its source instead of pointing anywhere.
+  const inlineImages = (html: string | null, attachments: StoredAttachment[]): string | null =>
+    html?.replace(/(<img\b[^>]*?\ssrc=")cid:([^"]+)"/gi, (_match, before: string, cid: string) => {
+      const target = attachments.find((a) => a.contentId !== null && a.contentId.toLowerCase() === safeDecode(cid).toLowerCase());
+      const url = target ? link(target) : null;
+      return url ? `${before}${url.replace(/"/g, '%22')}"` : `${before}"`;
+    }) ?? null;
   const present = (ticket: TicketWithComments) => ({
     ...ticket,
     comments: ticket.comments.map((c) => ({
       ...c,
+      html: inlineImages(c.html, c.attachments),
       attachments: c.attachments.map(({ storageKey: _key, ...a }) => ({ ...a, link: link({ storageKey: _key, ...a }) })),
     })),
   });

@@ -1,4 +1,5 @@
 import type { DeliveryStatus, EmbeddedMessage } from '../parsing/delivery-status';
+import type { Redaction } from './redact';
 
 /**
  * The normalized email document (stored in the object store as JSON) and the small summary the
@@ -47,6 +48,8 @@ export interface EmailDocument {
   deliveryStatus: DeliveryStatus[];
   /** Headers of the original message a bounce returns, if it carries one. */
   returnedMessage: EmbeddedMessage | null;
+  /** PII redacted from text and html before the document was stored (the raw object keeps all). */
+  redactions?: Redaction[];
 }
 
 /** What the workflow keeps: enough to route, thread and report; bounded in size. */
@@ -60,6 +63,7 @@ export interface EmailSummary {
   references: string[];
   attachments: AttachmentPart[];
   textBytes: number;
+  redactions?: Redaction[];
 }
 
 /** Subject lines longer than RFC 5322's 998-character line limit are cut for summaries. */

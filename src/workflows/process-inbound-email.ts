@@ -120,7 +120,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     enter('parsing');
     let summary;
     try {
-      summary = await parseEmail({ rawKey: input.rawKey, rawSha256: input.rawSha256 });
+      summary = await parseEmail({ rawKey: input.rawKey, rawSha256: input.rawSha256, queue: input.queue });
     } catch (error) {
       if (failureType(error) === ErrorType.MalformedEmail) return await finish('rejected', failureMessage(error));
       throw error;
@@ -190,7 +190,14 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
 
     enter('scanning');
     const scans = await scanAttachments({
-      parts: summary.attachments.map((a) => ({ index: a.index, partKey: a.partKey, skippedReason: a.skippedReason })),
+      parts: summary.attachments.map((a) => ({
+        index: a.index,
+        partKey: a.partKey,
+        skippedReason: a.skippedReason,
+        filename: a.filename,
+        contentType: a.contentType,
+        size: a.size,
+      })),
     });
     for (const scan of scans) {
       const view = state.attachments[scan.index];
@@ -198,6 +205,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
         view.status = scan.status;
         view.detail = scan.detail;
       }
+      for (const flag of scan.flags ?? []) state.reasons.push(`attachment "${view?.filename ?? scan.index}": ${flag}`);
     }
 
     enter('storing');
@@ -229,6 +237,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       attachments: summary.attachments,
       scans,
       stored,
+      redactions: summary.redactions ?? [],
     });
     state.ticketId = ticket.ticketId;
     state.ticketNumber = ticket.ticketNumber;
@@ -260,6 +269,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
         subject: summary.subject,
         originalMessageId: messageId,
         references: summary.references,
+        untrusted: verdict.priority.untrusted,
       });
       if (!state.acknowledgement.sent) state.reasons.push(state.acknowledgement.reason);
     }

@@ -299,6 +299,8 @@ describe('email rules', () => {
       headers: { 'Authentication-Results': 'mx.mailgate.local; spf=fail smtp.mailfrom=bigcustomer.example; dmarc=fail (p=reject) header.from=bigcustomer.example' },
     });
     assert.equal(spoofed.state?.priority, 'normal');
+    assert.equal(spoofed.state?.acknowledgement?.sent, false, 'a forged From is never acknowledged');
+    assert.match(spoofed.state?.acknowledgement?.reason ?? '', /failed authentication/);
     assert.ok(spoofed.state?.tags.includes('untrusted-sender'));
     assert.ok(spoofed.state?.tags.includes('auth:dmarc-fail'));
   });

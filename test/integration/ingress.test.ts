@@ -26,7 +26,7 @@ describe('the inbound MIME endpoint', () => {
   let app: RunningApp;
   before(async () => {
     app = await startApp({
-      env: { MAX_MESSAGE_BYTES: String(1024 * 1024), INGRESS_SECRETS: `${process.env.INGRESS_SECRETS},${ROTATED_SECRET}` },
+      env: { MAX_MESSAGE_BYTES: String(1024 * 1024), MAX_ATTACHMENT_BYTES: String(100 * 1024), INGRESS_SECRETS: `${process.env.INGRESS_SECRETS},${ROTATED_SECRET}` },
     });
   });
   after(async () => {
@@ -84,6 +84,31 @@ describe('the inbound MIME endpoint', () => {
     assert.deepEqual(queues, ['support@mailgate.local', 'billing@mailgate.local']);
   });
 
+  test('an attachment over the per-attachment cap is stripped, the ticket stays and says what was removed and why', async () => {
+    const id = unique('cap');
+    const raw = await compose({
+      from: `${id}@customer.example`,
+      to: 'support@mailgate.local',
+      subject: `Big and small ${id}`,
+      messageId: `<${id}@c.example>`,
+      text: 'two files',
+      attachments: [
+        { filename: 'small.txt', content: 'small file' },
+        { filename: 'big.bin', content: Buffer.alloc(300 * 1024, 7) },
+      ],
+    });
+    const view = await settled(app.url, (await postMime(app.url, raw)).body.emails![0]!.workflowId);
+    assert.equal(view.state?.outcome, 'ticket_created');
+    const t = await ticket(app.url, view.state!.ticketId!);
+    const files = t.comments[0]!.attachments;
+    assert.ok(files.find((f) => f.filename === 'small.txt')?.link);
+    const big = files.find((f) => f.filename === 'big.bin');
+    assert.equal(big?.link, null);
+    assert.equal(big?.scanStatus, 'skipped');
+    const note = t.comments.find((c) => c.internal);
+    assert.match(note?.text ?? '', /"big\.bin" was removed: larger than the 102400-byte attachment limit/);
+  });
+
   test('the email state endpoint answers 404 for an unknown workflow', async () => {
     const { status } = await getJson(`${app.url}/v1/emails/inbound-email/${'0'.repeat(64)}`);
     assert.equal(status, 404);
@@ -134,7 +159,13 @@ describe('the inbound MIME endpoint', () => {
     }
     assert.equal(during.status, 503);
     assert.ok(Number(during.retryAfter) > 0);
-    const retry = await postMime(app.url, raw);
+    // A sender retries after Retry-After; the API's connection to Temporal reconnects with backoff.
+    const retry = await eventually('the retry to be accepted', async () => {
+      const response = await postMime(app.url, raw);
+      if (response.status === 202) return response;
+      await new Promise((r) => setTimeout(r, 1_000));
+      return undefined;
+    }, 60_000);
     assert.equal(retry.status, 202);
     assert.equal(retry.body.emails?.[0]?.status, 'accepted');
     const view = await settled(app.url, retry.body.emails![0]!.workflowId, 120_000);

@@ -221,6 +221,29 @@ for (const backend of backends) {
       assert.equal(direct.status, 410);
     });
 
+    test('an inline cid: image points at its attachment link in the ticket; a quarantined one loses its source', async () => {
+      const id = unique('inline');
+      const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+      const raw = await compose({
+        from: `${id}@customer.example`,
+        to: 'support@mailgate.local',
+        subject: `Screenshot ${id}`,
+        messageId: `<${id}@c.example>`,
+        html: '<p>See <img src="cid:shot@mail"> and <img src="cid:bad@mail"></p>',
+        attachments: [
+          { filename: 'shot.png', content: png, contentType: 'image/png', cid: 'shot@mail' },
+          { filename: 'bad.png', content: Buffer.concat([png, eicar()]), contentType: 'image/png', cid: 'bad@mail' },
+        ],
+      });
+      const view = await settled(app.url, (await postMime(app.url, raw)).body.emails![0]!.workflowId);
+      const t = await ticket(app.url, view.state!.ticketId!);
+      const [comment] = t.comments;
+      const shot = comment!.attachments.find((a) => a.filename === 'shot.png');
+      assert.ok(shot?.link);
+      assert.ok(comment!.html?.includes(`src="${shot.link}"`), comment!.html ?? '');
+      assert.doesNotMatch(comment!.html ?? '', /cid:/);
+    });
+
     test('ISO-8859-1 and ISO-2022-JP subjects and bodies arrive as correct text in the ticket', async () => {
       const latin = await postMime(app.url, fixture('iso-8859-1.eml', `${unique('latin1')}@example.fr`));
       const japanese = await postMime(app.url, fixture('iso-2022-jp.eml', `${unique('jp')}@example.jp`));
