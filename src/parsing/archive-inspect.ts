@@ -6,14 +6,17 @@
  *
  * Parsed here rather than with yauzl: the part comes from the object store as a stream, and a
  * random-access library would need the whole part in memory (25 MiB) or a stream per read. From a
- * stream this takes two passes (three when the central directory is larger than TAIL_BYTES): one
- * for the end record, one through the entries in order. Only a zip nested inside is held whole.
+ * stream this takes two passes (three when the central directory is larger than TAIL_BYTES, in
+ * zip-source.ts): one for the end record, one through the entries in order. Only a zip nested
+ * inside is held whole.
  */
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw } from 'node:zlib';
 import { assertAttachmentPolicy, judgeFile, type AttachmentPolicy } from '../domain/attachment-policy';
 import { isZipSignature } from '../domain/attachment-type';
+import { findEnd, readCentralEntry, readLocalHeader, ZipFormatError, type CentralEntry, type EndRecord } from './zip-format';
+import { bufferSource, chunksOf, Cursor, streamSource, type Source } from './zip-source';
 
 export interface ArchiveEntry {
   /** Path in the archive; an entry of a nested zip is prefixed with that zip's path ("a.zip/b/c.exe"). */
@@ -49,184 +52,14 @@ export const MAX_NESTED_ARCHIVE_BYTES = 8 * 1024 * 1024;
 const HEAD_BYTES = 64 * 1024;
 /** Ratios are judged from this size up: a small run of one byte compresses beyond any bomb ratio, harmlessly. */
 const RATIO_FLOOR_BYTES = 1024 * 1024;
-/** Bytes kept from the end of a stream: the end record, its comment, and most central directories. */
-const TAIL_BYTES = 1024 * 1024;
-/** Largest piece handed on at once, so a stored entry in a buffer is still read incrementally. */
-const PIECE_BYTES = 256 * 1024;
 /**
  * zlib output chunk. Measured here, 40 MiB inflated through a stream: 148 ms with the 16 KiB
  * default, 57 ms with 64 KiB; larger chunks gain little and leave more garbage between collections.
  */
 const INFLATE_CHUNK_BYTES = 64 * 1024;
 
-const SIGNATURE = { local: 0x04034b50, central: 0x02014b50, end: 0x06054b50, end64: 0x06064b50, locator64: 0x07064b50 };
-
-class ZipFormatError extends Error {
-  override name = 'ZipFormatError';
-}
 class ZipBombError extends Error {
   override name = 'ZipBombError';
-}
-
-/** Positioned reads over chunks that arrive in order; never holds more than one chunk. */
-class Cursor {
-  private chunk: Buffer = Buffer.alloc(0);
-  constructor(
-    private readonly chunks: AsyncGenerator<Buffer>,
-    public position: number,
-  ) {}
-
-  private async take(max: number): Promise<Buffer> {
-    while (this.chunk.length === 0) {
-      const next = await this.chunks.next();
-      if (next.done) throw new ZipFormatError(`the archive ends early, at byte ${this.position}`);
-      this.chunk = next.value;
-    }
-    const piece = this.chunk.subarray(0, max);
-    this.chunk = this.chunk.subarray(piece.length);
-    this.position += piece.length;
-    return piece;
-  }
-
-  async skipTo(offset: number): Promise<void> {
-    while (this.position < offset) await this.take(offset - this.position);
-  }
-
-  async bytes(length: number): Promise<Buffer> {
-    const parts: Buffer[] = [];
-    for (let got = 0; got < length; ) {
-      const piece = await this.take(length - got);
-      parts.push(piece);
-      got += piece.length;
-    }
-    return parts.length === 1 && parts[0] ? parts[0] : Buffer.concat(parts);
-  }
-
-  async *range(length: number): AsyncGenerator<Buffer> {
-    for (let left = length; left > 0; ) {
-      const piece = await this.take(Math.min(left, PIECE_BYTES));
-      left -= piece.length;
-      yield piece;
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.chunks.return(undefined);
-  }
-}
-
-async function* chunksOf(value: Readable | Buffer): AsyncGenerator<Buffer> {
-  if (Buffer.isBuffer(value)) {
-    yield value;
-    return;
-  }
-  for await (const chunk of value as AsyncIterable<unknown>) {
-    if (!(chunk instanceof Uint8Array)) throw new TypeError('a zip stream must yield bytes, not text: do not set an encoding on it');
-    yield Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-  }
-}
-
-interface Source {
-  /** The archive's size and its last TAIL_BYTES bytes. */
-  tail(): Promise<{ size: number; tail: Buffer }>;
-  /** A cursor at byte 0; each call reads the source again. */
-  open(): Cursor;
-}
-
-function bufferSource(bytes: Buffer): Source {
-  return {
-    tail: () => Promise.resolve({ size: bytes.length, tail: bytes.subarray(Math.max(0, bytes.length - TAIL_BYTES)) }),
-    open: () => new Cursor(chunksOf(bytes), 0),
-  };
-}
-
-function streamSource(read: () => Readable | Buffer): Source {
-  let first: Readable | Buffer | null = read();
-  if (Buffer.isBuffer(first)) return bufferSource(first);
-  const next = (): Readable | Buffer => {
-    const value = first ?? read();
-    first = null;
-    return value;
-  };
-  return {
-    async tail() {
-      const kept: Buffer[] = [];
-      let keptBytes = 0;
-      let size = 0;
-      for await (const chunk of chunksOf(next())) {
-        size += chunk.length;
-        kept.push(chunk);
-        keptBytes += chunk.length;
-        while (kept[0] && keptBytes - kept[0].length >= TAIL_BYTES) keptBytes -= kept.shift()?.length ?? 0;
-      }
-      const joined = kept.length === 1 && kept[0] ? kept[0] : Buffer.concat(kept);
-      return { size, tail: joined.subarray(Math.max(0, joined.length - TAIL_BYTES)) };
-    },
-    open: () => new Cursor(chunksOf(next()), 0),
-  };
-}
-
-interface EndRecord {
-  entries: number;
-  directoryOffset: number;
-  directorySize: number;
-}
-
-/** The end record, searched backwards past a comment of up to 65,535 bytes (APPNOTE 4.3.16). */
-function findEnd(tail: Buffer, tailStart: number): EndRecord {
-  for (let at = tail.length - 22; at >= Math.max(0, tail.length - 22 - 0xffff); at--) {
-    if (tail.readUInt32LE(at) !== SIGNATURE.end || at + 22 + tail.readUInt16LE(at + 20) > tail.length) continue;
-    if (tail.readUInt16LE(at + 4) !== 0 || tail.readUInt16LE(at + 6) !== 0) throw new ZipFormatError('multi-part (spanned) archives are not supported');
-    let record: EndRecord = { entries: tail.readUInt16LE(at + 10), directorySize: tail.readUInt32LE(at + 12), directoryOffset: tail.readUInt32LE(at + 16) };
-    let endOfDirectory = tailStart + at;
-    const zip64 = record.entries === 0xffff || record.directorySize === 0xffffffff || record.directoryOffset === 0xffffffff;
-    if (zip64 && at >= 20 && tail.readUInt32LE(at - 20) === SIGNATURE.locator64) {
-      endOfDirectory = Number(tail.readBigUInt64LE(at - 12));
-      const rel = endOfDirectory - tailStart;
-      if (rel < 0 || rel + 56 > tail.length || tail.readUInt32LE(rel) !== SIGNATURE.end64) throw new ZipFormatError('the zip64 end record cannot be found');
-      record = { entries: Number(tail.readBigUInt64LE(rel + 32)), directorySize: Number(tail.readBigUInt64LE(rel + 40)), directoryOffset: Number(tail.readBigUInt64LE(rel + 48)) };
-    }
-    if (record.directoryOffset + record.directorySize > endOfDirectory) throw new ZipFormatError('the central directory lies outside the archive');
-    return record;
-  }
-  throw new ZipFormatError('not a zip archive: no end-of-central-directory record');
-}
-
-interface CentralEntry {
-  name: string;
-  flags: number;
-  method: number;
-  compressedSize: number;
-  size: number;
-  localOffset: number;
-}
-
-/** A central directory record (APPNOTE 4.3.12), with zip64 sizes from extra field 0x0001 (4.5.3). */
-async function readCentralEntry(cursor: Cursor): Promise<CentralEntry> {
-  const fixed = await cursor.bytes(46);
-  if (fixed.readUInt32LE(0) !== SIGNATURE.central) throw new ZipFormatError(`a central directory record at byte ${cursor.position - 46} is damaged`);
-  const nameLength = fixed.readUInt16LE(28);
-  const extraLength = fixed.readUInt16LE(30);
-  const variable = await cursor.bytes(nameLength + extraLength + fixed.readUInt16LE(32));
-  const flags = fixed.readUInt16LE(8);
-  // Bit 11 marks UTF-8 names; others are CP437, read as Latin-1, which keeps ASCII extensions exact.
-  const name = variable.toString(flags & 0x0800 ? 'utf8' : 'latin1', 0, nameLength);
-  const entry = { name, flags, method: fixed.readUInt16LE(10), compressedSize: fixed.readUInt32LE(20), size: fixed.readUInt32LE(24), localOffset: fixed.readUInt32LE(42) };
-  const extra = variable.subarray(nameLength, nameLength + extraLength);
-  for (let at = 0; at + 4 <= extra.length; at += 4 + extra.readUInt16LE(at + 2)) {
-    if (extra.readUInt16LE(at) !== 0x0001) continue;
-    const values = extra.subarray(at + 4, at + 4 + extra.readUInt16LE(at + 2));
-    let next = 0;
-    const wide = (value: number): number => {
-      if (value !== 0xffffffff || next + 8 > values.length) return value;
-      next += 8;
-      return Number(values.readBigUInt64LE(next - 8));
-    };
-    entry.size = wide(entry.size);
-    entry.compressedSize = wide(entry.compressedSize);
-    entry.localOffset = wide(entry.localOffset);
-  }
-  return entry;
 }
 
 export type ArchiveLimits = AttachmentPolicy;
@@ -319,9 +152,7 @@ class Inspection {
         // Overlapping entries are how a bomb reuses one compressed kernel for every entry (Fifield, 2019).
         if (entry.localOffset < previousEnd) throw new ZipBombError(`entries overlap at "${path}"`);
         await cursor.skipTo(entry.localOffset);
-        const header = await cursor.bytes(30);
-        if (header.readUInt32LE(0) !== SIGNATURE.local) throw new ZipFormatError(`no local header for "${path}" at byte ${entry.localOffset}`);
-        const dataStart = cursor.position + header.readUInt16LE(26) + header.readUInt16LE(28);
+        const dataStart = await readLocalHeader(cursor, entry, path);
         previousEnd = dataStart + entry.compressedSize;
         if (previousEnd > directoryOffset) throw new ZipFormatError(`"${path}" runs into the central directory`);
         await cursor.skipTo(dataStart);
