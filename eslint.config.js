@@ -39,7 +39,7 @@ module.exports = tseslint.config(
           patterns: [
             { group: ['**/adapters/**', '**/adapters'], message: 'Workflows reach adapters only through activities.', allowTypeImports: true },
             { group: ['**/activities/**', '**/activities'], message: 'Import activities as types only (proxyActivities).', allowTypeImports: true },
-            { group: ['**/config', '**/logger', '**/domain/idempotency', '**/api/**'], message: 'Not deterministic or not for workflows.' },
+            { group: ['**/config', '**/logger', '**/metrics', '**/domain/idempotency', '**/api/**'], message: 'Not deterministic or not for workflows.' },
           ],
         },
       ],

@@ -42,6 +42,11 @@ export interface Config {
   };
   /** Bearer token for everything under /v1 except the ingress (never logged). */
   adminToken: string;
+  /**
+   * The worker's Prometheus endpoints: its own registry and the Temporal SDK's runtime metrics, on
+   * one host. Port 0 = an ephemeral port, logged at start (tests run several workers at once).
+   */
+  workerMetrics: { host: string; port: number; temporalPort: number };
 }
 
 export class ConfigError extends Error {
@@ -76,6 +81,14 @@ function int(env: Env, name: string, fallback: number, max = Number.MAX_SAFE_INT
   const value = Number(raw);
   if (value < 1 || value > max) throw new ConfigError(name, `must be between 1 and ${max}`);
   return value;
+}
+
+/** A TCP port to listen on: 0 asks the OS for a free one (explicitly, never by a missing value). */
+function listenPort(env: Env, name: string, fallback: number): number {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError(name, 'must be a port number between 0 and 65535');
+  return Number(raw);
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -122,6 +135,11 @@ export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = str(env, 'DATABASE_URL', 'sqlite:.data/default/mailgate.sqlite');
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
     throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres://');
+  }
+  const workerMetricsPort = listenPort(env, 'WORKER_METRICS_PORT', 9464);
+  const temporalMetricsPort = listenPort(env, 'TEMPORAL_METRICS_PORT', 9465);
+  if (workerMetricsPort !== 0 && workerMetricsPort === temporalMetricsPort) {
+    throw new ConfigError('TEMPORAL_METRICS_PORT', 'must differ from WORKER_METRICS_PORT');
   }
   return {
     temporal: {
@@ -174,6 +192,11 @@ export function loadConfig(env: Env = process.env): Config {
       ratePerMinute: int(env, 'INGRESS_RATE_PER_MINUTE', 1200),
     },
     adminToken: longSecret(env, 'ADMIN_TOKEN'),
+    workerMetrics: {
+      host: str(env, 'WORKER_METRICS_HOST', '127.0.0.1'),
+      port: workerMetricsPort,
+      temporalPort: temporalMetricsPort,
+    },
   };
 }
 
@@ -186,6 +209,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     database: config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres',
     smtp: `${config.smtp.host}:${config.smtp.port}`,
     api: `${config.api.host}:${config.api.port}`,
+    workerMetrics: config.workerMetrics,
     inboundDomains: config.inboundDomains,
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
   };

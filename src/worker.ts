@@ -10,6 +10,8 @@ import { openTicketStore } from './adapters/ticket-store';
 import { createActivities } from './activities';
 import { describeConfig, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
+import { metrics, registry } from './metrics';
+import { startMetricsServer, temporalMetricsAddress, temporalMetricsBindError } from './worker-metrics';
 
 export interface WorkerOptions {
   config: Config;
@@ -50,7 +52,8 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
   };
 }
 
-function installRuntime(log: Logger): void {
+/** Installs the SDK runtime (before any connection): SDK logs into ours, core metrics on `metricsAddress`. */
+function installRuntime(log: Logger, metricsAddress: string): void {
   const levels: Record<SdkLogLevel, 'debug' | 'info' | 'warn' | 'error'> = {
     TRACE: 'debug',
     DEBUG: 'debug',
@@ -58,27 +61,46 @@ function installRuntime(log: Logger): void {
     WARN: 'warn',
     ERROR: 'error',
   };
-  Runtime.install({
-    logger: new DefaultLogger('INFO', (entry) => {
-      const level = levels[entry.level];
-      if (level === 'debug') return;
-      log[level](entry.message, (entry.meta ?? {}) as LogMetadata);
-    }),
-  });
+  try {
+    Runtime.install({
+      logger: new DefaultLogger('INFO', (entry) => {
+        const level = levels[entry.level];
+        if (level === 'debug') return;
+        log[level](entry.message, (entry.meta ?? {}) as LogMetadata);
+      }),
+      telemetryOptions: {
+        // Names stay the documented temporal_* ones (no unit or _total suffix); durations in seconds
+        // like every other histogram we scrape (core then uses its seconds buckets).
+        metrics: { prometheus: { bindAddress: metricsAddress, useSecondsForDurations: true } },
+      },
+    });
+  } catch (error) {
+    throw temporalMetricsBindError(error, 'TEMPORAL_METRICS_PORT', metricsAddress);
+  }
 }
 
 async function main(): Promise<void> {
   const log = createLogger({ process: 'worker' });
   const config = loadConfig();
-  installRuntime(log);
-  log.info('starting worker', { config: describeConfig(config) });
-  const { worker, close } = await createMailgateWorker({ config });
-  log.info('worker running', { taskQueue: config.temporal.taskQueue });
+  const { host } = config.workerMetrics;
+  const temporalMetrics = await temporalMetricsAddress({ host, port: config.workerMetrics.temporalPort, variable: 'TEMPORAL_METRICS_PORT' });
+  installRuntime(log, temporalMetrics);
+  log.info('temporal metrics listening', { url: `http://${temporalMetrics}/metrics` });
+  metrics.prime(config.rules.queues.map((q) => q.address));
+  const metricsServer = await startMetricsServer({ host, port: config.workerMetrics.port, registry, variable: 'WORKER_METRICS_PORT' });
+  log.info('worker metrics listening', { url: metricsServer.url });
   try {
-    await worker.run();
+    log.info('starting worker', { config: describeConfig(config) });
+    const { worker, close } = await createMailgateWorker({ config });
+    log.info('worker running', { taskQueue: config.temporal.taskQueue });
+    try {
+      await worker.run();
+    } finally {
+      await close();
+      log.info('worker stopped');
+    }
   } finally {
-    await close();
-    log.info('worker stopped');
+    await metricsServer.close();
   }
 }
 

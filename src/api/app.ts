@@ -10,9 +10,12 @@ import type { TicketStore } from '../adapters/ticket-store/types';
 import type { Config } from '../config';
 import type { Logger } from '../logger';
 import { adminAuth, rateLimit } from './auth';
+import { emailAdminRouter } from './email-admin';
 import { emailsRouter } from './emails';
 import { healthRouter } from './health';
 import { inboundRouter } from './inbound';
+import { measureIngress, metricsRouter } from './metrics';
+import { metrics } from '../metrics';
 import { ticketsRouter } from './tickets';
 
 export interface ApiDeps {
@@ -37,9 +40,15 @@ export function createApp(deps: ApiDeps): express.Express {
     next();
   });
   app.use(healthRouter(deps));
+  // Unauthenticated, like /healthz: reachable only from the monitoring network (see ./metrics).
+  app.use(metricsRouter());
+  metrics.prime(deps.config.rules.queues.map((q) => q.address));
+  // Before the rate limit, so a 429 at the ingress is timed too.
+  app.use(measureIngress());
   app.use('/v1', rateLimit(deps.config.ingress.ratePerMinute));
   app.use(inboundRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
   app.use('/v1', adminAuth(deps.config.adminToken));
+  app.use(emailAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
   app.use(emailsRouter(deps));
   app.use(
     ticketsRouter({

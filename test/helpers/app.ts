@@ -62,7 +62,7 @@ function exited(child: ChildProcess): Promise<void> {
 
 export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
   const name = unique('app');
-  const logDir = path.join(ROOT, process.env.MAILGATE_DATA_DIR ?? '.data/test', 'test-apps', name);
+  const logDir = path.resolve(ROOT, process.env.MAILGATE_DATA_DIR ?? '.data/test', 'test-apps', name);
   mkdirSync(logDir, { recursive: true });
   const port = await freePort();
   const taskQueue = unique('mailgate-test');
@@ -73,6 +73,9 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     API_HOST: '127.0.0.1',
     DATABASE_URL: options.databaseUrl ?? `sqlite:${path.join(logDir, 'tickets.sqlite')}`,
     LOG_LEVEL: 'info',
+    // Several workers run at once (and a restarted one overlaps its predecessor): any free port.
+    WORKER_METRICS_PORT: '0',
+    TEMPORAL_METRICS_PORT: '0',
     ...options.env,
   };
   let worker: ChildProcess | undefined;
