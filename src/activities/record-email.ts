@@ -3,6 +3,7 @@
  * acknowledgements teaches: that address is undeliverable, so no further acknowledgement goes to it.
  */
 import type { EmailRecord, TicketStore } from '../adapters/ticket-store/types';
+import { metrics } from '../metrics';
 import { rethrowAsFailure } from './failures';
 
 export interface RecordBounceInput {
@@ -10,11 +11,21 @@ export interface RecordBounceInput {
   reason: string;
 }
 
+/** A short, stable label for the suppression counter (the full reason is on the record). */
+function suppressionReason(reason: string): 'own_loop' | 'automated_unknown' | 'rate_limited' {
+  if (/own loop/.test(reason)) return 'own_loop';
+  if (/rate limit/.test(reason)) return 'rate_limited';
+  return 'automated_unknown';
+}
+
 export function createRecordEmail(deps: { tickets: TicketStore }) {
   return {
     async recordEmail(record: EmailRecord): Promise<void> {
       try {
         await deps.tickets.recordEmail(record);
+        metrics.emailOutcome(record.outcome, record.emailClass);
+        if (record.outcome === 'suppressed') metrics.suppressed(suppressionReason(record.reason ?? ''));
+        if (record.outcome === 'failed') metrics.ticketFailed(record.queue, 'ticketing');
       } catch (error) {
         rethrowAsFailure(error);
       }

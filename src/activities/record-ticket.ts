@@ -14,6 +14,7 @@ import type { Limits } from '../domain/limits';
 import type { Rules } from '../rules';
 import type { ScanResult } from './scan-attachments';
 import type { StoredPart } from './store-attachments';
+import { metrics, secondsSince } from '../metrics';
 import { rethrowAsFailure } from './failures';
 
 export interface RecordTicketInput {
@@ -39,6 +40,10 @@ export interface RecordTicketInput {
   stored: StoredPart[];
   /** What the parse step redacted from text and html (the raw object keeps the original). */
   redactions?: Redaction[];
+  /** When the ingress accepted the email (for the time-to-ticket histogram). */
+  receivedAt?: string;
+  /** Seconds spent waiting for an unseen parent: such a ticket is not timed against the SLO. */
+  waitedSeconds?: number;
 }
 
 export interface RecordTicketResult {
@@ -188,6 +193,9 @@ export function createRecordTicket(deps: { store: ObjectStore; tickets: TicketSt
           html: null,
           attachments: [],
         });
+      }
+      if (result.outcome === 'ticket_created' && result.ticketCreated) {
+        metrics.ticketCreated(input.queue, input.receivedAt && !input.waitedSeconds ? secondsSince(input.receivedAt) : Number.NaN);
       }
       return result;
     } catch (error) {

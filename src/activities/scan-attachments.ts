@@ -14,6 +14,7 @@ import { evaluateAttachment, type AttachmentPolicy } from '../domain/attachment-
 import { isZipSignature } from '../domain/attachment-type';
 import { ErrorType } from '../domain/errors';
 import { inspectZip } from '../parsing/archive-inspect';
+import { metrics } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
 
@@ -92,5 +93,7 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
       rethrowAsFailure(error);
     }
   }
+  for (const result of results) metrics.avVerdict(result.status);
+  for (const part of input.parts) if (part.size !== undefined) metrics.attachmentBytes(part.size);
   return results;
 }

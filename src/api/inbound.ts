@@ -21,6 +21,7 @@ import { inboundEmailWorkflowId } from '../workflows/ids';
 import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attributes';
 import type { ProcessInboundEmailInput } from '../workflows/types';
 import { ingressAuth } from './auth';
+import { metrics } from '../metrics';
 import { addressesOf, NotAnEmailError, readHeaderBlock } from './mime-headers';
 
 export interface InboundDeps {
@@ -122,6 +123,8 @@ export function inboundRouter(deps: InboundDeps): Router {
           policy: {
             waitForParentSeconds: deps.config.rules.waitForParentSeconds,
             replyTokens: deps.config.rules.replyTokens,
+            maxAttempts: deps.config.rules.parking.maxAttempts,
+            parkTimeoutSeconds: deps.config.rules.parking.parkTimeoutSeconds,
           },
         };
         try {
@@ -141,9 +144,11 @@ export function inboundRouter(deps: InboundDeps): Router {
             }),
           );
           emails.push({ recipient, workflowId, status: 'accepted' });
+          metrics.inbound(queue, 'accepted');
         } catch (error) {
           if (error instanceof WorkflowExecutionAlreadyStartedError) {
             emails.push({ recipient, workflowId, status: 'duplicate' });
+            metrics.inbound(queue, 'duplicate');
             continue;
           }
           deps.log.warn('workflow not started', { error, workflowId });

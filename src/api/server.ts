@@ -9,6 +9,7 @@ import { createS3ObjectStore } from '../adapters/object-store';
 import { openTicketStore } from '../adapters/ticket-store';
 import { describeConfig, loadConfig } from '../config';
 import { createLogger } from '../logger';
+import { metrics } from '../metrics';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -36,6 +37,17 @@ async function main(): Promise<void> {
   server.requestTimeout = 120_000;
   server.headersTimeout = 30_000;
   log.info('api listening', { url: `http://${config.api.host}:${config.api.port}` });
+
+  // The parked gauge: how many emails wait for an operator (alerts fire when it stays above 0).
+  const countParked = (): void => {
+    temporal.workflow
+      .count('WorkflowType = "processInboundEmail" AND EmailStatus = "parked"')
+      .then(({ count }) => metrics.setParked(count))
+      .catch((error: unknown) => log.debug('parked count unavailable', { error }));
+  };
+  countParked();
+  const parkedTimer = setInterval(countParked, 30_000);
+  parkedTimer.unref();
 
   const stop = (signal: string): void => {
     log.info('api stopping', { signal });

@@ -2,53 +2,40 @@
  * processInboundEmail: one inbound email for one recipient, from stored raw bytes to a ticket or a
  * comment and, for a new ticket, one acknowledgement. Deterministic: every side effect is an
  * activity, and the history holds references and small summaries only.
+ *
+ * A step whose retries run out parks the email instead of failing it: EmailStatus = "parked" with
+ * the step and error type as search attributes, until an operator signals `reprocess` (the failed
+ * step runs again; finished steps keep their results) or `discard` (the email ends with the reason).
  */
 import {
   ActivityFailure,
   ApplicationFailure,
-  proxyActivities,
+  condition,
   setHandler,
   sleep,
   upsertSearchAttributes,
   workflowInfo,
-  type ActivityOptions,
 } from '@temporalio/workflow';
-import type { Activities } from '../activities';
-import { ErrorType, NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
+import { ErrorType } from '../domain/errors';
 import { threadCandidates } from '../domain/threading';
-import { EmailClassKey, EmailStatusKey, RecipientQueueKey, TicketIdKey } from './search-attributes';
-import { statusQuery, type EmailOutcome, type EmailState, type EmailStep, type ProcessInboundEmailInput } from './types';
+import { activityProxies } from './activity-proxies';
+import { EmailClassKey, EmailStatusKey, ErrorTypeKey, ParkedStepKey, RecipientQueueKey, TicketIdKey } from './search-attributes';
+import {
+  discardSignal,
+  reprocessSignal,
+  statusQuery,
+  type EmailOutcome,
+  type EmailState,
+  type EmailStep,
+  type ProcessInboundEmailInput,
+  type ReprocessOverrides,
+} from './types';
 
 const MAX_THREAD_CANDIDATES = 20;
 const DEFAULT_WAIT_FOR_PARENT_SECONDS = 120;
 /** Polls for a late parent back off to this interval: a few lookups a minute at most. */
 const MAX_PARENT_POLL_SECONDS = 15;
-
-const retry: ActivityOptions['retry'] = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts: 25,
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-};
-
-// Long steps heartbeat (see activities/heartbeat.ts): a worker that dies mid-step is noticed within
-// the heartbeat timeout and the step retried, instead of waiting out the whole start-to-close time.
-const { parseEmail, scanAttachments, storeAttachments } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '15 seconds',
-  retry,
-});
-
-const { classifyEmail, findThread, recordTicket, recordEmail, recordHardBounce } = proxyActivities<Activities>({
-  startToCloseTimeout: '30 seconds',
-  retry,
-});
-
-const { sendAcknowledgement } = proxyActivities<Activities>({
-  startToCloseTimeout: '1 minute',
-  retry: { ...retry, maximumAttempts: 10 },
-});
+const DEFAULT_PARK_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
 function failureType(error: unknown): string | undefined {
   const cause = error instanceof ActivityFailure ? error.cause : error;
@@ -60,8 +47,25 @@ function failureMessage(error: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
+class Discarded extends Error {}
+
 export async function processInboundEmail(input: ProcessInboundEmailInput): Promise<EmailState> {
-  const { workflowId } = workflowInfo();
+  // A reprocess of a completed email runs under its own id but is keyed by the original's, so the
+  // acknowledgement, rate counters and the email record are the original's and never doubled.
+  const workflowId = input.reprocessOf ?? workflowInfo().workflowId;
+  const {
+    parseEmail,
+    classifyEmail,
+    scanAttachments,
+    storeAttachments,
+    findThread,
+    recordTicket,
+    sendAcknowledgement,
+    recordEmail,
+    recordHardBounce,
+  } = activityProxies(input.policy?.maxAttempts);
+  let overrides: ReprocessOverrides = { ...input.overrides };
+  const queue = (): string => overrides.queue ?? input.queue;
   const state: EmailState = {
     step: 'received',
     outcome: 'pending',
@@ -84,8 +88,16 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     attachments: [],
     acknowledgement: null,
     reasons: [],
+    parked: null,
   };
   setHandler(statusQuery, () => state);
+  let operator: { kind: 'reprocess'; overrides: ReprocessOverrides; by: string } | { kind: 'discard'; reason: string; by: string } | null = null;
+  setHandler(reprocessSignal, ({ by, ...changes }) => {
+    if (state.parked) operator = { kind: 'reprocess', overrides: changes, by: by ?? 'an operator' };
+  });
+  setHandler(discardSignal, ({ reason, by }) => {
+    if (state.parked) operator = { kind: 'discard', reason, by: by ?? 'an operator' };
+  });
   upsertSearchAttributes([
     { key: RecipientQueueKey, value: input.queue },
     { key: EmailStatusKey, value: 'received' },
@@ -94,18 +106,54 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     state.step = step;
     upsertSearchAttributes([{ key: EmailStatusKey, value: step }]);
   };
+  /** Runs one step; when its retries run out, parks until an operator says what to do. */
+  const step = async <T>(name: EmailStep, work: () => Promise<T>): Promise<T> => {
+    for (;;) {
+      enter(name);
+      try {
+        return await work();
+      } catch (error) {
+        if (!(error instanceof ActivityFailure) || failureType(error) === ErrorType.MalformedEmail) throw error;
+        const errorType = failureType(error) ?? 'ActivityFailure';
+        state.parked = { step: name, errorType, message: failureMessage(error).slice(0, 500), since: new Date().toISOString() };
+        state.outcome = 'parked';
+        upsertSearchAttributes([
+          { key: EmailStatusKey, value: 'parked' },
+          { key: ParkedStepKey, value: name },
+          { key: ErrorTypeKey, value: errorType },
+        ]);
+        const woken = await condition(() => operator !== null, (input.policy?.parkTimeoutSeconds ?? DEFAULT_PARK_TIMEOUT_SECONDS) * 1000);
+        const decision = operator;
+        operator = null;
+        state.parked = null;
+        state.outcome = 'pending';
+        upsertSearchAttributes([
+          { key: ParkedStepKey, value: null },
+          { key: ErrorTypeKey, value: null },
+        ]);
+        if (!woken || !decision) throw error;
+        if (decision.kind === 'discard') throw new Discarded(`discarded by ${decision.by} while parked at ${name}: ${decision.reason}`);
+        overrides = { ...overrides, ...decision.overrides };
+        state.evidence.push(`reprocess: ${decision.by} retried ${name}${Object.keys(decision.overrides).length ? ` with ${JSON.stringify(decision.overrides)}` : ''}`);
+        if (overrides.queue) {
+          state.queue = overrides.queue;
+          upsertSearchAttributes([{ key: RecipientQueueKey, value: overrides.queue }]);
+        }
+      }
+    }
+  };
   const finish = async (outcome: EmailOutcome, reason?: string): Promise<EmailState> => {
     if (reason) state.reasons.push(reason);
     if (state.emailClass && outcome !== 'failed') {
       await recordEmail({
         workflowId,
         messageId: state.messageId,
-        queue: input.queue,
+        queue: queue(),
         sender: state.requester,
         subject: state.subject ?? '',
         emailClass: state.emailClass,
         evidence: state.evidence,
-        outcome: outcome === 'pending' ? 'failed' : outcome,
+        outcome: outcome === 'pending' || outcome === 'parked' ? 'failed' : outcome === 'discarded' ? 'rejected' : outcome,
         reason: state.reasons.join('; ') || null,
         ticketId: state.ticketId,
       });
@@ -117,10 +165,9 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   };
 
   try {
-    enter('parsing');
     let summary;
     try {
-      summary = await parseEmail({ rawKey: input.rawKey, rawSha256: input.rawSha256, queue: input.queue });
+      summary = await step('parsing', () => parseEmail({ rawKey: input.rawKey, rawSha256: input.rawSha256, queue: queue() }));
     } catch (error) {
       if (failureType(error) === ErrorType.MalformedEmail) return await finish('rejected', failureMessage(error));
       throw error;
@@ -130,8 +177,8 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     state.requester = summary.from ?? input.envelopeFrom;
     state.attachments = summary.attachments.map((a) => ({ filename: a.filename, size: a.size, status: 'pending', detail: a.skippedReason }));
 
-    enter('classifying');
-    const verdict = await classifyEmail({ documentKey: summary.documentKey });
+    const documentKey = summary.documentKey;
+    const verdict = await step('classifying', () => classifyEmail({ documentKey }));
     state.emailClass = verdict.emailClass;
     state.evidence.push(...verdict.evidence);
     state.bounce = verdict.bounce;
@@ -143,10 +190,9 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     const automated = !human && !verdict.allowlisted;
     if (verdict.allowlisted && !human) state.evidence.push('allowlist: sender may open tickets');
 
-    enter('threading');
     const lookup = {
       documentKey: summary.documentKey,
-      queue: input.queue,
+      queue: queue(),
       recipient: input.recipient,
       sender: state.requester,
       subject: summary.subject,
@@ -158,18 +204,19 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       }),
       replyTokens: input.policy?.replyTokens ?? true,
     };
-    let thread = await findThread(lookup);
+    let thread = await step('threading', () => findThread(lookup));
+    if (overrides.forceNewTicket) thread = { match: null, refused: ['reprocess: a new ticket was forced'] };
     // A reply can overtake its parent (two mail servers, a retry): wait, bounded, for the parent
     // before opening a new ticket. When the parent is already known nothing waits.
     const waitLimit = input.policy?.waitForParentSeconds ?? DEFAULT_WAIT_FOR_PARENT_SECONDS;
     let waited = 0;
     let pause = 1;
-    while (!thread.match && human && lookup.candidates.length > 0 && waited < waitLimit) {
-      const step = Math.min(pause, waitLimit - waited);
-      await sleep(step * 1000);
-      waited += step;
+    while (!thread.match && !overrides.forceNewTicket && human && lookup.candidates.length > 0 && waited < waitLimit) {
+      const seconds = Math.min(pause, waitLimit - waited);
+      await sleep(seconds * 1000);
+      waited += seconds;
       pause = Math.min(pause * 2, MAX_PARENT_POLL_SECONDS);
-      thread = await findThread(lookup);
+      thread = await step('threading', () => findThread(lookup));
     }
     state.waitedForParentSeconds = waited;
     if (waited > 0) state.evidence.push(thread.match ? `thread:waited ${waited}s for the parent` : `thread:parent not seen within ${waited}s`);
@@ -180,16 +227,13 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       state.evidence.push(`thread:${thread.match.rule}`);
     }
     if (verdict.bounce?.kind === 'hard' && verdict.returnedMessageId && thread.match && ['own-message-id', 'bounce-original'].includes(thread.match.rule)) {
-      await recordHardBounce({
-        recipients: verdict.bounce.recipients,
-        reason: `hard bounce ${verdict.bounce.status ?? ''} of <${verdict.returnedMessageId}>`.replace('  ', ' '),
-      });
+      const bounce = { recipients: verdict.bounce.recipients, reason: `hard bounce ${verdict.bounce.status ?? ''} of <${verdict.returnedMessageId}>`.replace('  ', ' ') };
+      await step('threading', () => recordHardBounce(bounce));
       state.reasons.push(`marked undeliverable: ${verdict.bounce.recipients.join(', ')}`);
     }
     if (automated && !thread.match) return await finish('suppressed', `${verdict.emailClass} that refers to no known ticket`);
 
-    enter('scanning');
-    const scans = await scanAttachments({
+    const parts = {
       parts: summary.attachments.map((a) => ({
         index: a.index,
         partKey: a.partKey,
@@ -198,7 +242,8 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
         contentType: a.contentType,
         size: a.size,
       })),
-    });
+    };
+    const scans = await step('scanning', () => scanAttachments(parts));
     for (const scan of scans) {
       const view = state.attachments[scan.index];
       if (view) {
@@ -208,23 +253,23 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       for (const flag of scan.flags ?? []) state.reasons.push(`attachment "${view?.filename ?? scan.index}": ${flag}`);
     }
 
-    enter('storing');
-    const stored = await storeAttachments({
+    const storeInput = {
       parts: summary.attachments.map((a) => ({
         index: a.index,
         partKey: a.partKey,
         sha256: a.sha256,
         status: scans.find((s) => s.index === a.index)?.status ?? 'skipped',
       })),
-    });
+    };
+    const stored = await step('storing', () => storeAttachments(storeInput));
 
-    enter('ticketing');
     const messageId = summary.messageId ?? `${input.idempotencyKey}@mailgate.invalid`;
-    const ticket = await recordTicket({
+    const ticketInput = {
       workflowId,
-      idempotencyKey: input.idempotencyKey,
+      // A forced new ticket has a key of its own: forcing twice still makes only one.
+      idempotencyKey: overrides.forceNewTicket ? `${input.idempotencyKey}:forced` : input.idempotencyKey,
       documentKey: summary.documentKey,
-      queue: input.queue,
+      queue: queue(),
       requester: state.requester ?? 'unknown@mailgate.invalid',
       subject: summary.subject,
       messageId,
@@ -238,7 +283,10 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       scans,
       stored,
       redactions: summary.redactions ?? [],
-    });
+      receivedAt: input.receivedAt,
+      waitedSeconds: waited,
+    };
+    const ticket = await step('ticketing', () => recordTicket(ticketInput));
     state.ticketId = ticket.ticketId;
     state.ticketNumber = ticket.ticketNumber;
     state.reopened = ticket.reopened;
@@ -252,30 +300,48 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     if (ticket.reopened) state.reasons.push('reopened the closed ticket');
     if (ticket.linkedTicketId) state.reasons.push(`new ticket linked to closed ticket ${ticket.linkedTicketId}`);
 
-    enter('acknowledging');
     if (!human) {
       state.reasons.push(`not acknowledged: only human mail is (class ${verdict.emailClass})`);
     } else if (!state.requester) {
       state.reasons.push('not acknowledged: the email has no sender address');
     } else if (!ticket.ticketCreated) {
       state.reasons.push('not acknowledged: the ticket was opened through another queue');
+    } else if (overrides.skipAck) {
+      state.reasons.push('not acknowledged: skipped on reprocess');
     } else {
-      state.acknowledgement = await sendAcknowledgement({
+      const ackInput = {
         workflowId,
         ticketId: ticket.ticketId!,
         ticketNumber: ticket.ticketNumber!,
-        queue: input.queue,
+        queue: queue(),
         to: state.requester,
         subject: summary.subject,
         originalMessageId: messageId,
         references: summary.references,
         untrusted: verdict.priority.untrusted,
-      });
+      };
+      state.acknowledgement = await step('acknowledging', () => sendAcknowledgement(ackInput));
       if (!state.acknowledgement.sent) state.reasons.push(state.acknowledgement.reason);
     }
     return await finish('ticket_created');
   } catch (error) {
+    if (error instanceof Discarded) return await finish('discarded', error.message);
     state.reasons.push(`${state.step} failed: ${failureMessage(error)}`);
+    if (state.emailClass) {
+      // Best effort: the failure is visible in Temporal whatever happens to this record.
+      await recordEmail({
+        workflowId,
+        messageId: state.messageId,
+        queue: queue(),
+        sender: state.requester,
+        subject: state.subject ?? '',
+        emailClass: state.emailClass,
+        evidence: state.evidence,
+        outcome: 'failed',
+        reason: state.reasons.join('; '),
+        ticketId: state.ticketId,
+      }).catch(() => undefined);
+    }
     state.step = 'done';
     state.outcome = 'failed';
     upsertSearchAttributes([{ key: EmailStatusKey, value: 'failed' }]);

@@ -1,5 +1,5 @@
 /** The inbound-email workflow's input, state and query: shared by the workflow, worker and API. */
-import { defineQuery } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { EmailClass, ScanStatus, TicketPriority } from '../adapters/ticket-store/types';
 
 /** References only: the raw bytes stay in the object store (claim check). */
@@ -19,7 +19,24 @@ export interface ProcessInboundEmailInput {
     /** How long a reply whose parent is unknown waits for it; 0 = not at all. Default 120. */
     waitForParentSeconds?: number;
     replyTokens?: boolean;
+    /** Attempts per activity before the email parks. Default 25 (about 20 minutes). */
+    maxAttempts?: number;
+    /** How long a parked email waits for an operator before it ends as failed. Default 7 days. */
+    parkTimeoutSeconds?: number;
   };
+  /** Set on a reprocess of a completed email: the original workflow id, which keys everything. */
+  reprocessOf?: string;
+  overrides?: ReprocessOverrides;
+}
+
+/** What an operator may change when reprocessing. */
+export interface ReprocessOverrides {
+  /** Put the email in this queue instead. */
+  queue?: string;
+  /** Do not send an acknowledgement. */
+  skipAck?: boolean;
+  /** Open a new ticket even if the email threads onto one (at most one such ticket per email). */
+  forceNewTicket?: boolean;
 }
 
 export type EmailStep =
@@ -33,7 +50,16 @@ export type EmailStep =
   | 'acknowledging'
   | 'done';
 
-export type EmailOutcome = 'pending' | 'ticket_created' | 'comment_added' | 'note_added' | 'suppressed' | 'rejected' | 'failed';
+export type EmailOutcome =
+  | 'pending'
+  | 'parked'
+  | 'ticket_created'
+  | 'comment_added'
+  | 'note_added'
+  | 'suppressed'
+  | 'rejected'
+  | 'discarded'
+  | 'failed';
 
 export interface EmailState {
   step: EmailStep;
@@ -61,6 +87,12 @@ export interface EmailState {
   acknowledgement: { messageId: string; sent: boolean; reason: string } | null;
   /** Why the email ended as it did, in words an operator can act on. */
   reasons: string[];
+  /** Set while the email waits for an operator: the step that failed and why. */
+  parked: { step: EmailStep; errorType: string; message: string; since: string } | null;
 }
 
 export const statusQuery = defineQuery<EmailState>('status');
+/** Retry a parked email from the step that failed, optionally with overrides. Ignored unless parked. */
+export const reprocessSignal = defineSignal<[ReprocessOverrides & { by?: string }]>('reprocess');
+/** End a parked email with a recorded reason. Ignored unless parked. */
+export const discardSignal = defineSignal<[{ reason: string; by?: string }]>('discard');

@@ -1,0 +1,138 @@
+/**
+ * Operator actions on emails (admin token required, see auth.ts):
+ *   GET  /v1/emails?status=parked            emails by EmailStatus, newest first (Temporal visibility)
+ *   POST /v1/emails/<id>/reprocess           parked: retry from the failed step (signal); completed:
+ *                                            a new run keyed by the original, so nothing doubles
+ *   POST /v1/emails/<id>/discard             parked: end with {"reason"} recorded
+ * Body overrides for reprocess: {"queue", "skipAck", "forceNewTicket"}.
+ */
+import express, { type Request, type Response, type Router } from 'express';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { isAddress, normalizeAddress } from '../domain/addresses';
+import type { Logger } from '../logger';
+import { INBOUND_EMAIL_PREFIX } from '../workflows/ids';
+import { discardSignal, reprocessSignal, statusQuery, type ProcessInboundEmailInput, type ReprocessOverrides } from '../workflows/types';
+
+const DEADLINE_MS = 5_000;
+const STATUSES = ['parked', 'failed', 'received', 'ticket_created', 'comment_added', 'note_added', 'suppressed', 'rejected', 'discarded'];
+
+function idOf(req: Request): string {
+  const raw = (req.params as { workflowId: string[] | string }).workflowId;
+  return Array.isArray(raw) ? raw.join('/') : raw;
+}
+
+function overridesOf(body: unknown): ReprocessOverrides | string {
+  const o = (body ?? {}) as Record<string, unknown>;
+  const out: ReprocessOverrides = {};
+  if (o.queue !== undefined) {
+    if (typeof o.queue !== 'string' || !isAddress(normalizeAddress(o.queue))) return 'queue must be an email address';
+    out.queue = normalizeAddress(o.queue);
+  }
+  for (const flag of ['skipAck', 'forceNewTicket'] as const) {
+    if (o[flag] !== undefined) {
+      if (typeof o[flag] !== 'boolean') return `${flag} must be true or false`;
+      out[flag] = o[flag];
+    }
+  }
+  return out;
+}
+
+export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; log: Logger }): Router {
+  const router = express.Router();
+  const deadline = <T>(fn: () => Promise<T>): Promise<T> => deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, fn);
+
+  router.get('/v1/emails', async (req, res) => {
+    const status = typeof req.query.status === 'string' ? req.query.status : 'parked';
+    if (!STATUSES.includes(status)) {
+      res.status(400).json({ error: 'bad_request', reason: `status must be one of ${STATUSES.join(', ')}` });
+      return;
+    }
+    const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
+    const emails = [];
+    const query = `WorkflowType = "processInboundEmail" AND EmailStatus = "${status}"`;
+    for await (const execution of deps.temporal.workflow.list({ query })) {
+      const attributes = Object.fromEntries(execution.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
+      emails.push({ workflowId: execution.workflowId, runStatus: execution.status.name, startTime: execution.startTime.toISOString(), ...attributes });
+      if (emails.length >= limit) break;
+    }
+    res.json({ status, emails });
+  });
+
+  router.post('/v1/emails/*workflowId/reprocess', express.json({ limit: '4kb' }), async (req: Request, res: Response) => {
+    const workflowId = idOf(req);
+    const overrides = overridesOf(req.body);
+    if (typeof overrides === 'string') {
+      res.status(400).json({ error: 'bad_request', reason: overrides });
+      return;
+    }
+    const handle = deps.temporal.workflow.getHandle(workflowId);
+    try {
+      const description = await deadline(() => handle.describe());
+      if (description.status.name === 'RUNNING') {
+        const state = await deadline(() => handle.query(statusQuery));
+        if (!state.parked) {
+          res.status(409).json({ error: 'not_parked', reason: `the email is running (step ${state.step}), not parked` });
+          return;
+        }
+        await deadline(() => handle.signal(reprocessSignal, { ...overrides, by: 'admin api' }));
+        res.status(202).json({ workflowId, action: 'reprocess signalled', from: state.parked.step });
+        return;
+      }
+      // A completed email: a new run, keyed by the original for everything that must not double.
+      const history = await deadline(() => handle.fetchHistory());
+      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+      if (!payload) throw new Error('the original input is not in the history');
+      const original = defaultPayloadConverter.fromPayload<ProcessInboundEmailInput>(payload);
+      const origin = original.reprocessOf ?? workflowId;
+      if (!origin.startsWith(INBOUND_EMAIL_PREFIX)) throw new Error('not an inbound email workflow');
+      const runId = `${origin}/reprocess-${Date.now()}`;
+      await deadline(() =>
+        deps.temporal.workflow.start('processInboundEmail', {
+          workflowId: runId,
+          taskQueue: deps.taskQueue,
+          args: [{ ...original, reprocessOf: origin, overrides: { ...original.overrides, ...overrides } }],
+          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+          staticSummary: `reprocess of ${origin}`,
+        }),
+      );
+      res.status(202).json({ workflowId: runId, action: 'reprocess started', reprocessOf: origin });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) {
+        res.status(404).json({ error: 'not_found', reason: `no email workflow ${workflowId}` });
+        return;
+      }
+      if (error instanceof WorkflowExecutionAlreadyStartedError) {
+        res.status(409).json({ error: 'conflict', reason: 'a reprocess run was just started; try again' });
+        return;
+      }
+      throw error;
+    }
+  });
+
+  router.post('/v1/emails/*workflowId/discard', express.json({ limit: '4kb' }), async (req: Request, res: Response) => {
+    const workflowId = idOf(req);
+    const reason = (req.body as { reason?: unknown } | undefined)?.reason;
+    if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 500) {
+      res.status(400).json({ error: 'bad_request', reason: 'body must be {"reason": "why"} (1-500 characters)' });
+      return;
+    }
+    const handle = deps.temporal.workflow.getHandle(workflowId);
+    try {
+      const state = await deadline(() => handle.query(statusQuery));
+      if (!state.parked) {
+        res.status(409).json({ error: 'not_parked', reason: `only a parked email can be discarded (this one is ${state.outcome})` });
+        return;
+      }
+      await deadline(() => handle.signal(discardSignal, { reason: reason.trim(), by: 'admin api' }));
+      res.status(202).json({ workflowId, action: 'discard signalled' });
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) {
+        res.status(404).json({ error: 'not_found', reason: `no email workflow ${workflowId}` });
+        return;
+      }
+      throw error;
+    }
+  });
+  return router;
+}

@@ -1,0 +1,102 @@
+/**
+ * The operator CLI, a thin client of the admin API (needs ADMIN_TOKEN, API_HOST, API_PORT or
+ * MAILGATE_API_URL in the environment; scripts/mailgate sets them from the config files):
+ *   mailgate emails list [--status parked]
+ *   mailgate emails show <workflow-id>
+ *   mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket]
+ *   mailgate emails discard <workflow-id> --reason TEXT
+ * Exit code 0 on success, 1 on an API refusal (printed), 2 on a usage error.
+ */
+import { parseArgs } from 'node:util';
+
+const USAGE = `usage:
+  mailgate emails list [--status parked|failed|ticket_created|...] [--limit N]
+  mailgate emails show <workflow-id>
+  mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket]
+  mailgate emails discard <workflow-id> --reason TEXT
+`;
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+async function call(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {
+  const base = process.env.MAILGATE_API_URL ?? `http://${process.env.API_HOST ?? '127.0.0.1'}:${process.env.API_PORT ?? '3000'}`;
+  const token = process.env.ADMIN_TOKEN;
+  if (!token) throw new Error('ADMIN_TOKEN is not set');
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: response.status, json: await response.json().catch(() => null) };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      status: { type: 'string', default: 'parked' },
+      limit: { type: 'string', default: '100' },
+      queue: { type: 'string' },
+      'skip-ack': { type: 'boolean', default: false },
+      'force-new-ticket': { type: 'boolean', default: false },
+      reason: { type: 'string' },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  const [noun, verb, id] = positionals;
+  if (values.help || noun !== 'emails' || !verb) {
+    out(USAGE);
+    return values.help ? 0 : 2;
+  }
+  let result: { status: number; json: unknown };
+  switch (verb) {
+    case 'list': {
+      result = await call('GET', `/v1/emails?status=${encodeURIComponent(values.status)}&limit=${encodeURIComponent(values.limit)}`);
+      if (result.status === 200) {
+        const { emails } = result.json as { emails: Record<string, unknown>[] };
+        for (const e of emails) {
+          out([e.workflowId, e.runStatus, e.EmailStatus, e.ParkedStep ?? '-', e.ErrorType ?? '-', e.RecipientQueue ?? '-', e.startTime].join('\t'));
+        }
+        out(`${emails.length} email(s) with status ${values.status}`);
+        return 0;
+      }
+      break;
+    }
+    case 'show':
+      if (!id) return (out(USAGE), 2);
+      result = await call('GET', `/v1/emails/${id}`);
+      break;
+    case 'reprocess':
+      if (!id) return (out(USAGE), 2);
+      result = await call('POST', `/v1/emails/${id}/reprocess`, {
+        ...(values.queue ? { queue: values.queue } : {}),
+        ...(values['skip-ack'] ? { skipAck: true } : {}),
+        ...(values['force-new-ticket'] ? { forceNewTicket: true } : {}),
+      });
+      break;
+    case 'discard':
+      if (!id || !values.reason) return (out(USAGE), 2);
+      result = await call('POST', `/v1/emails/${id}/discard`, { reason: values.reason });
+      break;
+    default:
+      out(USAGE);
+      return 2;
+  }
+  out(JSON.stringify(result.json, null, 2));
+  return result.status >= 200 && result.status < 300 ? 0 : 1;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`mailgate: ${error instanceof Error ? error.message : String(error)}\n`);
+      process.exit(1);
+    },
+  );
+}
+
+export { main };
