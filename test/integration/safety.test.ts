@@ -12,7 +12,8 @@ import { startApp, type RunningApp } from '../helpers/app';
 import { deflatedZeros, pdfDocument, peExecutable, pngImage, wordDocument, zipArchive } from '../helpers/files';
 import { compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket } from '../helpers/pipeline';
-import { config, ROOT, unique } from '../helpers/stack';
+import { config, eventually, ROOT, unique } from '../helpers/stack';
+import { receivedMail } from '../helpers/maildev';
 
 describe('safe by default', () => {
   let app: RunningApp;
@@ -84,5 +85,36 @@ describe('safe by default', () => {
     );
     const itTicket = await ticket(app.url, optOut.state!.ticketId!);
     assert.ok(itTicket.comments[0]!.text.includes('4111 1111 1111 1111'), 'the it@ queue redacts nothing');
+  });
+  test('the acknowledgement cannot be abused: no header injection through the subject, never to our own addresses', async () => {
+    const id = unique('inject');
+    const customer = `${id}@customer.example`;
+    const injected = Buffer.from(`Help\r\nBcc: victim@elsewhere.example\r\nX-Injected: yes`).toString('base64');
+    const raw = [
+      `From: ${customer}`,
+      'To: support@mailgate.local',
+      `Subject: =?utf-8?B?${injected}?=`,
+      `Message-ID: <${id}@c.example>`,
+      '',
+      'hello',
+      '',
+    ].join('\r\n');
+    const view = await settled(app.url, (await postMime(app.url, raw)).body.emails![0]!.workflowId);
+    assert.equal(view.state?.acknowledgement?.sent, true);
+    const [ack] = await eventually('the acknowledgement', async () => {
+      const found = (await receivedMail()).filter((m) => m.to.some((t) => t.address === customer));
+      return found.length > 0 ? found : undefined;
+    });
+    assert.equal(ack!.headers['x-injected'], undefined);
+    assert.equal(ack!.headers.bcc, undefined);
+    assert.ok(!(await receivedMail()).some((m) => m.to.some((t) => t.address === 'victim@elsewhere.example')));
+    assert.doesNotMatch(ack!.subject, /[\r\n]/);
+
+    const own = await settled(
+      app.url,
+      (await postMime(app.url, await compose({ from: 'billing@mailgate.local', to: 'support@mailgate.local', subject: `internal ${id}`, messageId: `<${id}.own@mailgate.local>`, text: 'x' }))).body.emails![0]!.workflowId,
+    );
+    assert.equal(own.state?.acknowledgement?.sent, false);
+    assert.match(own.state?.acknowledgement?.reason ?? '', /one of our own addresses/);
   });
 });
