@@ -7,7 +7,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { deflateRawSync, crc32 } from 'node:zlib';
+import { zipArchive } from '../test/helpers/files';
 
 /** Deterministic PRNG (mulberry32), so a failing case can be generated again from its seed. */
 export function prng(seed: number): () => number {
@@ -27,47 +27,6 @@ export interface HostileCase {
 }
 
 const EICAR = Buffer.from('X5O!P%@AP[4\\PZX54(P^)7CC)7}$' + 'EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*', 'latin1');
-
-function zip(entries: { name: string; data: Buffer; method?: 0 | 8 }[]): Buffer {
-  const locals: Buffer[] = [];
-  const centrals: Buffer[] = [];
-  let offset = 0;
-  for (const entry of entries) {
-    const method = entry.method ?? 8;
-    const data = method === 8 ? deflateRawSync(entry.data) : entry.data;
-    const name = Buffer.from(entry.name);
-    const crc = crc32(entry.data);
-    const local = Buffer.alloc(30);
-    local.writeUInt32LE(0x04034b50, 0);
-    local.writeUInt16LE(20, 4);
-    local.writeUInt16LE(method, 8);
-    local.writeUInt32LE(crc, 14);
-    local.writeUInt32LE(data.length, 18);
-    local.writeUInt32LE(entry.data.length, 22);
-    local.writeUInt16LE(name.length, 26);
-    const central = Buffer.alloc(46);
-    central.writeUInt32LE(0x02014b50, 0);
-    central.writeUInt16LE(20, 4);
-    central.writeUInt16LE(20, 6);
-    central.writeUInt16LE(method, 10);
-    central.writeUInt32LE(crc, 16);
-    central.writeUInt32LE(data.length, 20);
-    central.writeUInt32LE(entry.data.length, 24);
-    central.writeUInt16LE(name.length, 28);
-    central.writeUInt32LE(offset, 42);
-    locals.push(local, name, data);
-    centrals.push(central, name);
-    offset += local.length + name.length + data.length;
-  }
-  const centralSize = centrals.reduce((n, b) => n + b.length, 0);
-  const end = Buffer.alloc(22);
-  end.writeUInt32LE(0x06054b50, 0);
-  end.writeUInt16LE(entries.length, 8);
-  end.writeUInt16LE(entries.length, 10);
-  end.writeUInt32LE(centralSize, 12);
-  end.writeUInt32LE(offset, 16);
-  return Buffer.concat([...locals, ...centrals, end]);
-}
 
 function header(id: string, extra = ''): string {
   return `From: Fuzz <fuzz-${id}@customer.example>\r\nTo: support@mailgate.local\r\nSubject: hostile ${id}\r\nMessage-ID: <${id}@hostile.example>\r\nMIME-Version: 1.0\r\n${extra}`;
@@ -104,10 +63,10 @@ export function attackCases(run: string): HostileCase[] {
     `Content-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*0*=utf-8''%E2%82%AC%ZZ; filename*1*=%E2%82; filename*3=orphan\r\nContent-Transfer-Encoding: base64\r\n\r\nAAAA`,
   ]));
   add('encoded-word soup in From and Subject', `From: =?utf-8?B?${'A'.repeat(3000)}?= <=?x?Q?bad?=@example.org>\r\nTo: support@mailgate.local\r\nSubject: =?utf-8?Q?=ZZ=?= =?unknown?B?AAAA?= =?utf-8?B?8J+Ygg==?=\r\nMessage-ID: <${id('ew')}@hostile.example>\r\n\r\nbody\r\n`);
-  const bomb = zip([{ name: 'zeros.bin', data: Buffer.alloc(50 * 1024 * 1024) }]);
+  const bomb = zipArchive([{ name: 'zeros.bin', content: Buffer.alloc(50 * 1024 * 1024) }]);
   add('zip bomb (50 MB of zeros in ~50 KB)', multipart(id('bomb'), ['Content-Type: text/plain\r\n\r\nsee attached', attachment('report.zip', 'application/zip', bomb)]));
-  add('many-entry zip', multipart(id('entries'), ['Content-Type: text/plain\r\n\r\nx', attachment('many.zip', 'application/zip', zip(Array.from({ length: 5000 }, (_, i) => ({ name: `f${i}.txt`, data: Buffer.from('x'), method: 0 as const }))))]));
-  const innerMail = Buffer.from(multipart(id('inner'), ['Content-Type: text/plain\r\n\r\ninner', attachment('tool.zip', 'application/zip', zip([{ name: 'eicar.com', data: EICAR }]))]), 'latin1');
+  add('many-entry zip', multipart(id('entries'), ['Content-Type: text/plain\r\n\r\nx', attachment('many.zip', 'application/zip', zipArchive(Array.from({ length: 5000 }, (_, i) => ({ name: `f${i}.txt`, content: Buffer.from('x'), method: 'stored' as const }))))]));
+  const innerMail = Buffer.from(multipart(id('inner'), ['Content-Type: text/plain\r\n\r\ninner', attachment('tool.zip', 'application/zip', zipArchive([{ name: 'eicar.com', content: EICAR }]))]), 'latin1');
   add('EICAR inside zip inside message/rfc822', multipart(id('eicarnest'), ['Content-Type: text/plain\r\n\r\nforwarded', `Content-Type: message/rfc822\r\n\r\n${innerMail.toString('latin1')}`]));
   const polyglot = Buffer.concat([Buffer.from('%PDF-1.4\n'), Buffer.from('MZ'), Buffer.alloc(58), Buffer.from([0x80, 0, 0, 0]), Buffer.alloc(64), Buffer.from('PE\0\0')]);
   add('PDF/PE polyglot named invoice.pdf', multipart(id('poly'), ['Content-Type: text/plain\r\n\r\ninvoice', attachment('invoice.pdf', 'application/pdf', polyglot)]));

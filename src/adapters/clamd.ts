@@ -6,7 +6,7 @@
  */
 import net from 'node:net';
 import type { Readable } from 'node:stream';
-import { ErrorType } from '../domain/errors';
+import { ErrorType, TypedError } from '../domain/errors';
 
 export type ScanVerdict = { infected: false } | { infected: true; signature: string };
 
@@ -16,16 +16,7 @@ export interface Scanner {
   version(): Promise<string>;
 }
 
-export class ScannerError extends Error {
-  constructor(
-    readonly type: ErrorType,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'ScannerError';
-  }
-}
+export class ScannerError extends TypedError {}
 
 export interface ClamdOptions {
   host: string;

@@ -4,7 +4,7 @@
  */
 import nodemailer from 'nodemailer';
 import type { Config } from '../config';
-import type { ErrorType } from '../domain/errors';
+import { TypedError } from '../domain/errors';
 import { classifySmtpError } from './smtp-errors';
 
 export interface OutboundMessage {
@@ -23,16 +23,7 @@ export interface Mailer {
   verify(): Promise<void>;
 }
 
-export class MailerError extends Error {
-  constructor(
-    readonly type: ErrorType,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'MailerError';
-  }
-}
+export class MailerError extends TypedError {}
 
 export function createSmtpMailer(config: Config['smtp']): Mailer {
   const transport = nodemailer.createTransport({

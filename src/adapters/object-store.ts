@@ -16,7 +16,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../config';
 import { classifyS3Error } from './s3-errors';
-import type { ErrorType } from '../domain/errors';
+import { TypedError } from '../domain/errors';
 
 export interface PutObjectInput {
   key: string;
@@ -39,16 +39,7 @@ export interface ObjectStore {
   ping(): Promise<void>;
 }
 
-export class ObjectStoreError extends Error {
-  constructor(
-    readonly type: ErrorType,
-    message: string,
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
-    this.name = 'ObjectStoreError';
-  }
-}
+export class ObjectStoreError extends TypedError {}
 
 async function wrap<T>(what: string, fn: () => Promise<T>): Promise<T> {
   try {

@@ -29,6 +29,18 @@ export const ErrorType = {
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
+/** An adapter's error carrying one of the types above; activities turn it into an ApplicationFailure. */
+export class TypedError extends Error {
+  constructor(
+    readonly type: ErrorType,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
 /** Failure types that retrying cannot fix; used in every activity retry policy. */
 export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.MalformedEmail,

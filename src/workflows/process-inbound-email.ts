@@ -142,22 +142,25 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       }
     }
   };
+  /** The email's durable record in the ticket store (outlives Temporal's retention). */
+  const record = async (outcome: EmailOutcome): Promise<void> => {
+    if (!state.emailClass) return;
+    await recordEmail({
+      workflowId,
+      messageId: state.messageId,
+      queue: queue(),
+      sender: state.requester,
+      subject: state.subject ?? '',
+      emailClass: state.emailClass,
+      evidence: state.evidence,
+      outcome: outcome === 'pending' || outcome === 'parked' ? 'failed' : outcome === 'discarded' ? 'rejected' : outcome,
+      reason: state.reasons.join('; ') || null,
+      ticketId: state.ticketId,
+    });
+  };
   const finish = async (outcome: EmailOutcome, reason?: string): Promise<EmailState> => {
     if (reason) state.reasons.push(reason);
-    if (state.emailClass && outcome !== 'failed') {
-      await recordEmail({
-        workflowId,
-        messageId: state.messageId,
-        queue: queue(),
-        sender: state.requester,
-        subject: state.subject ?? '',
-        emailClass: state.emailClass,
-        evidence: state.evidence,
-        outcome: outcome === 'pending' || outcome === 'parked' ? 'failed' : outcome === 'discarded' ? 'rejected' : outcome,
-        reason: state.reasons.join('; ') || null,
-        ticketId: state.ticketId,
-      });
-    }
+    if (outcome !== 'failed') await record(outcome);
     state.step = 'done';
     state.outcome = outcome;
     upsertSearchAttributes([{ key: EmailStatusKey, value: outcome }]);
@@ -327,21 +330,8 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   } catch (error) {
     if (error instanceof Discarded) return await finish('discarded', error.message);
     state.reasons.push(`${state.step} failed: ${failureMessage(error)}`);
-    if (state.emailClass) {
-      // Best effort: the failure is visible in Temporal whatever happens to this record.
-      await recordEmail({
-        workflowId,
-        messageId: state.messageId,
-        queue: queue(),
-        sender: state.requester,
-        subject: state.subject ?? '',
-        emailClass: state.emailClass,
-        evidence: state.evidence,
-        outcome: 'failed',
-        reason: state.reasons.join('; '),
-        ticketId: state.ticketId,
-      }).catch(() => undefined);
-    }
+    // Best effort: the failure is visible in Temporal whatever happens to this record.
+    await record('failed').catch(() => undefined);
     state.step = 'done';
     state.outcome = 'failed';
     upsertSearchAttributes([{ key: EmailStatusKey, value: 'failed' }]);
