@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { isAddress, normalizeAddress } from './domain/addresses';
 import { assertAttachmentPolicy, DEFAULT_ATTACHMENT_POLICY, type AttachmentPolicy } from './domain/attachment-policy';
+import type { RemoteImagePolicy } from './domain/html';
 import { DEFAULT_REDACTION_POLICY, type RedactionKind } from './domain/redact';
 
 export type ClosedReplyPolicy = 'reopen' | 'new_linked';
@@ -45,6 +46,8 @@ export interface Rules {
   /** Attempts per step before an email parks for an operator, and how long it stays parked. */
   parking: { maxAttempts: number; parkTimeoutSeconds: number };
   rateLimits: { newTicketsPerSender: RateLimit; acknowledgementsPerRecipient: RateLimit };
+  /** Remote images in HTML: dropped, or turned into plain links; never loaded when a ticket opens. */
+  remoteImages: RemoteImagePolicy;
   /** Attachment type and archive policy (src/domain/attachment-policy.ts). */
   attachments: AttachmentPolicy;
   /** PII redacted before tickets are written, unless a queue says otherwise. */
@@ -75,6 +78,7 @@ const DEFAULTS: Rules = {
   acknowledgeUntrusted: false,
   // 25 attempts with backoff capped at a minute: about 20 minutes of retries before parking.
   parking: { maxAttempts: 25, parkTimeoutSeconds: 7 * 24 * 3600 },
+  remoteImages: 'drop',
   attachments: DEFAULT_ATTACHMENT_POLICY,
   redact: DEFAULT_REDACTION_POLICY.kinds,
   // EMAIL-RULES.md §4: FreeScout stops auto-replies after 10 per customer in 3 h; Zendesk suspends a
@@ -192,6 +196,7 @@ export function parseRules(input: unknown): Rules {
       maxAttempts: positive(object(o.parking, 'parking').maxAttempts, 'parking.maxAttempts', DEFAULTS.parking.maxAttempts),
       parkTimeoutSeconds: positive(object(o.parking, 'parking').parkTimeoutSeconds, 'parking.parkTimeoutSeconds', DEFAULTS.parking.parkTimeoutSeconds),
     },
+    remoteImages: oneOf(o.remoteImages, 'remoteImages', ['drop', 'link'] as const, 'drop'),
     attachments: attachmentPolicy(o.attachments),
     redact: o.redact === undefined ? DEFAULTS.redact : redactKinds(o.redact, 'redact'),
     rateLimits: {

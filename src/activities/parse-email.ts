@@ -50,6 +50,7 @@ async function parse(deps: Deps, input: ParseEmailInput): Promise<EmailSummary> 
     const raw = await deps.store.getStream(input.rawKey);
     document = await parseMime(raw, {
       limits: deps.limits,
+      remoteImages: deps.rules.remoteImages,
       sink: async (part, content: Readable) => {
         const partKey = `parts/${input.rawSha256}/${part.index}`;
         const body = new PassThrough();

@@ -63,7 +63,7 @@ export function inboundRouter(deps: InboundDeps): Router {
       const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       let headers;
       try {
-        headers = readHeaderBlock(raw);
+        headers = readHeaderBlock(raw, deps.config.limits.maxHeaderBytes);
       } catch (error) {
         if (error instanceof NotAnEmailError) {
           res.status(400).json({ error: 'not_an_email', reason: error.message });

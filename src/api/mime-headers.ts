@@ -9,8 +9,6 @@ export class NotAnEmailError extends Error {
   override name = 'NotAnEmailError';
 }
 
-/** Header blocks beyond this are hostile or broken; real ones are a few kilobytes. */
-const MAX_HEADER_BYTES = 256 * 1024;
 const FIELD = /^([!-9;-~]+)[ \t]*:(.*)$/;
 const REQUIRED_ANY = ['from', 'to', 'cc', 'subject', 'date', 'message-id'];
 
@@ -19,7 +17,9 @@ export interface HeaderBlock {
   all(name: string): string[];
 }
 
-export function readHeaderBlock(raw: Buffer): HeaderBlock {
+/** Header blocks beyond `maxHeaderBytes` are hostile or broken; real ones are a few kilobytes. */
+export function readHeaderBlock(raw: Buffer, maxHeaderBytes = 256 * 1024): HeaderBlock {
+  const MAX_HEADER_BYTES = maxHeaderBytes;
   if (raw.length === 0) throw new NotAnEmailError('the body is empty');
   const head = raw.subarray(0, MAX_HEADER_BYTES).toString('latin1');
   const end = head.search(/\r?\n\r?\n/);

@@ -70,6 +70,26 @@ const OPTIONS: sanitizeHtml.IOptions = {
   },
 };
 
-export function sanitizeEmailHtml(html: string): string {
-  return sanitizeHtml(html, OPTIONS);
+/**
+ * Remote images are never loaded when a ticket opens (they tell the sender who read it, and when).
+ * "drop" removes them; "link" turns each into a plain link the agent may choose to follow.
+ */
+export type RemoteImagePolicy = 'drop' | 'link';
+
+const LINKED_IMAGES: sanitizeHtml.IOptions = {
+  ...OPTIONS,
+  transformTags: {
+    ...OPTIONS.transformTags,
+    img: (tagName, attribs) => {
+      const remote = attribs.src === undefined ? undefined : safeHref(attribs.src);
+      if (remote !== undefined && /^https?:/i.test(compactUrl(remote))) {
+        return { tagName: 'a', attribs: { href: remote, rel: 'noopener noreferrer nofollow', target: '_blank' }, text: `[remote image${attribs.alt ? `: ${attribs.alt}` : ''}]` };
+      }
+      return { tagName, attribs: withUrl(attribs, 'src', attribs.src === undefined ? undefined : safeImageSrc(attribs.src)) };
+    },
+  },
+};
+
+export function sanitizeEmailHtml(html: string, options: { remoteImages?: RemoteImagePolicy } = {}): string {
+  return sanitizeHtml(html, options.remoteImages === 'link' ? LINKED_IMAGES : OPTIONS);
 }

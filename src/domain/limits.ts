@@ -9,6 +9,10 @@ export interface Limits {
   maxAttachmentBytes: number;
   /** Attachments kept per message; the rest are recorded as skipped. */
   maxAttachments: number;
+  /** MIME parts (nodes) parsed per message; past it the message is rejected with the reason. */
+  maxMimeParts: number;
+  /** Bytes of a message's top-level header block; past it the ingress answers 400. */
+  maxHeaderBytes: number;
   /** Plain text kept on a ticket comment; the full text stays in the stored email document. */
   maxTextChars: number;
   /** References header entries considered for threading (newest first). */
@@ -19,6 +23,10 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxMessageBytes: 40 * 1024 * 1024,
   maxAttachmentBytes: 25 * 1024 * 1024,
   maxAttachments: 100,
+  // Real mail has tens of parts; mailsplit's own ceiling is 1,000, which costs seconds to walk.
+  maxMimeParts: 500,
+  // Real header blocks are a few kilobytes; 10,000 junk headers are ~300 KB.
+  maxHeaderBytes: 256 * 1024,
   maxTextChars: 200_000,
   maxReferences: 20,
 });

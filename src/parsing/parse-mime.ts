@@ -10,7 +10,7 @@ import { pipeline } from 'node:stream/promises';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import { normalizeAddress } from '../domain/addresses';
 import type { AttachmentPart, EmailDocument, Mailbox } from '../domain/email';
-import { sanitizeEmailHtml } from '../domain/html';
+import { sanitizeEmailHtml, type RemoteImagePolicy } from '../domain/html';
 import type { Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
@@ -95,12 +95,14 @@ class Meter extends Transform {
   }
 }
 
-export async function parseMime(raw: Readable, options: { limits: Limits; sink: PartSink }): Promise<EmailDocument> {
+export async function parseMime(raw: Readable, options: { limits: Limits; sink: PartSink; remoteImages?: RemoteImagePolicy }): Promise<EmailDocument> {
   const { limits, sink } = options;
   const parser = new MailParser({
     skipTextToHtml: true,
     skipImageLinks: true,
     keepDeliveryStatus: true,
+    // Passed through to mailsplit: a message with more MIME nodes is rejected, not walked.
+    maxChildNodes: limits.maxMimeParts,
     maxHtmlLengthToParse: 10 * 1024 * 1024,
   });
   let headers: Map<string, unknown> = new Map();
@@ -193,7 +195,7 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     inReplyTo: parseMessageIdList(headerText(headers.get('in-reply-to'))),
     references: parseMessageIdList(headers.get('references') as string | string[] | undefined),
     text,
-    html: html === null ? null : sanitizeEmailHtml(html),
+    html: html === null ? null : sanitizeEmailHtml(html, { remoteImages: options.remoteImages ?? 'drop' }),
     attachments,
     headers: kept,
     contentType: headerText(headers.get('content-type')).toLowerCase() || 'text/plain',

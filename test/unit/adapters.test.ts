@@ -104,3 +104,16 @@ describe('content types for the object store', () => {
     assert.equal(safeContentType(undefined), 'application/octet-stream');
   });
 });
+
+describe('remote images', () => {
+  test('are dropped by default and become plain links with "link"; nothing is loaded either way', () => {
+    const html = '<p>Logo <img src="https://tracker.example/p.gif?u=1" alt="logo"> and <img src="cid:a@b"></p>';
+    const dropped = sanitizeEmailHtml(html);
+    assert.doesNotMatch(dropped, /tracker\.example/);
+    assert.match(dropped, /src="cid:a@b"/);
+    const linked = sanitizeEmailHtml(html, { remoteImages: 'link' });
+    assert.match(linked, /<a href="https:\/\/tracker\.example\/p\.gif\?u=1" rel="noopener noreferrer nofollow" target="_blank">\[remote image: logo\]<\/a>/);
+    assert.doesNotMatch(linked, /<img[^>]+tracker/);
+    assert.doesNotMatch(sanitizeEmailHtml('<img src="javascript:alert(1)">', { remoteImages: 'link' }), /javascript/);
+  });
+});
