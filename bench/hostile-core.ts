@@ -195,7 +195,12 @@ export async function runHostileSuite(options: {
       let detail = '';
       while (Date.now() < deadline) {
         const response = await options.fetch(`${baseUrl}/v1/emails/${workflowId}`);
-        const view = (await response.json()) as { runStatus?: string; state?: { outcome?: string; reasons?: string[]; step?: string } | null };
+        const view = (await response.json()) as { runStatus?: string; state?: { outcome?: string; reasons?: string[]; step?: string; parked?: { step: string; message: string } | null } | null };
+        if (view.runStatus === 'RUNNING' && view.state?.outcome === 'parked') {
+          outcome = 'parked';
+          detail = `${view.state.parked?.step}: ${view.state.parked?.message ?? ''}`.slice(0, 200);
+          break;
+        }
         if (view.runStatus === 'COMPLETED' && view.state?.outcome) {
           outcome = view.state.outcome;
           detail = (view.state.reasons ?? []).join('; ').slice(0, 200);
@@ -216,7 +221,7 @@ export async function runHostileSuite(options: {
 }
 
 /** Outcomes that count as a recorded end state. */
-export const RECORDED = new Set(['ticket_created', 'comment_added', 'note_added', 'suppressed', 'rejected']);
+export const RECORDED = new Set(['ticket_created', 'comment_added', 'note_added', 'suppressed', 'rejected', 'parked']);
 
 export function isRecorded(outcome: string): boolean {
   return RECORDED.has(outcome) || /^refused 4\d\d$/.test(outcome);

@@ -22,7 +22,8 @@ export interface Config {
   databaseUrl: string;
   smtp: { host: string; port: number; secure: boolean; user: string | undefined; password: string | undefined };
   ackFrom: string;
-  api: { host: string; port: number; publicUrl: string };
+  /** requestTimeoutSeconds: a client must send its whole request within this (slow senders, slowloris). */
+  api: { host: string; port: number; publicUrl: string; requestTimeoutSeconds: number };
   inboundDomains: string[];
   /** Recipient that accepts mail for any address of an inbound domain; undefined = refuse unknown. */
   catchAll: string | undefined;
@@ -175,6 +176,7 @@ export function loadConfig(env: Env = process.env): Config {
       host: apiHost,
       port: apiPort,
       publicUrl: str(env, 'API_PUBLIC_URL', `http://${apiHost}:${apiPort}`).replace(/\/+$/, ''),
+      requestTimeoutSeconds: int(env, 'REQUEST_TIMEOUT_SECONDS', 120, 3600),
     },
     inboundDomains: domains,
     catchAll: optional(env, 'INBOUND_CATCH_ALL')?.toLowerCase(),

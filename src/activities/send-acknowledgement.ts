@@ -11,7 +11,7 @@
  */
 import type { Mailer } from '../adapters/mailer';
 import type { TicketStore } from '../adapters/ticket-store/types';
-import { domainOf } from '../domain/addresses';
+import { domainOf, isAddress } from '../domain/addresses';
 import { bracket } from '../domain/message-id';
 import { acknowledgementMessageId, bodyMarker, replyAddress } from '../domain/signed-ids';
 import { ticketToken } from '../domain/ticket-token';
@@ -76,6 +76,7 @@ export function createSendAcknowledgement(deps: {
     const skip = (reason: string): SendAcknowledgementResult => ({ messageId, sent: false, reason });
     try {
       const to = input.to.toLowerCase();
+      if (!isAddress(to)) return skip(`not acknowledged: the sender address ${JSON.stringify(to.slice(0, 100))} is not a valid address`);
       if (deps.inboundDomains.includes(domainOf(to))) return skip(`not acknowledged: ${to} is one of our own addresses`);
       if (NO_REPLY.test(to.slice(0, to.lastIndexOf('@')))) return skip(`not acknowledged: ${to} is a no-reply or system address`);
       if (input.untrusted && !deps.rules.acknowledgeUntrusted) {

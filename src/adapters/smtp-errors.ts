@@ -14,5 +14,8 @@ export function classifySmtpError(error: unknown): ErrorType {
   const status = e.responseCode;
   if (typeof status === 'number' && status >= 500 && status < 600 && status !== 503) return ErrorType.SmtpRejected;
   if (e.code === 'EENVELOPE' && typeof status === 'number' && status >= 500 && status !== 503) return ErrorType.SmtpRejected;
+  // An envelope nodemailer refuses before any server answers (no valid recipient) fails again on
+  // every retry: permanent.
+  if (e.code === 'EENVELOPE' && status === undefined) return ErrorType.SmtpRejected;
   return ErrorType.SmtpUnavailable;
 }

@@ -2,7 +2,7 @@
  * The API process: wires real adapters into the express app and listens. Temporal is connected
  * lazily, so the API starts (and /readyz says what is missing) even while Temporal is down.
  */
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { Client, Connection } from '@temporalio/client';
 import { createClamdScanner } from '../adapters/clamd';
 import { createS3ObjectStore } from '../adapters/object-store';
@@ -28,14 +28,18 @@ async function main(): Promise<void> {
     store: createS3ObjectStore(config.s3, { timeoutMs: 30_000, maxAttempts: 1 }),
     scanner: createClamdScanner(config.clamd),
   });
-  const server: Server = app.listen(config.api.port, config.api.host);
+  // Slow senders must not hold sockets forever (a 40 MB upload at a few MB/s fits in 2 minutes).
+  // Node checks these timeouts on an interval (30 s by default): check often enough to honour them.
+  const requestTimeout = config.api.requestTimeoutSeconds * 1000;
+  const server: Server = createServer(
+    { requestTimeout, headersTimeout: Math.min(30_000, requestTimeout), connectionsCheckingInterval: Math.min(30_000, Math.ceil(requestTimeout / 3)) },
+    app,
+  );
+  server.listen(config.api.port, config.api.host);
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve);
     server.once('error', reject);
   });
-  // Slow senders must not hold sockets forever (a 40 MB upload at a few MB/s fits in 2 minutes).
-  server.requestTimeout = 120_000;
-  server.headersTimeout = 30_000;
   log.info('api listening', { url: `http://${config.api.host}:${config.api.port}` });
 
   // The parked gauge: how many emails wait for an operator (alerts fire when it stays above 0).

@@ -29,7 +29,8 @@ test('every attack shape and 120 fuzzed messages end in a recorded state, and th
   const counts: Record<string, number> = {};
   for (const r of results) counts[r.outcome] = (counts[r.outcome] ?? 0) + 1;
   process.stdout.write(`# hostile suite: ${JSON.stringify(counts)}\n`);
-  assert.deepEqual(results.filter((r) => !isRecorded(r.outcome)), []);
+  // Parked is a recorded state, but with every service up nothing here should need an operator.
+  assert.deepEqual(results.filter((r) => !isRecorded(r.outcome) || r.outcome === 'parked'), []);
   assert.equal((await fetch(`${app.url}/healthz`)).status, 200, 'the API is still up');
   const after = await apiFetch(`${app.url}/v1/tickets?limit=1`);
   assert.equal(after.status, 200);

@@ -5,6 +5,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import net from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { startApp, type RunningApp } from '../helpers/app';
@@ -26,7 +27,7 @@ describe('the inbound MIME endpoint', () => {
   let app: RunningApp;
   before(async () => {
     app = await startApp({
-      env: { MAX_MESSAGE_BYTES: String(1024 * 1024), MAX_ATTACHMENT_BYTES: String(100 * 1024), INGRESS_SECRETS: `${process.env.INGRESS_SECRETS},${ROTATED_SECRET}` },
+      env: { MAX_MESSAGE_BYTES: String(1024 * 1024), MAX_ATTACHMENT_BYTES: String(100 * 1024), REQUEST_TIMEOUT_SECONDS: '3', INGRESS_SECRETS: `${process.env.INGRESS_SECRETS},${ROTATED_SECRET}` },
     });
   });
   after(async () => {
@@ -107,6 +108,23 @@ describe('the inbound MIME endpoint', () => {
     assert.equal(big?.scanStatus, 'skipped');
     const note = t.comments.find((c) => c.internal);
     assert.match(note?.text ?? '', /"big\.bin" was removed: larger than the 102400-byte attachment limit/);
+  });
+
+  test('a client that does not finish sending its request within the request timeout is cut off with 408', async () => {
+    const { port } = new URL(app.url);
+    const started = Date.now();
+    const answer = await new Promise<string>((resolve, reject) => {
+      const socket = net.connect(Number(port), '127.0.0.1', () => {
+        socket.write('POST /v1/inbound/mime HTTP/1.1\r\nHost: x\r\nContent-Type: message/rfc822\r\nContent-Length: 100000\r\n\r\nFrom: slow');
+      });
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk.toString()));
+      socket.on('close', () => resolve(data));
+      socket.on('error', reject);
+      setTimeout(() => socket.destroy(), 20_000);
+    });
+    assert.match(answer, /^HTTP\/1\.1 408/);
+    assert.ok(Date.now() - started < 15_000, 'cut off by the 3 s timeout, not by the test');
   });
 
   test('the email state endpoint answers 404 for an unknown workflow', async () => {

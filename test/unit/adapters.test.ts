@@ -30,6 +30,7 @@ describe('error classification', () => {
     assert.equal(classifySmtpError({ responseCode: 503 }), 'SmtpUnavailable');
     assert.equal(classifySmtpError({ responseCode: 451 }), 'SmtpUnavailable');
     assert.equal(classifySmtpError({ code: 'ECONNECTION' }), 'SmtpUnavailable');
+    assert.equal(classifySmtpError({ code: 'EENVELOPE' }), 'SmtpRejected', 'no valid recipient: found by the hostile-input suite');
   });
 });
 
