@@ -55,8 +55,10 @@ async function main(): Promise<void> {
   for (let i = 0; i < Number(values.small); i++) small.push(await timeOne(i, 0));
   const large: { postMs: number; ticketMs: number }[] = [];
   for (let i = 0; i < Number(values.large); i++) large.push(await timeOne(i, Number(values['large-mb']) * 1024 * 1024));
-  process.stdout.write(`${summary('small email, POST (202)', small.map((s) => s.postMs))}\n`);
-  process.stdout.write(`${summary('small email, POST to ticket', small.map((s) => s.ticketMs))}\n`);
+  if (small.length > 0) {
+    process.stdout.write(`${summary('small email, POST (202)', small.map((s) => s.postMs))}\n`);
+    process.stdout.write(`${summary('small email, POST to ticket', small.map((s) => s.ticketMs))}\n`);
+  }
   if (large.length > 0) {
     process.stdout.write(`${summary(`${values['large-mb']} MB attachment, POST (202)`, large.map((s) => s.postMs))}\n`);
     process.stdout.write(`${summary(`${values['large-mb']} MB attachment, POST to ticket`, large.map((s) => s.ticketMs))}\n`);
