@@ -6,6 +6,7 @@ import { classifyS3Error } from '../../src/adapters/s3-errors';
 import { classifySmtpError } from '../../src/adapters/smtp-errors';
 import { addressesOf, NotAnEmailError, readHeaderBlock } from '../../src/api/mime-headers';
 import { loadConfig } from '../../src/config';
+import { MINIMAL_ENV } from '../helpers/env';
 import { sanitizeEmailHtml } from '../../src/domain/html';
 
 describe('clamd replies', () => {
@@ -48,13 +49,7 @@ describe('the ingress header reader', () => {
 });
 
 describe('configuration', () => {
-  const base = {
-    S3_ACCESS_KEY_ID: 'k',
-    S3_SECRET_ACCESS_KEY: 's',
-    MAILGATE_SIGNING_KEY: 'a-signing-key-of-16+',
-    INGRESS_SECRETS: 'an-ingress-secret-of-16+',
-    ADMIN_TOKEN: 'an-admin-token-of-16+',
-  };
+  const base = MINIMAL_ENV;
   test('a limit of 0 or a non-number is refused with the variable name, never read as "no limit"', () => {
     assert.throws(() => loadConfig({ ...base, MAX_MESSAGE_BYTES: '0' }), /MAX_MESSAGE_BYTES/);
     assert.throws(() => loadConfig({ ...base, MAX_ATTACHMENT_BYTES: 'lots' }), /MAX_ATTACHMENT_BYTES/);

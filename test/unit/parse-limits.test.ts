@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { readHeaderBlock } from '../../src/api/mime-headers';
 import { loadConfig } from '../../src/config';
+import { MINIMAL_ENV } from '../helpers/env';
 import { DEFAULT_LIMITS } from '../../src/domain/limits';
 import { MalformedMimeError, parseMime } from '../../src/parsing/parse-mime';
 
@@ -30,13 +31,7 @@ describe('parser limits', () => {
     assert.throws(() => readHeaderBlock(Buffer.from(big), 4096), /no end of the header block within 4096 bytes/);
   });
   test('parser limits come from the environment, validated: 0 or a non-number is refused by name', () => {
-    const base = {
-      S3_ACCESS_KEY_ID: 'k',
-      S3_SECRET_ACCESS_KEY: 's',
-      MAILGATE_SIGNING_KEY: 'a-signing-key-of-16+',
-      INGRESS_SECRETS: 'an-ingress-secret-of-16+',
-      ADMIN_TOKEN: 'an-admin-token-of-16+',
-    };
+    const base = MINIMAL_ENV;
     assert.equal(loadConfig({ ...base, MAX_MIME_PARTS: '50' }).limits.maxMimeParts, 50);
     assert.throws(() => loadConfig({ ...base, MAX_MIME_PARTS: '0' }), /MAX_MIME_PARTS/);
     assert.throws(() => loadConfig({ ...base, MAX_HEADER_BYTES: 'big' }), /MAX_HEADER_BYTES/);
