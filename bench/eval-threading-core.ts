@@ -5,6 +5,7 @@
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';
+import { deliveryReport } from '../test/helpers/reports';
 
 export interface ThreadingView {
   state: {
@@ -42,40 +43,6 @@ interface Scenario {
 }
 
 const SUPPORT = 'support@mailgate.local';
-
-function dsn(options: { customer: string; status: string; action: string; original: string; asMessage: boolean; id: string }): string {
-  const b = `b-${options.id}`;
-  const original = [`From: Support <${SUPPORT}>`, `To: ${options.customer}`, `Message-ID: <${options.original}>`, 'Subject: [MG] your ticket', '', 'body'];
-  return [
-    'From: Mail Delivery Subsystem <mailer-daemon@mx.customer.example>',
-    `To: ${SUPPORT}`,
-    'Subject: Delivery Status Notification',
-    `Message-ID: <${options.id}@mx.customer.example>`,
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/report; report-type=delivery-status; boundary="${b}"`,
-    '',
-    `--${b}`,
-    'Content-Type: text/plain',
-    '',
-    'Delivery report.',
-    `--${b}`,
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.customer.example',
-    '',
-    `Final-Recipient: rfc822; ${options.customer}`,
-    `Action: ${options.action}`,
-    `Status: ${options.status}`,
-    '',
-    `--${b}`,
-    `Content-Type: ${options.asMessage ? 'message/rfc822' : 'text/rfc822-headers'}`,
-    '',
-    ...(options.asMessage ? original : original.slice(0, 4)),
-    '',
-    `--${b}--`,
-    '',
-  ].join('\r\n');
-}
 
 /** A first email from `customer`, settled, with its acknowledgement's Message-ID. */
 async function opened(ctx: Context, customer: string, subject = 'Printer jam'): Promise<ThreadingView> {
@@ -272,7 +239,7 @@ export const SCENARIOS: Scenario[] = [
     async run(ctx: Context) {
       const c = ctx.customer('bounced');
       const parent = await opened(ctx, c);
-      const wf = await ctx.post(dsn({ customer: c, status: b.status, action: b.action, original: ackId(parent), asMessage: b.asMessage, id: ctx.id('dsn') }));
+      const wf = await ctx.post(deliveryReport({ recipient: c, status: b.status, action: b.action, original: ackId(parent), asMessage: b.asMessage, id: ctx.id('dsn') }));
       return { probe: await ctx.settle(wf), expect: { same: parent, rule: 'bounce-original' } };
     },
   })),

@@ -9,6 +9,7 @@ import path from 'node:path';
 import type Mail from 'nodemailer/lib/mailer';
 import { startApp, type RunningApp } from '../helpers/app';
 import { receivedMail, type ReceivedMail } from '../helpers/maildev';
+import { deliveryReport } from '../helpers/reports';
 import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket, type EmailView } from '../helpers/pipeline';
 import { eventually, ROOT, unique } from '../helpers/stack';
@@ -87,41 +88,7 @@ describe('email rules', () => {
     const customer = `${unique('gone')}@customer.example`;
     const first = await send(app, { from: customer, subject: 'Printer', messageId: `<${unique('m')}@customer.example>` });
     const ackId = first.state!.acknowledgement!.messageId;
-    const boundary = unique('b');
-    const dsn = [
-      'From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>',
-      'To: support@mailgate.local',
-      'Subject: Undelivered Mail Returned to Sender',
-      `Message-ID: <${unique('dsn')}@mx.customer.example>`,
-      'Auto-Submitted: auto-replied',
-      'MIME-Version: 1.0',
-      `Content-Type: multipart/report; report-type=delivery-status; boundary="${boundary}"`,
-      '',
-      `--${boundary}`,
-      'Content-Type: text/plain',
-      '',
-      'The mail could not be delivered.',
-      `--${boundary}`,
-      'Content-Type: message/delivery-status',
-      '',
-      'Reporting-MTA: dns; mx.customer.example',
-      '',
-      `Final-Recipient: rfc822; ${customer}`,
-      'Action: failed',
-      'Status: 5.1.1',
-      'Diagnostic-Code: smtp; 550 5.1.1 user unknown',
-      '',
-      `--${boundary}`,
-      'Content-Type: text/rfc822-headers',
-      '',
-      'From: Support <support@mailgate.local>',
-      `To: ${customer}`,
-      `Message-ID: <${ackId}>`,
-      'Subject: [MG-1] Printer',
-      '',
-      `--${boundary}--`,
-      '',
-    ].join('\r\n');
+    const dsn = deliveryReport({ recipient: customer, original: ackId, status: '5.1.1', action: 'failed', asMessage: false, id: unique('dsn') });
     const posted = await postMime(app.url, dsn);
     const bounce = await settled(app.url, posted.body.emails![0]!.workflowId);
     assert.equal(bounce.state?.emailClass, 'bounce');
