@@ -23,7 +23,7 @@ export interface Config {
   smtp: { host: string; port: number; secure: boolean; user: string | undefined; password: string | undefined };
   ackFrom: string;
   /** requestTimeoutSeconds: a client must send its whole request within this (slow senders, slowloris). */
-  api: { host: string; port: number; publicUrl: string; requestTimeoutSeconds: number };
+  api: { host: string; port: number; publicUrl: string; requestTimeoutSeconds: number; shutdownGraceSeconds: number };
   inboundDomains: string[];
   /** Recipient that accepts mail for any address of an inbound domain; undefined = refuse unknown. */
   catchAll: string | undefined;
@@ -177,6 +177,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: apiPort,
       publicUrl: str(env, 'API_PUBLIC_URL', `http://${apiHost}:${apiPort}`).replace(/\/+$/, ''),
       requestTimeoutSeconds: int(env, 'REQUEST_TIMEOUT_SECONDS', 120, 3600),
+      shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 25, 3600),
     },
     inboundDomains: domains,
     catchAll: optional(env, 'INBOUND_CATCH_ALL')?.toLowerCase(),

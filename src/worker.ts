@@ -66,7 +66,9 @@ function installRuntime(log: Logger, metricsAddress: string): void {
       logger: new DefaultLogger('INFO', (entry) => {
         const level = levels[entry.level];
         if (level === 'debug') return;
-        log[level](entry.message, (entry.meta ?? {}) as LogMetadata);
+        // The task token completes an activity from outside: a credential, never logged.
+        const { taskToken: _token, ...meta } = (entry.meta ?? {}) as LogMetadata;
+        log[level](entry.message, meta);
       }),
       telemetryOptions: {
         // Names stay the documented temporal_* ones (no unit or _total suffix); durations in seconds

@@ -16,6 +16,7 @@ import type { ScanResult } from './scan-attachments';
 import type { StoredPart } from './store-attachments';
 import { metrics, secondsSince } from '../metrics';
 import { rethrowAsFailure } from './failures';
+import { activityLog } from './log';
 
 export interface RecordTicketInput {
   workflowId: string;
@@ -194,6 +195,12 @@ export function createRecordTicket(deps: { store: ObjectStore; tickets: TicketSt
           attachments: [],
         });
       }
+      activityLog().info(result.ticketId ? 'ticket recorded' : 'no ticket recorded', {
+        outcome: result.outcome,
+        ticketId: result.ticketId,
+        ...(result.reason ? { reason: result.reason } : {}),
+        ...(result.quarantined.length > 0 ? { quarantined: result.quarantined.length } : {}),
+      });
       if (result.outcome === 'ticket_created' && result.ticketCreated) {
         metrics.ticketCreated(input.queue, input.receivedAt && !input.waitedSeconds ? secondsSince(input.receivedAt) : Number.NaN);
       }

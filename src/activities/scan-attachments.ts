@@ -17,6 +17,7 @@ import { inspectZip } from '../parsing/archive-inspect';
 import { metrics } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
+import { activityLog } from './log';
 
 export interface ScanAttachmentsInput {
   parts: { index: number; partKey: string; skippedReason: string | null; filename?: string; contentType?: string; size?: number }[];
@@ -94,6 +95,16 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
     }
   }
   for (const result of results) metrics.avVerdict(result.status);
+  const withheld = results.filter((r) => r.status !== 'clean');
+  if (results.length > 0) {
+    const fields = {
+      scanned: results.length,
+      infected: results.filter((r) => r.status === 'infected').map((r) => r.detail),
+      skipped: results.filter((r) => r.status === 'skipped').length,
+    };
+    if (withheld.length > 0) activityLog().warn('attachments scanned', fields);
+    else activityLog().info('attachments scanned', fields);
+  }
   for (const part of input.parts) if (part.size !== undefined) metrics.attachmentBytes(part.size);
   return results;
 }

@@ -17,6 +17,7 @@ import { acknowledgementMessageId, bodyMarker, replyAddress } from '../domain/si
 import { ticketToken } from '../domain/ticket-token';
 import type { Rules } from '../rules';
 import { rethrowAsFailure } from './failures';
+import { activityLog } from './log';
 
 export interface SendAcknowledgementInput {
   workflowId: string;
@@ -73,7 +74,10 @@ export function createSendAcknowledgement(deps: {
       ticketNumber: input.ticketNumber,
       domain: domainOf(input.queue) || 'mailgate.invalid',
     });
-    const skip = (reason: string): SendAcknowledgementResult => ({ messageId, sent: false, reason });
+    const skip = (reason: string): SendAcknowledgementResult => {
+      activityLog().info('acknowledgement suppressed', { reason });
+      return { messageId, sent: false, reason };
+    };
     try {
       const to = input.to.toLowerCase();
       if (!isAddress(to)) return skip(`not acknowledged: the sender address ${JSON.stringify(to.slice(0, 100))} is not a valid address`);
@@ -113,6 +117,7 @@ export function createSendAcknowledgement(deps: {
         headers: { ...AUTO_REPLY_HEADERS, [LOOP_HEADER]: deps.rules.instanceId, 'Reply-To': replyTo },
       });
       await deps.tickets.markAcknowledgementSent(input.workflowId);
+      activityLog().info('acknowledgement sent', { ticketId: input.ticketId, messageId });
       return { messageId, sent: true, reason: 'sent' };
     } catch (error) {
       return rethrowAsFailure(error);

@@ -25,6 +25,8 @@ export interface ApiDeps {
   tickets: TicketStore;
   temporal: Client;
   log: Logger;
+  /** True once SIGTERM has arrived: /readyz answers 503 while in-flight requests finish. */
+  draining?: () => boolean;
 }
 
 export function createApp(deps: ApiDeps): express.Express {

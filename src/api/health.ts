@@ -1,6 +1,7 @@
 /**
  * GET /healthz: the process is up. GET /readyz: every dependency answers (Temporal, object store,
- * clamd, ticket database), each within a short deadline; 503 names the ones that do not.
+ * clamd, ticket database), each within a short deadline; 503 names the ones that do not. While the
+ * process drains for shutdown, /readyz answers 503 "draining" so a load balancer stops sending.
  */
 import express, { type Router } from 'express';
 import type { Client } from '@temporalio/client';
@@ -22,12 +23,16 @@ function withTimeout(check: () => Promise<unknown>): Promise<string> {
     .finally(() => clearTimeout(timer));
 }
 
-export function healthRouter(deps: { temporal: Client; store: ObjectStore; scanner: Scanner; tickets: TicketStore }): Router {
+export function healthRouter(deps: { temporal: Client; store: ObjectStore; scanner: Scanner; tickets: TicketStore; draining?: () => boolean }): Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
   router.get('/readyz', async (_req, res) => {
+    if (deps.draining?.()) {
+      res.status(503).json({ status: 'draining', checks: {} });
+      return;
+    }
     const [temporal, objectStore, clamd, database] = await Promise.all([
       withTimeout(() =>
         deps.temporal.connection.withDeadline(Date.now() + CHECK_DEADLINE_MS, () =>

@@ -20,8 +20,10 @@ async function main(): Promise<void> {
   await tickets.migrate();
   const connection = Connection.lazy({ address: config.temporal.address });
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
+  let draining = false;
   const app = createApp({
     config,
+    draining: () => draining,
     log,
     tickets,
     temporal,
@@ -53,12 +55,29 @@ async function main(): Promise<void> {
   const parkedTimer = setInterval(countParked, 30_000);
   parkedTimer.unref();
 
+  // Graceful shutdown: /readyz turns 503 at once, the listener closes (new connections are refused,
+  // idle keep-alive ones closed), in-flight requests finish and get their answer, then connections to
+  // Temporal and the database close. An email is either answered 202 (stored, workflow started) or
+  // not answered at all, so the sender retries it: nothing accepted is lost.
   const stop = (signal: string): void => {
-    log.info('api stopping', { signal });
+    if (draining) return;
+    draining = true;
+    clearInterval(parkedTimer);
+    const since = Date.now();
+    log.info('api draining', { signal, graceSeconds: config.api.shutdownGraceSeconds });
+    const forced = setTimeout(() => {
+      log.warn('api stop grace period over; closing open connections', { graceSeconds: config.api.shutdownGraceSeconds });
+      server.closeAllConnections();
+      process.exit(1);
+    }, config.api.shutdownGraceSeconds * 1000);
+    forced.unref();
     server.close(() => {
-      void Promise.allSettled([connection.close(), tickets.close()]).then(() => process.exit(0));
+      void Promise.allSettled([connection.close(), tickets.close()]).then(() => {
+        log.info('api stopped', { drainedMs: Date.now() - since });
+        process.exit(0);
+      });
     });
-    setTimeout(() => process.exit(0), 10_000).unref();
+    server.closeIdleConnections();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));

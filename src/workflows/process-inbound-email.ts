@@ -11,6 +11,7 @@ import {
   ActivityFailure,
   ApplicationFailure,
   condition,
+  log,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -102,6 +103,8 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     { key: RecipientQueueKey, value: input.queue },
     { key: EmailStatusKey, value: 'received' },
   ]);
+  // The SDK adds workflowId, runId and workflowType to every line and drops them during replay.
+  log.info('email received', { queue: input.queue, rawKey: input.rawKey, rawSize: input.rawSize, ...(input.reprocessOf ? { reprocessOf: input.reprocessOf } : {}) });
   const enter = (step: EmailStep): void => {
     state.step = step;
     upsertSearchAttributes([{ key: EmailStatusKey, value: step }]);
@@ -122,6 +125,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
           { key: ParkedStepKey, value: name },
           { key: ErrorTypeKey, value: errorType },
         ]);
+        log.warn('email parked', { step: name, errorType, error: state.parked.message });
         const woken = await condition(() => operator !== null, (input.policy?.parkTimeoutSeconds ?? DEFAULT_PARK_TIMEOUT_SECONDS) * 1000);
         const decision = operator;
         operator = null;
@@ -132,6 +136,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
           { key: ErrorTypeKey, value: null },
         ]);
         if (!woken || !decision) throw error;
+        log.info('operator decision', { step: name, decision: decision.kind, by: decision.by });
         if (decision.kind === 'discard') throw new Discarded(`discarded by ${decision.by} while parked at ${name}: ${decision.reason}`);
         overrides = { ...overrides, ...decision.overrides };
         state.evidence.push(`reprocess: ${decision.by} retried ${name}${Object.keys(decision.overrides).length ? ` with ${JSON.stringify(decision.overrides)}` : ''}`);
@@ -164,6 +169,16 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     state.step = 'done';
     state.outcome = outcome;
     upsertSearchAttributes([{ key: EmailStatusKey, value: outcome }]);
+    log.info('email finished', {
+      outcome,
+      queue: queue(),
+      emailClass: state.emailClass,
+      ticketId: state.ticketId,
+      threadRule: state.threadRule,
+      attachments: state.attachments.length,
+      acknowledged: state.acknowledgement?.sent ?? false,
+      ...(state.reasons.length > 0 ? { reasons: state.reasons } : {}),
+    });
     return state;
   };
 
@@ -335,6 +350,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     state.step = 'done';
     state.outcome = 'failed';
     upsertSearchAttributes([{ key: EmailStatusKey, value: 'failed' }]);
+    log.error('email failed', { reasons: state.reasons });
     throw error;
   }
 }

@@ -22,7 +22,17 @@ export interface RunningApp {
   logDir: string;
   killWorker(signal?: NodeJS.Signals): Promise<void>;
   startWorker(): Promise<void>;
+  /** A rolling restart: a new worker starts, then the old one gets SIGTERM; resolves with its exit. */
+  rollWorker(): Promise<Exit>;
+  /** Sends the API a signal and resolves when it has exited. */
+  stopApi(signal?: NodeJS.Signals): Promise<Exit>;
+  startApi(): Promise<void>;
   stop(): Promise<void>;
+}
+
+export interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
 }
 
 export async function freePort(): Promise<number> {
@@ -56,8 +66,9 @@ function waitForLine(child: ChildProcess, pattern: RegExp, what: string, timeout
   });
 }
 
-function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((r) => child.once('exit', () => r()));
+function exited(child: ChildProcess): Promise<Exit> {
+  const exit = (): Exit => ({ code: child.exitCode, signal: child.signalCode });
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve(exit()) : new Promise((r) => child.once('exit', () => r(exit())));
 }
 
 export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
@@ -93,19 +104,40 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
     await waitForLine(worker, /"msg":"worker running"/, 'worker');
   };
   await startWorker();
-  const api = spawnLogged('api/server.js', 'api');
-  await waitForLine(api, /"msg":"api listening"/, 'api');
+  let api: ChildProcess | undefined;
+  let apiStarts = 0;
+  const startApi = async (): Promise<void> => {
+    apiStarts += 1;
+    api = spawnLogged('api/server.js', `api-${apiStarts}`);
+    await waitForLine(api, /"msg":"api listening"/, 'api');
+  };
+  await startApi();
   return {
     url: `http://127.0.0.1:${port}`,
     taskQueue,
     env,
     logDir,
     startWorker,
+    startApi,
     async killWorker(signal: NodeJS.Signals = 'SIGKILL') {
       if (!worker) return;
       worker.kill(signal);
       await exited(worker);
       worker = undefined;
+    },
+    async rollWorker() {
+      const old = worker;
+      await startWorker();
+      if (!old) return { code: null, signal: null };
+      old.kill('SIGTERM');
+      return exited(old);
+    },
+    async stopApi(signal: NodeJS.Signals = 'SIGTERM') {
+      const current = api;
+      api = undefined;
+      if (!current) return { code: null, signal: null };
+      current.kill(signal);
+      return exited(current);
     },
     async stop() {
       const stopping = [api, worker].filter((c): c is ChildProcess => c !== undefined);
