@@ -16,3 +16,25 @@ export async function whileAlive<T>(work: () => Promise<T>): Promise<T> {
     clearInterval(timer);
   }
 }
+
+/**
+ * Durable progress for a step with an outside side effect: recorded with Temporal (not our
+ * database), so the retry after a failure knows the effect happened even when the database was what
+ * failed. Outside an activity (unit tests) nothing is recorded.
+ */
+export function recordProgress(details: Record<string, unknown>): void {
+  try {
+    Context.current().heartbeat(details);
+  } catch {
+    // not in an activity
+  }
+}
+
+/** What an earlier attempt of this activity recorded with recordProgress, if anything. */
+export function earlierProgress<T extends Record<string, unknown>>(): Partial<T> | undefined {
+  try {
+    return Context.current().info.heartbeatDetails as Partial<T> | undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -6,8 +6,10 @@
  * addresses, to no-reply or list addresses, or past the per-recipient rate limit: each of those is a
  * recorded reason, not a silent drop.
  * The store reserves the acknowledgement per workflow; a retry after a successful send is a no-op.
- * (A crash between the SMTP "250" and the store update can repeat the send; the repeat carries the
- * same Message-ID, which mail clients collapse.)
+ * The send is also recorded with Temporal (activity progress) before the store update, so when the
+ * database is what failed the retry marks the acknowledgement sent without sending it again. (Only
+ * a worker killed between the SMTP "250" and that record can repeat the send; the repeat carries
+ * the same Message-ID, which mail clients collapse.)
  */
 import type { Mailer } from '../adapters/mailer';
 import type { TicketStore } from '../adapters/ticket-store/types';
@@ -17,6 +19,7 @@ import { acknowledgementMessageId, bodyMarker, replyAddress } from '../domain/si
 import { ticketToken } from '../domain/ticket-token';
 import type { Rules } from '../rules';
 import { rethrowAsFailure } from './failures';
+import { earlierProgress, recordProgress } from './heartbeat';
 import { activityLog } from './log';
 
 export interface SendAcknowledgementInput {
@@ -79,6 +82,10 @@ export function createSendAcknowledgement(deps: {
       return { messageId, sent: false, reason };
     };
     try {
+      if (earlierProgress<{ sent: boolean }>()?.sent) {
+        await deps.tickets.markAcknowledgementSent(input.workflowId);
+        return { messageId, sent: true, reason: 'sent' };
+      }
       const to = input.to.toLowerCase();
       if (!isAddress(to)) return skip(`not acknowledged: the sender address ${JSON.stringify(to.slice(0, 100))} is not a valid address`);
       if (deps.inboundDomains.includes(domainOf(to))) return skip(`not acknowledged: ${to} is one of our own addresses`);
@@ -116,6 +123,7 @@ export function createSendAcknowledgement(deps: {
         references: [...input.references, input.originalMessageId].slice(-20).map(bracket),
         headers: { ...AUTO_REPLY_HEADERS, [LOOP_HEADER]: deps.rules.instanceId, 'Reply-To': replyTo },
       });
+      recordProgress({ sent: true });
       await deps.tickets.markAcknowledgementSent(input.workflowId);
       activityLog().info('acknowledgement sent', { ticketId: input.ticketId, messageId });
       return { messageId, sent: true, reason: 'sent' };
