@@ -58,22 +58,24 @@ export function verifySignature(input: {
 /**
  * A fetch for Mailgate's API that signs ingress requests and sends the admin token elsewhere: what
  * an MTA hook or an operator tool does. A signature is good once, so a client that delivers the same
- * bytes again within a second (a deliberate redelivery) signs it with an earlier second, as a
- * sender retrying a moment later would.
+ * bytes again (a deliberate redelivery, a retry) never reuses a second it signed these bytes with:
+ * the current second when it is newer than all of them, else one before the oldest.
  */
 export function authorizedFetch(credentials: { ingressSecret: string; adminToken: string }): typeof fetch {
-  const lastSecond = new Map<string, number>();
+  const used = new Map<string, { oldest: number; newest: number }>();
   return async (input, init = {}) => {
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
     const headers = new Headers(init.headers);
     if (url.pathname.startsWith('/v1/inbound/')) {
       const body = init.body === undefined || init.body === null ? Buffer.alloc(0) : Buffer.from(init.body as Uint8Array | string);
       const key = createHmac('sha256', 'body').update(body).digest('hex');
-      let second = Math.floor(Date.now() / 1000);
-      const previous = lastSecond.get(key);
-      if (previous !== undefined && previous >= second - 300) second = Math.min(second, previous - 1);
-      lastSecond.set(key, second);
-      if (lastSecond.size > 10_000) lastSecond.clear();
+      const now = Math.floor(Date.now() / 1000);
+      const seen = used.get(key);
+      let second = now;
+      if (!seen) used.set(key, { oldest: now, newest: now });
+      else if (now > seen.newest) seen.newest = now;
+      else second = seen.oldest = seen.oldest - 1;
+      if (used.size > 10_000) used.clear();
       for (const [name, value] of Object.entries(signatureHeaders(credentials.ingressSecret, body, second * 1000))) headers.set(name, value);
     } else if (url.pathname.startsWith('/v1/')) {
       headers.set('authorization', `Bearer ${credentials.adminToken}`);
