@@ -1,0 +1,49 @@
+/**
+ * The chaos and duplicate suite (bench/chaos-core.ts) in the size CI can afford: every email
+ * delivered three times at once, worker SIGKILLs, a Temporal restart, and SeaweedFS, clamd, the SMTP
+ * server and PostgreSQL each stopped for real mid-run. Nothing may be lost or doubled. The full size
+ * (1,000 / 500 / 200 emails, 60 s outages) is `node dist/bench/chaos.js`.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatReport, runChaos } from '../../bench/chaos-core';
+
+test('duplicates, worker kills, a Temporal restart and four outages: every email one ticket and one acknowledgement', async () => {
+  const reports = await runChaos({
+    duplicates: 30,
+    kills: 30,
+    temporalRestart: 20,
+    outageEmails: 12,
+    outageSeconds: 10,
+    outages: ['s3', 'clamd', 'smtp', 'postgres'],
+    rate: 5,
+    settleTimeoutMs: 10 * 60_000,
+    log: (line) => process.stdout.write(`${line}\n`),
+  });
+  assert.deepEqual(
+    reports.map((r) => r.phase),
+    ['duplicates', 'worker-kill', 'temporal-restart', 's3-outage', 'clamd-outage', 'smtp-outage', 'postgres-outage'],
+  );
+  for (const r of reports) {
+    const summary = formatReport(r);
+    assert.equal(r.lost, 0, `nothing lost: ${summary}`);
+    assert.equal(r.doubled, 0, `nothing doubled: ${summary}`);
+    assert.equal(r.workflows, r.emails, `one workflow per email: ${summary}`);
+    assert.equal(r.tickets, r.emails, `one ticket per email: ${summary}`);
+    assert.equal(r.acknowledgements, r.emails, `one acknowledgement per email: ${summary}`);
+    assert.deepEqual(r.outcomes, { ticket_created: r.emails }, summary);
+    assert.ok(r.faults >= (r.phase === 'duplicates' ? 0 : 1), `the fault happened: ${summary}`);
+  }
+  const byPhase = new Map(reports.map((r) => [r.phase, r]));
+  assert.equal(byPhase.get('duplicates')?.deliveries, 90, 'every email was delivered three times');
+  assert.ok((byPhase.get('worker-kill')?.faults ?? 0) >= 2, 'the worker was killed at least twice');
+  // Without the object store or the database the ingress cannot record the email: it says 503.
+  for (const phase of ['s3-outage', 'postgres-outage']) {
+    assert.ok((byPhase.get(phase)?.answersDuringFault['503'] ?? 0) > 0, `${phase}: the ingress answered 503 while it could not store`);
+  }
+  // clamd and SMTP are the worker's: the ingress keeps accepting, the emails wait in their step.
+  for (const phase of ['clamd-outage', 'smtp-outage']) {
+    assert.equal(byPhase.get(phase)?.answersDuringFault['503'] ?? 0, 0, `${phase}: the ingress kept accepting`);
+    assert.ok((byPhase.get(phase)?.answersDuringFault['202'] ?? 0) > 0, `${phase}: emails arrived during the outage`);
+  }
+});
