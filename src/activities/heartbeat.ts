@@ -8,6 +8,8 @@ const INTERVAL_MS = 3_000;
 
 export async function whileAlive<T>(work: () => Promise<T>): Promise<T> {
   const context = Context.current();
+  // A local activity (a small message's parse) cannot heartbeat: it runs within a workflow task.
+  if (context.info.isLocal) return work();
   context.heartbeat();
   const timer = setInterval(() => context.heartbeat(), INTERVAL_MS);
   try {

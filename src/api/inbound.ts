@@ -42,6 +42,8 @@ export interface InboundResult {
 const RETRY_AFTER_SECONDS = '30';
 const TEMPORAL_DEADLINE_MS = 10_000;
 
+const REWRITE_BELOW_BYTES = 1024 * 1024;
+
 function unavailable(res: Response, what: string): void {
   res.set('Retry-After', RETRY_AFTER_SECONDS).status(503).json({ error: 'unavailable', reason: `${what}; retry later` });
 }
@@ -96,7 +98,9 @@ export function inboundRouter(deps: InboundDeps): Router {
       const sha256 = createHash('sha256').update(raw).digest('hex');
       const rawKey = `raw/${sha256}`;
       try {
-        if (!(await deps.store.exists(rawKey))) {
+        // The key is the content's hash, so writing it again is harmless: a small message is just
+        // written (one round trip); a large one only when the store does not have it yet.
+        if (raw.length <= REWRITE_BELOW_BYTES || !(await deps.store.exists(rawKey))) {
           await deps.store.put({ key: rawKey, body: raw, contentType: 'message/rfc822', contentLength: raw.length });
         }
       } catch (error) {

@@ -35,6 +35,9 @@ export function activityProxies(maxAttempts = DEFAULT_MAX_ATTEMPTS) {
       'recordEmail',
       'recordHardBounce',
     ]),
+    // A small message parses in milliseconds: as a local activity it saves two engine round trips.
+    // Large ones stay a heartbeating activity of their own.
+    parseSmallEmail: proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '10 seconds', retry }).parseEmail,
     ...pick(proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: Math.min(maxAttempts, 10) } }), [
       'sendAcknowledgement',
     ]),
