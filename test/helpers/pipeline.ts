@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import type { EmailState } from '../../src/workflows/types';
+import { receivedMail } from './maildev';
 import { getJson } from './mail';
 import { config, eventually } from './stack';
 
@@ -67,4 +68,25 @@ export async function historyBytes(workflowId: string): Promise<number> {
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     return Buffer.byteLength(historyToJSON(history));
   });
+}
+
+/**
+ * Each customer has exactly one ticket and received exactly one acknowledgement (read from the SMTP
+ * server). Returns the ticket ids in the customers' order.
+ */
+export async function assertOneTicketAndAcknowledgementEach(baseUrl: string, customers: string[]): Promise<string[]> {
+  const ticketIds: string[] = [];
+  for (const [i, customer] of customers.entries()) {
+    const { body } = await getJson<{ tickets: { id: string }[] }>(`${baseUrl}/v1/tickets?requester=${encodeURIComponent(customer)}`);
+    assert.equal(body.tickets.length, 1, `exactly one ticket for email ${i}`);
+    ticketIds.push(body.tickets[0]!.id);
+  }
+  const wanted = new Set(customers);
+  const acks = await eventually(`all ${customers.length} acknowledgements`, async () => {
+    const mail = (await receivedMail()).filter((m) => m.to.some((to) => wanted.has(to.address)));
+    return mail.length >= customers.length ? mail : undefined;
+  }, 30_000);
+  assert.equal(new Set(acks.map((m) => m.messageId)).size, customers.length, 'one acknowledgement per email');
+  assert.equal(acks.length, customers.length, 'no acknowledgement sent twice');
+  return ticketIds;
 }

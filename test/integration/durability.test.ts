@@ -5,10 +5,9 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type RunningApp } from '../helpers/app';
-import { receivedMail } from '../helpers/maildev';
-import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
-import { settled } from '../helpers/pipeline';
-import { eventually, unique } from '../helpers/stack';
+import { compose, getJson, postMime } from '../helpers/mail';
+import { assertOneTicketAndAcknowledgementEach, settled } from '../helpers/pipeline';
+import { unique } from '../helpers/stack';
 
 const EMAILS = 20;
 
@@ -53,17 +52,7 @@ describe('a worker killed mid-flight', () => {
     assert.deepEqual(new Set(views.map((v) => v.state?.outcome)), new Set(['ticket_created']));
     const ticketIds = views.map((v) => v.state?.ticketId);
     assert.equal(new Set(ticketIds).size, EMAILS, 'one ticket per email');
-    for (let i = 0; i < EMAILS; i++) {
-      const response = await apiFetch(`${app.url}/v1/tickets?requester=${encodeURIComponent(customerOf(i))}`);
-      const page = (await response.json()) as { tickets: { id: string; subject: string }[] };
-      assert.deepEqual(page.tickets.map((t) => t.id), [ticketIds[i]], `exactly one ticket for email ${i}`);
-    }
-    const customers = new Set(Array.from({ length: EMAILS }, (_, i) => customerOf(i)));
-    const acks = await eventually(`all ${EMAILS} acknowledgements`, async () => {
-      const mail = (await receivedMail()).filter((m) => m.to.some((to) => customers.has(to.address)));
-      return mail.length >= EMAILS ? mail : undefined;
-    }, 30_000);
-    assert.equal(new Set(acks.map((m) => m.messageId)).size, EMAILS, 'one acknowledgement per email');
-    assert.equal(acks.length, EMAILS, 'no acknowledgement sent twice');
+    const found = await assertOneTicketAndAcknowledgementEach(app.url, Array.from({ length: EMAILS }, (_, i) => customerOf(i)));
+    assert.deepEqual(found, ticketIds, "each email's ticket is its customer's only one");
   });
 });
