@@ -223,7 +223,13 @@ async function count(phase: Phase, client: Client, started: number): Promise<Pha
   };
 }
 
-export async function runChaos(options: ChaosOptions): Promise<PhaseReport[]> {
+export interface ChaosResult {
+  phases: PhaseReport[];
+  /** Where the suite's worker and API processes wrote their logs. */
+  logDir: string;
+}
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const log = options.log ?? (() => undefined);
   const settleMs = options.settleTimeoutMs ?? 20 * 60_000;
   const runId = Date.now().toString(36);
@@ -320,7 +326,7 @@ export async function runChaos(options: ChaosOptions): Promise<PhaseReport[]> {
     await app.stop();
     await client.connection.close().catch(() => undefined);
   }
-  return reports;
+  return { phases: reports, logDir: app.logDir };
 }
 
 function formatCounts(counts: Record<string, number>): string {

@@ -23,7 +23,7 @@ const { values } = parseArgs({
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const reports = await runChaos({
+  const { phases: reports, logDir } = await runChaos({
     duplicates: Number(values.duplicates),
     kills: Number(values.kills),
     temporalRestart: Number(values.temporal),
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
   const lost = reports.reduce((n, r) => n + r.lost, 0);
   const doubled = reports.reduce((n, r) => n + r.doubled, 0);
   const emails = reports.reduce((n, r) => n + r.emails, 0);
+  process.stdout.write(`\nworker and API logs: ${logDir}`);
   process.stdout.write(`\nchaos suite: ${emails} emails in ${reports.length} phases, ${lost} lost, ${doubled} doubled, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   process.exit(lost === 0 && doubled === 0 ? 0 : 1);
 }

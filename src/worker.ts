@@ -2,7 +2,7 @@
  * The worker process: connects to Temporal, builds the activities from real adapters and runs the
  * inbound-email workflows. Stops on SIGTERM/SIGINT after in-flight activities finish (grace period).
  */
-import { DefaultLogger, NativeConnection, Runtime, Worker, type LogLevel as SdkLogLevel, type LogMetadata } from '@temporalio/worker';
+import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type LogLevel as SdkLogLevel, type LogMetadata } from '@temporalio/worker';
 import { createClamdScanner } from './adapters/clamd';
 import { createSmtpMailer } from './adapters/mailer';
 import { createS3ObjectStore } from './adapters/object-store';
@@ -52,6 +52,24 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
   };
 }
 
+// The task token completes an activity from outside: a credential, never logged, in whichever
+// spelling (the TypeScript SDK's taskToken, the core's task_token) and whether field or text.
+const TASK_TOKEN_FIELD = /^task_?token$/i;
+const TASK_TOKEN_TEXT = /(task_?token\W{1,3})[A-Za-z0-9+/=_-]{8,}/gi;
+
+export function withoutTaskTokens(text: string): string {
+  return text.replace(TASK_TOKEN_TEXT, '$1[redacted]');
+}
+
+export function withoutTaskTokenFields(meta: LogMetadata): LogMetadata {
+  const out: LogMetadata = {};
+  for (const [key, value] of Object.entries(meta)) {
+    if (TASK_TOKEN_FIELD.test(key)) continue;
+    out[key] = typeof value === 'string' ? withoutTaskTokens(value) : value;
+  }
+  return out;
+}
+
 /** Installs the SDK runtime (before any connection): SDK logs into ours, core metrics on `metricsAddress`. */
 function installRuntime(log: Logger, metricsAddress: string): void {
   const levels: Record<SdkLogLevel, 'debug' | 'info' | 'warn' | 'error'> = {
@@ -66,11 +84,12 @@ function installRuntime(log: Logger, metricsAddress: string): void {
       logger: new DefaultLogger('INFO', (entry) => {
         const level = levels[entry.level];
         if (level === 'debug') return;
-        // The task token completes an activity from outside: a credential, never logged.
-        const { taskToken: _token, ...meta } = (entry.meta ?? {}) as LogMetadata;
-        log[level](entry.message, meta);
+        log[level](withoutTaskTokens(entry.message), withoutTaskTokenFields((entry.meta ?? {}) as LogMetadata));
       }),
       telemetryOptions: {
+        // The SDK core's own lines (connection retries, heartbeat failures) come through the logger
+        // above as JSON too, instead of plain text on stderr.
+        logging: { filter: makeTelemetryFilterString({ core: 'WARN', other: 'ERROR' }), forward: {} },
         // Names stay the documented temporal_* ones (no unit or _total suffix); durations in seconds
         // like every other histogram we scrape (core then uses its seconds buckets).
         metrics: { prometheus: { bindAddress: metricsAddress, useSecondsForDurations: true } },

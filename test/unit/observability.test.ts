@@ -14,6 +14,7 @@ import express from 'express';
 import { parse } from 'yaml';
 import { measureIngress, metricsRouter } from '../../src/api/metrics';
 import { metrics, registry } from '../../src/metrics';
+import { withoutTaskTokenFields, withoutTaskTokens } from '../../src/worker';
 
 /** The repository root, from dist/test/unit/. */
 const ROOT = path.resolve(__dirname, '../../..');
@@ -265,4 +266,16 @@ test('the ingress is timed by route pattern, and /metrics serves the registry as
   } finally {
     await new Promise((resolve) => server.close(resolve));
   }
+});
+
+test('activity task tokens never reach the log: fields in either spelling are dropped, tokens in text redacted', () => {
+  const token = 'CiQwMWEyMWI4Yi1iMWRkLTc0NzctYTk3YS1kODE5MGJlYjEzMzISTmluYm91bmQtZW1haWwv';
+  assert.deepEqual(withoutTaskTokenFields({ taskToken: token, task_token: token, workflowId: 'inbound-email/x', attempt: 2 }), {
+    workflowId: 'inbound-email/x',
+    attempt: 2,
+  });
+  assert.equal(withoutTaskTokens(`Activity heartbeat failed task_token=${token} error=gone`), 'Activity heartbeat failed task_token=[redacted] error=gone');
+  assert.equal(withoutTaskTokens(`{"taskToken":"${token}"}`), '{"taskToken":"[redacted]"}');
+  assert.deepEqual(withoutTaskTokenFields({ detail: `TaskToken: ${token}` }), { detail: 'TaskToken: [redacted]' });
+  assert.equal(withoutTaskTokens('task queue mailgate, 3 tasks'), 'task queue mailgate, 3 tasks');
 });
