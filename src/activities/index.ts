@@ -14,7 +14,7 @@ import { createParseEmail } from './parse-email';
 import { createRecordEmail } from './record-email';
 import { createRecordTicket } from './record-ticket';
 import { createScanAttachments } from './scan-attachments';
-import { createSendAcknowledgement } from './send-acknowledgement';
+import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send-acknowledgement';
 import { createStoreAttachments } from './store-attachments';
 
 export interface ActivityDeps {
@@ -38,6 +38,7 @@ export function createActivities(deps: ActivityDeps) {
     findThread: createFindThread(deps),
     recordTicket: createRecordTicket(deps),
     sendAcknowledgement: createSendAcknowledgement(deps),
+    markAcknowledgementSent: createMarkAcknowledgementSent(deps),
     ...createRecordEmail(deps),
   };
 }

@@ -6,10 +6,12 @@
  * addresses, to no-reply or list addresses, or past the per-recipient rate limit: each of those is a
  * recorded reason, not a silent drop.
  * The store reserves the acknowledgement per workflow; a retry after a successful send is a no-op.
- * The send is also recorded with Temporal (activity progress) before the store update, so when the
- * database is what failed the retry marks the acknowledgement sent without sending it again. (Only
- * a worker killed between the SMTP "250" and that record can repeat the send; the repeat carries
- * the same Message-ID, which mail clients collapse.)
+ * Once the SMTP server has taken the message, this activity does not fail: when the store cannot be
+ * updated it answers `recorded: false` and the workflow marks it sent in a step of its own, which
+ * retries (and parks) without ever sending again. The send is also recorded with Temporal (activity
+ * progress) at once, so a worker that dies before answering leaves its retry the same knowledge.
+ * (Only a worker killed between the SMTP "250" and that record can repeat the send; the repeat
+ * carries the same Message-ID, which mail clients collapse.)
  */
 import type { Mailer } from '../adapters/mailer';
 import type { TicketStore } from '../adapters/ticket-store/types';
@@ -38,6 +40,8 @@ export interface SendAcknowledgementInput {
 export interface SendAcknowledgementResult {
   messageId: string;
   sent: boolean;
+  /** false: sent, but the store could not be told; the workflow marks it sent afterwards. */
+  recorded?: boolean;
   reason: string;
 }
 
@@ -62,6 +66,28 @@ function displayName(from: string): string {
   return oneLine(match?.[1] ?? '').replace(/["\\]/g, '') || 'Support';
 }
 
+/** After the send: true when the store now says sent; false (logged) when it could not be told. */
+async function markSent(tickets: TicketStore, workflowId: string): Promise<boolean> {
+  try {
+    await tickets.markAcknowledgementSent(workflowId);
+    return true;
+  } catch (error) {
+    activityLog().warn('acknowledgement sent but not recorded; the workflow records it next', { error });
+    return false;
+  }
+}
+
+/** The workflow's step after a send the store did not hear of: retried, parked, never a resend. */
+export function createMarkAcknowledgementSent(deps: { tickets: TicketStore }) {
+  return async function markAcknowledgementSent(workflowId: string): Promise<void> {
+    try {
+      await deps.tickets.markAcknowledgementSent(workflowId);
+    } catch (error) {
+      rethrowAsFailure(error);
+    }
+  };
+}
+
 export function createSendAcknowledgement(deps: {
   mailer: Mailer;
   tickets: TicketStore;
@@ -82,10 +108,7 @@ export function createSendAcknowledgement(deps: {
       return { messageId, sent: false, reason };
     };
     try {
-      if (earlierProgress<{ sent: boolean }>()?.sent) {
-        await deps.tickets.markAcknowledgementSent(input.workflowId);
-        return { messageId, sent: true, reason: 'sent' };
-      }
+      if (earlierProgress<{ sent: boolean }>()?.sent) return { messageId, sent: true, reason: 'sent', recorded: await markSent(deps.tickets, input.workflowId) };
       const to = input.to.toLowerCase();
       if (!isAddress(to)) return skip(`not acknowledged: the sender address ${JSON.stringify(to.slice(0, 100))} is not a valid address`);
       if (deps.inboundDomains.includes(domainOf(to))) return skip(`not acknowledged: ${to} is one of our own addresses`);
@@ -124,9 +147,9 @@ export function createSendAcknowledgement(deps: {
         headers: { ...AUTO_REPLY_HEADERS, [LOOP_HEADER]: deps.rules.instanceId, 'Reply-To': replyTo },
       });
       recordProgress({ sent: true });
-      await deps.tickets.markAcknowledgementSent(input.workflowId);
-      activityLog().info('acknowledgement sent', { ticketId: input.ticketId, messageId });
-      return { messageId, sent: true, reason: 'sent' };
+      const recorded = await markSent(deps.tickets, input.workflowId);
+      activityLog().info('acknowledgement sent', { ticketId: input.ticketId, messageId, recorded });
+      return { messageId, sent: true, reason: 'sent', recorded };
     } catch (error) {
       return rethrowAsFailure(error);
     }

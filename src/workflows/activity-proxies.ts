@@ -34,6 +34,7 @@ export function activityProxies(maxAttempts = DEFAULT_MAX_ATTEMPTS) {
       'recordTicket',
       'recordEmail',
       'recordHardBounce',
+      'markAcknowledgementSent',
     ]),
     // A small message parses in milliseconds: as a local activity it saves two engine round trips.
     // Large ones stay a heartbeating activity of their own.

@@ -67,6 +67,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     findThread,
     recordTicket,
     sendAcknowledgement,
+    markAcknowledgementSent,
     recordEmail,
     recordHardBounce,
   } = activityProxies(input.policy?.maxAttempts);
@@ -347,8 +348,14 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
         references: summary.references,
         untrusted: verdict.priority.untrusted,
       };
-      state.acknowledgement = await step('acknowledging', () => sendAcknowledgement(ackInput));
-      if (!state.acknowledgement.sent) state.reasons.push(state.acknowledgement.reason);
+      const acknowledgement = await step('acknowledging', () => sendAcknowledgement(ackInput));
+      state.acknowledgement = acknowledgement;
+      if (acknowledgement.sent && acknowledgement.recorded === false) {
+        // Sent, but the store missed it: tell it now (retried, parked if need be), never resend.
+        await step('acknowledging', () => markAcknowledgementSent(ackInput.workflowId));
+        state.acknowledgement = { ...acknowledgement, recorded: true };
+      }
+      if (!acknowledgement.sent) state.reasons.push(state.acknowledgement.reason);
     }
     return await finish('ticket_created');
   } catch (error) {

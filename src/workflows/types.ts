@@ -84,7 +84,7 @@ export interface EmailState {
   /** Time spent waiting for an unseen parent message before threading gave up or matched. */
   waitedForParentSeconds: number;
   attachments: { filename: string; size: number; status: ScanStatus | 'pending'; detail: string | null }[];
-  acknowledgement: { messageId: string; sent: boolean; reason: string } | null;
+  acknowledgement: { messageId: string; sent: boolean; reason: string; recorded?: boolean } | null;
   /** Why the email ended as it did, in words an operator can act on. */
   reasons: string[];
   /** Set while the email waits for an operator: the step that failed and why. */

@@ -1,58 +1,57 @@
 /**
  * The acknowledgement is sent once even when the database fails right after the SMTP send: the
- * activity records the send with Temporal, and its retry marks it sent without sending again. Real
- * Temporal dev server, real SMTP server (MailDev), real SQLite store; only the one failing database
- * call is injected, since a database cannot be made to fail at exactly that moment otherwise.
+ * activity answers "sent, not recorded" instead of failing, and the workflow records it in a step of
+ * its own that retries without sending again. The real processInboundEmail workflow on an in-process
+ * worker with the real adapters (Temporal dev server, SeaweedFS, clamd, MailDev, SQLite); only the
+ * failing database calls are injected, since a database cannot be made to fail at exactly that
+ * moment otherwise.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
+import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { createActivities } from '../../src/activities';
+import { createClamdScanner } from '../../src/adapters/clamd';
 import { createSmtpMailer } from '../../src/adapters/mailer';
+import { createS3ObjectStore } from '../../src/adapters/object-store';
 import { openTicketStore, TicketStoreUnavailableError } from '../../src/adapters/ticket-store';
 import type { TicketStore } from '../../src/adapters/ticket-store/types';
-import { createSendAcknowledgement } from '../../src/activities/send-acknowledgement';
+import type { EmailState, ProcessInboundEmailInput } from '../../src/workflows/types';
 import { receivedMail } from '../helpers/maildev';
+import { compose } from '../helpers/mail';
 import { config, eventually, unique } from '../helpers/stack';
 
-test('a database failure after the SMTP send: the retry marks the acknowledgement sent and does not send it again', async () => {
+test('the database fails right after the acknowledgement is sent: the workflow records it later and it is sent exactly once', async () => {
   const tickets = openTicketStore(`sqlite:${path.join(mkdtempSync(path.join(tmpdir(), 'mailgate-ack-')), 'tickets.sqlite')}`);
   await tickets.migrate();
-  const id = unique('ack-retry');
-  const requester = `${id}@customer.example`;
-  const { ticket } = await tickets.createTicket({
-    originKey: id,
-    subject: 'Printer on fire',
-    requester,
-    queue: 'support@mailgate.local',
-    comment: { messageId: `${id}@customer.example`, author: requester, text: 'It burns.', html: null, attachments: [] },
-  });
+  // The first two attempts to record the send fail: the one inside the acknowledgement activity and
+  // the first try of the workflow's own step.
   let markCalls = 0;
   const markSent = async (workflowId: string): Promise<void> => {
     markCalls += 1;
-    if (markCalls === 1) throw new TicketStoreUnavailableError('the database went away', { cause: new Error('ECONNRESET') });
+    if (markCalls <= 2) throw new TicketStoreUnavailableError('the database went away', { cause: new Error('ECONNRESET') });
     return tickets.markAcknowledgementSent(workflowId);
   };
-  const failingOnce = new Proxy(tickets, {
+  const failing = new Proxy(tickets, {
     get(target, property) {
       if (property === 'markAcknowledgementSent') return markSent;
       const value: unknown = Reflect.get(target, property, target);
       return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
     },
   }) as TicketStore;
-  const sendAcknowledgement = createSendAcknowledgement({
-    mailer: createSmtpMailer(config.smtp),
-    tickets: failingOnce,
-    ackFrom: config.ackFrom,
-    rules: config.rules,
-    signingKey: config.signingKey,
-    inboundDomains: config.inboundDomains,
-  });
 
-  const taskQueue = unique('ack-probe');
+  const id = unique('ack-retry');
+  const requester = `${id}@customer.example`;
+  const raw = await compose({ from: requester, to: 'support@mailgate.local', subject: 'Printer on fire', messageId: `<${id}@customer.example>`, text: 'It burns.' });
+  const sha256 = createHash('sha256').update(raw).digest('hex');
+  const store = createS3ObjectStore(config.s3);
+  await store.put({ key: `raw/${sha256}`, body: raw, contentType: 'message/rfc822', contentLength: raw.length });
+
+  const taskQueue = unique('ack-retry');
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
   const connection = await Connection.connect({ address: config.temporal.address });
   try {
@@ -60,31 +59,37 @@ test('a database failure after the SMTP send: the retry marks the acknowledgemen
       connection: nativeConnection,
       namespace: config.temporal.namespace,
       taskQueue,
-      workflowsPath: require.resolve('../workflows/acknowledge-probe'),
-      activities: { sendAcknowledgement },
+      workflowsPath: require.resolve('../../src/workflows'),
+      activities: createActivities({
+        store,
+        scanner: createClamdScanner(config.clamd),
+        tickets: failing,
+        mailer: createSmtpMailer(config.smtp),
+        limits: config.limits,
+        ackFrom: config.ackFrom,
+        rules: config.rules,
+        signingKey: config.signingKey,
+        inboundDomains: config.inboundDomains,
+      }),
     });
     const client = new Client({ connection, namespace: config.temporal.namespace });
-    const workflowId = unique('inbound-email/ack-probe');
-    const result = await worker.runUntil(
-      client.workflow.execute('acknowledgeProbe', {
-        taskQueue,
-        workflowId,
-        args: [
-          {
-            workflowId,
-            ticketId: ticket.id,
-            ticketNumber: ticket.number,
-            queue: 'support@mailgate.local',
-            to: requester,
-            subject: 'Printer on fire',
-            originalMessageId: `${id}@customer.example`,
-            references: [],
-          },
-        ],
-      }),
-    );
-    assert.equal(result.sent, true);
-    assert.equal(markCalls, 2, 'the first attempt failed at the database, the retry marked it sent');
+    const workflowId = `inbound-email/${id}`;
+    const input: ProcessInboundEmailInput = {
+      rawKey: `raw/${sha256}`,
+      rawSha256: sha256,
+      rawSize: raw.length,
+      recipient: 'support@mailgate.local',
+      queue: 'support@mailgate.local',
+      idempotencyKey: id,
+      envelopeFrom: requester,
+      receivedAt: new Date().toISOString(),
+      policy: { waitForParentSeconds: 0, maxAttempts: 3 },
+    };
+    const state = (await worker.runUntil(client.workflow.execute('processInboundEmail', { taskQueue, workflowId, args: [input] }))) as EmailState;
+    assert.equal(state.outcome, 'ticket_created');
+    assert.equal(state.acknowledgement?.sent, true);
+    assert.equal(state.acknowledgement?.recorded, true, 'recorded by the workflow after the failures');
+    assert.equal(markCalls, 3, 'one failure in the activity, one in the workflow step, then recorded');
     // Give a second send, if there were one, time to arrive before counting.
     await new Promise((r) => setTimeout(r, 1_000));
     const mail = await eventually('the acknowledgement', async () => {
@@ -92,7 +97,7 @@ test('a database failure after the SMTP send: the retry marks the acknowledgemen
       return found.length > 0 ? found : undefined;
     });
     assert.equal(mail.length, 1, 'sent exactly once');
-    const again = await tickets.reserveAcknowledgement({ workflowId, ticketId: ticket.id, messageId: 'x@y', recipient: requester });
+    const again = await tickets.reserveAcknowledgement({ workflowId, ticketId: state.ticketId!, messageId: 'x@y', recipient: requester });
     assert.equal(again.state, 'sent', 'the store records it as sent');
   } finally {
     await connection.close();
