@@ -58,11 +58,13 @@ export function verifySignature(input: {
 /**
  * A fetch for Mailgate's API that signs ingress requests and sends the admin token elsewhere: what
  * an MTA hook or an operator tool does. A signature is good once, so a client that delivers the same
- * bytes again (a deliberate redelivery, a retry) never reuses a second it signed these bytes with:
- * the current second when it is newer than all of them, else one before the oldest.
+ * bytes again (a deliberate redelivery, a retry) signs with the newest second it has not used for
+ * these bytes, never further back than the receiver's window allows.
  */
+const SIGNING_WINDOW_SECONDS = 240;
+
 export function authorizedFetch(credentials: { ingressSecret: string; adminToken: string }): typeof fetch {
-  const used = new Map<string, { oldest: number; newest: number }>();
+  const used = new Map<string, Set<number>>();
   return async (input, init = {}) => {
     const url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
     const headers = new Headers(init.headers);
@@ -70,11 +72,12 @@ export function authorizedFetch(credentials: { ingressSecret: string; adminToken
       const body = init.body === undefined || init.body === null ? Buffer.alloc(0) : Buffer.from(init.body as Uint8Array | string);
       const key = createHmac('sha256', 'body').update(body).digest('hex');
       const now = Math.floor(Date.now() / 1000);
-      const seen = used.get(key);
+      const seconds = used.get(key) ?? new Set<number>();
+      for (const s of seconds) if (s < now - 2 * SIGNING_WINDOW_SECONDS) seconds.delete(s);
       let second = now;
-      if (!seen) used.set(key, { oldest: now, newest: now });
-      else if (now > seen.newest) seen.newest = now;
-      else second = seen.oldest = seen.oldest - 1;
+      while (seconds.has(second) && second > now - SIGNING_WINDOW_SECONDS) second -= 1;
+      seconds.add(second);
+      used.set(key, seconds);
       if (used.size > 10_000) used.clear();
       for (const [name, value] of Object.entries(signatureHeaders(credentials.ingressSecret, body, second * 1000))) headers.set(name, value);
     } else if (url.pathname.startsWith('/v1/')) {
