@@ -35,6 +35,14 @@ export function createApp(deps: ApiDeps): express.Express {
   app.set('trust proxy', false);
   app.use((req, res, next) => {
     const started = process.hrtime.bigint();
+    // Draining for shutdown: a keep-alive client gets its answer and then a closed connection, so it
+    // reconnects elsewhere instead of holding this process open. Decided when the answer is written,
+    // since a request may have begun before the signal.
+    const writeHead = res.writeHead.bind(res) as (...args: unknown[]) => typeof res;
+    res.writeHead = ((...args: unknown[]) => {
+      if (deps.draining?.() && !res.headersSent) res.setHeader('Connection', 'close');
+      return writeHead(...args);
+    }) as typeof res.writeHead;
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       deps.log.info('request', { method: req.method, path: req.path, status: res.statusCode, ms: Math.round(ms * 10) / 10 });

@@ -1,7 +1,7 @@
 /**
  * GET /healthz: the process is up. GET /readyz: every dependency answers (Temporal, object store,
  * clamd, ticket database), each within a short deadline; 503 names the ones that do not. While the
- * process drains for shutdown, /readyz answers 503 "draining" so a load balancer stops sending.
+ * process drains for shutdown, /readyz answers 503 "draining" to a client still connected.
  */
 import express, { type Router } from 'express';
 import type { Client } from '@temporalio/client';

@@ -55,10 +55,11 @@ async function main(): Promise<void> {
   const parkedTimer = setInterval(countParked, 30_000);
   parkedTimer.unref();
 
-  // Graceful shutdown: /readyz turns 503 at once, the listener closes (new connections are refused,
-  // idle keep-alive ones closed), in-flight requests finish and get their answer, then connections to
-  // Temporal and the database close. An email is either answered 202 (stored, workflow started) or
-  // not answered at all, so the sender retries it: nothing accepted is lost.
+  // Graceful shutdown: the listener closes (new connections are refused, idle keep-alive ones
+  // closed), requests in flight finish and get their answer with "Connection: close" (and /readyz
+  // answers 503 "draining" to a client still connected), then the connections to Temporal and the
+  // database close. An email is either answered 202 (stored, workflow started) or not answered at
+  // all, so the sender retries it: nothing accepted is lost.
   const stop = (signal: string): void => {
     if (draining) return;
     draining = true;

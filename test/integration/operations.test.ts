@@ -33,15 +33,15 @@ function logLines(app: RunningApp, prefix: string): { lines: LogLine[]; text: st
 }
 
 /** A POST whose body is sent in two halves, so the test can act between them. */
-function splitPost(url: string, raw: Buffer): { sendRest: () => void; answer: Promise<{ status: number; body: string }> } {
+function splitPost(url: string, raw: Buffer): { sendRest: () => void; answer: Promise<{ status: number; body: string; connection: string | undefined }> } {
   const headers = { 'content-type': 'message/rfc822', 'content-length': String(raw.length), ...signatureHeaders((process.env.INGRESS_SECRETS ?? '').split(',')[0]!, raw) };
   const request = http.request(`${url}/v1/inbound/mime`, { method: 'POST', headers });
-  const answer = new Promise<{ status: number; body: string }>((resolve, reject) => {
+  const answer = new Promise<{ status: number; body: string; connection: string | undefined }>((resolve, reject) => {
     request.on('response', (response) => {
       let body = '';
       response.setEncoding('utf8');
       response.on('data', (chunk: string) => (body += chunk));
-      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body, connection: response.headers.connection }));
     });
     request.on('error', reject);
   });
@@ -124,7 +124,7 @@ describe('operating Mailgate', () => {
     // The server has the request's first half when the signal arrives.
     await new Promise((r) => setTimeout(r, 300));
     const exit = app.stopApi('SIGTERM');
-    await new Promise((r) => setTimeout(r, 300));
+    await eventually('the API to start draining', async () => (logLines(app, 'api').lines.some((l) => l.msg === 'api draining') ? true : undefined));
     const refused = await fetch(`${app.url}/healthz`).then(
       () => 'answered',
       (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
@@ -133,6 +133,7 @@ describe('operating Mailgate', () => {
     inFlight.sendRest();
     const answer = await inFlight.answer;
     assert.equal(answer.status, 202, `the request in flight is answered: ${answer.body}`);
+    assert.equal(answer.connection, 'close', 'and its connection is closed after the answer');
     assert.deepEqual(await exit, { code: 0, signal: null });
     const api = logLines(app, 'api');
     assert.ok(api.lines.some((l) => l.msg === 'api draining' && l.signal === 'SIGTERM'));
