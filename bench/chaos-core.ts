@@ -7,8 +7,10 @@
  * The client delivers like an MTA: it retries a 503 or 429 (after Retry-After, capped) and a refused
  * connection until it gets its 202. Each phase then waits until no workflow of its emails runs and
  * counts, per email: workflows, tickets (through the admin API), acknowledgements (what the SMTP
- * server received) and outcomes. Lost: an email with no ticket. Doubled: more than one ticket or
- * acknowledgement for one email.
+ * server received: distinct Message-IDs, and copies of one) and outcomes. Lost: an email with no
+ * ticket. Doubled: more than one workflow, ticket or distinct acknowledgement for one email.
+ * Redelivered: the same acknowledgement (same Message-ID) received twice, which happens when a
+ * worker is killed between the SMTP server's "250" and the activity's record of the send.
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
@@ -50,7 +52,10 @@ export interface PhaseReport {
   answersDuringFault: Record<string, number>;
   workflows: number;
   tickets: number;
+  /** Distinct acknowledgements (Message-IDs) received. */
   acknowledgements: number;
+  /** Extra copies of an acknowledgement already received (same Message-ID). */
+  redelivered: number;
   outcomes: Record<string, number>;
   lost: number;
   doubled: number;
@@ -181,11 +186,16 @@ async function count(phase: Phase, client: Client, started: number): Promise<Pha
   let tickets = 0;
   let lost = 0;
   let doubled = 0;
-  const acksBySender = new Map<string, number>();
+  const acksBySender = new Map<string, Map<string, number>>();
   for (const mail of await receivedMail()) {
-    for (const to of mail.to) acksBySender.set(to.address.toLowerCase(), (acksBySender.get(to.address.toLowerCase()) ?? 0) + 1);
+    for (const to of mail.to) {
+      const byId = acksBySender.get(to.address.toLowerCase()) ?? new Map<string, number>();
+      byId.set(mail.messageId, (byId.get(mail.messageId) ?? 0) + 1);
+      acksBySender.set(to.address.toLowerCase(), byId);
+    }
   }
   let acknowledgements = 0;
+  let redelivered = 0;
   for (let i = 0; i < emails.length; i += 16) {
     await Promise.all(
       emails.slice(i, i + 16).map(async (email) => {
@@ -196,7 +206,9 @@ async function count(phase: Phase, client: Client, started: number): Promise<Pha
         const response = await apiFetch(`${phase.app().url}/v1/tickets?requester=${encodeURIComponent(email.sender)}`);
         const page = (await response.json()) as { tickets?: unknown[] };
         if (!response.ok || !page.tickets) throw new Error(`ticket query for ${email.sender} answered ${response.status}: ${JSON.stringify(page)}`);
-        const acks = acksBySender.get(email.sender) ?? 0;
+        const received = acksBySender.get(email.sender) ?? new Map<string, number>();
+        const acks = received.size;
+        for (const copies of received.values()) redelivered += copies - 1;
         tickets += page.tickets.length;
         acknowledgements += acks;
         if (page.tickets.length === 0 || email.workflowIds.size === 0) lost += 1;
@@ -214,6 +226,7 @@ async function count(phase: Phase, client: Client, started: number): Promise<Pha
     workflows: emails.reduce((n, e) => n + e.workflowIds.size, 0),
     tickets,
     acknowledgements,
+    redelivered,
     outcomes,
     lost,
     doubled,
@@ -338,6 +351,7 @@ export function formatReport(r: PhaseReport): string {
   return (
     `${r.phase.padEnd(17)} emails ${String(r.emails).padStart(5)}  deliveries ${String(r.deliveries).padStart(5)}  ` +
     `workflows ${String(r.workflows).padStart(5)}  tickets ${String(r.tickets).padStart(5)}  acks ${String(r.acknowledgements).padStart(5)}  ` +
+    `redelivered ${r.redelivered}  ` +
     `lost ${r.lost}  doubled ${r.doubled}  faults ${r.faults}  ${r.seconds} s\n` +
     `${''.padEnd(17)} answers: ${formatCounts(r.answers)}; during the fault: ${formatCounts(r.answersDuringFault)}; outcomes: ${formatCounts(r.outcomes)}` +
     (r.notes.length > 0 ? `\n${''.padEnd(17)} notes: ${r.notes.join('; ')}` : '')

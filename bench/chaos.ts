@@ -35,9 +35,10 @@ async function main(): Promise<void> {
   });
   const lost = reports.reduce((n, r) => n + r.lost, 0);
   const doubled = reports.reduce((n, r) => n + r.doubled, 0);
+  const redelivered = reports.reduce((n, r) => n + r.redelivered, 0);
   const emails = reports.reduce((n, r) => n + r.emails, 0);
   process.stdout.write(`\nworker and API logs: ${logDir}`);
-  process.stdout.write(`\nchaos suite: ${emails} emails in ${reports.length} phases, ${lost} lost, ${doubled} doubled, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  process.stdout.write(`\nchaos suite: ${emails} emails in ${reports.length} phases, ${lost} lost, ${doubled} doubled, ${redelivered} acknowledgements delivered twice, ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
   process.exit(lost === 0 && doubled === 0 ? 0 : 1);
 }
 

@@ -7,7 +7,8 @@ import { createClamdScanner } from './adapters/clamd';
 import { createSmtpMailer } from './adapters/mailer';
 import { createS3ObjectStore } from './adapters/object-store';
 import { openTicketStore } from './adapters/ticket-store';
-import { createActivities } from './activities';
+import type { TicketStore } from './adapters/ticket-store/types';
+import { createActivities, type ActivityDeps } from './activities';
 import { describeConfig, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { metrics, registry } from './metrics';
@@ -19,6 +20,21 @@ export interface WorkerOptions {
   taskQueue?: string;
 }
 
+/** The activities' dependencies: the production adapters, built from the configuration. */
+export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps {
+  return {
+    store: createS3ObjectStore(config.s3),
+    scanner: createClamdScanner(config.clamd),
+    tickets,
+    mailer: createSmtpMailer(config.smtp),
+    limits: config.limits,
+    ackFrom: config.ackFrom,
+    rules: config.rules,
+    signingKey: config.signingKey,
+    inboundDomains: config.inboundDomains,
+  };
+}
+
 export async function createMailgateWorker({ config, taskQueue }: WorkerOptions): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const tickets = openTicketStore(config.databaseUrl);
   await tickets.migrate();
@@ -28,17 +44,7 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
     namespace: config.temporal.namespace,
     taskQueue: taskQueue ?? config.temporal.taskQueue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities({
-      store: createS3ObjectStore(config.s3),
-      scanner: createClamdScanner(config.clamd),
-      tickets,
-      mailer: createSmtpMailer(config.smtp),
-      limits: config.limits,
-      ackFrom: config.ackFrom,
-      rules: config.rules,
-      signingKey: config.signingKey,
-      inboundDomains: config.inboundDomains,
-    }),
+    activities: createActivities(activityDeps(config, tickets)),
     // Two cores: clamd and the object store, not the worker, bound how many scans help at once.
     maxConcurrentActivityTaskExecutions: 20,
     shutdownGraceTime: '30 seconds',

@@ -15,11 +15,9 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
-import { createClamdScanner } from '../../src/adapters/clamd';
-import { createSmtpMailer } from '../../src/adapters/mailer';
-import { createS3ObjectStore } from '../../src/adapters/object-store';
 import { openTicketStore, TicketStoreUnavailableError } from '../../src/adapters/ticket-store';
 import type { TicketStore } from '../../src/adapters/ticket-store/types';
+import { activityDeps } from '../../src/worker';
 import type { EmailState, ProcessInboundEmailInput } from '../../src/workflows/types';
 import { receivedMail } from '../helpers/maildev';
 import { compose } from '../helpers/mail';
@@ -48,8 +46,8 @@ test('the database fails right after the acknowledgement is sent: the workflow r
   const requester = `${id}@customer.example`;
   const raw = await compose({ from: requester, to: 'support@mailgate.local', subject: 'Printer on fire', messageId: `<${id}@customer.example>`, text: 'It burns.' });
   const sha256 = createHash('sha256').update(raw).digest('hex');
-  const store = createS3ObjectStore(config.s3);
-  await store.put({ key: `raw/${sha256}`, body: raw, contentType: 'message/rfc822', contentLength: raw.length });
+  const deps = activityDeps(config, failing);
+  await deps.store.put({ key: `raw/${sha256}`, body: raw, contentType: 'message/rfc822', contentLength: raw.length });
 
   const taskQueue = unique('ack-retry');
   const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
@@ -60,17 +58,7 @@ test('the database fails right after the acknowledgement is sent: the workflow r
       namespace: config.temporal.namespace,
       taskQueue,
       workflowsPath: require.resolve('../../src/workflows'),
-      activities: createActivities({
-        store,
-        scanner: createClamdScanner(config.clamd),
-        tickets: failing,
-        mailer: createSmtpMailer(config.smtp),
-        limits: config.limits,
-        ackFrom: config.ackFrom,
-        rules: config.rules,
-        signingKey: config.signingKey,
-        inboundDomains: config.inboundDomains,
-      }),
+      activities: createActivities(deps),
     });
     const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowId = `inbound-email/${id}`;
