@@ -12,15 +12,12 @@
  * Redelivered: the same acknowledgement (same Message-ID) received twice, which happens when a
  * worker is killed between the SMTP server's "250" and the activity's record of the send.
  */
-import { execFile } from 'node:child_process';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { startApp, type RunningApp } from '../test/helpers/app';
 import { receivedMail } from '../test/helpers/maildev';
 import { apiFetch } from '../test/helpers/mail';
-import { ROOT } from '../test/helpers/stack';
+import { postgresUrl, stack } from '../test/helpers/stack';
 
 export type Service = 's3' | 'clamd' | 'smtp' | 'postgres';
 
@@ -65,15 +62,10 @@ export interface PhaseReport {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const run = promisify(execFile);
 const RETRY_CAP_MS = 2_000;
 
 function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
-}
-
-async function stack(action: 'up' | 'down', service: string): Promise<void> {
-  await run(path.join(ROOT, 'scripts/stack'), [action, service], { env: process.env, timeout: 180_000 });
 }
 
 interface Email {
@@ -247,7 +239,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const settleMs = options.settleTimeoutMs ?? 20 * 60_000;
   const runId = Date.now().toString(36);
   // PostgreSQL holds the tickets, so that its outage is a real one.
-  const databaseUrl = `postgres://${process.env.PG_USER}:${encodeURIComponent(process.env.PG_PASSWORD ?? '')}@127.0.0.1:${process.env.PG_PORT}/${process.env.PG_DATABASE}`;
+  const databaseUrl = postgresUrl();
   // One source delivers everything here, as one relay would: the per-source limit is set above the
   // suite's own rate, so that the limit is not what is counted.
   const app = await startApp({ databaseUrl, env: { INGRESS_RATE_PER_MINUTE: '100000' } });

@@ -4,24 +4,19 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import net from 'node:net';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { startApp, type RunningApp } from '../helpers/app';
 import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket, withTemporal } from '../helpers/pipeline';
-import { eventually, ROOT, unique } from '../helpers/stack';
+import { eventually, stack, unique } from '../helpers/stack';
 import { signatureHeaders } from '../../src/api/signing';
 
-const run = promisify(execFile);
 const ROTATED_SECRET = 'the-next-ingress-secret-after-rotation';
 
 async function rawPost(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; reason: string }> {
   const response = await fetch(`${url}/v1/inbound/mime`, { method: 'POST', headers: { 'content-type': 'message/rfc822', ...headers }, body });
   return { status: response.status, reason: ((await response.json()) as { reason?: string }).reason ?? '' };
 }
-const stack = (...args: string[]) => run(path.join(ROOT, 'scripts/stack'), args, { env: process.env, timeout: 120_000 });
 
 describe('the inbound MIME endpoint', () => {
   let app: RunningApp;

@@ -13,10 +13,9 @@ import { startApp, type RunningApp } from '../helpers/app';
 import { receivedMail } from '../helpers/maildev';
 import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket, type EmailView } from '../helpers/pipeline';
-import { eventually, ROOT, unique } from '../helpers/stack';
+import { eventually, ROOT, stack, unique } from '../helpers/stack';
 
 const run = promisify(execFile);
-const stack = (...args: string[]) => run(path.join(ROOT, 'scripts/stack'), args, { env: process.env, timeout: 120_000 });
 
 describe('parking and reprocessing', () => {
   let app: RunningApp;

@@ -10,7 +10,7 @@ import { mailMatching } from '../helpers/maildev';
 import { apiFetch, compose, fixture, postMime } from '../helpers/mail';
 import { historyBytes, settled, ticket } from '../helpers/pipeline';
 import { eicar } from '../helpers/samples';
-import { unique } from '../helpers/stack';
+import { postgresUrl, unique } from '../helpers/stack';
 
 /** A small but real PDF file (PDF 1.4, one empty page). */
 function pdf(): Buffer {
@@ -24,8 +24,7 @@ const backends: { name: string; databaseUrl: () => string | undefined }[] = [
   { name: 'SQLite (embedded default)', databaseUrl: () => undefined },
   {
     name: 'PostgreSQL',
-    databaseUrl: () =>
-      `postgres://${process.env.PG_USER}:${encodeURIComponent(process.env.PG_PASSWORD ?? '')}@127.0.0.1:${process.env.PG_PORT}/${process.env.PG_DATABASE}`,
+    databaseUrl: postgresUrl,
   },
 ];
 
