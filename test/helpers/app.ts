@@ -4,7 +4,8 @@
  * and restarted to test durability.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import assert from 'node:assert/strict';
+import { createWriteStream, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { ROOT, unique } from './stack';
@@ -149,4 +150,26 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       for (const child of stopping) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     },
   };
+}
+
+export type LogLine = Record<string, unknown> & { msg: string; level: string };
+
+/**
+ * The JSON log lines of the app's processes whose log file names start with `prefix` ('worker',
+ * 'api', '' for all), and their raw text. Fails on a line that is not JSON.
+ */
+export function readJsonLogs(logDir: string, prefix = ''): { lines: LogLine[]; text: string } {
+  const files = readdirSync(logDir).filter((f) => f.startsWith(prefix) && f.endsWith('.log'));
+  const text = files.map((f) => readFileSync(path.join(logDir, f), 'utf8')).join('');
+  const lines = text
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .map((l) => {
+      try {
+        return JSON.parse(l) as LogLine;
+      } catch {
+        return assert.fail(`a log line in ${logDir} is not JSON: ${l.slice(0, 200)}`);
+      }
+    });
+  return { lines, text };
 }

@@ -5,32 +5,12 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
 import http from 'node:http';
-import path from 'node:path';
 import { signatureHeaders } from '../../src/api/signing';
-import { startApp, type RunningApp } from '../helpers/app';
+import { readJsonLogs, startApp, type RunningApp } from '../helpers/app';
 import { compose, postMime } from '../helpers/mail';
 import { assertOneTicketAndAcknowledgementEach, settled } from '../helpers/pipeline';
 import { eventually, unique } from '../helpers/stack';
-
-type LogLine = Record<string, unknown> & { msg: string; level: string };
-
-function logLines(app: RunningApp, prefix: string): { lines: LogLine[]; text: string } {
-  const files = readdirSync(app.logDir).filter((f) => f.startsWith(prefix) && f.endsWith('.log'));
-  const text = files.map((f) => readFileSync(path.join(app.logDir, f), 'utf8')).join('');
-  const lines = text
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => {
-      try {
-        return JSON.parse(l) as LogLine;
-      } catch {
-        assert.fail(`a ${prefix} log line is not JSON: ${l.slice(0, 200)}`);
-      }
-    });
-  return { lines, text };
-}
 
 /** A POST whose body is sent in two halves, so the test can act between them. */
 function splitPost(url: string, raw: Buffer): { sendRest: () => void; answer: Promise<{ status: number; body: string; connection: string | undefined }> } {
@@ -76,7 +56,7 @@ describe('operating Mailgate', () => {
     assert.equal(view.state?.outcome, 'ticket_created');
 
     const worker = await eventually('the finished line in the worker log', async () => {
-      const read = logLines(app, 'worker');
+      const read = readJsonLogs(app.logDir, 'worker');
       return read.lines.some((l) => l.msg === 'email finished' && l.workflowId === workflowId) ? read : undefined;
     });
     const about = worker.lines.filter((l) => l.workflowId === workflowId);
@@ -97,7 +77,7 @@ describe('operating Mailgate', () => {
       assert.equal(line.process, 'worker');
     }
 
-    const api = logLines(app, 'api');
+    const api = readJsonLogs(app.logDir, 'api');
     const accepted = api.lines.find((l) => l.msg === 'inbound email accepted' && JSON.stringify(l.emails).includes(workflowId));
     assert.ok(accepted, 'the API logs the workflow id it started');
 
@@ -124,7 +104,7 @@ describe('operating Mailgate', () => {
     // The server has the request's first half when the signal arrives.
     await new Promise((r) => setTimeout(r, 300));
     const exit = app.stopApi('SIGTERM');
-    await eventually('the API to start draining', async () => (logLines(app, 'api').lines.some((l) => l.msg === 'api draining') ? true : undefined));
+    await eventually('the API to start draining', async () => (readJsonLogs(app.logDir, 'api').lines.some((l) => l.msg === 'api draining') ? true : undefined));
     const refused = await fetch(`${app.url}/healthz`).then(
       () => 'answered',
       (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
@@ -135,7 +115,7 @@ describe('operating Mailgate', () => {
     assert.equal(answer.status, 202, `the request in flight is answered: ${answer.body}`);
     assert.equal(answer.connection, 'close', 'and its connection is closed after the answer');
     assert.deepEqual(await exit, { code: 0, signal: null });
-    const api = logLines(app, 'api');
+    const api = readJsonLogs(app.logDir, 'api');
     assert.ok(api.lines.some((l) => l.msg === 'api draining' && l.signal === 'SIGTERM'));
     assert.ok(api.lines.some((l) => l.msg === 'api stopped'));
 
@@ -166,7 +146,7 @@ describe('operating Mailgate', () => {
       if (i === total / 3) rolled = app.rollWorker();
     }
     assert.deepEqual(await rolled, { code: 0, signal: null }, 'the old worker drained and exited cleanly');
-    const stopped = logLines(app, 'worker-1');
+    const stopped = readJsonLogs(app.logDir, 'worker-1');
     assert.ok(stopped.lines.some((l) => l.msg === 'worker stopped'), 'the old worker logged its stop');
 
     const views = await Promise.all(workflowIds.map((id) => settled(app.url, id, 120_000)));
