@@ -2,10 +2,11 @@
 import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { NativeConnection, Worker } from '@temporalio/worker';
 import type { EmailState } from '../../src/workflows/types';
 import { receivedMail } from './maildev';
 import { getJson } from './mail';
-import { config, eventually } from './stack';
+import { config, eventually, unique } from './stack';
 
 export interface EmailView {
   workflowId: string;
@@ -59,6 +60,30 @@ export async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promi
     return await fn(new Client({ connection, namespace: config.temporal.namespace }));
   } finally {
     await connection.close();
+  }
+}
+
+/**
+ * Runs `fn` with a worker of this process polling a task queue of its own (on the dev server), and
+ * stops the worker when `fn` settles: for tests that run workflows against in-process activities.
+ */
+export async function withInProcessWorker<T>(
+  options: { workflowsPath: string; activities: object; prefix: string },
+  fn: (client: Client, taskQueue: string) => Promise<T>,
+): Promise<T> {
+  const taskQueue = unique(options.prefix);
+  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  try {
+    const worker = await Worker.create({
+      connection: nativeConnection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowsPath: options.workflowsPath,
+      activities: options.activities,
+    });
+    return await withTemporal((client) => worker.runUntil(fn(client, taskQueue)));
+  } finally {
+    await nativeConnection.close();
   }
 }
 

@@ -12,8 +12,6 @@ import { createHash } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker } from '@temporalio/worker';
 import { createActivities } from '../../src/activities';
 import { openTicketStore, TicketStoreUnavailableError } from '../../src/adapters/ticket-store';
 import type { TicketStore } from '../../src/adapters/ticket-store/types';
@@ -21,6 +19,7 @@ import { activityDeps } from '../../src/worker';
 import type { EmailState, ProcessInboundEmailInput } from '../../src/workflows/types';
 import { receivedMail } from '../helpers/maildev';
 import { compose } from '../helpers/mail';
+import { withInProcessWorker } from '../helpers/pipeline';
 import { config, eventually, unique } from '../helpers/stack';
 
 test('the database fails right after the acknowledgement is sent: the workflow records it later and it is sent exactly once', async () => {
@@ -49,18 +48,7 @@ test('the database fails right after the acknowledgement is sent: the workflow r
   const deps = activityDeps(config, failing);
   await deps.store.put({ key: `raw/${sha256}`, body: raw, contentType: 'message/rfc822', contentLength: raw.length });
 
-  const taskQueue = unique('ack-retry');
-  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const connection = await Connection.connect({ address: config.temporal.address });
   try {
-    const worker = await Worker.create({
-      connection: nativeConnection,
-      namespace: config.temporal.namespace,
-      taskQueue,
-      workflowsPath: require.resolve('../../src/workflows'),
-      activities: createActivities(deps),
-    });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
     const workflowId = `inbound-email/${id}`;
     const input: ProcessInboundEmailInput = {
       rawKey: `raw/${sha256}`,
@@ -73,7 +61,9 @@ test('the database fails right after the acknowledgement is sent: the workflow r
       receivedAt: new Date().toISOString(),
       policy: { waitForParentSeconds: 0, maxAttempts: 3 },
     };
-    const state = (await worker.runUntil(client.workflow.execute('processInboundEmail', { taskQueue, workflowId, args: [input] }))) as EmailState;
+    const state = (await withInProcessWorker({ workflowsPath: require.resolve('../../src/workflows'), activities: createActivities(deps), prefix: 'ack-retry' }, (client, taskQueue) =>
+      client.workflow.execute('processInboundEmail', { taskQueue, workflowId, args: [input] }),
+    )) as EmailState;
     assert.equal(state.outcome, 'ticket_created');
     assert.equal(state.acknowledgement?.sent, true);
     assert.equal(state.acknowledgement?.recorded, true, 'recorded by the workflow after the failures');
@@ -88,8 +78,6 @@ test('the database fails right after the acknowledgement is sent: the workflow r
     const again = await tickets.reserveAcknowledgement({ workflowId, ticketId: state.ticketId!, messageId: 'x@y', recipient: requester });
     assert.equal(again.state, 'sent', 'the store records it as sent');
   } finally {
-    await connection.close();
-    await nativeConnection.close();
     await tickets.close();
   }
 });

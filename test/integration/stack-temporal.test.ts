@@ -2,34 +2,21 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
-import { Worker, NativeConnection } from '@temporalio/worker';
-import { config, eventually, ROOT, unique } from '../helpers/stack';
+import { Worker } from '@temporalio/worker';
+import { withInProcessWorker } from '../helpers/pipeline';
+import { eventually, ROOT, unique } from '../helpers/stack';
 import { stackProbeActivities } from '../workflows/stack-probe-activities';
 
 const workflowsPath = require.resolve('../workflows/stack-probe');
 
 test('a workflow with one activity runs on the dev server and is listed by its custom search attribute', async () => {
-  const taskQueue = unique('stack-probe');
   const status = unique('probe-status');
-  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
-  const connection = await Connection.connect({ address: config.temporal.address });
-  try {
-    const worker = await Worker.create({
-      connection: nativeConnection,
-      namespace: config.temporal.namespace,
+  await withInProcessWorker({ workflowsPath, activities: stackProbeActivities, prefix: 'stack-probe' }, async (client, taskQueue) => {
+    const result = await client.workflow.execute('stackProbe', {
       taskQueue,
-      workflowsPath,
-      activities: stackProbeActivities,
+      workflowId: unique('stack-probe'),
+      args: [{ text: 'hello', status }],
     });
-    const client = new Client({ connection, namespace: config.temporal.namespace });
-    const result = await worker.runUntil(
-      client.workflow.execute('stackProbe', {
-        taskQueue,
-        workflowId: unique('stack-probe'),
-        args: [{ text: 'hello', status }],
-      }),
-    );
     assert.equal(result, 'echo: hello');
 
     const listed = await eventually('the execution to be visible by EmailStatus', async () => {
@@ -40,10 +27,7 @@ test('a workflow with one activity runs on the dev server and is listed by its c
     assert.equal(listed.length, 1);
     assert.equal(listed[0]?.type, 'stackProbe');
     assert.equal(listed[0]?.status.name, 'COMPLETED');
-  } finally {
-    await connection.close();
-    await nativeConnection.close();
-  }
+  });
 });
 
 test('the saved history of the probe workflow replays without nondeterminism', async () => {
