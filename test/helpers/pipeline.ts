@@ -5,7 +5,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import type { EmailState } from '../../src/workflows/types';
 import { receivedMail } from './maildev';
-import { getJson } from './mail';
+import { compose, getJson, postMime } from './mail';
 import { config, eventually, unique } from './stack';
 
 export interface EmailView {
@@ -93,6 +93,36 @@ export async function historyBytes(workflowId: string): Promise<number> {
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     return Buffer.byteLength(historyToJSON(history));
   });
+}
+
+/**
+ * Posts `count` emails, each from a customer of its own (so no per-sender limit is what gets tested)
+ * and each with a text attachment of `attachmentLines` lines, asserting 202 for each; `after(i)` runs
+ * once email i is accepted (a worker kill, a restart). Returns the customers and workflow ids.
+ */
+export async function postCustomerEmails(
+  baseUrl: string,
+  options: { run: string; count: number; subject: string; attachmentLines: number; after?: (i: number) => Promise<void> | void },
+): Promise<{ customers: string[]; workflowIds: string[] }> {
+  const customers: string[] = [];
+  const workflowIds: string[] = [];
+  for (let i = 0; i < options.count; i++) {
+    const customer = `${options.run}-${i}@customer.example`;
+    const raw = await compose({
+      from: customer,
+      to: 'support@mailgate.local',
+      subject: `${options.subject} ${options.run} #${i}`,
+      messageId: `<${options.run}.${i}@c.example>`,
+      text: `email ${i}`,
+      attachments: [{ filename: `notes-${i}.txt`, content: `line ${i}\n`.repeat(options.attachmentLines) }],
+    });
+    const posted = await postMime(baseUrl, raw);
+    assert.equal(posted.status, 202);
+    customers.push(customer);
+    workflowIds.push(posted.body.emails![0]!.workflowId);
+    await options.after?.(i);
+  }
+  return { customers, workflowIds };
 }
 
 /**

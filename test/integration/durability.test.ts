@@ -5,8 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type RunningApp } from '../helpers/app';
-import { compose, getJson, postMime } from '../helpers/mail';
-import { assertOneTicketAndAcknowledgementEach, settled } from '../helpers/pipeline';
+import { getJson } from '../helpers/mail';
+import { assertOneTicketAndAcknowledgementEach, postCustomerEmails, settled } from '../helpers/pipeline';
 import { unique } from '../helpers/stack';
 
 const EMAILS = 20;
@@ -21,24 +21,15 @@ describe('a worker killed mid-flight', () => {
   });
 
   test('the worker killed with SIGKILL while workflows are in flight, then restarted: every email ends as exactly one ticket', async () => {
-    const run = unique('kill');
-    // One customer per email: the per-recipient acknowledgement limit must not be what is tested.
-    const customerOf = (i: number): string => `${run}-${i}@customer.example`;
-    const workflowIds: string[] = [];
-    for (let i = 0; i < EMAILS; i++) {
-      const raw = await compose({
-        from: customerOf(i),
-        to: 'support@mailgate.local',
-        subject: `Killed ${run} #${i}`,
-        messageId: `<${run}.${i}@c.example>`,
-        text: `email ${i}`,
-        attachments: [{ filename: `log-${i}.txt`, content: `line ${i}\n`.repeat(2000) }],
-      });
-      const posted = await postMime(app.url, raw);
-      assert.equal(posted.status, 202);
-      workflowIds.push(posted.body.emails![0]!.workflowId);
-      if (i === Math.floor(EMAILS / 2)) await app.killWorker('SIGKILL');
-    }
+    const { customers, workflowIds } = await postCustomerEmails(app.url, {
+      run: unique('kill'),
+      count: EMAILS,
+      subject: 'Killed',
+      attachmentLines: 2000,
+      after: async (i) => {
+        if (i === Math.floor(EMAILS / 2)) await app.killWorker('SIGKILL');
+      },
+    });
     // Emails keep arriving while no worker runs: they wait in Temporal, nothing is lost.
     await new Promise((r) => setTimeout(r, 1_000));
     const beforeRestart = await Promise.all(
@@ -52,7 +43,7 @@ describe('a worker killed mid-flight', () => {
     assert.deepEqual(new Set(views.map((v) => v.state?.outcome)), new Set(['ticket_created']));
     const ticketIds = views.map((v) => v.state?.ticketId);
     assert.equal(new Set(ticketIds).size, EMAILS, 'one ticket per email');
-    const found = await assertOneTicketAndAcknowledgementEach(app.url, Array.from({ length: EMAILS }, (_, i) => customerOf(i)));
+    const found = await assertOneTicketAndAcknowledgementEach(app.url, customers);
     assert.deepEqual(found, ticketIds, "each email's ticket is its customer's only one");
   });
 });

@@ -9,7 +9,7 @@ import http from 'node:http';
 import { signatureHeaders } from '../../src/api/signing';
 import { readJsonLogs, startApp, type RunningApp } from '../helpers/app';
 import { compose, postMime } from '../helpers/mail';
-import { assertOneTicketAndAcknowledgementEach, settled } from '../helpers/pipeline';
+import { assertOneTicketAndAcknowledgementEach, postCustomerEmails, settled } from '../helpers/pipeline';
 import { eventually, unique } from '../helpers/stack';
 
 /** A POST whose body is sent in two halves, so the test can act between them. */
@@ -126,31 +126,23 @@ describe('operating Mailgate', () => {
   });
 
   test('a rolling restart of the worker under load (new one up, old one SIGTERMed) loses and doubles nothing', async () => {
-    const run = unique('roll');
     const total = 24;
-    const customerOf = (i: number): string => `${run}-${i}@customer.example`;
-    const workflowIds: string[] = [];
     let rolled: Promise<{ code: number | null; signal: string | null }> | undefined;
-    for (let i = 0; i < total; i++) {
-      const raw = await compose({
-        from: customerOf(i),
-        to: 'support@mailgate.local',
-        subject: `Rolling ${run} #${i}`,
-        messageId: `<${run}.${i}@c.example>`,
-        text: `email ${i}`,
-        attachments: [{ filename: `notes-${i}.txt`, content: `line ${i}\n`.repeat(5000) }],
-      });
-      const posted = await postMime(app.url, raw);
-      assert.equal(posted.status, 202);
-      workflowIds.push(posted.body.emails![0]!.workflowId);
-      if (i === total / 3) rolled = app.rollWorker();
-    }
+    const { customers, workflowIds } = await postCustomerEmails(app.url, {
+      run: unique('roll'),
+      count: total,
+      subject: 'Rolling',
+      attachmentLines: 5000,
+      after: (i) => {
+        if (i === total / 3) rolled = app.rollWorker();
+      },
+    });
     assert.deepEqual(await rolled, { code: 0, signal: null }, 'the old worker drained and exited cleanly');
     const stopped = readJsonLogs(app.logDir, 'worker-1');
     assert.ok(stopped.lines.some((l) => l.msg === 'worker stopped'), 'the old worker logged its stop');
 
     const views = await Promise.all(workflowIds.map((id) => settled(app.url, id, 120_000)));
     assert.deepEqual(new Set(views.map((v) => v.state?.outcome)), new Set(['ticket_created']));
-    await assertOneTicketAndAcknowledgementEach(app.url, Array.from({ length: total }, (_, i) => customerOf(i)));
+    await assertOneTicketAndAcknowledgementEach(app.url, customers);
   });
 });
