@@ -1,6 +1,8 @@
 /** The inbound-email workflow's input, state and query: shared by the workflow, worker and API. */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
-import type { EmailClass, ScanStatus, TicketPriority } from '../adapters/ticket-store/types';
+import type { EmailClass, EmailOutcome, EmailStep, ScanStatus, TicketPriority } from '../domain/vocabulary';
+
+export type { EmailOutcome, EmailStep } from '../domain/vocabulary';
 
 /** References only: the raw bytes stay in the object store (claim check). */
 export interface ProcessInboundEmailInput {
@@ -38,28 +40,6 @@ export interface ReprocessOverrides {
   /** Open a new ticket even if the email threads onto one (at most one such ticket per email). */
   forceNewTicket?: boolean;
 }
-
-export type EmailStep =
-  | 'received'
-  | 'parsing'
-  | 'classifying'
-  | 'scanning'
-  | 'storing'
-  | 'threading'
-  | 'ticketing'
-  | 'acknowledging'
-  | 'done';
-
-export type EmailOutcome =
-  | 'pending'
-  | 'parked'
-  | 'ticket_created'
-  | 'comment_added'
-  | 'note_added'
-  | 'suppressed'
-  | 'rejected'
-  | 'discarded'
-  | 'failed';
 
 export interface EmailState {
   step: EmailStep;

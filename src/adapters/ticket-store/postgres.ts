@@ -284,6 +284,12 @@ export function createPostgresTicketStore(url: string, options: PostgresTicketSt
         return loadTicket(await one(pool, `${POSTGRES_TICKET_SELECT} WHERE number = $1`, [number]));
       }),
 
+    findByExternalRef: (originKey) =>
+      guarded(async () => {
+        const row = await one(pool, `${POSTGRES_TICKET_SELECT} WHERE origin_key = $1`, [originKey]);
+        return row ? toTicket(row) : null;
+      }),
+
     listTickets: (input) =>
       guarded(async () => {
         const listing = resolveListing(input);

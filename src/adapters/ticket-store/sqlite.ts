@@ -269,6 +269,12 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
     getTicketByNumber: (number) =>
       guarded(() => (isTicketNumber(number) ? loadTicket(get(`${SQLITE_TICKET_SELECT} WHERE number = ?`, number)) : null)),
 
+    findByExternalRef: (originKey) =>
+      guarded(() => {
+        const row = get(`${SQLITE_TICKET_SELECT} WHERE origin_key = ?`, originKey);
+        return row ? toTicket(row) : null;
+      }),
+
     listTickets: (input) =>
       guarded(() => {
         const listing = resolveListing(input);

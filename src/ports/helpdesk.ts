@@ -1,0 +1,103 @@
+/**
+ * The Helpdesk port: what Mailgate asks of any helpdesk, and nothing else. The built-in store is the
+ * first implementation (src/adapters/ticket-store); vendor connectors (Zendesk, Jira Service
+ * Management, Freshdesk, ServiceNow, generic REST) implement the same interface and pass the same
+ * contract suite (test/contract/helpdesk.contract.ts).
+ *
+ * What a helpdesk does for Mailgate:
+ *   createTicket      open a ticket for a requester, with the first message as its first comment,
+ *                     idempotent by `externalRef` (Mailgate's key for the conversation)
+ *   findByExternalRef the ticket an earlier createTicket made, if any
+ *   addComment        a public reply or an internal note, idempotent by the message's Message-ID
+ *   getTicket         read a ticket's status (and who asked, in which queue)
+ *   setStatus         reopen (or close) a ticket
+ *   noteQueue         note that the same email also reached another queue
+ *   attachments       travel with a comment (`NewComment.attachments`): each carries its scan
+ *                     verdict, and only a clean one has a storage key to link
+ *   link              `NewTicket.linkedTicketId`: a follow-up of a closed ticket
+ *
+ * What a helpdesk is never asked to remember: Message-IDs for threading, acknowledgement
+ * reservations, rate counters, replay claims, email records, undeliverable addresses. Those are the
+ * Ledger's (src/ports/ledger.ts), always in Mailgate's own database, because a vendor's search lags
+ * its writes and idempotency must not depend on it.
+ *
+ * Errors: an implementation throws its adapter's typed errors (src/domain/errors.ts types through
+ * `AdapterError`): unavailable and rate-limited are transient (retried), invalid input and not found
+ * are permanent (the email parks with the vendor's message).
+ */
+import type { ScanStatus, TicketPriority, TicketStatus } from '../domain/vocabulary';
+
+/** A file on a comment, with its scan verdict. Only a `clean` file has a `storageKey` to link. */
+export interface AttachmentRecord {
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  /** Object-store key of the clean copy; null when quarantined or skipped (never linked). */
+  storageKey: string | null;
+  scanStatus: ScanStatus;
+  /** Virus signature for infected files, the reason a file was skipped, or the scanner's word. */
+  scanDetail: string | null;
+  contentId: string | null;
+  inline: boolean;
+}
+
+export interface NewComment {
+  /** Normalized Message-ID (`local@domain`, no angle brackets, lower-cased domain): one comment per id. */
+  messageId: string;
+  author: string;
+  text: string;
+  /** Already sanitized HTML, or null. */
+  html: string | null;
+  /** Internal notes (virus findings, automated mail, system remarks) are not shown to the requester. */
+  internal?: boolean;
+  attachments: AttachmentRecord[];
+}
+
+export interface NewTicket {
+  /** Mailgate's key for the conversation: one ticket per key, however often this is called. */
+  originKey: string;
+  subject: string;
+  requester: string;
+  /** The queue (recipient address) the email came in on. */
+  queue: string;
+  /** The first message of the ticket, stored as its first comment. */
+  comment: NewComment;
+  /** Default 'normal'. */
+  priority?: TicketPriority;
+  /** Which routing/priority rules fired (e.g. "priority:keyword:outage"); stored lower-cased, unique. */
+  tags?: string[];
+  /** A ticket this one follows up (a reply to a closed ticket that opens a new one). */
+  linkedTicketId?: string | null;
+}
+
+/** A ticket as Mailgate needs to see it: enough to thread, report and apply the closed-reply policy. */
+export interface HelpdeskTicket {
+  id: string;
+  /** Human-friendly number, shown in subjects (`[MG-42]`) and signed into reply tokens. */
+  number: number;
+  subject: string;
+  requester: string;
+  queue: string;
+  status: TicketStatus;
+  priority: TicketPriority;
+  tags: string[];
+  linkedTicketId: string | null;
+}
+
+export interface Helpdesk {
+  /** Idempotent by `originKey`: a repeat returns the existing ticket with `created: false`. */
+  createTicket(input: NewTicket): Promise<{ ticket: HelpdeskTicket; created: boolean }>;
+  /** The ticket `createTicket` made for this key, or null. */
+  findByExternalRef(originKey: string): Promise<HelpdeskTicket | null>;
+  /** Idempotent by (ticket, Message-ID). Unknown ticket → a not-found error. */
+  addComment(ticketId: string, input: NewComment): Promise<{ comment: { id: string }; created: boolean }>;
+  getTicket(ticketId: string): Promise<HelpdeskTicket | null>;
+  getTicketByNumber(number: number): Promise<HelpdeskTicket | null>;
+  /** Reopen or close; unknown ticket → a not-found error. */
+  setStatus(ticketId: string, status: TicketStatus): Promise<HelpdeskTicket>;
+  /** Notes another queue on a ticket, when one ticket serves several queues (idempotent). */
+  noteQueue(ticketId: string, queue: string): Promise<void>;
+  /** Cheap reachability check for /readyz. */
+  ping(): Promise<void>;
+}
