@@ -25,7 +25,9 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
   return {
     store: createS3ObjectStore(config.s3),
     scanner: createClamdScanner(config.clamd),
-    tickets,
+    // The built-in store is both the helpdesk and the ledger.
+    helpdesk: tickets,
+    ledger: tickets,
     mailer: createSmtpMailer(config.smtp),
     limits: config.limits,
     ackFrom: config.ackFrom,
