@@ -22,7 +22,7 @@ import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attribute
 import type { ProcessInboundEmailInput } from '../workflows/types';
 import { ingressAuth } from './auth';
 import { metrics } from '../metrics';
-import { addressesOf, NotAnEmailError, readHeaderBlock } from './mime-headers';
+import { addressesOf, NotAnEmailError, readHeaderBlock } from '../ingress/mime-headers';
 
 export interface InboundDeps {
   config: Config;
