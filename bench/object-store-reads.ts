@@ -16,6 +16,7 @@ import type { ObjectStore } from '../src/adapters/object-store';
 import { openTicketStore } from '../src/adapters/ticket-store';
 import { createActivities } from '../src/activities';
 import { loadConfig } from '../src/config';
+import { temporalConnectionOptions } from '../src/temporal-connection';
 import { activityDeps } from '../src/worker';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
@@ -48,8 +49,8 @@ async function main(): Promise<void> {
   const store = deps.store;
   deps.store = counting(store, log);
   const taskQueue = `reads-${randomUUID()}`;
-  const native = await NativeConnection.connect({ address: config.temporal.address });
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const native = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection, namespace: config.temporal.namespace });
   const worker = await Worker.create({
     connection: native,
