@@ -18,6 +18,7 @@ import { createActivities } from '../src/activities';
 import { loadConfig } from '../src/config';
 import { temporalConnectionOptions } from '../src/temporal-connection';
 import { activityDeps } from '../src/worker';
+import { processInboundEmail } from '../src/workflows';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
@@ -80,7 +81,7 @@ async function main(): Promise<void> {
         const sha256 = createHash('sha256').update(raw).digest('hex');
         await store.put({ key: `raw/${sha256}`, body: raw, contentType: 'message/rfc822', contentLength: raw.length });
         log.length = 0;
-        const state = (await client.workflow.execute('processInboundEmail', {
+        const state = await client.workflow.execute(processInboundEmail, {
           taskQueue,
           workflowId: `inbound-email/${id}`,
           args: [
@@ -96,7 +97,7 @@ async function main(): Promise<void> {
               policy: { waitForParentSeconds: 0 },
             },
           ],
-        })) as { outcome: string };
+        });
         const counts = new Map<string, number>();
         for (const entry of log) counts.set(`${entry.op} ${shape(entry.key)}`, (counts.get(`${entry.op} ${shape(entry.key)}`) ?? 0) + 1);
         const reads = log.filter((e) => e.op === 'get');
