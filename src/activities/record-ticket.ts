@@ -74,117 +74,108 @@ function attachmentRecord(attachment: AttachmentFacts): AttachmentRecord {
   };
 }
 
-export function createRecordTicket(deps: { store: ObjectStore; helpdesk: Helpdesk; ledger: Ledger; limits: Limits; rules: Rules }) {
-  const { helpdesk, ledger } = deps;
-  const senderLimit = deps.rules.rateLimits.newTicketsPerSender;
-  const closedPolicy = (queue: string) => deps.rules.queues.find((q) => q.address === queue)?.closedReply ?? 'reopen';
+type Deps = { store: ObjectStore; helpdesk: Helpdesk; ledger: Ledger; limits: Limits; rules: Rules };
 
+function emptyResult(): RecordTicketResult {
+  return { outcome: 'suppressed', ticketId: null, ticketNumber: null, ticketCreated: false, reopened: false, linkedTicketId: null, quarantined: [], reason: null };
+}
+
+/** The email as a comment: its text (capped) and sanitized html; automated mail as an internal note. */
+async function commentFor(deps: Deps, input: RecordTicketInput): Promise<NewComment> {
+  // The one read of the parsed document after parsing: its text and html become the comment.
+  const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
+  const text = document.text.slice(0, deps.limits.maxTextChars);
+  return {
+    messageId: input.messageId,
+    author: input.requester,
+    text: input.automated ? `[${input.classLabel}]\n${text}` : text,
+    html: document.html,
+    attachments: input.attachments.map(attachmentRecord),
+    ...(input.automated ? { internal: true } : {}),
+  };
+}
+
+/** The ledger's thread index learns the message, whichever helpdesk holds the ticket. */
+function remember(ledger: Ledger, input: RecordTicketInput, ticketId: string, queue: string): Promise<void> {
+  return ledger.indexMessageId({ messageId: input.messageId, ticketId, queue, kind: 'inbound' });
+}
+
+/** A new ticket (linked to a closed one, or not), unless the sender is past the new-ticket rate limit. */
+async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComment, linkedTicketId: string | null, result: RecordTicketResult): Promise<void> {
+  const limit = deps.rules.rateLimits.newTicketsPerSender;
+  const now = Date.now();
+  const count = await deps.ledger.countRateEvent({
+    key: `new-ticket:${input.requester.toLowerCase()}`,
+    eventId: input.workflowId,
+    at: new Date(now).toISOString(),
+    windowStart: new Date(now - limit.windowSeconds * 1000).toISOString(),
+  });
+  if (count > limit.limit) {
+    result.reason = `rate limit of ${limit.limit} new tickets per ${limit.windowSeconds} s from ${input.requester} reached`;
+    return;
+  }
+  const seed = oneTicketSeed({ multipleQueues: deps.rules.multipleQueues, messageId: input.messageId, hasMessageId: input.hasMessageId });
+  const created = await deps.helpdesk.createTicket({
+    originKey: seed === null ? input.idempotencyKey : createHash('sha256').update(seed).digest('hex'),
+    subject: input.subject || '(no subject)',
+    requester: input.requester,
+    queue: input.queue,
+    comment,
+    priority: input.priority,
+    tags: [...input.tags, ...(input.redactions ?? []).filter((r) => r.count > 0).map((r) => `redacted:${r.kind}`)].slice(0, 50),
+    linkedTicketId,
+  });
+  if (created.ticket.queue !== input.queue) await deps.helpdesk.noteQueue(created.ticket.id, input.queue);
+  await remember(deps.ledger, input, created.ticket.id, created.ticket.queue);
+  Object.assign(result, {
+    outcome: 'ticket_created',
+    ticketId: created.ticket.id,
+    ticketNumber: created.ticket.number,
+    // A redelivery of the same email is acknowledged again (the send is idempotent per workflow);
+    // a second queue of a shared ticket is not.
+    ticketCreated: created.created || created.ticket.queue === input.queue,
+    linkedTicketId,
+  });
+}
+
+/** Does what ticketAction decided for the message and its thread. */
+async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, result: RecordTicketResult): Promise<void> {
+  const thread = input.thread;
+  const ticket = thread && !input.automated ? await deps.helpdesk.getTicket(thread.ticketId) : null;
+  const closedReply = (ticket && deps.rules.queues.find((q) => q.address === ticket.queue)?.closedReply) || 'reopen';
+  const action = ticketAction({ threaded: thread !== null, automated: input.automated, ticketStatus: ticket?.status ?? null, closedReply });
+  const addTo = async (on: ThreadMatch, outcome: 'comment_added' | 'note_added', queue: string): Promise<void> => {
+    await deps.helpdesk.addComment(on.ticketId, comment);
+    await remember(deps.ledger, input, on.ticketId, queue);
+    Object.assign(result, { outcome, ticketId: on.ticketId, ticketNumber: on.ticketNumber });
+  };
+  if (action === 'suppress') result.reason = `${input.classLabel} that refers to no known ticket`;
+  else if (action === 'open') await openTicket(deps, input, comment, null, result);
+  else if (action === 'open_linked') await openTicket(deps, input, comment, ticket!.id, result);
+  else if (action === 'note') await addTo(thread!, 'note_added', input.queue);
+  else {
+    await addTo(thread!, 'comment_added', ticket?.queue ?? input.queue);
+    if (action === 'reopen') {
+      await deps.helpdesk.setStatus(thread!.ticketId, 'open');
+      result.reopened = true;
+    }
+  }
+}
+
+export function createRecordTicket(deps: Deps) {
   return async function recordTicket(input: RecordTicketInput): Promise<RecordTicketResult> {
-    const result: RecordTicketResult = {
-      outcome: 'suppressed',
-      ticketId: null,
-      ticketNumber: null,
-      ticketCreated: false,
-      reopened: false,
-      linkedTicketId: null,
-      quarantined: [],
-      reason: null,
-    };
+    const result = emptyResult();
     try {
-      // The one read of the parsed document after parsing: its text and html become the comment.
-      const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
-      const attachments = input.attachments.map(attachmentRecord);
-      const text = document.text.slice(0, deps.limits.maxTextChars);
-      const comment: NewComment = {
-        messageId: input.messageId,
-        author: input.requester,
-        text: input.automated ? `[${input.classLabel}]\n${text}` : text,
-        html: document.html,
-        attachments,
-        ...(input.automated ? { internal: true } : {}),
-      };
-      /** The ledger's thread index learns the message, whichever helpdesk holds the ticket. */
-      const remember = (ticketId: string, queue: string) => ledger.indexMessageId({ messageId: input.messageId, ticketId, queue, kind: 'inbound' });
-      const open = async (linkedTicketId: string | null): Promise<void> => {
-        const now = Date.now();
-        const count = await ledger.countRateEvent({
-          key: `new-ticket:${input.requester.toLowerCase()}`,
-          eventId: input.workflowId,
-          at: new Date(now).toISOString(),
-          windowStart: new Date(now - senderLimit.windowSeconds * 1000).toISOString(),
-        });
-        if (count > senderLimit.limit) {
-          result.reason = `rate limit of ${senderLimit.limit} new tickets per ${senderLimit.windowSeconds} s from ${input.requester} reached`;
-          return;
-        }
-        const seed = oneTicketSeed({ multipleQueues: deps.rules.multipleQueues, messageId: input.messageId, hasMessageId: input.hasMessageId });
-        const created = await helpdesk.createTicket({
-          originKey: seed === null ? input.idempotencyKey : createHash('sha256').update(seed).digest('hex'),
-          subject: input.subject || '(no subject)',
-          requester: input.requester,
-          queue: input.queue,
-          comment,
-          priority: input.priority,
-          tags: [...input.tags, ...(input.redactions ?? []).filter((r) => r.count > 0).map((r) => `redacted:${r.kind}`)].slice(0, 50),
-          linkedTicketId,
-        });
-        if (created.ticket.queue !== input.queue) await helpdesk.noteQueue(created.ticket.id, input.queue);
-        await remember(created.ticket.id, created.ticket.queue);
-        Object.assign(result, {
-          outcome: 'ticket_created',
-          ticketId: created.ticket.id,
-          ticketNumber: created.ticket.number,
-          // A redelivery of the same email is acknowledged again (the send is idempotent per workflow);
-          // a second queue of a shared ticket is not.
-          ticketCreated: created.created || created.ticket.queue === input.queue,
-          linkedTicketId,
-        });
-      };
-      const addTo = async (thread: ThreadMatch, outcome: 'comment_added' | 'note_added', queue: string): Promise<void> => {
-        await helpdesk.addComment(thread.ticketId, comment);
-        await remember(thread.ticketId, queue);
-        Object.assign(result, { outcome, ticketId: thread.ticketId, ticketNumber: thread.ticketNumber });
-      };
-
-      const thread = input.thread;
-      const ticket = thread && !input.automated ? await helpdesk.getTicket(thread.ticketId) : null;
-      const action = ticketAction({
-        threaded: thread !== null,
-        automated: input.automated,
-        ticketStatus: ticket?.status ?? null,
-        closedReply: ticket ? closedPolicy(ticket.queue) : 'reopen',
-      });
-      switch (action) {
-        case 'suppress':
-          result.reason = `${input.classLabel} that refers to no known ticket`;
-          return result;
-        case 'open':
-          await open(null);
-          break;
-        case 'open_linked':
-          await open(ticket!.id);
-          break;
-        case 'note':
-          await addTo(thread!, 'note_added', input.queue);
-          break;
-        case 'comment':
-        case 'reopen':
-          await addTo(thread!, 'comment_added', ticket?.queue ?? input.queue);
-          if (action === 'reopen') {
-            await helpdesk.setStatus(thread!.ticketId, 'open');
-            result.reopened = true;
-          }
-          break;
-      }
-
-      result.quarantined = attachments
+      const comment = await commentFor(deps, input);
+      await apply(deps, input, comment, result);
+      result.quarantined = comment.attachments
         .filter((a) => a.scanStatus === 'infected')
         .map((a) => ({ filename: a.filename, signature: a.scanDetail ?? 'unknown' }));
       // The ticket says what was kept back and why: quarantined files, and files stripped by the size
       // cap or the type policy. The email's other content stays on the ticket.
       const removed = keptBackNote(input.attachments, input.redactions ?? []);
       if (result.ticketId && removed.length > 0) {
-        await helpdesk.addComment(result.ticketId, {
+        await deps.helpdesk.addComment(result.ticketId, {
           messageId: `av-note.${input.idempotencyKey}@mailgate.invalid`,
           author: 'mailgate',
           internal: true,
