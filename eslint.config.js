@@ -1,9 +1,20 @@
 // Lint: type-aware rules for the mistakes that hide failures (floating promises, `any` where
-// untrusted email enters), and the workflow sandbox rule: workflow files import no Node built-ins,
-// adapters or activities (types excepted), because workflow code must stay deterministic.
+// untrusted email enters), and the layering rules: workflow files import no Node built-ins,
+// adapters or activities (types excepted), because workflow code must stay deterministic; the
+// domain imports nothing outside src/domain (types included), because it is the pure core every
+// other layer builds on; and no file reaches itself through its imports (eslint-rules/).
 const { builtinModules } = require('node:module');
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
+const noImportCycles = require('./eslint-rules/no-import-cycles');
+
+/** Everything in src/ outside the domain, as it would be imported from a domain file. */
+const outsideDomain = ['adapters', 'parsing', 'config', 'rules', 'activities', 'api', 'workflows', 'ingress', 'ports', 'worker', 'worker-metrics', 'logger', 'metrics', 'cli']
+  .flatMap((name) => [`**/${name}`, `**/${name}/**`]);
+const domainIsPure =
+  'The domain is pure: it imports only src/domain and packages, never adapters, parsing, config, rules, ports or the runtimes. Move the shared type into src/domain.';
+/** A specifier that climbs out of its folder: from a file in src/domain, out of the domain. */
+const relativeUp = 'Literal[value=/^\\.\\./]';
 
 const builtins = builtinModules.filter((m) => !m.startsWith('_')).flatMap((m) => [m, `node:${m}`]);
 
@@ -28,6 +39,29 @@ module.exports = tseslint.config(
   {
     files: ['src/**/*.ts'],
     rules: { 'no-console': 'error' },
+  },
+  {
+    files: ['src/**/*.ts', 'test/**/*.ts', 'bench/**/*.ts'],
+    plugins: { mailgate: { rules: { 'no-import-cycles': noImportCycles } } },
+    rules: { 'mailgate/no-import-cycles': 'error' },
+  },
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', { patterns: [{ group: outsideDomain, message: domainIsPure }] }],
+      // no-restricted-imports sees import/export declarations only; these are the other ways in.
+      'no-restricted-syntax': [
+        'error',
+        { selector: `ImportExpression > ${relativeUp}.source`, message: domainIsPure },
+        { selector: `CallExpression[callee.name='require'] > ${relativeUp}.arguments`, message: domainIsPure },
+        { selector: `TSImportType ${relativeUp}`, message: domainIsPure },
+      ],
+    },
+  },
+  {
+    files: ['eslint-rules/**/*.js'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {
     files: ['src/workflows/**/*.ts', 'test/workflows/**/*.ts'],

@@ -14,10 +14,11 @@
  */
 import { Client, Connection } from '@temporalio/client';
 import MailComposer from 'nodemailer/lib/mail-composer';
+import { temporalConnectionOptions } from '../src/temporal-connection';
 import { startApp, type RunningApp } from '../test/helpers/app';
 import { receivedMail } from '../test/helpers/maildev';
 import { apiFetch } from '../test/helpers/mail';
-import { postgresUrl, stack } from '../test/helpers/stack';
+import { config, postgresUrl, stack } from '../test/helpers/stack';
 
 export type Service = 's3' | 'clamd' | 'smtp' | 'postgres';
 
@@ -244,9 +245,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   // suite's own rate, so that the limit is not what is counted.
   const app = await startApp({ databaseUrl, env: { INGRESS_RATE_PER_MINUTE: '100000' } });
   const connect = (): Promise<Client> =>
-    Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233' }).then(
-      (connection) => new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' }),
-    );
+    Connection.connect(temporalConnectionOptions(config.temporal)).then((connection) => new Client({ connection, namespace: config.temporal.namespace }));
   let client = await connect();
   const reports: PhaseReport[] = [];
   const build = async (name: string, n: number): Promise<Phase> => {

@@ -1,13 +1,15 @@
 /**
  * Load benchmark against a running Mailgate (`make up`): N emails posted at a fixed rate (open
  * loop), small ones or a mix with attachments, reporting webhook latency, time to ticket, sustained
- * throughput and the peak RSS of the API and worker. The same run times a bare express POST handler
- * on this machine, so numbers from a noisy machine can be compared by their ratio.
+ * throughput, the peak RSS of the API and worker and the worker's CPU seconds per email (/proc). The
+ * same run times a bare express POST handler on this machine, so numbers from a noisy machine can be
+ * compared by their ratio.
  *   scripts/with-env node dist/bench/load.js --rate 20 --count 400 [--mix small|attachments]
  * One client sends everything, so above 20 emails/s run the API with the per-source limit raised
  * (INGRESS_RATE_PER_MINUTE=100000 scripts/stack up api), or the limiter is what gets measured.
  */
 import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
@@ -72,6 +74,32 @@ function rssKb(pidFile: string, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** CPU seconds (user + system) a process of the stack has used so far, from /proc/<pid>/stat. */
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+function cpuSeconds(pidFile: string): number {
+  try {
+    const pid = readFileSync(path.join(dataDir, 'run', pidFile), 'utf8').trim();
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / clockTicks;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+/** Waits until the worker's CPU use stops growing (acknowledgements finish after the tickets). */
+async function workerIdle(): Promise<number> {
+  let last = cpuSeconds('worker.pid');
+  for (let i = 0; i < 60; i++) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const now = cpuSeconds('worker.pid');
+    if (!(now - last > 0.02)) return now;
+    last = now;
+  }
+  return last;
+}
+
 async function drive(url: string, bodies: Buffer[], fetcher: typeof fetch): Promise<{ latencies: number[]; started: number[]; ids: (string | null)[]; errors: number }> {
   const latencies: number[] = [];
   const started: number[] = [];
@@ -122,6 +150,7 @@ async function main(): Promise<void> {
     apiPeak = Math.max(apiPeak, rssKb('api.pid', 'VmRSS') || 0);
   }, 100);
 
+  const workerCpuBefore = await workerIdle();
   const started = Date.now();
   const result = await drive(`${values.url}/v1/inbound/mime`, bodies, api);
   // Time to ticket: the ticket's own creation time against the moment its POST began.
@@ -145,6 +174,7 @@ async function main(): Promise<void> {
     }
   }
   clearInterval(sampler);
+  const workerCpu = (await workerIdle()) - workerCpuBefore;
   const lastTicket = Math.max(...ticketAt.filter(Number.isFinite));
   const tickets = ticketAt.filter(Number.isFinite).length;
   const toTicket = ticketAt.map((t, i) => t - result.started[i]!).filter(Number.isFinite);
@@ -160,6 +190,7 @@ async function main(): Promise<void> {
   process.stdout.write(
     `RSS: worker ${(workerBefore / 1024).toFixed(0)} MB before, ${(workerPeak / 1024).toFixed(0)} MB peak (+${((workerPeak - workerBefore) / 1024).toFixed(0)} MB); api peak ${(apiPeak / 1024).toFixed(0)} MB\n`,
   );
+  process.stdout.write(`worker CPU: ${workerCpu.toFixed(2)} s for ${count} emails = ${((workerCpu / count) * 1000).toFixed(1)} ms per email (user + system, /proc)\n`);
 }
 
 main().catch((error: unknown) => {

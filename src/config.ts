@@ -3,10 +3,32 @@
  * variable's name; secrets never appear in errors or logs (see `describeConfig`).
  */
 import { DEFAULT_LIMITS, type Limits } from './domain/limits';
+import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
 import { loadRules, type Rules } from './rules';
 
+/** TLS to the Temporal frontend. PEM contents are read and checked at start-up, never logged. */
+export interface TemporalTls {
+  /** CA certificates the server's certificate must chain to; undefined = the system's roots (Temporal Cloud). */
+  serverCa: Buffer | undefined;
+  /** Name checked in the server's certificate (and sent as SNI) when it differs from the address's host. */
+  serverName: string | undefined;
+  /** Mutual TLS: this client's certificate chain and its private key. */
+  client: { cert: Buffer; key: Buffer } | undefined;
+}
+
+export interface TemporalConfig {
+  address: string;
+  namespace: string;
+  taskQueue: string;
+  uiPort: number;
+  /** undefined = plaintext, as the local dev server speaks. */
+  tls: TemporalTls | undefined;
+  /** Temporal Cloud API key, sent as `authorization: Bearer …`; only ever over TLS. */
+  apiKey: string | undefined;
+}
+
 export interface Config {
-  temporal: { address: string; namespace: string; taskQueue: string; uiPort: number };
+  temporal: TemporalConfig;
   s3: {
     endpoint: string | undefined;
     /** Endpoint in presigned URLs when browsers reach the store by another name (containers). */
@@ -123,6 +145,70 @@ function secretList(env: Env, name: string): string[] {
   return secrets;
 }
 
+/** The file named by `name`, read by `read`; its problems become ConfigErrors naming the variable. */
+function fromFile<T>(env: Env, name: string, read: (file: string) => T): T | undefined {
+  const file = optional(env, name);
+  if (file === undefined) return undefined;
+  try {
+    return read(file);
+  } catch (error) {
+    if (error instanceof PemFileError) throw new ConfigError(name, error.message);
+    throw error;
+  }
+}
+
+/**
+ * Either the key itself or a file holding it (a mounted secret), never both. Whitespace inside is
+ * refused: the key becomes an HTTP/2 header value, where a line break would start another header.
+ */
+function apiKey(env: Env): string | undefined {
+  const inline = optional(env, 'TEMPORAL_API_KEY');
+  if (optional(env, 'TEMPORAL_API_KEY_FILE') === undefined) {
+    if (inline !== undefined && /\s/.test(inline)) throw new ConfigError('TEMPORAL_API_KEY', 'must not contain whitespace');
+    return inline;
+  }
+  if (inline !== undefined) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'and TEMPORAL_API_KEY are both set; set one');
+  const key = fromFile(env, 'TEMPORAL_API_KEY_FILE', readTextFile)?.trim();
+  if (!key) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'names an empty file');
+  if (/\s/.test(key)) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'names a file whose key contains whitespace');
+  return key;
+}
+
+const TLS_VARIABLES = ['TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_SERVER_NAME'];
+
+/**
+ * TEMPORAL_TLS defaults to on as soon as any TLS file, server name or API key is set, and to off
+ * (the dev server) otherwise. Turning it off explicitly beside such a setting is refused rather than
+ * guessed: an API key over plaintext would hand the credential to anyone on the path.
+ */
+function temporalConfig(env: Env): TemporalConfig {
+  const key = apiKey(env);
+  const tlsSetting = TLS_VARIABLES.find((name) => optional(env, name) !== undefined);
+  const tlsOn = bool(env, 'TEMPORAL_TLS', tlsSetting !== undefined || key !== undefined);
+  if (!tlsOn && key !== undefined) throw new ConfigError('TEMPORAL_TLS', 'is false but an API key is set; an API key is only sent over TLS');
+  if (!tlsOn && tlsSetting !== undefined) throw new ConfigError('TEMPORAL_TLS', `is false but ${tlsSetting} is set`);
+  const serverName = optional(env, 'TEMPORAL_TLS_SERVER_NAME');
+  if (serverName !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(serverName)) {
+    throw new ConfigError('TEMPORAL_TLS_SERVER_NAME', 'must be a DNS name');
+  }
+  const ca = fromFile(env, 'TEMPORAL_TLS_CA_FILE', readCertificates);
+  const cert = fromFile(env, 'TEMPORAL_TLS_CERT_FILE', readCertificates);
+  const privateKey = fromFile(env, 'TEMPORAL_TLS_KEY_FILE', readPrivateKey);
+  if (cert && !privateKey) throw new ConfigError('TEMPORAL_TLS_KEY_FILE', 'is required when TEMPORAL_TLS_CERT_FILE is set');
+  if (privateKey && !cert) throw new ConfigError('TEMPORAL_TLS_CERT_FILE', 'is required when TEMPORAL_TLS_KEY_FILE is set');
+  if (cert && privateKey && !cert.leaf.checkPrivateKey(privateKey.key)) {
+    throw new ConfigError('TEMPORAL_TLS_KEY_FILE', 'does not match the (first) certificate in TEMPORAL_TLS_CERT_FILE');
+  }
+  return {
+    address: hostPort(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+    namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'mailgate'),
+    uiPort: int(env, 'TEMPORAL_UI_PORT', 8233, 65535),
+    tls: tlsOn ? { serverCa: ca?.pem, serverName, client: cert && privateKey ? { cert: cert.pem, key: privateKey.pem } : undefined } : undefined,
+    apiKey: key,
+  };
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const apiHost = str(env, 'API_HOST', '127.0.0.1');
   const apiPort = int(env, 'API_PORT', 3000, 65535);
@@ -143,12 +229,7 @@ export function loadConfig(env: Env = process.env): Config {
     throw new ConfigError('TEMPORAL_METRICS_PORT', 'must differ from WORKER_METRICS_PORT');
   }
   return {
-    temporal: {
-      address: hostPort(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233'),
-      namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
-      taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'mailgate'),
-      uiPort: int(env, 'TEMPORAL_UI_PORT', 8233, 65535),
-    },
+    temporal: temporalConfig(env),
     s3: {
       endpoint,
       publicEndpoint: optional(env, 'S3_PUBLIC_ENDPOINT'),
@@ -209,7 +290,7 @@ export function loadConfig(env: Env = process.env): Config {
 /** What is safe to log about the configuration: endpoints and names, never credentials. */
 export function describeConfig(config: Config): Record<string, unknown> {
   return {
-    temporal: config.temporal,
+    temporal: describeTemporal(config.temporal),
     s3: { endpoint: config.s3.endpoint ?? 'aws', region: config.s3.region, bucket: config.s3.bucket },
     clamd: `${config.clamd.host}:${config.clamd.port}`,
     database: config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres',
@@ -218,5 +299,13 @@ export function describeConfig(config: Config): Record<string, unknown> {
     workerMetrics: config.workerMetrics,
     inboundDomains: config.inboundDomains,
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
+  };
+}
+
+function describeTemporal({ tls, apiKey, ...names }: TemporalConfig): Record<string, unknown> {
+  return {
+    ...names,
+    tls: tls ? { serverCa: tls.serverCa ? 'file' : 'system', serverName: tls.serverName, mutual: tls.client !== undefined } : false,
+    apiKey: apiKey !== undefined,
   };
 }

@@ -13,6 +13,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EmailClass, ScanStatus } from './adapters/ticket-store/types';
+import type { AcceptAnswer, IngressKind, Refusal, RetryCause } from './ingress/types';
 import type { EmailOutcome, EmailStep } from './workflows/types';
 
 export const registry = new Registry();
@@ -37,6 +38,13 @@ const inboundTotal = new Counter({
   name: 'helpdesk_inbound_total',
   help: 'Emails accepted by the ingress (one per recipient), by queue and whether the workflow was new or a duplicate delivery',
   labelNames: ['queue', 'status'] as const,
+  registers: [registry],
+});
+
+const ingressAnswersTotal = new Counter({
+  name: 'helpdesk_ingress_answers_total',
+  help: 'Answers of the accept path, one per delivered email, by ingress kind, answer and why (the refusal or the unavailable service; "none" for accepted and duplicate)',
+  labelNames: ['ingress', 'answer', 'reason'] as const,
   registers: [registry],
 });
 
@@ -144,6 +152,10 @@ export const metrics = {
   },
   inbound(queue: string, status: InboundStatus): void {
     inboundTotal.labels(queueLabel(queue), status).inc();
+  },
+  /** One answer of acceptEmail; every label comes from a closed union (see src/ingress/types.ts). */
+  ingressAnswer(ingress: IngressKind, answer: AcceptAnswer['answer'], reason: Refusal | RetryCause | 'none'): void {
+    ingressAnswersTotal.labels(ingress, answer, reason).inc();
   },
   /** One ingress request; `route` is the route pattern (never the raw URL), `status` the HTTP status. */
   webhookDuration(route: string, status: number, seconds: number): void {

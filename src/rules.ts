@@ -7,9 +7,11 @@ import { readFileSync } from 'node:fs';
 import { isAddress, normalizeAddress } from './domain/addresses';
 import { assertAttachmentPolicy, DEFAULT_ATTACHMENT_POLICY, type AttachmentPolicy } from './domain/attachment-policy';
 import type { RemoteImagePolicy } from './domain/html';
+import type { PriorityRules } from './domain/priority';
 import { DEFAULT_REDACTION_POLICY, type RedactionKind } from './domain/redact';
+import type { ClosedReplyPolicy } from './domain/vocabulary';
 
-export type ClosedReplyPolicy = 'reopen' | 'new_linked';
+export type { ClosedReplyPolicy };
 
 export interface QueueRule {
   /** The queue's canonical address; tickets carry it as their queue. */
@@ -52,14 +54,7 @@ export interface Rules {
   attachments: AttachmentPolicy;
   /** PII redacted before tickets are written, unless a queue says otherwise. */
   redact: RedactionKind[];
-  priority: {
-    /** Words in subject or body that raise the priority to the given level. */
-    keywords: { urgent: string[]; high: string[] };
-    /** Sender domains whose tickets are at least high priority. */
-    vipDomains: string[];
-    /** Honour X-Priority / Importance / Priority headers. */
-    headers: boolean;
-  };
+  priority: PriorityRules;
 }
 
 export class RulesError extends Error {

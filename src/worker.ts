@@ -12,6 +12,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { describeConfig, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { metrics, registry } from './metrics';
+import { temporalConnectionOptions } from './temporal-connection';
 import { startMetricsServer, temporalMetricsAddress, temporalMetricsBindError } from './worker-metrics';
 
 export interface WorkerOptions {
@@ -25,7 +26,9 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
   return {
     store: createS3ObjectStore(config.s3),
     scanner: createClamdScanner(config.clamd),
-    tickets,
+    // The built-in store is both the helpdesk and the ledger.
+    helpdesk: tickets,
+    ledger: tickets,
     mailer: createSmtpMailer(config.smtp),
     limits: config.limits,
     ackFrom: config.ackFrom,
@@ -38,7 +41,7 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
 export async function createMailgateWorker({ config, taskQueue }: WorkerOptions): Promise<{ worker: Worker; close: () => Promise<void> }> {
   const tickets = openTicketStore(config.databaseUrl);
   await tickets.migrate();
-  const connection = await NativeConnection.connect({ address: config.temporal.address });
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

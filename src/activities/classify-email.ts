@@ -1,7 +1,6 @@
 /**
  * classify: the email's class by the tiers of EMAIL-RULES.md §1 (src/domain/classify.ts), with
- * the matched rules as evidence, and its priority and tags (src/domain/priority.ts). One read of the
- * stored document serves both.
+ * the matched rules as evidence, and its priority and tags (src/domain/priority.ts).
  */
 import type { ObjectStore } from '../adapters/object-store';
 import { domainOf } from '../domain/addresses';
@@ -22,15 +21,14 @@ export interface ClassifyEmailResult extends Classification {
   returnedMessageId: string | null;
 }
 
-export function createClassifyEmail(deps: { store: ObjectStore; rules: Rules; inboundDomains: string[]; signingKey: string }) {
+/**
+ * The verdict on a parsed document. The parse step computes it while the document is in memory, so
+ * the stored document is not read back for it; the classifyEmail activity remains for emails whose
+ * parse finished before that (their history goes on to call it).
+ */
+export function createVerdict(deps: { rules: Rules; inboundDomains: string[]; signingKey: string }) {
   const ownDomains = new Set(deps.inboundDomains.map((d) => d.toLowerCase()));
-  return async function classify(input: ClassifyEmailInput): Promise<ClassifyEmailResult> {
-    let document: EmailDocument;
-    try {
-      document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
-    } catch (error) {
-      return rethrowAsFailure(error);
-    }
+  return function verdict(document: EmailDocument): ClassifyEmailResult {
     const classification = classifyEmail(document, {
       instanceId: deps.rules.instanceId,
       isOwnAddress: (address) => ownDomains.has(domainOf(address)),
@@ -45,5 +43,18 @@ export function createClassifyEmail(deps: { store: ObjectStore; rules: Rules; in
       ),
       returnedMessageId: document.returnedMessage?.messageId ?? null,
     };
+  };
+}
+
+export function createClassifyEmail(deps: { store: ObjectStore; rules: Rules; inboundDomains: string[]; signingKey: string }) {
+  const verdict = createVerdict(deps);
+  return async function classify(input: ClassifyEmailInput): Promise<ClassifyEmailResult> {
+    let document: EmailDocument;
+    try {
+      document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
+    } catch (error) {
+      return rethrowAsFailure(error);
+    }
+    return verdict(document);
   };
 }

@@ -9,16 +9,26 @@
  *   6. bounce-original  the Message-ID of the original message a bounce returns
  */
 import type { ObjectStore } from '../adapters/object-store';
-import type { ThreadMatch, TicketStore } from '../adapters/ticket-store/types';
+import type { Helpdesk } from '../ports/helpdesk';
+import type { Ledger, ThreadMatch } from '../ports/ledger';
 import type { EmailDocument } from '../domain/email';
 import { findBodyMarker, verifyOwnMessageId, verifyReplyAddress } from '../domain/signed-ids';
 import { parseTicketToken } from '../domain/ticket-token';
+import type { ThreadRule } from '../domain/vocabulary';
 import { rethrowAsFailure } from './failures';
 
-export type ThreadRule = 'reply-token' | 'own-message-id' | 'message-id' | 'body-marker' | 'subject-token' | 'bounce-original';
+export type { ThreadRule } from '../domain/vocabulary';
 
 export interface FindThreadInput {
-  documentKey: string;
+  /**
+   * The parsed document, read for the body marker and the bounced original only when the parse
+   * step did not pass them (`bodyMarker` undefined: an email parsed before it did).
+   */
+  documentKey?: string;
+  /** Ticket number of a signed body marker in the text, found by the parse step. */
+  bodyMarker?: number | null;
+  /** Message-ID of the original a bounce returns, found by the parse step. */
+  returnedMessageId?: string | null;
   queue: string;
   recipient: string;
   sender: string | null;
@@ -34,10 +44,18 @@ export interface FindThreadResult {
   refused: string[];
 }
 
-export function createFindThread(deps: { tickets: TicketStore; store: ObjectStore; signingKey: string }) {
+export function createFindThread(deps: { helpdesk: Helpdesk; ledger: Ledger; store: ObjectStore; signingKey: string }) {
   const byNumber = async (number: number, rule: ThreadRule, messageId: string): Promise<FindThreadResult['match']> => {
-    const ticket = await deps.tickets.getTicketByNumber(number);
+    const ticket = await deps.helpdesk.getTicketByNumber(number);
     return ticket ? { ticketId: ticket.id, ticketNumber: ticket.number, messageId, rule } : null;
+  };
+
+  const threadHints = async (input: FindThreadInput): Promise<{ bodyMarker: number | null; returnedMessageId: string | null }> => {
+    if (input.bodyMarker !== undefined || !input.documentKey) {
+      return { bodyMarker: input.bodyMarker ?? null, returnedMessageId: input.returnedMessageId ?? null };
+    }
+    const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
+    return { bodyMarker: findBodyMarker(deps.signingKey, document.text), returnedMessageId: document.returnedMessage?.messageId ?? null };
   };
 
   return async function findThread(input: FindThreadInput): Promise<FindThreadResult> {
@@ -53,29 +71,29 @@ export function createFindThread(deps: { tickets: TicketStore; store: ObjectStor
         const match = number === null ? null : await byNumber(number, 'own-message-id', id);
         if (match) return { match, refused };
       }
-      const stored = await deps.tickets.findThread(input.candidates, input.queue);
+      const stored = await deps.ledger.findThread(input.candidates, input.queue);
       if (stored) return { match: { ...stored, rule: 'message-id' }, refused };
 
-      const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
-      const marked = findBodyMarker(deps.signingKey, document.text);
+      const hints = await threadHints(input);
+      const marked = hints.bodyMarker;
       const markerMatch = marked === null ? null : await byNumber(marked, 'body-marker', `body-marker:MG-${marked}`);
       if (markerMatch) return { match: markerMatch, refused };
 
       const token = parseTicketToken(input.subject);
       if (token !== null) {
-        const ticket = await deps.tickets.getTicketByNumber(token);
-        if (ticket && input.sender && (await deps.tickets.isParticipant(ticket.id, input.sender))) {
+        const ticket = await deps.helpdesk.getTicketByNumber(token);
+        if (ticket && input.sender && (await deps.ledger.isParticipant(ticket.id, input.sender))) {
           return { match: { ticketId: ticket.id, ticketNumber: ticket.number, messageId: `subject:MG-${token}`, rule: 'subject-token' }, refused };
         }
         if (ticket) refused.push(`subject-token MG-${token} ignored: ${input.sender ?? 'the sender'} does not take part in that ticket`);
       }
 
-      const original = document.returnedMessage?.messageId;
+      const original = hints.returnedMessageId;
       if (original) {
         const number = verifyOwnMessageId(deps.signingKey, original);
         const own = number === null ? null : await byNumber(number, 'bounce-original', original);
         if (own) return { match: own, refused };
-        const found = await deps.tickets.findThread([original], input.queue);
+        const found = await deps.ledger.findThread([original], input.queue);
         if (found) return { match: { ...found, rule: 'bounce-original' }, refused };
       }
       return { match: null, refused };

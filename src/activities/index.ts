@@ -1,12 +1,13 @@
 /**
- * All activities, built from their dependencies. The worker passes real adapters; tests pass real
- * local services too. Workflows import the `Activities` type only.
+ * All activities, built from their dependencies: the two ports (Helpdesk, Ledger) and the other
+ * adapters. The worker passes real adapters; tests pass real local services too. Workflows import the `Activities` type only.
  */
 import type { Scanner } from '../adapters/clamd';
 import type { Mailer } from '../adapters/mailer';
 import type { ObjectStore } from '../adapters/object-store';
-import type { TicketStore } from '../adapters/ticket-store/types';
 import type { Limits } from '../domain/limits';
+import type { Helpdesk } from '../ports/helpdesk';
+import type { Ledger } from '../ports/ledger';
 import type { Rules } from '../rules';
 import { createClassifyEmail } from './classify-email';
 import { createFindThread } from './find-thread';
@@ -20,7 +21,10 @@ import { createStoreAttachments } from './store-attachments';
 export interface ActivityDeps {
   store: ObjectStore;
   scanner: Scanner;
-  tickets: TicketStore;
+  /** Where tickets live: the built-in store, or a vendor's helpdesk. */
+  helpdesk: Helpdesk;
+  /** Mailgate's own memory, always in Mailgate's database. */
+  ledger: Ledger;
   mailer: Mailer;
   limits: Limits;
   ackFrom: string;

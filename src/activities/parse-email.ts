@@ -13,7 +13,9 @@ import type { Limits } from '../domain/limits';
 import { redactHtml, redactText, type RedactionKind } from '../domain/redact';
 import { MalformedMimeError, parseMime } from '../parsing/parse-mime';
 import { redactionFor, type Rules } from '../rules';
+import { findBodyMarker } from '../domain/signed-ids';
 import { metrics } from '../metrics';
+import { createVerdict, type ClassifyEmailResult } from './classify-email';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
 
@@ -24,14 +26,29 @@ export interface ParseEmailInput {
   queue?: string;
 }
 
+/**
+ * The summary, and what the later steps need from the document, computed while it is in memory so
+ * no step reads the stored document back for it: the classifier's verdict, and the ticket number of
+ * a signed body marker quoted back in the text (a threading rule).
+ */
+export interface ParseEmailResult extends EmailSummary {
+  /** Always set now; absent in the recorded results of parses that ran before it was. */
+  classification?: ClassifyEmailResult;
+  /** Always set now (null: no marker); absent like `classification`. */
+  bodyMarker?: number | null;
+}
+
 interface Deps {
   store: ObjectStore;
   limits: Limits;
   rules: Rules;
+  inboundDomains: string[];
+  signingKey: string;
 }
 
 export function createParseEmail(deps: Deps) {
-  return (input: ParseEmailInput): Promise<EmailSummary> => whileAlive(() => parse(deps, input));
+  const verdict = createVerdict(deps);
+  return (input: ParseEmailInput): Promise<ParseEmailResult> => whileAlive(() => parse(deps, verdict, input));
 }
 
 /** Redacts text and html per the queue's policy; the raw object in the store keeps the original. */
@@ -44,7 +61,7 @@ function redact(document: EmailDocument, kinds: RedactionKind[]): EmailDocument 
   return { ...document, text: text.text, html: html?.html ?? null, redactions: [...counts].map(([kind, count]) => ({ kind, count })) };
 }
 
-async function parse(deps: Deps, input: ParseEmailInput): Promise<EmailSummary> {
+async function parse(deps: Deps, verdict: (document: EmailDocument) => ClassifyEmailResult, input: ParseEmailInput): Promise<ParseEmailResult> {
   let document: EmailDocument;
   try {
     const raw = await deps.store.getStream(input.rawKey);
@@ -86,5 +103,7 @@ async function parse(deps: Deps, input: ParseEmailInput): Promise<EmailSummary> 
     attachments: document.attachments,
     textBytes: Buffer.byteLength(document.text),
     redactions: document.redactions ?? [],
+    classification: verdict(document),
+    bodyMarker: findBodyMarker(deps.signingKey, document.text),
   };
 }

@@ -2,7 +2,7 @@
  * The email's durable record (outlives Temporal's retention), and what a hard bounce of one of our
  * acknowledgements teaches: that address is undeliverable, so no further acknowledgement goes to it.
  */
-import type { EmailRecord, TicketStore } from '../adapters/ticket-store/types';
+import type { EmailRecord, Ledger } from '../ports/ledger';
 import { metrics } from '../metrics';
 import { rethrowAsFailure } from './failures';
 
@@ -18,11 +18,11 @@ function suppressionReason(reason: string): 'own_loop' | 'automated_unknown' | '
   return 'automated_unknown';
 }
 
-export function createRecordEmail(deps: { tickets: TicketStore }) {
+export function createRecordEmail(deps: { ledger: Ledger }) {
   return {
     async recordEmail(record: EmailRecord): Promise<void> {
       try {
-        await deps.tickets.recordEmail(record);
+        await deps.ledger.recordEmail(record);
         metrics.emailOutcome(record.outcome, record.emailClass);
         if (record.outcome === 'suppressed') metrics.suppressed(suppressionReason(record.reason ?? ''));
         if (record.outcome === 'failed') metrics.ticketFailed(record.queue, 'ticketing');
@@ -32,7 +32,7 @@ export function createRecordEmail(deps: { tickets: TicketStore }) {
     },
     async recordHardBounce(input: RecordBounceInput): Promise<void> {
       try {
-        for (const recipient of input.recipients) await deps.tickets.markUndeliverable(recipient, input.reason);
+        for (const recipient of input.recipients) await deps.ledger.markUndeliverable(recipient, input.reason);
       } catch (error) {
         rethrowAsFailure(error);
       }

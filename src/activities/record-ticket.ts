@@ -7,13 +7,14 @@
  */
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../adapters/object-store';
-import type { AttachmentRecord, CommentInput, ThreadMatch, TicketPriority, TicketStore } from '../adapters/ticket-store/types';
-import type { AttachmentPart, EmailDocument } from '../domain/email';
-import type { Redaction } from '../domain/redact';
+import { keptBackNote, linkableKey, oneTicketSeed, scanStatusOf, ticketAction, type AttachmentFacts } from '../domain/decisions';
+import type { EmailDocument } from '../domain/email';
 import type { Limits } from '../domain/limits';
+import type { Redaction } from '../domain/redact';
+import type { TicketPriority } from '../domain/vocabulary';
+import type { AttachmentRecord, Helpdesk, NewComment } from '../ports/helpdesk';
+import type { Ledger, ThreadMatch } from '../ports/ledger';
 import type { Rules } from '../rules';
-import type { ScanResult } from './scan-attachments';
-import type { StoredPart } from './store-attachments';
 import { metrics, secondsSince } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { activityLog } from './log';
@@ -36,9 +37,8 @@ export interface RecordTicketInput {
   classLabel: string;
   priority: TicketPriority;
   tags: string[];
-  attachments: AttachmentPart[];
-  scans: ScanResult[];
-  stored: StoredPart[];
+  /** One record per attachment: the parsed part, its scan verdict and its stored copy. */
+  attachments: AttachmentFacts[];
   /** What the parse step redacted from text and html (the raw object keeps the original). */
   redactions?: Redaction[];
   /** When the ingress accepted the email (for the time-to-ticket histogram). */
@@ -60,133 +60,122 @@ export interface RecordTicketResult {
   reason: string | null;
 }
 
-function attachmentRecords(input: RecordTicketInput): AttachmentRecord[] {
-  return input.attachments.map((part) => {
-    const scan = input.scans.find((s) => s.index === part.index);
-    const stored = input.stored.find((s) => s.index === part.index);
-    return {
-      filename: part.filename,
-      contentType: part.contentType,
-      size: part.size,
-      sha256: part.sha256,
-      storageKey: scan?.status === 'clean' ? (stored?.storageKey ?? null) : null,
-      scanStatus: scan?.status ?? 'skipped',
-      scanDetail: scan?.detail ?? 'not scanned',
-      contentId: part.contentId,
-      inline: part.inline,
-    };
+function attachmentRecord(attachment: AttachmentFacts): AttachmentRecord {
+  return {
+    filename: attachment.filename,
+    contentType: attachment.contentType,
+    size: attachment.size,
+    sha256: attachment.sha256,
+    storageKey: linkableKey(attachment),
+    scanStatus: scanStatusOf(attachment),
+    scanDetail: attachment.scan?.detail ?? 'not scanned',
+    contentId: attachment.contentId,
+    inline: attachment.inline,
+  };
+}
+
+type Deps = { store: ObjectStore; helpdesk: Helpdesk; ledger: Ledger; limits: Limits; rules: Rules };
+
+function emptyResult(): RecordTicketResult {
+  return { outcome: 'suppressed', ticketId: null, ticketNumber: null, ticketCreated: false, reopened: false, linkedTicketId: null, quarantined: [], reason: null };
+}
+
+/** The email as a comment: its text (capped) and sanitized html; automated mail as an internal note. */
+async function commentFor(deps: Deps, input: RecordTicketInput): Promise<NewComment> {
+  // The one read of the parsed document after parsing: its text and html become the comment.
+  const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
+  const text = document.text.slice(0, deps.limits.maxTextChars);
+  return {
+    messageId: input.messageId,
+    author: input.requester,
+    text: input.automated ? `[${input.classLabel}]\n${text}` : text,
+    html: document.html,
+    attachments: input.attachments.map(attachmentRecord),
+    ...(input.automated ? { internal: true } : {}),
+  };
+}
+
+/** The ledger's thread index learns the message, whichever helpdesk holds the ticket. */
+function remember(ledger: Ledger, input: RecordTicketInput, ticketId: string, queue: string): Promise<void> {
+  return ledger.indexMessageId({ messageId: input.messageId, ticketId, queue, kind: 'inbound' });
+}
+
+/** A new ticket (linked to a closed one, or not), unless the sender is past the new-ticket rate limit. */
+async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComment, linkedTicketId: string | null, result: RecordTicketResult): Promise<void> {
+  const limit = deps.rules.rateLimits.newTicketsPerSender;
+  const now = Date.now();
+  const count = await deps.ledger.countRateEvent({
+    key: `new-ticket:${input.requester.toLowerCase()}`,
+    eventId: input.workflowId,
+    at: new Date(now).toISOString(),
+    windowStart: new Date(now - limit.windowSeconds * 1000).toISOString(),
+  });
+  if (count > limit.limit) {
+    result.reason = `rate limit of ${limit.limit} new tickets per ${limit.windowSeconds} s from ${input.requester} reached`;
+    return;
+  }
+  const seed = oneTicketSeed({ multipleQueues: deps.rules.multipleQueues, messageId: input.messageId, hasMessageId: input.hasMessageId });
+  const created = await deps.helpdesk.createTicket({
+    originKey: seed === null ? input.idempotencyKey : createHash('sha256').update(seed).digest('hex'),
+    subject: input.subject || '(no subject)',
+    requester: input.requester,
+    queue: input.queue,
+    comment,
+    priority: input.priority,
+    tags: [...input.tags, ...(input.redactions ?? []).filter((r) => r.count > 0).map((r) => `redacted:${r.kind}`)].slice(0, 50),
+    linkedTicketId,
+  });
+  if (created.ticket.queue !== input.queue) await deps.helpdesk.noteQueue(created.ticket.id, input.queue);
+  await remember(deps.ledger, input, created.ticket.id, created.ticket.queue);
+  Object.assign(result, {
+    outcome: 'ticket_created',
+    ticketId: created.ticket.id,
+    ticketNumber: created.ticket.number,
+    // A redelivery of the same email is acknowledged again (the send is idempotent per workflow);
+    // a second queue of a shared ticket is not.
+    ticketCreated: created.created || created.ticket.queue === input.queue,
+    linkedTicketId,
   });
 }
 
-export function createRecordTicket(deps: { store: ObjectStore; tickets: TicketStore; limits: Limits; rules: Rules }) {
-  const { tickets } = deps;
-  const senderLimit = deps.rules.rateLimits.newTicketsPerSender;
-  const closedPolicy = (queue: string) => deps.rules.queues.find((q) => q.address === queue)?.closedReply ?? 'reopen';
+/** Does what ticketAction decided for the message and its thread. */
+async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, result: RecordTicketResult): Promise<void> {
+  const thread = input.thread;
+  const ticket = thread && !input.automated ? await deps.helpdesk.getTicket(thread.ticketId) : null;
+  const closedReply = (ticket && deps.rules.queues.find((q) => q.address === ticket.queue)?.closedReply) || 'reopen';
+  const action = ticketAction({ threaded: thread !== null, automated: input.automated, ticketStatus: ticket?.status ?? null, closedReply });
+  const addTo = async (on: ThreadMatch, outcome: 'comment_added' | 'note_added', queue: string): Promise<void> => {
+    await deps.helpdesk.addComment(on.ticketId, comment);
+    await remember(deps.ledger, input, on.ticketId, queue);
+    Object.assign(result, { outcome, ticketId: on.ticketId, ticketNumber: on.ticketNumber });
+  };
+  if (action === 'suppress') result.reason = `${input.classLabel} that refers to no known ticket`;
+  else if (action === 'open') await openTicket(deps, input, comment, null, result);
+  else if (action === 'open_linked') await openTicket(deps, input, comment, ticket!.id, result);
+  else if (action === 'note') await addTo(thread!, 'note_added', input.queue);
+  else {
+    await addTo(thread!, 'comment_added', ticket?.queue ?? input.queue);
+    if (action === 'reopen') {
+      await deps.helpdesk.setStatus(thread!.ticketId, 'open');
+      result.reopened = true;
+    }
+  }
+}
 
+export function createRecordTicket(deps: Deps) {
   return async function recordTicket(input: RecordTicketInput): Promise<RecordTicketResult> {
-    const result: RecordTicketResult = {
-      outcome: 'suppressed',
-      ticketId: null,
-      ticketNumber: null,
-      ticketCreated: false,
-      reopened: false,
-      linkedTicketId: null,
-      quarantined: [],
-      reason: null,
-    };
+    const result = emptyResult();
     try {
-      const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
-      const attachments = attachmentRecords(input);
-      const comment: CommentInput = {
-        messageId: input.messageId,
-        author: input.requester,
-        text: document.text.slice(0, deps.limits.maxTextChars),
-        html: document.html,
-        attachments,
-        ...(input.automated ? { internal: true, text: `[${input.classLabel}]\n${document.text.slice(0, deps.limits.maxTextChars)}` } : {}),
-      };
-      const open = async (linkedTicketId: string | null): Promise<void> => {
-        const now = Date.now();
-        const count = await tickets.countRateEvent({
-          key: `new-ticket:${input.requester.toLowerCase()}`,
-          eventId: input.workflowId,
-          at: new Date(now).toISOString(),
-          windowStart: new Date(now - senderLimit.windowSeconds * 1000).toISOString(),
-        });
-        if (count > senderLimit.limit) {
-          result.reason = `rate limit of ${senderLimit.limit} new tickets per ${senderLimit.windowSeconds} s from ${input.requester} reached`;
-          return;
-        }
-        // One ticket for all queues an email reached: the ticket is keyed by the Message-ID alone.
-        const originKey =
-          deps.rules.multipleQueues === 'one_ticket' && input.hasMessageId
-            ? createHash('sha256').update(`one-ticket|${input.messageId}`).digest('hex')
-            : input.idempotencyKey;
-        const created = await tickets.createTicket({
-          originKey,
-          subject: input.subject || '(no subject)',
-          requester: input.requester,
-          queue: input.queue,
-          comment,
-          priority: input.priority,
-          tags: [...input.tags, ...(input.redactions ?? []).filter((r) => r.count > 0).map((r) => `redacted:${r.kind}`)].slice(0, 50),
-          linkedTicketId,
-        });
-        if (created.ticket.queue !== input.queue) await tickets.noteQueue(created.ticket.id, input.queue);
-        Object.assign(result, {
-          outcome: 'ticket_created',
-          ticketId: created.ticket.id,
-          ticketNumber: created.ticket.number,
-          // A redelivery of the same email is acknowledged again (the send is idempotent per workflow);
-          // a second queue of a shared ticket is not.
-          ticketCreated: created.created || created.ticket.queue === input.queue,
-          linkedTicketId,
-        });
-      };
-
-      if (!input.thread) {
-        if (input.automated) {
-          result.reason = `${input.classLabel} that refers to no known ticket`;
-          return result;
-        }
-        await open(null);
-      } else if (input.automated) {
-        await tickets.addComment(input.thread.ticketId, comment);
-        Object.assign(result, { outcome: 'note_added', ticketId: input.thread.ticketId, ticketNumber: input.thread.ticketNumber });
-      } else {
-        const ticket = await tickets.getTicket(input.thread.ticketId);
-        if (ticket?.status === 'closed' && closedPolicy(ticket.queue) === 'new_linked') {
-          await open(ticket.id);
-        } else {
-          await tickets.addComment(input.thread.ticketId, comment);
-          if (ticket?.status === 'closed') {
-            await tickets.setStatus(ticket.id, 'open');
-            result.reopened = true;
-          }
-          Object.assign(result, { outcome: 'comment_added', ticketId: input.thread.ticketId, ticketNumber: input.thread.ticketNumber });
-        }
-      }
-
-      result.quarantined = attachments
+      const comment = await commentFor(deps, input);
+      await apply(deps, input, comment, result);
+      result.quarantined = comment.attachments
         .filter((a) => a.scanStatus === 'infected')
         .map((a) => ({ filename: a.filename, signature: a.scanDetail ?? 'unknown' }));
       // The ticket says what was kept back and why: quarantined files, and files stripped by the size
       // cap or the type policy. The email's other content stays on the ticket.
-      const removed = attachments
-        .filter((a) => a.scanStatus !== 'clean' || !a.storageKey)
-        .map((a) =>
-          a.scanStatus === 'infected'
-            ? `Attachment "${a.filename}" was quarantined: the virus scanner found ${a.scanDetail ?? 'a threat'}. It is not linked.`
-            : `Attachment "${a.filename}" was removed: ${a.scanDetail ?? 'not scanned'}.`,
-        );
-      const redacted = (input.redactions ?? []).filter((r) => r.count > 0);
-      if (redacted.length > 0) {
-        removed.push(
-          `Redacted before this ticket was written: ${redacted.map((r) => `${r.count} × ${r.kind}`).join(', ')}. The original is kept only in the raw message.`,
-        );
-      }
+      const removed = keptBackNote(input.attachments, input.redactions ?? []);
       if (result.ticketId && removed.length > 0) {
-        await tickets.addComment(result.ticketId, {
+        await deps.helpdesk.addComment(result.ticketId, {
           messageId: `av-note.${input.idempotencyKey}@mailgate.invalid`,
           author: 'mailgate',
           internal: true,

@@ -6,7 +6,7 @@
  * clean: it is kept out of the ticket as "skipped" with the reason. A declared type or name that
  * disagrees with the content is flagged.
  */
-import { PassThrough, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Scanner } from '../adapters/clamd';
 import type { ObjectStore } from '../adapters/object-store';
 import type { ScanStatus } from '../adapters/ticket-store/types';
@@ -40,16 +40,26 @@ interface Deps {
 
 const HEAD_BYTES = 64 * 1024;
 
-async function head(stream: Readable): Promise<Buffer> {
+/**
+ * Passes a stream through unchanged and keeps its first HEAD_BYTES: the type policy sniffs the head
+ * of the same read the virus scanner gets, so a part is not fetched a second time for it.
+ */
+function keepHead(source: Readable): { stream: Readable; head: () => Buffer } {
   const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of stream) {
-    chunks.push(chunk as Buffer);
-    size += (chunk as Buffer).length;
-    if (size >= HEAD_BYTES) break;
-  }
-  stream.destroy();
-  return Buffer.concat(chunks).subarray(0, HEAD_BYTES);
+  let kept = 0;
+  const stream = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (kept < HEAD_BYTES) {
+        const slice = chunk.subarray(0, HEAD_BYTES - kept);
+        chunks.push(Buffer.from(slice));
+        kept += slice.length;
+      }
+      done(null, chunk);
+    },
+  });
+  source.on('error', (error) => stream.destroy(error));
+  source.pipe(stream);
+  return { stream, head: () => Buffer.concat(chunks) };
 }
 
 export function createScanAttachments(deps: Deps) {
@@ -64,19 +74,20 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
       continue;
     }
     try {
-      const verdict = await deps.scanner.scan(await deps.store.getStream(part.partKey));
+      const read = keepHead(await deps.store.getStream(part.partKey));
+      const verdict = await deps.scanner.scan(read.stream);
       if (verdict.infected) {
         results.push({ index: part.index, status: 'infected', detail: verdict.signature });
         continue;
       }
-      const first = await head(await deps.store.getStream(part.partKey));
+      const first = read.head();
       // The inspector reads the archive as a stream, twice at most: each read is a fresh GET.
-      const read = (): Readable => {
+      const again = (): Readable => {
         const pass = new PassThrough();
         deps.store.getStream(part.partKey).then((s) => s.pipe(pass), (error: unknown) => pass.destroy(error as Error));
         return pass;
       };
-      const archive = isZipSignature(first) ? await inspectZip(read, deps.attachmentPolicy) : undefined;
+      const archive = isZipSignature(first) ? await inspectZip(again, deps.attachmentPolicy) : undefined;
       const decision = await evaluateAttachment(
         { filename: part.filename ?? `part-${part.index}`, declaredType: part.contentType ?? 'application/octet-stream', size: part.size ?? first.length, head: first, archive },
         deps.attachmentPolicy,

@@ -5,7 +5,7 @@
  * threads even if it arrives at once. Never sent to an address that hard-bounced, to our own
  * addresses, to no-reply or list addresses, or past the per-recipient rate limit: each of those is a
  * recorded reason, not a silent drop.
- * The store reserves the acknowledgement per workflow; a retry after a successful send is a no-op.
+ * The ledger reserves the acknowledgement per workflow; a retry after a successful send is a no-op.
  * Once the SMTP server has taken the message, this activity does not fail: when the store cannot be
  * updated it answers `recorded: false` and the workflow marks it sent in a step of its own, which
  * retries (and parks) without ever sending again. The send is also recorded with Temporal (activity
@@ -14,7 +14,7 @@
  * carries the same Message-ID, which mail clients collapse.)
  */
 import type { Mailer } from '../adapters/mailer';
-import type { TicketStore } from '../adapters/ticket-store/types';
+import type { Ledger } from '../ports/ledger';
 import { domainOf, isAddress } from '../domain/addresses';
 import { bracket } from '../domain/message-id';
 import { acknowledgementMessageId, bodyMarker, replyAddress } from '../domain/signed-ids';
@@ -67,9 +67,9 @@ function displayName(from: string): string {
 }
 
 /** After the send: true when the store now says sent; false (logged) when it could not be told. */
-async function markSent(tickets: TicketStore, workflowId: string): Promise<boolean> {
+async function markSent(ledger: Ledger, workflowId: string): Promise<boolean> {
   try {
-    await tickets.markAcknowledgementSent(workflowId);
+    await ledger.markAcknowledgementSent(workflowId);
     return true;
   } catch (error) {
     activityLog().warn('acknowledgement sent but not recorded; the workflow records it next', { error });
@@ -78,10 +78,10 @@ async function markSent(tickets: TicketStore, workflowId: string): Promise<boole
 }
 
 /** The workflow's step after a send the store did not hear of: retried, parked, never a resend. */
-export function createMarkAcknowledgementSent(deps: { tickets: TicketStore }) {
+export function createMarkAcknowledgementSent(deps: { ledger: Ledger }) {
   return async function markAcknowledgementSent(workflowId: string): Promise<void> {
     try {
-      await deps.tickets.markAcknowledgementSent(workflowId);
+      await deps.ledger.markAcknowledgementSent(workflowId);
     } catch (error) {
       rethrowAsFailure(error);
     }
@@ -90,7 +90,7 @@ export function createMarkAcknowledgementSent(deps: { tickets: TicketStore }) {
 
 export function createSendAcknowledgement(deps: {
   mailer: Mailer;
-  tickets: TicketStore;
+  ledger: Ledger;
   ackFrom: string;
   rules: Rules;
   signingKey: string;
@@ -108,7 +108,7 @@ export function createSendAcknowledgement(deps: {
       return { messageId, sent: false, reason };
     };
     try {
-      if (earlierProgress<{ sent: boolean }>()?.sent) return { messageId, sent: true, reason: 'sent', recorded: await markSent(deps.tickets, input.workflowId) };
+      if (earlierProgress<{ sent: boolean }>()?.sent) return { messageId, sent: true, reason: 'sent', recorded: await markSent(deps.ledger, input.workflowId) };
       const to = input.to.toLowerCase();
       if (!isAddress(to)) return skip(`not acknowledged: the sender address ${JSON.stringify(to.slice(0, 100))} is not a valid address`);
       if (deps.inboundDomains.includes(domainOf(to))) return skip(`not acknowledged: ${to} is one of our own addresses`);
@@ -116,12 +116,12 @@ export function createSendAcknowledgement(deps: {
       if (input.untrusted && !deps.rules.acknowledgeUntrusted) {
         return skip(`not acknowledged: the sender failed authentication (DMARC/SPF), so ${to} may be forged`);
       }
-      const undeliverable = await deps.tickets.isUndeliverable(to);
+      const undeliverable = await deps.ledger.isUndeliverable(to);
       if (undeliverable) return skip(`not acknowledged: ${to} is undeliverable since ${undeliverable.since} (${undeliverable.reason})`);
-      const reservation = await deps.tickets.reserveAcknowledgement({ workflowId: input.workflowId, ticketId: input.ticketId, messageId, recipient: to });
+      const reservation = await deps.ledger.reserveAcknowledgement({ workflowId: input.workflowId, ticketId: input.ticketId, messageId, recipient: to });
       if (reservation.state === 'sent') return { messageId: reservation.messageId, sent: false, reason: 'already sent' };
       const now = Date.now();
-      const count = await deps.tickets.countRateEvent({
+      const count = await deps.ledger.countRateEvent({
         key: `ack:${to}`,
         eventId: input.workflowId,
         at: new Date(now).toISOString(),
@@ -130,7 +130,7 @@ export function createSendAcknowledgement(deps: {
       if (count > limit.limit) {
         return skip(`not acknowledged: rate limit of ${limit.limit} acknowledgements per ${limit.windowSeconds} s to ${to} reached`);
       }
-      await deps.tickets.indexMessageId({ messageId, ticketId: input.ticketId, queue: input.queue, kind: 'acknowledgement' });
+      await deps.ledger.indexMessageId({ messageId, ticketId: input.ticketId, queue: input.queue, kind: 'acknowledgement' });
       const token = ticketToken(input.ticketNumber);
       const replyTo = deps.rules.replyTokens ? replyAddress(deps.signingKey, input.queue, input.ticketNumber) : input.queue;
       await deps.mailer.send({
@@ -147,7 +147,7 @@ export function createSendAcknowledgement(deps: {
         headers: { ...AUTO_REPLY_HEADERS, [LOOP_HEADER]: deps.rules.instanceId, 'Reply-To': replyTo },
       });
       recordProgress({ sent: true });
-      const recorded = await markSent(deps.tickets, input.workflowId);
+      const recorded = await markSent(deps.ledger, input.workflowId);
       activityLog().info('acknowledgement sent', { ticketId: input.ticketId, messageId, recorded });
       return { messageId, sent: true, reason: 'sent', recorded };
     } catch (error) {

@@ -11,6 +11,7 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNo
 import { defaultPayloadConverter } from '@temporalio/common';
 import { isAddress, normalizeAddress } from '../domain/addresses';
 import type { Logger } from '../logger';
+import { processInboundEmail } from '../workflows';
 import { INBOUND_EMAIL_PREFIX } from '../workflows/ids';
 import { discardSignal, reprocessSignal, statusQuery, type ProcessInboundEmailInput, type ReprocessOverrides } from '../workflows/types';
 
@@ -88,7 +89,7 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
       if (!origin.startsWith(INBOUND_EMAIL_PREFIX)) throw new Error('not an inbound email workflow');
       const runId = `${origin}/reprocess-${Date.now()}`;
       await deadline(() =>
-        deps.temporal.workflow.start('processInboundEmail', {
+        deps.temporal.workflow.start(processInboundEmail, {
           workflowId: runId,
           taskQueue: deps.taskQueue,
           args: [{ ...original, reprocessOf: origin, overrides: { ...original.overrides, ...overrides } }],

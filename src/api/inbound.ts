@@ -1,28 +1,22 @@
 /**
- * POST /v1/inbound/mime: raw RFC 5322 message in, one workflow per recipient out.
- * Order of work (nothing is acknowledged before it is durable):
- *   size cap (413) → raw bytes to the object store under raw/<sha256> → per recipient, the
- *   idempotency key → start processInboundEmail with id inbound-email/<key>.
- * A 2xx means the raw message is stored and every workflow exists. A store or Temporal failure is a
- * 503 with Retry-After; retrying it is safe: the raw key is content-addressed and a workflow that
- * already exists is reported as a duplicate, never started twice.
+ * POST /v1/inbound/mime: raw RFC 5322 message in, one workflow per recipient out. The HTTP adapter
+ * of the accept path (src/ingress/accept-email.ts): it reads the body under the size cap, verifies
+ * the signature over it before anything is decoded, takes the envelope from X-Envelope-To and
+ * X-Envelope-From, and maps acceptEmail's answer onto HTTP:
+ *   accepted, duplicate → 202 (the raw message is stored and every workflow exists)
+ *   retry-later         → 503 with Retry-After (nothing was done that a retry could double)
+ *   refused             → 413 too large, 400 not an email or a malformed envelope, 422 no recipient
  */
-import { createHash } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import type { ObjectStore } from '../adapters/object-store';
 import type { TicketStore } from '../adapters/ticket-store/types';
 import type { Config } from '../config';
-import { idempotencyKey } from '../domain/idempotency';
-import { resolveRecipients } from '../domain/recipients';
-import { queueFor } from '../rules';
+import { acceptEmailSettings, createAcceptEmail } from '../ingress/accept-email';
+import { addressesOf } from '../ingress/mime-headers';
+import type { AcceptAnswer, Envelope } from '../ingress/types';
 import type { Logger } from '../logger';
-import { inboundEmailWorkflowId } from '../workflows/ids';
-import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attributes';
-import type { ProcessInboundEmailInput } from '../workflows/types';
 import { ingressAuth } from './auth';
-import { metrics } from '../metrics';
-import { addressesOf, NotAnEmailError, readHeaderBlock } from './mime-headers';
 
 export interface InboundDeps {
   config: Config;
@@ -40,15 +34,57 @@ export interface InboundResult {
 }
 
 const RETRY_AFTER_SECONDS = '30';
-const TEMPORAL_DEADLINE_MS = 10_000;
 
-const REWRITE_BELOW_BYTES = 1024 * 1024;
+/** The envelope a sender may give in headers; without X-Envelope-To the header To and Cc decide. */
+function envelopeOf(req: Request): Envelope {
+  const to = req.get('x-envelope-to');
+  return {
+    mailFrom: addressesOf([req.get('x-envelope-from') ?? ''])[0] ?? null,
+    ...(to === undefined ? {} : { rcptTo: addressesOf([to]) }),
+  };
+}
 
-function unavailable(res: Response, what: string): void {
-  res.set('Retry-After', RETRY_AFTER_SECONDS).status(503).json({ error: 'unavailable', reason: `${what}; retry later` });
+function send(res: Response, answer: AcceptAnswer): void {
+  switch (answer.answer) {
+    case 'accepted':
+    case 'duplicate': {
+      const emails: InboundResult[] = answer.recipients.map(({ recipient, workflowId, answer: status }) => ({
+        recipient,
+        workflowId,
+        status: status === 'duplicate' ? 'duplicate' : 'accepted',
+      }));
+      res.status(202).json({ emails, ...(answer.refused.length > 0 ? { refused: answer.refused } : {}) });
+      return;
+    }
+    case 'retry-later':
+      res.set('Retry-After', RETRY_AFTER_SECONDS).status(503).json({ error: 'unavailable', reason: answer.reason });
+      return;
+    case 'refused':
+      switch (answer.refusal) {
+        case 'too-large':
+          res.status(413).json({ error: 'too_large', reason: answer.reason });
+          return;
+        case 'not-an-email':
+          res.status(400).json({ error: 'not_an_email', reason: answer.reason });
+          return;
+        case 'malformed-envelope':
+          res.status(400).json({ error: 'bad_request', reason: answer.reason });
+          return;
+        case 'no-recipient':
+          res.status(422).json({ error: 'no_recipient', reason: answer.reason, refused: answer.refused });
+          return;
+      }
+  }
 }
 
 export function inboundRouter(deps: InboundDeps): Router {
+  const acceptEmail = createAcceptEmail({
+    ...acceptEmailSettings(deps.config),
+    taskQueue: deps.taskQueue,
+    store: deps.store,
+    temporal: deps.temporal,
+    log: deps.log,
+  });
   const router = express.Router();
   router.post(
     '/v1/inbound/mime',
@@ -59,109 +95,14 @@ export function inboundRouter(deps: InboundDeps): Router {
       }
       next();
     },
+    // The signature covers the whole body, so the body is read (under the cap, 413 above it) before
+    // authentication; nothing of it is decoded until the signature holds.
     express.raw({ type: 'message/rfc822', limit: deps.config.limits.maxMessageBytes }),
     ingressAuth({ secrets: deps.config.ingress.secrets, maxSkewSeconds: deps.config.ingress.maxSkewSeconds, tickets: deps.tickets, log: deps.log }),
     async (req: Request, res: Response) => {
       const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
-      let headers;
-      try {
-        headers = readHeaderBlock(raw, deps.config.limits.maxHeaderBytes);
-      } catch (error) {
-        if (error instanceof NotAnEmailError) {
-          res.status(400).json({ error: 'not_an_email', reason: error.message });
-          return;
-        }
-        throw error;
-      }
-      const envelopeHeader = req.get('x-envelope-to');
-      const recipients = resolveRecipients(
-        {
-          envelopeTo: envelopeHeader === undefined ? undefined : addressesOf([envelopeHeader]),
-          headerTo: addressesOf(headers.all('to')),
-          headerCc: addressesOf(headers.all('cc')),
-        },
-        {
-          inboundDomains: deps.config.inboundDomains,
-          catchAll: deps.config.catchAll,
-          route: (address) => queueFor(deps.config.rules, address),
-        },
-      );
-      if (recipients.accepted.length === 0) {
-        res.status(422).json({
-          error: 'no_recipient',
-          reason: 'no recipient belongs to an inbound domain',
-          refused: recipients.refused,
-        });
-        return;
-      }
-
-      const sha256 = createHash('sha256').update(raw).digest('hex');
-      const rawKey = `raw/${sha256}`;
-      try {
-        // The key is the content's hash, so writing it again is harmless: a small message is just
-        // written (one round trip); a large one only when the store does not have it yet.
-        if (raw.length <= REWRITE_BELOW_BYTES || !(await deps.store.exists(rawKey))) {
-          await deps.store.put({ key: rawKey, body: raw, contentType: 'message/rfc822', contentLength: raw.length });
-        }
-      } catch (error) {
-        deps.log.warn('raw message not stored', { error, rawKey });
-        unavailable(res, 'the message could not be stored');
-        return;
-      }
-
-      const envelopeFrom = addressesOf([req.get('x-envelope-from') ?? ''])[0]?.toLowerCase() ?? null;
-      const messageId = headers.get('message-id');
-      const emails: InboundResult[] = [];
-      for (const { recipient, queue } of recipients.accepted) {
-        const key = idempotencyKey({ messageId, recipient, rawSha256: sha256 });
-        const workflowId = inboundEmailWorkflowId(key);
-        const input: ProcessInboundEmailInput = {
-          rawKey,
-          rawSha256: sha256,
-          rawSize: raw.length,
-          recipient,
-          queue,
-          idempotencyKey: key,
-          envelopeFrom,
-          receivedAt: new Date().toISOString(),
-          policy: {
-            waitForParentSeconds: deps.config.rules.waitForParentSeconds,
-            replyTokens: deps.config.rules.replyTokens,
-            maxAttempts: deps.config.rules.parking.maxAttempts,
-            parkTimeoutSeconds: deps.config.rules.parking.parkTimeoutSeconds,
-          },
-        };
-        try {
-          await deps.temporal.connection.withDeadline(Date.now() + TEMPORAL_DEADLINE_MS, () =>
-            deps.temporal.workflow.start('processInboundEmail', {
-              workflowId,
-              taskQueue: deps.taskQueue,
-              args: [input],
-              // One email, one run: a running id is refused (FAIL) and a closed one is never re-run.
-              workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-              workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-              typedSearchAttributes: [
-                { key: RecipientQueueKey, value: queue },
-                { key: EmailStatusKey, value: 'received' },
-              ],
-              staticSummary: `email to ${queue}`,
-            }),
-          );
-          emails.push({ recipient, workflowId, status: 'accepted' });
-          metrics.inbound(queue, 'accepted');
-        } catch (error) {
-          if (error instanceof WorkflowExecutionAlreadyStartedError) {
-            emails.push({ recipient, workflowId, status: 'duplicate' });
-            metrics.inbound(queue, 'duplicate');
-            continue;
-          }
-          deps.log.warn('workflow not started', { error, workflowId });
-          unavailable(res, 'the email could not be handed to the workflow engine');
-          return;
-        }
-      }
-      deps.log.info('inbound email accepted', { rawKey, emails });
-      res.status(202).json({ emails, ...(recipients.refused.length > 0 ? { refused: recipients.refused } : {}) });
+      const source = { kind: 'http', name: 'mime', ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}) } as const;
+      send(res, await acceptEmail(raw, envelopeOf(req), source));
     },
   );
   return router;

@@ -10,6 +10,7 @@ import { openTicketStore } from '../adapters/ticket-store';
 import { describeConfig, loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { metrics } from '../metrics';
+import { temporalConnectionOptions } from '../temporal-connection';
 import { createApp } from './app';
 
 async function main(): Promise<void> {
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
   log.info('starting api', { config: describeConfig(config) });
   const tickets = openTicketStore(config.databaseUrl);
   await tickets.migrate();
-  const connection = Connection.lazy({ address: config.temporal.address });
+  const connection = Connection.lazy(temporalConnectionOptions(config.temporal));
   const temporal = new Client({ connection, namespace: config.temporal.namespace });
   let draining = false;
   const app = createApp({

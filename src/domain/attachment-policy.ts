@@ -4,7 +4,7 @@
  * holds (parsing/archive-inspect.ts), and a name or declared type that disagrees with the content
  * is flagged. The type always comes from the bytes; a name can add a dangerous kind, never remove one.
  */
-import type { ArchiveReport } from '../parsing/archive-inspect';
+import type { ArchiveReport } from './archive-report';
 import { detectType, extensionOf, findKinds, isZipSignature, type AttachmentKind, type DetectedType } from './attachment-type';
 
 export type { AttachmentKind } from './attachment-type';

@@ -1,4 +1,3 @@
-import type { DeliveryStatus, EmbeddedMessage } from '../parsing/delivery-status';
 import type { Redaction } from './redact';
 
 /**
@@ -50,6 +49,21 @@ export interface EmailDocument {
   returnedMessage: EmbeddedMessage | null;
   /** PII redacted from text and html before the document was stored (the raw object keeps all). */
   redactions?: Redaction[];
+}
+
+/** One per-recipient block of a delivery status notification (RFC 3464 §2.3). */
+export interface DeliveryStatus {
+  action: string | null;
+  status: string | null;
+  finalRecipient: string | null;
+  diagnosticCode: string | null;
+}
+
+/** The headers of the original message a bounce returns; its Message-ID threads the bounce. */
+export interface EmbeddedMessage {
+  messageId: string | null;
+  from: string | null;
+  subject: string | null;
 }
 
 /** What the workflow keeps: enough to route, thread and report; bounded in size. */

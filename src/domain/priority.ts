@@ -4,9 +4,18 @@
  * leaves a tag, so the ticket says why it got its priority. A sender failing DMARC or SPF is flagged
  * and gets no VIP boost: a forged VIP address must not jump the queue.
  */
-import type { TicketPriority } from '../adapters/ticket-store/types';
-import type { Rules } from '../rules';
 import { domainOf } from './addresses';
+import type { TicketPriority } from './vocabulary';
+
+/** The rules file's `priority` section (src/rules.ts parses and validates it). */
+export interface PriorityRules {
+  /** Words in subject or body that raise the priority to the given level. */
+  keywords: { urgent: string[]; high: string[] };
+  /** Sender domains whose tickets are at least high priority. */
+  vipDomains: string[];
+  /** Honour X-Priority / Importance / Priority headers. */
+  headers: boolean;
+}
 
 export interface PriorityInput {
   subject: string;
@@ -44,7 +53,7 @@ function wordMatch(haystack: string, phrase: string): boolean {
   return new RegExp(`(^|[^\\p{L}\\p{N}])${escaped}($|[^\\p{L}\\p{N}])`, 'iu').test(haystack);
 }
 
-export function computePriority(input: PriorityInput, rules: Rules['priority']): PriorityResult {
+export function computePriority(input: PriorityInput, rules: PriorityRules): PriorityResult {
   let priority: TicketPriority = 'normal';
   const tags: string[] = [];
   const failures = authenticationFailures(input.headers);

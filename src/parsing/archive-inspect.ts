@@ -14,35 +14,10 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw } from 'node:zlib';
 import { assertAttachmentPolicy, judgeFile, type AttachmentPolicy } from '../domain/attachment-policy';
+import type { ArchiveEntry, ArchiveReport } from '../domain/archive-report';
 import { isZipSignature } from '../domain/attachment-type';
 import { findEnd, readCentralEntry, readLocalHeader, ZipFormatError, type CentralEntry, type EndRecord } from './zip-format';
 import { bufferSource, chunksOf, Cursor, streamSource, type Source } from './zip-source';
-
-export interface ArchiveEntry {
-  /** Path in the archive; an entry of a nested zip is prefixed with that zip's path ("a.zip/b/c.exe"). */
-  name: string;
-  /** Bytes inflated; the declared size for an entry that was not inflated (encrypted, unknown method). */
-  size: number;
-  compressedSize: number;
-  detectedType: string | null;
-  /** Set when the policy blocks the entry: 'Windows executable (PE) named "a.zip/setup.exe"'. */
-  blockedReason: string | null;
-}
-
-export interface ArchiveReport {
-  /** At most MAX_LISTED_ENTRIES; blocked entries are kept in preference to others. */
-  entries: ArchiveEntry[];
-  /** The larger of the declared sizes and the bytes inflated, nested archives included. */
-  totalUncompressed: number;
-  /** The highest uncompressed-to-compressed ratio among entries. */
-  maxRatio: number;
-  /** Archive levels opened: 1 for a zip with no zip inside. */
-  depth: number;
-  /** Why the archive is a bomb; inspection stops at the first sign. */
-  bomb: string | null;
-  encrypted: boolean;
-  errors: string[];
-}
 
 /** Entries listed in a report: enough to explain a verdict, small enough to keep in workflow history. */
 export const MAX_LISTED_ENTRIES = 200;

@@ -3,14 +3,8 @@
  * message/delivery-status part, and the headers of the returned original message (message/rfc822 or
  * text/rfc822-headers), whose Message-ID lets a bounce thread onto the mail it returns.
  */
+import type { DeliveryStatus, EmbeddedMessage } from '../domain/email';
 import { normalizeMessageId } from '../domain/message-id';
-
-export interface DeliveryStatus {
-  action: string | null;
-  status: string | null;
-  finalRecipient: string | null;
-  diagnosticCode: string | null;
-}
 
 /** Header-style fields (RFC 3464 §2.1), groups separated by blank lines; folded lines unfolded. */
 function fieldGroups(text: string): Map<string, string>[] {
@@ -55,12 +49,6 @@ export function parseDeliveryStatus(text: string): DeliveryStatus[] {
     });
   }
   return out;
-}
-
-export interface EmbeddedMessage {
-  messageId: string | null;
-  from: string | null;
-  subject: string | null;
 }
 
 /** The returned original's headers: only its header block is read. */

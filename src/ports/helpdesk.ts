@@ -21,9 +21,10 @@
  * Ledger's (src/ports/ledger.ts), always in Mailgate's own database, because a vendor's search lags
  * its writes and idempotency must not depend on it.
  *
- * Errors: an implementation throws its adapter's typed errors (src/domain/errors.ts types through
- * `AdapterError`): unavailable and rate-limited are transient (retried), invalid input and not found
- * are permanent (the email parks with the vendor's message).
+ * Errors: an implementation throws its adapter's typed errors, each with a `type` from
+ * src/domain/errors.ts (see `TypedError`): unavailable and rate-limited are transient (retried),
+ * invalid input and not found are permanent, i.e. typed with one of NON_RETRYABLE_ERROR_TYPES (the
+ * email parks with the vendor's message). An error without a type is retried like a transient one.
  */
 import type { ScanStatus, TicketPriority, TicketStatus } from '../domain/vocabulary';
 
@@ -86,7 +87,10 @@ export interface HelpdeskTicket {
 }
 
 export interface Helpdesk {
-  /** Idempotent by `originKey`: a repeat returns the existing ticket with `created: false`. */
+  /**
+   * Opens an `open` ticket. Idempotent by `originKey`: a repeat returns the existing ticket with
+   * `created: false` and stores nothing more. A `linkedTicketId` naming no ticket is invalid input.
+   */
   createTicket(input: NewTicket): Promise<{ ticket: HelpdeskTicket; created: boolean }>;
   /** The ticket `createTicket` made for this key, or null. */
   findByExternalRef(originKey: string): Promise<HelpdeskTicket | null>;
@@ -96,7 +100,7 @@ export interface Helpdesk {
   getTicketByNumber(number: number): Promise<HelpdeskTicket | null>;
   /** Reopen or close; unknown ticket → a not-found error. */
   setStatus(ticketId: string, status: TicketStatus): Promise<HelpdeskTicket>;
-  /** Notes another queue on a ticket, when one ticket serves several queues (idempotent). */
+  /** Notes another queue on a ticket, when one ticket serves several queues (idempotent). Unknown ticket → a not-found error. */
   noteQueue(ticketId: string, queue: string): Promise<void>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;

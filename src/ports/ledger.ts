@@ -12,7 +12,10 @@
  *   email records      the durable outcome of every email (outlives Temporal's retention)
  *
  * Implementations: SQLite and PostgreSQL (src/adapters/ticket-store), both passing
- * test/contract/ledger.contract.ts.
+ * test/contract/ledger.contract.ts. Both keep the ledger in the built-in store's database and refer
+ * to its tickets: a thread entry or acknowledgement must name a built-in ticket, and the requester
+ * and comment authors that `isParticipant` knows are the built-in helpdesk's records. Pairing them
+ * with a vendor helpdesk needs a ticket map of the ledger's own first.
  */
 import type { EmailClass, EmailOutcomeRecord, ThreadEntryKind } from '../domain/vocabulary';
 
@@ -70,14 +73,14 @@ export interface Ledger {
   migrate(): Promise<void>;
   /**
    * The first of `messageIds` (in the given order) that the thread index knows, preferring an entry
-   * of `queue` when one Message-ID belongs to tickets in several queues.
+   * of `queue` when one Message-ID belongs to tickets in several queues, else the oldest entry.
    */
   findThread(messageIds: string[], queue: string): Promise<ThreadMatch | null>;
   /** Records a Message-ID Mailgate saw or sent, so replies to it thread. Idempotent. */
   indexMessageId(entry: ThreadEntry): Promise<void>;
   /**
    * True when `address` already takes part in the ticket: its requester, the author of a message on
-   * it, or the recipient of an acknowledgement. Compared lower-cased.
+   * it, or the recipient of an acknowledgement. Compared lower-cased. False for an unknown ticket.
    */
   isParticipant(ticketId: string, address: string): Promise<boolean>;
   /**
@@ -85,8 +88,13 @@ export interface Ledger {
    * state when one exists: `sent` means the mail already went out and must not be sent again.
    */
   reserveAcknowledgement(record: AcknowledgementRecord): Promise<{ state: 'reserved' | 'sent'; messageId: string }>;
+  /** Marks the workflow's reservation sent; again is harmless. Throws when nothing is reserved for it. */
   markAcknowledgementSent(workflowId: string): Promise<void>;
-  /** Records the event (idempotent by key + eventId) and returns how many events of `key` fall in the window, this one included. */
+  /**
+   * Records the event (idempotent by key + eventId) and returns how many events of `key` fall in the
+   * window, this one included. Concurrent calls for one key are serialized: each sees every event
+   * recorded before it, so two callers cannot both pass a limit.
+   */
   countRateEvent(input: RateEventInput): Promise<number>;
   /** Counts events of `key` since `windowStart` without recording one. */
   peekRateEvents(key: string, windowStart: string): Promise<number>;

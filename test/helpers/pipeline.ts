@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Client, Connection } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { temporalConnectionOptions } from '../../src/temporal-connection';
 import type { EmailState } from '../../src/workflows/types';
 import { receivedMail } from './maildev';
 import { compose, getJson, postMime } from './mail';
@@ -55,7 +56,7 @@ export async function ticket(baseUrl: string, id: string | number): Promise<Tick
 }
 
 export async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promise<T> {
-  const connection = await Connection.connect({ address: config.temporal.address });
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
   try {
     return await fn(new Client({ connection, namespace: config.temporal.namespace }));
   } finally {
@@ -72,7 +73,7 @@ export async function withInProcessWorker<T>(
   fn: (client: Client, taskQueue: string) => Promise<T>,
 ): Promise<T> {
   const taskQueue = unique(options.prefix);
-  const nativeConnection = await NativeConnection.connect({ address: config.temporal.address });
+  const nativeConnection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
   try {
     const worker = await Worker.create({
       connection: nativeConnection,

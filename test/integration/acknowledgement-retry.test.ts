@@ -17,6 +17,7 @@ import { openTicketStore, TicketStoreUnavailableError } from '../../src/adapters
 import type { TicketStore } from '../../src/adapters/ticket-store/types';
 import { activityDeps } from '../../src/worker';
 import type { EmailState, ProcessInboundEmailInput } from '../../src/workflows/types';
+import { processInboundEmail } from '../../src/workflows';
 import { receivedMail } from '../helpers/maildev';
 import { compose } from '../helpers/mail';
 import { withInProcessWorker } from '../helpers/pipeline';
@@ -62,7 +63,7 @@ test('the database fails right after the acknowledgement is sent: the workflow r
       policy: { waitForParentSeconds: 0, maxAttempts: 3 },
     };
     const state = (await withInProcessWorker({ workflowsPath: require.resolve('../../src/workflows'), activities: createActivities(deps), prefix: 'ack-retry' }, (client, taskQueue) =>
-      client.workflow.execute('processInboundEmail', { taskQueue, workflowId, args: [input] }),
+      client.workflow.execute(processInboundEmail, { taskQueue, workflowId, args: [input] }),
     )) as EmailState;
     assert.equal(state.outcome, 'ticket_created');
     assert.equal(state.acknowledgement?.sent, true);

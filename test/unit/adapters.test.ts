@@ -4,7 +4,7 @@ import { parseScanReply } from '../../src/adapters/clamd';
 import { safeContentType } from '../../src/adapters/object-store';
 import { classifyS3Error } from '../../src/adapters/s3-errors';
 import { classifySmtpError } from '../../src/adapters/smtp-errors';
-import { addressesOf, NotAnEmailError, readHeaderBlock } from '../../src/api/mime-headers';
+import { addressesOf, NotAnEmailError, readHeaderBlock } from '../../src/ingress/mime-headers';
 import { loadConfig } from '../../src/config';
 import { MINIMAL_ENV } from '../helpers/env';
 import { sanitizeEmailHtml } from '../../src/domain/html';

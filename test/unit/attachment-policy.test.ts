@@ -9,7 +9,8 @@ import {
   type AttachmentPolicy,
 } from '../../src/domain/attachment-policy';
 import { detectType } from '../../src/domain/attachment-type';
-import { inspectZip, MAX_LISTED_ENTRIES, type ArchiveReport } from '../../src/parsing/archive-inspect';
+import type { ArchiveReport } from '../../src/domain/archive-report';
+import { inspectZip, MAX_LISTED_ENTRIES } from '../../src/parsing/archive-inspect';
 import {
   compoundFile,
   deflatedZeros,

@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import path from 'node:path';
 import { evaluateClassification } from '../../bench/eval-classification-core';
 import { classifyEmail, decodeEncodedWords, outOfOfficePhrase, type ClassifyContext } from '../../src/domain/classify';
-import type { EmailDocument } from '../../src/domain/email';
-import type { DeliveryStatus } from '../../src/parsing/delivery-status';
+import type { DeliveryStatus, EmailDocument } from '../../src/domain/email';
 
 const EVAL_DIR = path.resolve(__dirname, '../../..', 'test/fixtures/eval');
 

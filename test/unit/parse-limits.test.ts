@@ -1,7 +1,7 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { readHeaderBlock } from '../../src/api/mime-headers';
+import { readHeaderBlock } from '../../src/ingress/mime-headers';
 import { loadConfig } from '../../src/config';
 import { MINIMAL_ENV } from '../helpers/env';
 import { DEFAULT_LIMITS } from '../../src/domain/limits';

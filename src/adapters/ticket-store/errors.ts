@@ -14,9 +14,15 @@ export class TicketStoreUnavailableError extends Error {
   }
 }
 
-/** A comment was addressed to a ticket that does not exist. Permanent. */
+/**
+ * A comment, status change or queue note was addressed to a ticket that does not exist. Permanent:
+ * typed like any input the store refuses (an unknown linked ticket is one too), because an error
+ * without a type reaches Temporal as retryable and the activity would retry a missing ticket until
+ * its budget ran out instead of parking at once.
+ */
 export class TicketNotFoundError extends Error {
   override readonly name = 'TicketNotFoundError';
+  readonly type = ErrorType.InvalidTicketInput;
 
   constructor(readonly ticketId: string) {
     super(`ticket ${ticketId} does not exist`);

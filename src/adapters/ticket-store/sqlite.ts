@@ -2,21 +2,20 @@
  * The embedded ticket store: one SQLite file shared by the API and the worker processes. WAL lets
  * readers run beside the one writer; every write takes the lock up front (BEGIN IMMEDIATE) and waits
  * up to the busy timeout for it, because a deferred transaction that upgrades to a writer fails with
- * SQLITE_BUSY at once instead of waiting.
+ * SQLITE_BUSY at once instead of waiting. This file holds the connection, the schema and the
+ * composition; the ports' methods are in sqlite-helpdesk.ts and sqlite-ledger.ts.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
-import { isSqliteBusy, TicketNotFoundError, TicketStoreUnavailableError } from './errors';
-import { linkedTicketMissing, resolveNewTicket } from './inputs';
-import { commentIdFor, isTicketNumber, newAttachmentId, normalizeAddress, now, ticketIdFor } from './keys';
+import { isSqliteBusy, TicketStoreUnavailableError } from './errors';
+import { now } from './keys';
 import { pendingMigrations } from './migrations';
-import { listingQuery, resolveListing, toPage } from './paging';
-import { type Row, toAttachment, toComment, toThreadEntry, toTicket, toTicketWithComments } from './rows';
-import { sqliteRecordMethods } from './sqlite-records';
-import { pickThread } from './thread-match';
-import { RETURNING_NEW_TICKET, SQLITE_TICKET_SELECT } from './ticket-select';
-import type { Comment, CommentInput, TicketStore, TicketWithComments } from './types';
+import type { Row } from './rows';
+import type { SqliteAccess } from './sqlite-access';
+import { sqliteHelpdeskMethods } from './sqlite-helpdesk';
+import { sqliteLedgerMethods } from './sqlite-ledger';
+import type { TicketStore } from './types';
 
 export interface SqliteTicketStoreOptions {
   /** How long a write waits for another process's write lock before failing as unavailable. */
@@ -78,73 +77,7 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
     }
   }
 
-  function loadTicket(ticketRow: Row | undefined): TicketWithComments | null {
-    if (!ticketRow) return null;
-    const id = ticketRow['id'];
-    if (typeof id !== 'string') throw new Error('ticket row without id');
-    // rowid breaks ties between comments stored within the same millisecond, keeping insertion order.
-    const comments = all('SELECT * FROM comments WHERE ticket_id = ? ORDER BY created, rowid', id);
-    const attachments = all(
-      `SELECT a.* FROM attachments a JOIN comments c ON c.id = a.comment_id
-       WHERE c.ticket_id = ? ORDER BY a.comment_id, a.position`,
-      id,
-    );
-    return toTicketWithComments(ticketRow, comments, attachments);
-  }
-
-  function loadComment(commentId: string): Comment | null {
-    const row = get('SELECT * FROM comments WHERE id = ?', commentId);
-    if (!row) return null;
-    return toComment(row, all('SELECT * FROM attachments WHERE comment_id = ? ORDER BY position', commentId));
-  }
-
-  /** Inserts a comment with its attachments and thread entry; undefined when it already exists. */
-  function insertComment(ticketId: string, queue: string, input: CommentInput, created: string): Comment | undefined {
-    const commentId = commentIdFor(ticketId, input.messageId);
-    const row = get(
-      `INSERT INTO comments (id, ticket_id, message_id, author, text, html, internal, created)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING *`,
-      commentId,
-      ticketId,
-      input.messageId,
-      input.author,
-      input.text,
-      input.html,
-      input.internal === true ? 1 : 0,
-      created,
-    );
-    if (!row) return undefined;
-    const attachments = input.attachments.map((a, position) => {
-      const stored = get(
-        `INSERT INTO attachments (id, comment_id, position, filename, content_type, size, sha256, storage_key,
-           scan_status, scan_detail, content_id, inline)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *`,
-        newAttachmentId(),
-        commentId,
-        position,
-        a.filename,
-        a.contentType,
-        a.size,
-        a.sha256,
-        a.storageKey,
-        a.scanStatus,
-        a.scanDetail,
-        a.contentId,
-        a.inline ? 1 : 0,
-      );
-      if (!stored) throw new Error('attachment insert returned no row');
-      return stored;
-    });
-    run(
-      `INSERT INTO thread_index (message_id, ticket_id, queue, kind, created)
-       VALUES (?, ?, ?, 'inbound', ?) ON CONFLICT DO NOTHING`,
-      input.messageId,
-      ticketId,
-      queue,
-      created,
-    );
-    return toComment(row, attachments);
-  }
+  const access: SqliteAccess = { get, all, run, write, guarded };
 
   return {
     migrate: () =>
@@ -160,137 +93,6 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
         }),
       ),
 
-    findThread: (messageIds, queue) =>
-      guarded(() => {
-        if (messageIds.length === 0) return null;
-        const rows = all(
-          `SELECT t.message_id, t.ticket_id, t.queue, k.number FROM thread_index t JOIN tickets k ON k.id = t.ticket_id
-           WHERE t.message_id IN (SELECT value FROM json_each(?)) ORDER BY t.created, k.number`,
-          JSON.stringify(messageIds),
-        );
-        return pickThread(messageIds, rows.map(toThreadEntry), normalizeAddress(queue));
-      }),
-
-    createTicket: (input) =>
-      guarded(() => {
-        const columns = resolveNewTicket(input);
-        return write(() => {
-          const existing = get(`${SQLITE_TICKET_SELECT} WHERE origin_key = ?`, input.originKey);
-          if (existing) return { ticket: toTicket(existing), created: false };
-          const { linkedTicketId } = columns;
-          if (linkedTicketId !== null && !get('SELECT 1 FROM tickets WHERE id = ?', linkedTicketId)) {
-            throw linkedTicketMissing(linkedTicketId);
-          }
-          const id = ticketIdFor(input.originKey);
-          const created = now();
-          // The number is computed inside the write lock, so two processes cannot take the same one.
-          const row = get(
-            `INSERT INTO tickets (id, number, origin_key, subject, requester, queue, status, priority, tags,
-               linked_ticket_id, created, updated)
-             VALUES (?, (SELECT COALESCE(MAX(number), 0) + 1 FROM tickets), ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)
-             ON CONFLICT DO NOTHING ${RETURNING_NEW_TICKET}`,
-            id,
-            input.originKey,
-            columns.subject,
-            columns.requester,
-            columns.queue,
-            columns.priority,
-            columns.tags,
-            linkedTicketId,
-            created,
-            created,
-          );
-          if (!row) throw new Error(`ticket id ${id} is taken by another origin key`);
-          insertComment(id, columns.queue, input.comment, created);
-          return { ticket: toTicket(row), created: true };
-        });
-      }),
-
-    addComment: (ticketId, input) =>
-      guarded(() =>
-        write(() => {
-          const ticket = get('SELECT queue FROM tickets WHERE id = ?', ticketId);
-          if (!ticket) throw new TicketNotFoundError(ticketId);
-          const created = now();
-          const comment = insertComment(ticketId, String(ticket['queue']), input, created);
-          if (comment) {
-            run('UPDATE tickets SET updated = ? WHERE id = ? AND updated < ?', created, ticketId, created);
-            return { comment, created: true };
-          }
-          const existing = loadComment(commentIdFor(ticketId, input.messageId));
-          if (!existing) throw new Error(`comment ${input.messageId} on ticket ${ticketId} conflicted but cannot be read`);
-          return { comment: existing, created: false };
-        }),
-      ),
-
-    indexMessageId: (entry) =>
-      guarded(() => {
-        run(
-          `INSERT INTO thread_index (message_id, ticket_id, queue, kind, created)
-           VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-          entry.messageId,
-          entry.ticketId,
-          normalizeAddress(entry.queue),
-          entry.kind,
-          now(),
-        );
-      }),
-
-    reserveAcknowledgement: (record) =>
-      guarded(() =>
-        write(() => {
-          run(
-            `INSERT INTO acknowledgements (workflow_id, ticket_id, message_id, recipient, state, created)
-             VALUES (?, ?, ?, ?, 'reserved', ?) ON CONFLICT (workflow_id) DO NOTHING`,
-            record.workflowId,
-            record.ticketId,
-            record.messageId,
-            normalizeAddress(record.recipient),
-            now(),
-          );
-          const row = get('SELECT state, message_id FROM acknowledgements WHERE workflow_id = ?', record.workflowId);
-          if (!row) throw new Error(`acknowledgement of ${record.workflowId} vanished`);
-          return { state: row['state'] === 'sent' ? 'sent' : 'reserved', messageId: String(row['message_id']) };
-        }),
-      ),
-
-    markAcknowledgementSent: (workflowId) =>
-      guarded(() => {
-        const changed = run(
-          `UPDATE acknowledgements SET state = 'sent', sent_at = COALESCE(sent_at, ?) WHERE workflow_id = ?`,
-          now(),
-          workflowId,
-        );
-        if (changed === 0) throw new Error(`no acknowledgement is reserved for workflow ${workflowId}`);
-      }),
-
-    getTicket: (id) => guarded(() => loadTicket(get(`${SQLITE_TICKET_SELECT} WHERE id = ?`, id))),
-
-    getTicketByNumber: (number) =>
-      guarded(() => (isTicketNumber(number) ? loadTicket(get(`${SQLITE_TICKET_SELECT} WHERE number = ?`, number)) : null)),
-
-    findByExternalRef: (originKey) =>
-      guarded(() => {
-        const row = get(`${SQLITE_TICKET_SELECT} WHERE origin_key = ?`, originKey);
-        return row ? toTicket(row) : null;
-      }),
-
-    listTickets: (input) =>
-      guarded(() => {
-        const listing = resolveListing(input);
-        const query = listingQuery(listing, SQLITE_TICKET_SELECT, () => '?');
-        const rows = all(query.sql, ...query.params);
-        return toPage(rows.map(toTicket), listing.limit);
-      }),
-
-    getAttachment: (id) =>
-      guarded(() => {
-        const row = get('SELECT * FROM attachments WHERE id = ?', id);
-        return row ? toAttachment(row) : null;
-      }),
-
-    ...sqliteRecordMethods({ get, all, run, write, guarded }),
-
     ping: () =>
       guarded(() => {
         get('SELECT 1');
@@ -299,5 +101,8 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
     close: async () => {
       if (db.isOpen) db.close();
     },
+
+    ...sqliteHelpdeskMethods(access),
+    ...sqliteLedgerMethods(access),
   };
 }

@@ -4,10 +4,9 @@
  * memory), plus the reads the built-in's own API and screens need (listing, full conversations,
  * attachment lookups). Other helpdesks implement `Helpdesk` only; the ledger stays here.
  */
-import type { Helpdesk, NewComment, NewTicket } from '../../ports/helpdesk';
+import type { AttachmentRecord, Helpdesk, HelpdeskTicket, NewComment, NewTicket } from '../../ports/helpdesk';
 import type { Ledger } from '../../ports/ledger';
-import type { TicketPriority, TicketStatus } from '../../domain/vocabulary';
-import type { AttachmentRecord } from '../../ports/helpdesk';
+import type { TicketStatus } from '../../domain/vocabulary';
 
 export type * from '../../domain/vocabulary';
 export type { AttachmentRecord, HelpdeskTicket } from '../../ports/helpdesk';
@@ -21,19 +20,10 @@ export interface StoredAttachment extends AttachmentRecord {
 export type CommentInput = NewComment;
 export type CreateTicketInput = NewTicket;
 
-export interface Ticket {
-  id: string;
-  /** Human-friendly, sequential. */
-  number: number;
-  subject: string;
-  requester: string;
-  queue: string;
-  status: TicketStatus;
-  priority: TicketPriority;
-  tags: string[];
+/** A built-in ticket: the port's view, with its numbers sequential, plus what the built-in's screens show. */
+export interface Ticket extends HelpdeskTicket {
   /** Further queues the same email reached, when one ticket serves several queues. */
   extraQueues: string[];
-  linkedTicketId: string | null;
   created: string;
   updated: string;
 }

@@ -1,29 +1,20 @@
 /**
- * The PostgreSQL store's methods beyond tickets and comments: status changes, extra queues,
- * participants, rate events, undeliverable addresses and email records. Kept apart from
- * postgres.ts only for size; they share its pool and its transaction and error handling.
+ * The PostgreSQL store's Ledger port: thread index, participants, acknowledgements, rate events,
+ * undeliverable addresses, replay claims and email records. It shares postgres.ts's pool and its
+ * transaction and error handling.
  */
-import type pg from 'pg';
-import { InvalidTicketInputError, TicketNotFoundError } from './errors';
-import { authorAddress, emailColumns, isoInstant, resolveStatus } from './inputs';
+import { authorAddress, emailColumns, isoInstant } from './inputs';
 import { normalizeAddress, now } from './keys';
-import { lockKeyOf, one, type Queryable, rows } from './postgres-query';
-import type { RecordMethods } from './record-methods';
-import { toCount, toEmail, toTicket, toUndeliverable } from './rows';
-import { POSTGRES_TICKET_SELECT } from './ticket-select';
-
-export interface PostgresAccess {
-  pool: pg.Pool;
-  /** Runs `work` in one transaction on one pooled client. */
-  transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T>;
-  /** Turns connection failures into TicketStoreUnavailableError. */
-  guarded<T>(work: () => Promise<T>): Promise<T>;
-}
+import type { LedgerMethods } from './port-methods';
+import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
+import { toCount, toEmail, toThreadEntry, toUndeliverable } from './rows';
+import { pickThread } from './thread-match';
 
 /**
  * Advisory lock class for counting the rate events of one key (two-int keys; other classes are
- * 'tick' for ticket creation and the one-bigint migration lock). Without it two concurrent counts
- * could each miss the other's uncommitted event and both pass a limit.
+ * 'tick' for ticket creation in postgres-helpdesk.ts and the one-bigint migration lock in
+ * postgres.ts). Without it two concurrent counts could each miss the other's uncommitted event and
+ * both pass a limit.
  */
 const RATE_LOCK_CLASS = 0x72617465;
 
@@ -32,34 +23,39 @@ function countWindow(db: Queryable, key: string, windowStart: string): Promise<n
   return one(db, 'SELECT CAST(COUNT(*) AS integer) AS n FROM rate_events WHERE key = $1 AND at >= $2', [key, windowStart]).then(toCount);
 }
 
-export function postgresRecordMethods({ pool, transaction, guarded }: PostgresAccess): RecordMethods {
+/** What the ledger keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
+type TicketLedger = Pick<
+  LedgerMethods,
+  'findThread' | 'indexMessageId' | 'isParticipant' | 'reserveAcknowledgement' | 'markAcknowledgementSent'
+>;
+/** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
+type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
+
+export function postgresLedgerMethods(access: PostgresAccess): LedgerMethods {
+  return { ...ticketLedger(access), ...mailLedger(access) };
+}
+
+function ticketLedger({ pool, guarded }: PostgresAccess): TicketLedger {
   return {
-    setStatus: (ticketId, status) =>
+    findThread: (messageIds, queue) =>
       guarded(async () => {
-        const next = resolveStatus(status);
-        return transaction(async (client) => {
-          // The row lock orders concurrent changes, so the ticket returned is the one this call left.
-          const current = await one(client, 'SELECT status FROM tickets WHERE id = $1 FOR NO KEY UPDATE', [ticketId]);
-          if (!current) throw new TicketNotFoundError(ticketId);
-          // Only a real change bumps `updated`, so a retried activity leaves the ticket as it was.
-          if (current['status'] !== next) {
-            await client.query('UPDATE tickets SET status = $2, updated = GREATEST(updated, $3) WHERE id = $1', [ticketId, next, now()]);
-          }
-          const row = await one(client, `${POSTGRES_TICKET_SELECT} WHERE id = $1`, [ticketId]);
-          if (!row) throw new TicketNotFoundError(ticketId);
-          return toTicket(row);
-        });
+        if (messageIds.length === 0) return null;
+        const found = await rows(
+          pool,
+          `SELECT t.message_id, t.ticket_id, t.queue, k.number FROM thread_index t JOIN tickets k ON k.id = t.ticket_id
+           WHERE t.message_id = ANY($1::text[]) ORDER BY t.created, k.number`,
+          [messageIds],
+        );
+        return pickThread(messageIds, found.map(toThreadEntry), normalizeAddress(queue));
       }),
 
-    noteQueue: (ticketId, queue) =>
+    indexMessageId: (entry) =>
       guarded(async () => {
-        const extra = normalizeAddress(queue);
-        if (extra === '') throw new InvalidTicketInputError('queue must not be empty');
-        const ticket = await one(pool, 'SELECT queue FROM tickets WHERE id = $1', [ticketId]);
-        if (!ticket) throw new TicketNotFoundError(ticketId);
-        // The ticket's own queue is not an extra one.
-        if (ticket['queue'] === extra) return;
-        await pool.query('INSERT INTO ticket_queues (ticket_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING', [ticketId, extra]);
+        await pool.query(
+          `INSERT INTO thread_index (message_id, ticket_id, queue, kind, created)
+           VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING`,
+          [entry.messageId, entry.ticketId, normalizeAddress(entry.queue), entry.kind, now()],
+        );
       }),
 
     isParticipant: (ticketId, address) =>
@@ -78,6 +74,32 @@ export function postgresRecordMethods({ pool, transaction, guarded }: PostgresAc
         return authors.some((r) => authorAddress(String(r['author'])) === wanted);
       }),
 
+    reserveAcknowledgement: (record) =>
+      guarded(async () => {
+        await pool.query(
+          `INSERT INTO acknowledgements (workflow_id, ticket_id, message_id, recipient, state, created)
+           VALUES ($1, $2, $3, $4, 'reserved', $5) ON CONFLICT (workflow_id) DO NOTHING`,
+          [record.workflowId, record.ticketId, record.messageId, normalizeAddress(record.recipient), now()],
+        );
+        // A separate statement, so it sees a reservation that a concurrent insert just committed.
+        const row = await one(pool, 'SELECT state, message_id FROM acknowledgements WHERE workflow_id = $1', [record.workflowId]);
+        if (!row) throw new Error(`acknowledgement of ${record.workflowId} vanished`);
+        return { state: row['state'] === 'sent' ? 'sent' : 'reserved', messageId: String(row['message_id']) };
+      }),
+
+    markAcknowledgementSent: (workflowId) =>
+      guarded(async () => {
+        const result = await pool.query(
+          `UPDATE acknowledgements SET state = 'sent', sent_at = COALESCE(sent_at, $2) WHERE workflow_id = $1`,
+          [workflowId, now()],
+        );
+        if (result.rowCount === 0) throw new Error(`no acknowledgement is reserved for workflow ${workflowId}`);
+      }),
+  };
+}
+
+function mailLedger({ pool, transaction, guarded }: PostgresAccess): MailLedger {
+  return {
     countRateEvent: (input) =>
       guarded(async () => {
         const at = isoInstant(input.at, 'at');

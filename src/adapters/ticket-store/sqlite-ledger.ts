@@ -1,61 +1,54 @@
 /**
- * The SQLite store's methods beyond tickets and comments: status changes, extra queues,
- * participants, rate events, undeliverable addresses and email records. Kept apart from sqlite.ts
- * only for size; they share its connection and its write lock discipline (BEGIN IMMEDIATE).
+ * The SQLite store's Ledger port: thread index, participants, acknowledgements, rate events,
+ * undeliverable addresses, replay claims and email records. It shares sqlite.ts's connection and its
+ * write lock discipline (BEGIN IMMEDIATE).
  */
-import type { SQLInputValue } from 'node:sqlite';
-import { InvalidTicketInputError, TicketNotFoundError } from './errors';
-import { authorAddress, emailColumns, isoInstant, resolveStatus } from './inputs';
+import { authorAddress, emailColumns, isoInstant } from './inputs';
 import { normalizeAddress, now } from './keys';
-import type { RecordMethods } from './record-methods';
-import { type Row, toCount, toEmail, toTicket, toUndeliverable } from './rows';
-import { SQLITE_TICKET_SELECT } from './ticket-select';
-
-export interface SqliteAccess {
-  get(sql: string, ...params: SQLInputValue[]): Row | undefined;
-  all(sql: string, ...params: SQLInputValue[]): Row[];
-  /** Returns the number of changed rows. */
-  run(sql: string, ...params: SQLInputValue[]): number;
-  /** Runs `work` in a BEGIN IMMEDIATE transaction. */
-  write<T>(work: () => T): T;
-  /** Runs synchronous work as a promise, turning a lock timeout into TicketStoreUnavailableError. */
-  guarded<T>(work: () => T): Promise<T>;
-}
+import type { LedgerMethods } from './port-methods';
+import { toCount, toEmail, toThreadEntry, toUndeliverable } from './rows';
+import type { SqliteAccess } from './sqlite-access';
+import { pickThread } from './thread-match';
 
 /** ISO instants of one shape sort as text, so `at >= ?` is a time comparison (see isoInstant). */
 const COUNT_WINDOW = 'SELECT COUNT(*) AS n FROM rate_events WHERE key = ? AND at >= ?';
 
-export function sqliteRecordMethods({ get, all, run, write, guarded }: SqliteAccess): RecordMethods {
+/** What the ledger keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
+type TicketLedger = Pick<
+  LedgerMethods,
+  'findThread' | 'indexMessageId' | 'isParticipant' | 'reserveAcknowledgement' | 'markAcknowledgementSent'
+>;
+/** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
+type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
+
+export function sqliteLedgerMethods(access: SqliteAccess): LedgerMethods {
+  return { ...ticketLedger(access), ...mailLedger(access) };
+}
+
+function ticketLedger({ get, all, run, write, guarded }: SqliteAccess): TicketLedger {
   return {
-    setStatus: (ticketId, status) =>
+    findThread: (messageIds, queue) =>
       guarded(() => {
-        const next = resolveStatus(status);
-        return write(() => {
-          // Only a real change bumps `updated`, so a retried activity leaves the ticket as it was.
-          run(
-            'UPDATE tickets SET status = ?, updated = MAX(updated, ?) WHERE id = ? AND status <> ?',
-            next,
-            now(),
-            ticketId,
-            next,
-          );
-          const row = get(`${SQLITE_TICKET_SELECT} WHERE id = ?`, ticketId);
-          if (!row) throw new TicketNotFoundError(ticketId);
-          return toTicket(row);
-        });
+        if (messageIds.length === 0) return null;
+        const rows = all(
+          `SELECT t.message_id, t.ticket_id, t.queue, k.number FROM thread_index t JOIN tickets k ON k.id = t.ticket_id
+           WHERE t.message_id IN (SELECT value FROM json_each(?)) ORDER BY t.created, k.number`,
+          JSON.stringify(messageIds),
+        );
+        return pickThread(messageIds, rows.map(toThreadEntry), normalizeAddress(queue));
       }),
 
-    noteQueue: (ticketId, queue) =>
+    indexMessageId: (entry) =>
       guarded(() => {
-        const extra = normalizeAddress(queue);
-        if (extra === '') throw new InvalidTicketInputError('queue must not be empty');
-        write(() => {
-          const ticket = get('SELECT queue FROM tickets WHERE id = ?', ticketId);
-          if (!ticket) throw new TicketNotFoundError(ticketId);
-          // The ticket's own queue is not an extra one.
-          if (ticket['queue'] === extra) return;
-          run('INSERT INTO ticket_queues (ticket_id, queue) VALUES (?, ?) ON CONFLICT DO NOTHING', ticketId, extra);
-        });
+        run(
+          `INSERT INTO thread_index (message_id, ticket_id, queue, kind, created)
+           VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          entry.messageId,
+          entry.ticketId,
+          normalizeAddress(entry.queue),
+          entry.kind,
+          now(),
+        );
       }),
 
     isParticipant: (ticketId, address) =>
@@ -71,6 +64,38 @@ export function sqliteRecordMethods({ get, all, run, write, guarded }: SqliteAcc
         return authors.some((r) => authorAddress(String(r['author'])) === wanted);
       }),
 
+    reserveAcknowledgement: (record) =>
+      guarded(() =>
+        write(() => {
+          run(
+            `INSERT INTO acknowledgements (workflow_id, ticket_id, message_id, recipient, state, created)
+             VALUES (?, ?, ?, ?, 'reserved', ?) ON CONFLICT (workflow_id) DO NOTHING`,
+            record.workflowId,
+            record.ticketId,
+            record.messageId,
+            normalizeAddress(record.recipient),
+            now(),
+          );
+          const row = get('SELECT state, message_id FROM acknowledgements WHERE workflow_id = ?', record.workflowId);
+          if (!row) throw new Error(`acknowledgement of ${record.workflowId} vanished`);
+          return { state: row['state'] === 'sent' ? 'sent' : 'reserved', messageId: String(row['message_id']) };
+        }),
+      ),
+
+    markAcknowledgementSent: (workflowId) =>
+      guarded(() => {
+        const changed = run(
+          `UPDATE acknowledgements SET state = 'sent', sent_at = COALESCE(sent_at, ?) WHERE workflow_id = ?`,
+          now(),
+          workflowId,
+        );
+        if (changed === 0) throw new Error(`no acknowledgement is reserved for workflow ${workflowId}`);
+      }),
+  };
+}
+
+function mailLedger({ get, run, write, guarded }: SqliteAccess): MailLedger {
+  return {
     countRateEvent: (input) =>
       guarded(() => {
         const at = isoInstant(input.at, 'at');

@@ -1,0 +1,36 @@
+/**
+ * Which port each backend file implements. Each backend composes its store from three parts:
+ * the connection file (sqlite.ts, postgres.ts) owns schema, reachability and shutdown, *-helpdesk.ts
+ * the Helpdesk port with the built-in's own reads, *-ledger.ts the Ledger port.
+ */
+import type { Ledger } from '../../ports/ledger';
+import type { TicketStore } from './types';
+
+/** Both ports share one database, so `ping` and `close` belong to the connection, not to a port. */
+export type ConnectionMethods = Pick<TicketStore, 'migrate' | 'ping' | 'close'>;
+
+/** The Helpdesk port (less `ping`) and the reads the built-in's own API and screens need. */
+export type HelpdeskMethods = Pick<
+  TicketStore,
+  | 'createTicket'
+  | 'addComment'
+  | 'findByExternalRef'
+  | 'getTicket'
+  | 'getTicketByNumber'
+  | 'setStatus'
+  | 'noteQueue'
+  | 'listTickets'
+  | 'getAttachment'
+>;
+
+export type LedgerMethods = Omit<Ledger, keyof ConnectionMethods>;
+
+type Overlap =
+  | (keyof ConnectionMethods & keyof HelpdeskMethods)
+  | (keyof ConnectionMethods & keyof LedgerMethods)
+  | (keyof HelpdeskMethods & keyof LedgerMethods);
+type Uncovered = Exclude<keyof TicketStore, keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods>;
+type Expect<T extends true> = T;
+
+/** Compiles only while every TicketStore method belongs to exactly one part. */
+export type PartsSplitTicketStore = Expect<[Overlap, Uncovered] extends [never, never] ? true : false>;

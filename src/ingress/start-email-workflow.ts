@@ -1,0 +1,42 @@
+/**
+ * Starts processInboundEmail for one recipient. The workflow is named by its function (the client
+ * sends only the function's name; importing it runs no workflow code), so a renamed workflow is a
+ * compile error here, not a start that no worker picks up.
+ */
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import { processInboundEmail } from '../workflows';
+import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attributes';
+import type { ProcessInboundEmailInput } from '../workflows/types';
+
+export type WorkflowClient = Pick<Client, 'workflow' | 'connection'>;
+
+/** "exists": the id is taken (running, or closed within the namespace's retention). */
+export type StartResult = 'started' | 'exists';
+
+export async function startEmailWorkflow(
+  temporal: WorkflowClient,
+  options: { workflowId: string; taskQueue: string; input: ProcessInboundEmailInput; deadlineMs: number },
+): Promise<StartResult> {
+  const { workflowId, taskQueue, input, deadlineMs } = options;
+  try {
+    await temporal.connection.withDeadline(Date.now() + deadlineMs, () =>
+      temporal.workflow.start(processInboundEmail, {
+        workflowId,
+        taskQueue,
+        args: [input],
+        // One email, one run: a running id is refused (FAIL) and a closed one is never re-run.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
+        typedSearchAttributes: [
+          { key: RecipientQueueKey, value: input.queue },
+          { key: EmailStatusKey, value: 'received' },
+        ],
+        staticSummary: `email to ${input.queue}`,
+      }),
+    );
+    return 'started';
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
+    throw error;
+  }
+}

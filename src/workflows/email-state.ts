@@ -1,0 +1,101 @@
+/**
+ * The email's state as the `status` query shows it, and how it ends: every ending goes through
+ * `finish` (recorded in the ledger, shown in EmailStatus, logged once) or `fail` (the same for an
+ * error that ends the workflow).
+ */
+import { log, upsertSearchAttributes } from '@temporalio/workflow';
+import { recordedOutcome } from '../domain/decisions';
+import type { EmailRecord } from '../ports/ledger';
+import { failureMessage } from './parking';
+import { EmailStatusKey } from './search-attributes';
+import type { EmailOutcome, EmailState, ProcessInboundEmailInput } from './types';
+
+export function initialState(input: ProcessInboundEmailInput): EmailState {
+  return {
+    step: 'received',
+    outcome: 'pending',
+    messageId: null,
+    subject: null,
+    requester: input.envelopeFrom,
+    queue: input.queue,
+    ticketId: null,
+    ticketNumber: null,
+    threadedOn: null,
+    threadRule: null,
+    emailClass: null,
+    evidence: [],
+    bounce: null,
+    priority: null,
+    tags: [],
+    reopened: false,
+    linkedTicketId: null,
+    waitedForParentSeconds: 0,
+    attachments: [],
+    acknowledgement: null,
+    reasons: [],
+    parked: null,
+  };
+}
+
+export interface Ending {
+  finish(outcome: EmailOutcome, reason?: string): Promise<EmailState>;
+  /** Records and logs an error that ends the workflow; the caller rethrows it. */
+  fail(error: unknown): Promise<void>;
+}
+
+/**
+ * `recordEmail` writes the email's durable record (it outlives Temporal's retention); it is keyed by
+ * `workflowId`, which for a reprocess of a completed email is the original's.
+ */
+export function createEnding(options: {
+  state: EmailState;
+  workflowId: string;
+  queue: () => string;
+  recordEmail: (record: EmailRecord) => Promise<void>;
+}): Ending {
+  const { state } = options;
+  const record = async (outcome: EmailOutcome): Promise<void> => {
+    if (!state.emailClass) return;
+    await options.recordEmail({
+      workflowId: options.workflowId,
+      messageId: state.messageId,
+      queue: options.queue(),
+      sender: state.requester,
+      subject: state.subject ?? '',
+      emailClass: state.emailClass,
+      evidence: state.evidence,
+      outcome: recordedOutcome(outcome),
+      reason: state.reasons.join('; ') || null,
+      ticketId: state.ticketId,
+    });
+  };
+  return {
+    async finish(outcome, reason) {
+      if (reason) state.reasons.push(reason);
+      if (outcome !== 'failed') await record(outcome);
+      state.step = 'done';
+      state.outcome = outcome;
+      upsertSearchAttributes([{ key: EmailStatusKey, value: outcome }]);
+      log.info('email finished', {
+        outcome,
+        queue: options.queue(),
+        emailClass: state.emailClass,
+        ticketId: state.ticketId,
+        threadRule: state.threadRule,
+        attachments: state.attachments.length,
+        acknowledged: state.acknowledgement?.sent ?? false,
+        ...(state.reasons.length > 0 ? { reasons: state.reasons } : {}),
+      });
+      return state;
+    },
+    async fail(error) {
+      state.reasons.push(`${state.step} failed: ${failureMessage(error)}`);
+      // Best effort: the failure is visible in Temporal whatever happens to this record.
+      await record('failed').catch(() => undefined);
+      state.step = 'done';
+      state.outcome = 'failed';
+      upsertSearchAttributes([{ key: EmailStatusKey, value: 'failed' }]);
+      log.error('email failed', { reasons: state.reasons });
+    },
+  };
+}

@@ -1,0 +1,430 @@
+/**
+ * The Ledger contract (src/ports/ledger.ts): what every ledger implementation must do, written
+ * against the port only. Register it from a `*.test.ts` file:
+ *
+ *   ledgerContract('SQLite', async () => ({ ledger, openTicket, cleanup }));
+ *
+ * `makeLedger` returns a ledger on new, empty storage that has not been migrated; the suite
+ * migrates it. Thread entries and acknowledgements name tickets, and today's ledgers refer to the
+ * built-in store's tickets, so the harness opens the tickets the tests need (after migrate).
+ * Whether a ticket's requester or a comment author is a participant depends on the helpdesk's own
+ * records, so those cases are in built-in-store.contract.ts; here only what the ledger records
+ * itself counts: acknowledgement recipients.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import type { EmailRecord, Ledger, ThreadEntry } from '../../src/ports/ledger';
+
+export interface LedgerUnderTest {
+  ledger: Ledger;
+  /** Opens a ticket the ledger may refer to; call only after the ledger is migrated. */
+  openTicket(): Promise<{ id: string; number: number }>;
+  /** Closes connections and removes what the suite stored. */
+  cleanup(): Promise<void>;
+}
+
+/** How many callers the concurrency tests start at once: more than a small connection pool holds. */
+const PARALLEL = 12;
+
+const HOUR_MS = 3_600_000;
+
+const run = `${process.pid}.${Date.now().toString(36)}`;
+let sequence = 0;
+
+function nextKey(prefix: string): string {
+  sequence += 1;
+  return `${prefix}-${run}-${sequence}`;
+}
+
+function messageId(): string {
+  return `${nextKey('msg')}@customer.example`;
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function emailRecord(overrides: Partial<EmailRecord> = {}): EmailRecord {
+  return {
+    workflowId: `inbound-email/${nextKey('wf')}`,
+    messageId: messageId(),
+    queue: 'support@mailgate.example',
+    sender: 'alice@customer.example',
+    subject: 'The printer is on fire',
+    emailClass: 'human',
+    evidence: ['message-id', 'human:no-auto-headers'],
+    outcome: 'ticket_created',
+    reason: null,
+    ticketId: null,
+    ...overrides,
+  };
+}
+
+export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnderTest>): void {
+  describe(`Ledger contract: ${name}`, () => {
+    const made: LedgerUnderTest[] = [];
+    let ledger: Ledger;
+    let openTicket: LedgerUnderTest['openTicket'];
+
+    async function make(): Promise<LedgerUnderTest> {
+      const under = await makeLedger();
+      made.push(under);
+      return under;
+    }
+
+    before(async () => {
+      const under = await make();
+      ({ ledger, openTicket } = under);
+      await ledger.migrate();
+    });
+
+    after(async () => {
+      for (const under of made) await under.cleanup();
+    });
+
+    function entry(ticketId: string, overrides: Partial<ThreadEntry> = {}): ThreadEntry {
+      return { messageId: messageId(), ticketId, queue: 'support@mailgate.example', kind: 'inbound', ...overrides };
+    }
+
+    describe('migrate', () => {
+      test('migrating new storage from two callers at once, then again, leaves a working ledger', async () => {
+        const { ledger: fresh } = await make();
+        await Promise.all([fresh.migrate(), fresh.migrate()]);
+        await fresh.migrate();
+        await fresh.ping();
+        const key = nextKey('claim');
+        assert.equal(await fresh.claimOnce(key, iso(Date.now()), iso(Date.now() - HOUR_MS)), true);
+        assert.equal(await fresh.claimOnce(key, iso(Date.now()), iso(Date.now() - HOUR_MS)), false);
+      });
+
+      test('migrating a ledger again keeps everything it remembers', async () => {
+        const ticket = await openTicket();
+        const indexed = entry(ticket.id);
+        await ledger.indexMessageId(indexed);
+        const email = emailRecord({ ticketId: ticket.id });
+        await ledger.recordEmail(email);
+        const address = `${nextKey('bounced')}@customer.example`;
+        await ledger.markUndeliverable(address, '550 5.1.1 no such user');
+
+        await ledger.migrate();
+        await ledger.migrate();
+
+        assert.equal((await ledger.findThread([indexed.messageId], indexed.queue))?.ticketId, ticket.id);
+        assert.equal((await ledger.getEmail(email.workflowId))?.outcome, 'ticket_created');
+        assert.equal((await ledger.isUndeliverable(address))?.reason, '550 5.1.1 no such user');
+      });
+    });
+
+    describe('thread index', () => {
+      test('an indexed Message-ID threads to its ticket, with the ticket number and the Message-ID that matched', async () => {
+        const ticket = await openTicket();
+        const indexed = entry(ticket.id);
+        await ledger.indexMessageId(indexed);
+        assert.deepEqual(await ledger.findThread([indexed.messageId], indexed.queue), {
+          ticketId: ticket.id,
+          ticketNumber: ticket.number,
+          messageId: indexed.messageId,
+        });
+      });
+
+      test('Message-IDs of every kind thread: inbound, acknowledgement and outbound', async () => {
+        const ticket = await openTicket();
+        for (const kind of ['inbound', 'acknowledgement', 'outbound'] as const) {
+          const indexed = entry(ticket.id, { kind });
+          await ledger.indexMessageId(indexed);
+          assert.equal((await ledger.findThread([indexed.messageId], indexed.queue))?.ticketId, ticket.id, kind);
+        }
+      });
+
+      test('no Message-IDs, or only unknown ones, thread to nothing', async () => {
+        assert.equal(await ledger.findThread([], 'support@mailgate.example'), null);
+        assert.equal(await ledger.findThread([messageId(), messageId()], 'support@mailgate.example'), null);
+      });
+
+      test('the first known Message-ID in the given order wins, not the first indexed', async () => {
+        const older = await openTicket();
+        const newer = await openTicket();
+        const a = entry(older.id);
+        const b = entry(newer.id);
+        await ledger.indexMessageId(a);
+        await ledger.indexMessageId(b);
+        const unknown = messageId();
+        assert.deepEqual(await ledger.findThread([unknown, b.messageId, a.messageId], a.queue), {
+          ticketId: newer.id,
+          ticketNumber: newer.number,
+          messageId: b.messageId,
+        });
+        assert.equal((await ledger.findThread([a.messageId, b.messageId], a.queue))?.ticketId, older.id);
+      });
+
+      test('a Message-ID on tickets in several queues threads to the receiving queue\'s ticket, else to the oldest', async () => {
+        const support = await openTicket();
+        const billing = await openTicket();
+        const shared = messageId();
+        await ledger.indexMessageId(entry(support.id, { messageId: shared, queue: 'support@mailgate.example' }));
+        await ledger.indexMessageId(entry(billing.id, { messageId: shared, queue: 'billing@mailgate.example' }));
+        assert.equal((await ledger.findThread([shared], 'billing@mailgate.example'))?.ticketId, billing.id);
+        assert.equal((await ledger.findThread([shared], 'support@mailgate.example'))?.ticketId, support.id);
+        assert.equal((await ledger.findThread([shared], 'sales@mailgate.example'))?.ticketId, support.id);
+      });
+
+      test('indexing one Message-ID again, also concurrently, is harmless and keeps its ticket', async () => {
+        const ticket = await openTicket();
+        const indexed = entry(ticket.id, { kind: 'acknowledgement' });
+        await ledger.indexMessageId(indexed);
+        await Promise.all(Array.from({ length: PARALLEL }, () => ledger.indexMessageId(indexed)));
+        assert.equal((await ledger.findThread([indexed.messageId], indexed.queue))?.ticketId, ticket.id);
+      });
+    });
+
+    describe('participants', () => {
+      test('the recipient of an acknowledgement takes part in its ticket, whatever the case of the address', async () => {
+        const ticket = await openTicket();
+        const recipient = `${nextKey('carol')}@Customer.Example`;
+        await ledger.reserveAcknowledgement({ workflowId: nextKey('wf'), ticketId: ticket.id, messageId: messageId(), recipient });
+        assert.equal(await ledger.isParticipant(ticket.id, recipient), true);
+        assert.equal(await ledger.isParticipant(ticket.id, recipient.toUpperCase()), true);
+        assert.equal(await ledger.isParticipant(ticket.id, recipient.toLowerCase()), true);
+      });
+
+      test('an address that took no part, or a ticket that does not exist, has no participant', async () => {
+        const ticket = await openTicket();
+        const recipient = `${nextKey('carol')}@customer.example`;
+        await ledger.reserveAcknowledgement({ workflowId: nextKey('wf'), ticketId: ticket.id, messageId: messageId(), recipient });
+        assert.equal(await ledger.isParticipant(ticket.id, `${nextKey('mallory')}@attacker.example`), false);
+        const other = await openTicket();
+        assert.equal(await ledger.isParticipant(other.id, recipient), false);
+        assert.equal(await ledger.isParticipant('no-such-ticket', recipient), false);
+      });
+    });
+
+    describe('acknowledgements', () => {
+      test('a reservation is reserved once: a repeat keeps the first Message-ID, and after marking it reports sent', async () => {
+        const ticket = await openTicket();
+        const workflowId = `inbound-email/${nextKey('wf')}`;
+        const first = { workflowId, ticketId: ticket.id, messageId: messageId(), recipient: 'alice@customer.example' };
+        assert.deepEqual(await ledger.reserveAcknowledgement(first), { state: 'reserved', messageId: first.messageId });
+        assert.deepEqual(await ledger.reserveAcknowledgement({ ...first, messageId: messageId() }), {
+          state: 'reserved',
+          messageId: first.messageId,
+        });
+        await ledger.markAcknowledgementSent(workflowId);
+        assert.deepEqual(await ledger.reserveAcknowledgement({ ...first, messageId: messageId() }), {
+          state: 'sent',
+          messageId: first.messageId,
+        });
+      });
+
+      test(`${PARALLEL} concurrent reservations of one workflow agree on one Message-ID`, async () => {
+        const ticket = await openTicket();
+        const workflowId = `inbound-email/${nextKey('wf')}`;
+        const offered = Array.from({ length: PARALLEL }, () => messageId());
+        const results = await Promise.all(
+          offered.map((id) => ledger.reserveAcknowledgement({ workflowId, ticketId: ticket.id, messageId: id, recipient: 'alice@customer.example' })),
+        );
+        const kept = new Set(results.map((r) => r.messageId));
+        assert.equal(kept.size, 1);
+        assert.ok(offered.includes([...kept][0] ?? ''), 'the kept Message-ID is one of those offered');
+        assert.ok(results.every((r) => r.state === 'reserved'));
+      });
+
+      test('marking sent again is harmless; marking a workflow with no reservation throws', async () => {
+        const ticket = await openTicket();
+        const workflowId = `inbound-email/${nextKey('wf')}`;
+        const first = { workflowId, ticketId: ticket.id, messageId: messageId(), recipient: 'alice@customer.example' };
+        await ledger.reserveAcknowledgement(first);
+        await ledger.markAcknowledgementSent(workflowId);
+        await ledger.markAcknowledgementSent(workflowId);
+        assert.equal((await ledger.reserveAcknowledgement(first)).state, 'sent');
+        await assert.rejects(ledger.markAcknowledgementSent(`inbound-email/${nextKey('never-reserved')}`));
+      });
+    });
+
+    describe('rate counters', () => {
+      const base = Date.parse('2025-03-01T10:00:00.000Z');
+
+      test('each event counts once, however often it is recorded, and only events in the window count', async () => {
+        const key = `new-ticket:${nextKey('alice')}@customer.example`;
+        const windowOf = (at: number): string => iso(at - HOUR_MS);
+        const count = (eventId: string, at: number): Promise<number> =>
+          ledger.countRateEvent({ key, eventId, at: iso(at), windowStart: windowOf(at) });
+        assert.equal(await count('wf-1', base), 1);
+        assert.equal(await count('wf-1', base), 1, 'a retried event is not counted again');
+        assert.equal(await count('wf-2', base + 10 * 60_000), 2);
+        assert.equal(await count('wf-3', base + 50 * 60_000), 3);
+        // wf-1 is now more than an hour old, wf-2 is not.
+        assert.equal(await count('wf-4', base + 65 * 60_000), 3);
+        assert.equal(await count('wf-5', base + 3 * HOUR_MS), 1);
+      });
+
+      test('events of other keys do not count', async () => {
+        const alice = `new-ticket:${nextKey('alice')}@customer.example`;
+        const bob = `new-ticket:${nextKey('bob')}@customer.example`;
+        const at = iso(base);
+        const windowStart = iso(base - HOUR_MS);
+        await ledger.countRateEvent({ key: alice, eventId: 'wf-1', at, windowStart });
+        await ledger.countRateEvent({ key: alice, eventId: 'wf-2', at, windowStart });
+        assert.equal(await ledger.countRateEvent({ key: bob, eventId: 'wf-1', at, windowStart }), 1);
+      });
+
+      test('peekRateEvents counts events since the window start without recording one', async () => {
+        const key = `ack:${nextKey('alice')}@customer.example`;
+        assert.equal(await ledger.peekRateEvents(key, iso(base - HOUR_MS)), 0);
+        await ledger.countRateEvent({ key, eventId: 'wf-1', at: iso(base), windowStart: iso(base - HOUR_MS) });
+        await ledger.countRateEvent({ key, eventId: 'wf-2', at: iso(base + 30 * 60_000), windowStart: iso(base - HOUR_MS) });
+        assert.equal(await ledger.peekRateEvents(key, iso(base - HOUR_MS)), 2);
+        assert.equal(await ledger.peekRateEvents(key, iso(base - HOUR_MS)), 2, 'peeking recorded nothing');
+        assert.equal(await ledger.peekRateEvents(key, iso(base + 15 * 60_000)), 1);
+        assert.equal(await ledger.peekRateEvents(key, iso(base + HOUR_MS)), 0);
+        assert.equal(
+          await ledger.countRateEvent({ key, eventId: 'wf-3', at: iso(base + 40 * 60_000), windowStart: iso(base - HOUR_MS) }),
+          3,
+        );
+      });
+
+      test(`${PARALLEL} concurrent events of one key each see the ones before them: the counts are 1 to ${PARALLEL}`, async () => {
+        const key = `new-ticket:${nextKey('burst')}@customer.example`;
+        const counts = await Promise.all(
+          Array.from({ length: PARALLEL }, (_, i) =>
+            ledger.countRateEvent({ key, eventId: `wf-${i}`, at: iso(base), windowStart: iso(base - HOUR_MS) }),
+          ),
+        );
+        assert.deepEqual(
+          counts.sort((x, y) => x - y),
+          Array.from({ length: PARALLEL }, (_, i) => i + 1),
+        );
+      });
+
+      test(`${PARALLEL} concurrent recordings of one event count it once`, async () => {
+        const key = `new-ticket:${nextKey('retry')}@customer.example`;
+        const counts = await Promise.all(
+          Array.from({ length: PARALLEL }, () => ledger.countRateEvent({ key, eventId: 'wf-1', at: iso(base), windowStart: iso(base - HOUR_MS) })),
+        );
+        assert.deepEqual(new Set(counts), new Set([1]));
+        assert.equal(await ledger.peekRateEvents(key, iso(base - HOUR_MS)), 1);
+      });
+    });
+
+    describe('undeliverable addresses', () => {
+      test('an undeliverable address keeps its first reason and is found whatever the case', async () => {
+        const address = `${nextKey('bounced')}@Customer.Example`;
+        const before = Date.now();
+        await ledger.markUndeliverable(address, '550 5.1.1 user unknown');
+        await ledger.markUndeliverable(address.toLowerCase(), '552 mailbox full');
+        for (const asked of [address, address.toUpperCase(), address.toLowerCase()]) {
+          const found = await ledger.isUndeliverable(asked);
+          assert.equal(found?.reason, '550 5.1.1 user unknown', asked);
+          const since = Date.parse(found?.since ?? '');
+          assert.ok(since >= before - 5_000 && since <= Date.now() + 5_000, `since ${found?.since} is when it was marked`);
+        }
+      });
+
+      test('an address never marked is deliverable', async () => {
+        assert.equal(await ledger.isUndeliverable(`${nextKey('fine')}@customer.example`), null);
+      });
+
+      test('concurrent marks with different reasons keep one of them', async () => {
+        const address = `${nextKey('bounced')}@customer.example`;
+        const reasons = Array.from({ length: PARALLEL }, (_, i) => `550 reason ${i}`);
+        await Promise.all(reasons.map((r) => ledger.markUndeliverable(address, r)));
+        const kept = (await ledger.isUndeliverable(address))?.reason;
+        assert.ok(kept !== undefined && reasons.includes(kept), `kept ${kept}`);
+        await ledger.markUndeliverable(address, '552 later');
+        assert.equal((await ledger.isUndeliverable(address))?.reason, kept);
+      });
+    });
+
+    describe('replay claims', () => {
+      test('a key is claimed the first time only; another key is its own claim', async () => {
+        const now = Date.now();
+        const key = nextKey('signature');
+        assert.equal(await ledger.claimOnce(key, iso(now), iso(now - HOUR_MS)), true);
+        assert.equal(await ledger.claimOnce(key, iso(now + 1_000), iso(now - HOUR_MS)), false);
+        assert.equal(await ledger.claimOnce(nextKey('signature'), iso(now), iso(now - HOUR_MS)), true);
+      });
+
+      test(`${PARALLEL} concurrent claims of one key: exactly one wins`, async () => {
+        const now = Date.now();
+        const key = nextKey('signature');
+        const results = await Promise.all(Array.from({ length: PARALLEL }, () => ledger.claimOnce(key, iso(now), iso(now - HOUR_MS))));
+        assert.equal(results.filter(Boolean).length, 1);
+      });
+
+      test('a released claim may be claimed again; releasing an unclaimed key is harmless', async () => {
+        const now = Date.now();
+        const key = nextKey('signature');
+        assert.equal(await ledger.claimOnce(key, iso(now), iso(now - HOUR_MS)), true);
+        await ledger.releaseClaim(key);
+        assert.equal(await ledger.claimOnce(key, iso(now), iso(now - HOUR_MS)), true);
+        assert.equal(await ledger.claimOnce(key, iso(now), iso(now - HOUR_MS)), false);
+        await ledger.releaseClaim(nextKey('never-claimed'));
+      });
+
+      test('claims older than forgetBefore are forgotten, newer ones are kept', async () => {
+        const old = Date.parse('2020-01-01T00:00:00.000Z');
+        const forgotten = nextKey('signature');
+        const kept = nextKey('signature');
+        assert.equal(await ledger.claimOnce(forgotten, iso(old), iso(old - HOUR_MS)), true);
+        assert.equal(await ledger.claimOnce(kept, iso(old + 2 * HOUR_MS), iso(old - HOUR_MS)), true);
+        // One hour after the first claim: it is forgotten, the second (an hour younger) is not.
+        const forgetBefore = iso(old + HOUR_MS);
+        assert.equal(await ledger.claimOnce(forgotten, iso(old + 3 * HOUR_MS), forgetBefore), true);
+        assert.equal(await ledger.claimOnce(kept, iso(old + 3 * HOUR_MS), forgetBefore), false);
+      });
+    });
+
+    describe('email records', () => {
+      test('a recorded email reads back as recorded, with when it was created and last updated', async () => {
+        const ticket = await openTicket();
+        const record = emailRecord({ ticketId: ticket.id });
+        const before = Date.now();
+        await ledger.recordEmail(record);
+        const stored = await ledger.getEmail(record.workflowId);
+        assert.ok(stored);
+        const { created, updated, ...rest } = stored;
+        assert.deepEqual(rest, record);
+        assert.ok(Date.parse(created) >= before - 5_000 && Date.parse(created) <= Date.now() + 5_000, `created ${created}`);
+        assert.equal(updated, created);
+      });
+
+      test('recording the same workflow again replaces the outcome: the latest wins, created stays', async () => {
+        const first = emailRecord({ outcome: 'failed', reason: 'the helpdesk refused the ticket', ticketId: null });
+        await ledger.recordEmail(first);
+        const created = (await ledger.getEmail(first.workflowId))?.created;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        const ticket = await openTicket();
+        const latest: EmailRecord = { ...first, outcome: 'ticket_created', reason: null, ticketId: ticket.id, evidence: ['operator:retry'] };
+        await ledger.recordEmail(latest);
+        const stored = await ledger.getEmail(first.workflowId);
+        assert.ok(stored);
+        const { created: createdAfter, updated, ...rest } = stored;
+        assert.deepEqual(rest, latest);
+        assert.equal(createdAfter, created);
+        assert.ok(Date.parse(updated) > Date.parse(createdAfter), `updated ${updated} moved on from ${createdAfter}`);
+      });
+
+      test('a suppressed email without Message-ID, sender or ticket is recorded too', async () => {
+        const record = emailRecord({ messageId: null, sender: null, emailClass: 'bounce', outcome: 'suppressed', reason: 'a bounce that refers to no known ticket' });
+        await ledger.recordEmail(record);
+        const stored = await ledger.getEmail(record.workflowId);
+        assert.deepEqual({ ...stored, created: undefined, updated: undefined }, { ...record, created: undefined, updated: undefined });
+      });
+
+      test('concurrent records of one workflow leave one record holding one of them', async () => {
+        const workflowId = `inbound-email/${nextKey('wf')}`;
+        const outcomes = ['ticket_created', 'comment_added', 'note_added', 'suppressed', 'rejected', 'failed'] as const;
+        await Promise.all(outcomes.map((outcome) => ledger.recordEmail(emailRecord({ workflowId, outcome }))));
+        const stored = await ledger.getEmail(workflowId);
+        assert.ok(stored && outcomes.includes(stored.outcome), `outcome ${stored?.outcome}`);
+      });
+
+      test('an email never recorded reads as null', async () => {
+        assert.equal(await ledger.getEmail(`inbound-email/${nextKey('never')}`), null);
+      });
+    });
+
+    test('ping answers while the ledger is reachable', async () => {
+      await ledger.ping();
+    });
+  });
+}
