@@ -1,13 +1,13 @@
 /**
  * Recording fakes of the inbound-email activities, for workflow tests on the time-skipping server.
- * By default they describe one human email without attachments that opens ticket #1 and is
- * acknowledged; a test replaces the steps it is about. Every call is recorded with its input, its
- * attempt and whether it ran as a local activity.
+ * By default they describe one human email without attachments, classified by the parse step, that
+ * opens ticket #1 and is acknowledged; a test replaces the steps it is about. Every call is recorded
+ * with its input, its attempt and whether it ran as a local activity.
  */
 import { activityInfo } from '@temporalio/activity';
 import type { Activities } from '../../src/activities';
 import type { ClassifyEmailResult } from '../../src/activities/classify-email';
-import type { EmailSummary } from '../../src/domain/email';
+import type { ParseEmailResult } from '../../src/activities/parse-email';
 
 export type ActivityName = keyof Activities;
 export type ActivityInput<K extends ActivityName> = Parameters<Activities[K]>[0];
@@ -26,8 +26,11 @@ export interface Call {
 export const CUSTOMER = 'alice@customer.example';
 export const SUPPORT = 'support@mailgate.test';
 
-export function summary(changes: Partial<EmailSummary> = {}): EmailSummary {
+/** The parse step's result; its verdict is `verdict()` unless a test passes its own `classification`. */
+export function summary(changes: Partial<ParseEmailResult> = {}): ParseEmailResult {
   return {
+    classification: verdict(),
+    bodyMarker: null,
     documentKey: 'parsed/0f0f/unredacted.json',
     messageId: 'question-1@customer.example',
     from: CUSTOMER,
@@ -42,7 +45,7 @@ export function summary(changes: Partial<EmailSummary> = {}): EmailSummary {
   };
 }
 
-export function attachment(index: number, filename: string): EmailSummary['attachments'][number] {
+export function attachment(index: number, filename: string): ParseEmailResult['attachments'][number] {
   return {
     index,
     filename,

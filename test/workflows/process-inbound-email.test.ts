@@ -157,7 +157,6 @@ describe('processInboundEmail outcomes', () => {
     );
     assert.deepEqual(fakes.names(), [
       'parseEmail',
-      'classifyEmail',
       'findThread',
       'scanAttachments',
       'storeAttachments',
@@ -171,7 +170,14 @@ describe('processInboundEmail outcomes', () => {
     assert.equal(ticket?.requester, CUSTOMER);
     assert.equal(ticket?.thread, null);
     assert.equal(ticket?.automated, false);
-    assert.deepEqual(ticket?.stored.map((s) => s.storageKey), ['attachments/sha-0', null]);
+    assert.deepEqual(
+      ticket?.attachments.map((a) => [a.filename, a.scan?.status, a.storageKey]),
+      [
+        ['invoice.pdf', 'clean', 'attachments/sha-0'],
+        ['setup.exe', 'infected', null],
+      ],
+      'one record per attachment: the part, its verdict and its stored copy',
+    );
     const [ack] = fakes.inputs('sendAcknowledgement');
     assert.equal(ack?.to, CUSTOMER);
     assert.equal(ack?.ticketNumber, 1);
@@ -196,6 +202,37 @@ describe('processInboundEmail outcomes', () => {
     assert.equal(small.calls.find((c) => c.name === 'scanAttachments')?.local, false);
     assert.equal(large.calls.find((c) => c.name === 'parseEmail')?.local, false);
     assert.equal(large.count('scanAttachments'), 0, 'no attachment: no scanning step');
+  });
+
+  test('the parse step verdict and body marker go to the thread lookup; no classify step, no document read for them', async () => {
+    const fakes = new RecordedActivities({
+      parseEmail: () => summary({ bodyMarker: 42, classification: verdict({ evidence: ['class:human', 'priority:urgent'], priority: { priority: 'urgent', tags: ['vip'], untrusted: false } }) }),
+    });
+    const state = finished(await run(fakes, email()));
+
+    assert.equal(fakes.count('classifyEmail'), 0);
+    const [lookup] = fakes.inputs('findThread');
+    assert.equal(lookup?.bodyMarker, 42);
+    assert.equal(lookup?.returnedMessageId, null);
+    assert.equal(state.priority, 'urgent');
+    assert.deepEqual(state.tags, ['vip']);
+    assert.deepEqual([fakes.inputs('recordTicket')[0]?.priority, fakes.inputs('recordTicket')[0]?.tags], ['urgent', ['vip']]);
+  });
+
+  test('a parse result without a verdict (recorded before the parse step classified) is classified in a step of its own', async () => {
+    const fakes = new RecordedActivities({
+      parseEmail: () => ({ ...summary(), classification: undefined, bodyMarker: undefined }),
+      classifyEmail: () => verdict({ emailClass: 'human', evidence: ['class:human', 'from-classify'] }),
+    });
+    const state = finished(await run(fakes, email()));
+
+    assert.deepEqual(fakes.names().slice(0, 3), ['parseEmail', 'classifyEmail', 'findThread']);
+    assert.deepEqual(fakes.inputs('classifyEmail'), [{ documentKey: 'parsed/0f0f/unredacted.json' }]);
+    assert.ok(state.evidence.includes('from-classify'));
+    const [lookup] = fakes.inputs('findThread');
+    assert.equal(lookup?.documentKey, 'parsed/0f0f/unredacted.json');
+    assert.equal('bodyMarker' in (lookup ?? {}), false, 'the lookup reads the marker from the document');
+    assert.equal(state.outcome, 'ticket_created');
   });
 
   test('a reply whose parent is known becomes a comment on that ticket, without waiting and without an acknowledgement', async () => {
@@ -233,13 +270,13 @@ describe('processInboundEmail outcomes', () => {
   });
 
   test('our own mail coming back is suppressed right after classification', async () => {
-    const fakes = new RecordedActivities({ classifyEmail: () => verdict({ emailClass: 'own_loop', evidence: ['own:loop-header'] }) });
+    const fakes = new RecordedActivities({ parseEmail: () => summary({ classification: verdict({ emailClass: 'own_loop', evidence: ['own:loop-header'] }) }) });
     const result = await run(fakes, email());
     const state = finished(result);
 
     assert.equal(state.outcome, 'suppressed');
     assert.deepEqual(state.reasons, ['own loop: our own mail came back, dropped']);
-    assert.deepEqual(fakes.names(), ['parseEmail', 'classifyEmail', 'recordEmail']);
+    assert.deepEqual(fakes.names(), ['parseEmail', 'recordEmail']);
     assert.equal(fakes.inputs('recordEmail')[0]?.outcome, 'suppressed');
     assert.equal(result.searchAttributes.get(EmailStatusKey), 'suppressed');
     assert.equal(result.searchAttributes.get(EmailClassKey), 'own_loop');
@@ -247,8 +284,8 @@ describe('processInboundEmail outcomes', () => {
 
   test('an auto-reply that refers to no known ticket is suppressed, and does not wait for a parent', async () => {
     const fakes = new RecordedActivities({
-      parseEmail: () => summary({ subject: 'Out of office', inReplyTo: ['ack-7@mailgate.test'] }),
-      classifyEmail: () => verdict({ emailClass: 'auto_reply', evidence: ['rfc3834:auto-submitted'] }),
+      parseEmail: () =>
+        summary({ subject: 'Out of office', inReplyTo: ['ack-7@mailgate.test'], classification: verdict({ emailClass: 'auto_reply', evidence: ['rfc3834:auto-submitted'] }) }),
     });
     const state = finished(await run(fakes, email({ policy: { waitForParentSeconds: 120 } })));
 
@@ -296,7 +333,7 @@ describe('processInboundEmail outcomes', () => {
 describe('acknowledgements', () => {
   test('an allowlisted automated sender opens a ticket but is not acknowledged', async () => {
     const fakes = new RecordedActivities({
-      classifyEmail: () => verdict({ emailClass: 'auto_generated', evidence: ['sender:noreply'], allowlisted: true }),
+      parseEmail: () => summary({ classification: verdict({ emailClass: 'auto_generated', evidence: ['sender:noreply'], allowlisted: true }) }),
     });
     const state = finished(await run(fakes, email()));
 
@@ -364,7 +401,6 @@ describe('parking and the operator', () => {
     assert.equal(state.acknowledgement?.sent, true);
     assert.deepEqual(fakes.names(), [
       'parseEmail',
-      'classifyEmail',
       'findThread',
       'recordTicket',
       'sendAcknowledgement',
@@ -397,7 +433,6 @@ describe('parking and the operator', () => {
     assert.equal(state.queue, BILLING);
     assert.deepEqual(fakes.names(), [
       'parseEmail',
-      'classifyEmail',
       'findThread',
       'scanAttachments',
       'scanAttachments',
@@ -540,8 +575,13 @@ describe('waiting for a parent', () => {
   test('a hard bounce of our acknowledgement marks the recipient undeliverable', async () => {
     const bounce: ActivityOutput<'classifyEmail'>['bounce'] = { kind: 'hard', recipients: [CUSTOMER], status: '5.1.1' };
     const fakes = new RecordedActivities({
-      parseEmail: () => summary({ from: 'mailer-daemon@customer.example', subject: 'Undelivered Mail', references: ['ack-1@mailgate.test'] }),
-      classifyEmail: () => verdict({ emailClass: 'bounce', evidence: ['dsn:failed'], bounce, returnedMessageId: 'ack-1@mailgate.test' }),
+      parseEmail: () =>
+        summary({
+          from: 'mailer-daemon@customer.example',
+          subject: 'Undelivered Mail',
+          references: ['ack-1@mailgate.test'],
+          classification: verdict({ emailClass: 'bounce', evidence: ['dsn:failed'], bounce, returnedMessageId: 'ack-1@mailgate.test' }),
+        }),
       findThread: () => ({ match: { ...threaded, messageId: 'ack-1@mailgate.test', rule: 'own-message-id' }, refused: [] }),
       recordTicket: () => ({ ...created, outcome: 'note_added', ticketCreated: false }),
     });
@@ -550,6 +590,7 @@ describe('waiting for a parent', () => {
     assert.equal(state.outcome, 'note_added');
     assert.deepEqual(fakes.inputs('recordHardBounce'), [{ recipients: [CUSTOMER], reason: 'hard bounce 5.1.1 of <ack-1@mailgate.test>' }]);
     assert.ok(state.reasons.includes(`marked undeliverable: ${CUSTOMER}`), state.reasons.join('; '));
+    assert.equal(fakes.inputs('findThread')[0]?.returnedMessageId, 'ack-1@mailgate.test', 'the parse step found the original');
     assert.equal(state.waitedForParentSeconds, 0);
   });
 });
