@@ -35,7 +35,7 @@ export async function acknowledge(
   email: {
     workflowId: string;
     ticket: RecordTicketResult;
-    queue: string;
+    queue: () => string;
     emailClass: EmailClass;
     untrusted: boolean;
     subject: string;
@@ -53,21 +53,21 @@ export async function acknowledge(
     state.reasons.push(refusal);
     return;
   }
-  const input = {
+  const input = () => ({
     workflowId: email.workflowId,
     ticketId: email.ticket.ticketId!,
     ticketNumber: email.ticket.ticketNumber!,
-    queue: email.queue,
+    queue: email.queue(),
     to: state.requester!,
     subject: email.subject,
     originalMessageId: email.originalMessageId,
     references: email.references,
     untrusted: email.untrusted,
-  };
-  const acknowledgement = await parking.step('acknowledging', () => activities.sendAcknowledgement(input));
+  });
+  const acknowledgement = await parking.step('acknowledging', () => activities.sendAcknowledgement(input()));
   state.acknowledgement = acknowledgement;
   if (acknowledgement.sent && acknowledgement.recorded === false) {
-    await parking.step('acknowledging', () => activities.markAcknowledgementSent(input.workflowId));
+    await parking.step('acknowledging', () => activities.markAcknowledgementSent(email.workflowId));
     state.acknowledgement = { ...acknowledgement, recorded: true };
   }
   if (!acknowledgement.sent) state.reasons.push(acknowledgement.reason);
@@ -127,6 +127,14 @@ export function applyThread(state: EmailState, thread: FindThreadResult, waited:
   }
 }
 
+/** An operator forced a new ticket after the thread was found: the email no longer threads. */
+export function forgetThread(state: EmailState): null {
+  state.evidence.push('reprocess: a new ticket was forced');
+  state.threadedOn = null;
+  state.threadRule = null;
+  return null;
+}
+
 export function applyTicket(state: EmailState, ticket: RecordTicketResult): void {
   state.ticketId = ticket.ticketId;
   state.ticketNumber = ticket.ticketNumber;
@@ -148,21 +156,21 @@ export function applyTicket(state: EmailState, ticket: RecordTicketResult): void
 export async function findThreadWaiting(
   parking: Parking,
   activities: Activities,
-  lookup: FindThreadInput & { candidates: string[] },
+  lookup: () => FindThreadInput & { candidates: string[] },
   options: { human: boolean; waitLimit: number },
 ): Promise<{ result: FindThreadResult; waited: number }> {
   const forced = (): boolean => parking.overrides().forceNewTicket === true;
   const refusedByOperator: FindThreadResult = { match: null, refused: ['reprocess: a new ticket was forced'] };
-  let result = await parking.step('threading', () => activities.findThread(lookup));
+  let result = await parking.step('threading', () => activities.findThread(lookup()));
   if (forced()) result = refusedByOperator;
   let waited = 0;
   let pause = 1;
-  while (!result.match && !forced() && options.human && lookup.candidates.length > 0 && waited < options.waitLimit) {
+  while (!result.match && !forced() && options.human && lookup().candidates.length > 0 && waited < options.waitLimit) {
     const seconds = Math.min(pause, options.waitLimit - waited);
     await sleep(seconds * 1000);
     waited += seconds;
     pause = Math.min(pause * 2, MAX_PARENT_POLL_SECONDS);
-    result = await parking.step('threading', () => activities.findThread(lookup));
+    result = await parking.step('threading', () => activities.findThread(lookup()));
   }
   return { result, waited };
 }

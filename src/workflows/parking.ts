@@ -86,7 +86,10 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
         try {
           return await work();
         } catch (error) {
-          if (!(error instanceof ActivityFailure) || failureType(error) === ErrorType.MalformedEmail) throw error;
+          // A failed activity arrives as an ActivityFailure; a failed local activity as its bare
+          // ApplicationFailure. Either parks, except a malformed email, which is rejected at once.
+          const fromActivity = error instanceof ActivityFailure || error instanceof ApplicationFailure;
+          if (!fromActivity || failureType(error) === ErrorType.MalformedEmail) throw error;
           park(name, error);
           const woken = await condition(() => decision !== null, timeoutMs);
           const taken = decision;

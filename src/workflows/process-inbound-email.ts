@@ -15,7 +15,7 @@ import { isAutomated, suppressAfterThreading, suppressBeforeThreading } from '..
 import { ErrorType } from '../domain/errors';
 import { activityProxies } from './activity-proxies';
 import { createEnding, initialState } from './email-state';
-import { acknowledge, applyThread, applyTicket, applyVerdict, findThreadWaiting, learnFromHardBounce, scanAndStore, threadLookup } from './email-steps';
+import { acknowledge, applyThread, applyTicket, applyVerdict, findThreadWaiting, forgetThread, learnFromHardBounce, scanAndStore, threadLookup } from './email-steps';
 import { createParking, Discarded, failureMessage, failureType } from './parking';
 import { EmailStatusKey, RecipientQueueKey } from './search-attributes';
 import { statusQuery, type EmailState, type ProcessInboundEmailInput } from './types';
@@ -65,22 +65,27 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     const human = verdict.emailClass === 'human';
     if (verdict.allowlisted && !human) state.evidence.push('allowlist: sender may open tickets');
 
-    const lookup = threadLookup(input, summary, verdict, { queue: queue(), sender: state.requester });
+    // Inputs are built when a step runs, so a reprocess's overrides (queue) reach the rerun step.
+    const lookup = () => threadLookup(input, summary, verdict, { queue: queue(), sender: state.requester });
     const thread = await findThreadWaiting(parking, activities, lookup, { human, waitLimit: input.policy?.waitForParentSeconds ?? DEFAULT_WAIT_FOR_PARENT_SECONDS });
     applyThread(state, thread.result, thread.waited);
-    const match = thread.result.match;
+    let match = thread.result.match;
     await learnFromHardBounce(parking, activities, state, verdict, match);
     const late = suppressAfterThreading(verdict, match !== null);
     if (late) return await finish('suppressed', late);
 
     const attachments = await scanAndStore(parking, activities, state, summary);
 
-    const overrides = parking.overrides();
     const messageId = summary.messageId ?? `${input.idempotencyKey}@mailgate.invalid`;
-    const ticketInput = {
+    const ticketInput = () => {
+      const forced = parking.overrides().forceNewTicket === true;
+      if (forced && match) match = forgetThread(state);
+      return ticketInputFor(forced);
+    };
+    const ticketInputFor = (forced: boolean) => ({
       workflowId,
       // A forced new ticket has a key of its own: forcing twice still makes only one.
-      idempotencyKey: overrides.forceNewTicket ? `${input.idempotencyKey}:forced` : input.idempotencyKey,
+      idempotencyKey: forced ? `${input.idempotencyKey}:forced` : input.idempotencyKey,
       documentKey: summary.documentKey,
       queue: queue(),
       requester: state.requester ?? 'unknown@mailgate.invalid',
@@ -96,8 +101,8 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       redactions: summary.redactions ?? [],
       receivedAt: input.receivedAt,
       waitedSeconds: thread.waited,
-    };
-    const ticket = await step('ticketing', () => activities.recordTicket(ticketInput));
+    });
+    const ticket = await step('ticketing', () => activities.recordTicket(ticketInput()));
     applyTicket(state, ticket);
     if (ticket.outcome === 'suppressed') return await finish('suppressed', ticket.reason ?? 'suppressed');
     if (ticket.outcome !== 'ticket_created') {
@@ -107,7 +112,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     await acknowledge(parking, activities, state, {
       workflowId,
       ticket,
-      queue: queue(),
+      queue,
       emailClass: verdict.emailClass,
       untrusted: verdict.priority.untrusted,
       subject: summary.subject,

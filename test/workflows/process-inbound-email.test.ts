@@ -35,17 +35,6 @@ const QUESTION = 'question-1@customer.example';
 const REPLY = 'reply-1@customer.example';
 const threaded = { ticketId: 'ticket-1', ticketNumber: 1, messageId: QUESTION, rule: 'message-id' as const };
 
-/**
- * Known gaps, kept as todo tests so they run and show when fixed. A local activity that fails for
- * good reaches the workflow as its bare ApplicationFailure, not wrapped in an ActivityFailure (sdk-core
- * local_activity_state_machine.rs passes `Failed` through unwrapped), so step() rethrows it and
- * the email fails at once instead of parking: classifying, threading, ticketing, the small-email
- * parse and the record steps are local activities.
- */
-const LOCAL_FAILURES_TODO = 'a failed local activity fails the workflow instead of parking it (not an ActivityFailure)';
-/** forceNewTicket drops the thread match only right after the first lookup; later it changes the key alone. */
-const FORCE_AFTER_THREADING_TODO = 'forceNewTicket given after threading keeps the thread match and only changes the idempotency key';
-
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
 
@@ -448,7 +437,7 @@ describe('parking and the operator', () => {
   });
 
   test('reprocess with forceNewTicket opens a ticket of its own for a reply that threads, under a key of its own', async () => {
-    // A large email parses in a normal activity, so the parse step can park (see the todo below).
+    // A large email parses in a normal activity (a small one in a local activity).
     const input = email({ rawSize: 300 * 1024 });
     const fakes = new RecordedActivities({
       parseEmail: (_input, call) =>
@@ -513,19 +502,25 @@ describe('parking and the operator', () => {
     assert.equal(result.searchAttributes.get(EmailStatusKey), 'failed');
   });
 
-  test('a local-activity step whose retries run out parks the email like any other step', { todo: LOCAL_FAILURES_TODO }, async () => {
+  test('a local-activity step whose retries run out parks the email like any other step; the rerun gets the new queue', async () => {
     const fakes = new RecordedActivities({
       findThread: (_input, call) => (call === 1 ? unavailable(ErrorType.DatabaseUnavailable, 'too many clients already') : { match: null, refused: [] }),
     });
     const result = await run(fakes, email(), async (handle) => {
       const parked = await whenParked(handle);
       assert.equal(parked.parked?.step, 'threading');
-      await handle.signal(reprocessSignal, { by: OPERATOR });
+      assert.equal(parked.parked?.errorType, ErrorType.DatabaseUnavailable);
+      await handle.signal(reprocessSignal, { queue: BILLING, by: OPERATOR });
     });
-    assert.equal(finished(result).outcome, 'ticket_created');
+    const state = finished(result);
+    assert.equal(state.outcome, 'ticket_created');
+    assert.equal(fakes.count('findThread'), 2, 'the failed lookup and its rerun');
+    assert.equal(fakes.inputs('findThread')[1]?.queue, BILLING, 'the rerun looks up in the queue the operator chose');
+    assert.equal(fakes.inputs('recordTicket')[0]?.queue, BILLING);
+    assert.equal(fakes.inputs('sendAcknowledgement')[0]?.queue, BILLING);
   });
 
-  test('forceNewTicket given while parked after threading still opens a ticket of its own', { todo: FORCE_AFTER_THREADING_TODO }, async () => {
+  test('forceNewTicket given while parked after threading still opens a ticket of its own', async () => {
     const fakes = new RecordedActivities({
       parseEmail: () => summary({ messageId: REPLY, inReplyTo: [QUESTION], attachments: [attachment(0, 'a.pdf')] }),
       findThread: () => ({ match: threaded, refused: [] }),
@@ -536,8 +531,12 @@ describe('parking and the operator', () => {
       await whenParked(handle);
       await handle.signal(reprocessSignal, { forceNewTicket: true, by: OPERATOR });
     });
-    finished(result);
-    assert.equal(fakes.inputs('recordTicket')[0]?.thread, null);
+    const state = finished(result);
+    const [ticketInput] = fakes.inputs('recordTicket');
+    assert.equal(ticketInput?.thread, null);
+    assert.match(ticketInput?.idempotencyKey ?? '', /:forced$/);
+    assert.equal(state.threadedOn, null);
+    assert.ok(state.evidence.includes('reprocess: a new ticket was forced'), state.evidence.join('; '));
   });
 });
 
