@@ -82,6 +82,79 @@ interface Planned {
   key: string;
 }
 
+/** Every answer is counted and logged once, with the ingress kind and source on the line. */
+function answering(baseLog: Logger, source: IngressSource) {
+  const log = baseLog.child({
+    ingress: source.kind,
+    ...(source.name !== undefined ? { source: source.name } : {}),
+    ...(source.remoteAddress !== undefined ? { remoteAddress: source.remoteAddress } : {}),
+  });
+  const answer = (a: AcceptAnswer): AcceptAnswer => {
+    const reason = a.answer === 'refused' ? a.refusal : a.answer === 'retry-later' ? a.cause : 'none';
+    metrics.ingressAnswer(source.kind, a.answer, reason);
+    if (a.answer === 'accepted' || a.answer === 'duplicate') {
+      log.info('inbound email accepted', { rawKey: a.rawKey, emails: a.recipients });
+    } else {
+      // A refusal is the sender's problem and final; retry-later means one of ours is down.
+      const level = a.answer === 'refused' ? 'info' : 'warn';
+      log[level](a.answer === 'refused' ? 'inbound email refused' : 'inbound email not accepted', {
+        reason: a.reason,
+        rawKey: a.rawKey,
+        workflowIds: a.workflowIds,
+        ...(a.refused.length > 0 ? { refused: a.refused } : {}),
+      });
+    }
+    return a;
+  };
+  return {
+    log,
+    answer,
+    refuse: (refusal: Refusal, reason: string, rawKey: string | null, refused: RefusedRecipient[] = []): AcceptAnswer =>
+      answer({ answer: 'refused', refusal, reason, rawKey, workflowIds: [], recipients: [], refused }),
+    retryLater: (cause: RetryCause, reason: string, rawKey: string | null, recipients: RecipientAnswer[], refused: RefusedRecipient[]): AcceptAnswer =>
+      answer({ answer: 'retry-later', cause, reason, rawKey, workflowIds: recipients.map((r) => r.workflowId), recipients, refused }),
+  };
+}
+
+function pending(items: Planned[], reason: string): RecipientAnswer[] {
+  return items.map(({ recipient, queue, workflowId }) => ({ recipient, queue, workflowId, answer: 'retry-later', reason }));
+}
+
+/**
+ * Starts one workflow per planned recipient, in order. When the engine fails for one, the ones after
+ * it are not tried: with the engine down each would wait out the deadline too, and the sender's
+ * retry starts them (the ones before answer "duplicate").
+ */
+async function startAll(
+  deps: AcceptEmailDeps & { startDeadlineMs: number },
+  planned: Planned[],
+  base: Omit<ProcessInboundEmailInput, 'recipient' | 'queue' | 'idempotencyKey'>,
+  log: Logger,
+): Promise<{ done: RecipientAnswer[] } | { failed: RecipientAnswer[] }> {
+  const done: RecipientAnswer[] = [];
+  for (const [index, { recipient, queue, key, workflowId }] of planned.entries()) {
+    const input: ProcessInboundEmailInput = { ...base, recipient, queue, idempotencyKey: key, policy: { ...deps.policy } };
+    let started;
+    try {
+      started = await startEmailWorkflow(deps.temporal, { workflowId, taskQueue: deps.taskQueue, input, deadlineMs: deps.startDeadlineMs });
+    } catch (error) {
+      log.warn('workflow not started', { error, workflowId });
+      const rest = pending(planned.slice(index + 1), 'not tried after an earlier recipient failed; retry later');
+      return { failed: [...done, ...pending([planned[index]!], ENGINE_UNAVAILABLE), ...rest] };
+    }
+    const status = started === 'started' ? 'accepted' : 'duplicate';
+    metrics.inbound(queue, status);
+    done.push({
+      recipient,
+      queue,
+      workflowId,
+      answer: status,
+      reason: status === 'accepted' ? 'stored and handed to the workflow engine' : 'already accepted: the workflow for this email and recipient exists',
+    });
+  }
+  return { done };
+}
+
 export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
   const maxMessageBytes = positiveInteger('limits.maxMessageBytes', deps.limits.maxMessageBytes);
   const maxHeaderBytes = positiveInteger('limits.maxHeaderBytes', deps.limits.maxHeaderBytes);
@@ -89,32 +162,7 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
   const now = deps.now ?? (() => new Date());
 
   return async function acceptEmail(raw: Parameters<AcceptEmail>[0], envelope: Envelope, source: IngressSource): Promise<AcceptAnswer> {
-    const log = deps.log.child({
-      ingress: source.kind,
-      ...(source.name !== undefined ? { source: source.name } : {}),
-      ...(source.remoteAddress !== undefined ? { remoteAddress: source.remoteAddress } : {}),
-    });
-    const answer = (a: AcceptAnswer): AcceptAnswer => {
-      const reason = a.answer === 'refused' ? a.refusal : a.answer === 'retry-later' ? a.cause : 'none';
-      metrics.ingressAnswer(source.kind, a.answer, reason);
-      if (a.answer === 'accepted' || a.answer === 'duplicate') {
-        log.info('inbound email accepted', { rawKey: a.rawKey, emails: a.recipients });
-      } else {
-        // A refusal is the sender's problem and final; retry-later means one of ours is down.
-        const level = a.answer === 'refused' ? 'info' : 'warn';
-        log[level](a.answer === 'refused' ? 'inbound email refused' : 'inbound email not accepted', {
-          reason: a.reason,
-          rawKey: a.rawKey,
-          workflowIds: a.workflowIds,
-          ...(a.refused.length > 0 ? { refused: a.refused } : {}),
-        });
-      }
-      return a;
-    };
-    const refuse = (refusal: Refusal, reason: string, rawKey: string | null, refused: RefusedRecipient[] = []): AcceptAnswer =>
-      answer({ answer: 'refused', refusal, reason, rawKey, workflowIds: [], recipients: [], refused });
-    const retryLater = (cause: RetryCause, reason: string, rawKey: string | null, recipients: RecipientAnswer[], refused: RefusedRecipient[]): AcceptAnswer =>
-      answer({ answer: 'retry-later', cause, reason, rawKey, workflowIds: recipients.map((r) => r.workflowId), recipients, refused });
+    const { log, answer, refuse, retryLater } = answering(deps.log, source);
 
     // Read first, even for an envelope that will be refused: a stream must be drained either way.
     const read = await readRaw(raw, maxMessageBytes);
@@ -148,9 +196,6 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
       const key = idempotencyKey({ messageId, recipient, rawSha256: sha256 });
       return { recipient, queue, key, workflowId: inboundEmailWorkflowId(key) };
     });
-    const pending = (items: Planned[], reason: string): RecipientAnswer[] =>
-      items.map(({ recipient, queue, workflowId }) => ({ recipient, queue, workflowId, answer: 'retry-later', reason }));
-
     try {
       if (bytes.length <= REWRITE_BELOW_BYTES || !(await deps.store.exists(rawKey))) {
         await deps.store.put({ key: rawKey, body: bytes, contentType: 'message/rfc822', contentLength: bytes.length });
@@ -160,40 +205,10 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
       return retryLater('object-store', STORE_UNAVAILABLE, rawKey, pending(planned, STORE_UNAVAILABLE), resolved.refused);
     }
 
-    const receivedAt = now().toISOString();
-    const done: RecipientAnswer[] = [];
-    for (const [index, { recipient, queue, key, workflowId }] of planned.entries()) {
-      const input: ProcessInboundEmailInput = {
-        rawKey,
-        rawSha256: sha256,
-        rawSize: bytes.length,
-        recipient,
-        queue,
-        idempotencyKey: key,
-        envelopeFrom: checked.mailFrom,
-        receivedAt,
-        policy: { ...deps.policy },
-      };
-      let started;
-      try {
-        started = await startEmailWorkflow(deps.temporal, { workflowId, taskQueue: deps.taskQueue, input, deadlineMs: startDeadlineMs });
-      } catch (error) {
-        log.warn('workflow not started', { error, workflowId });
-        // The recipients after this one are not tried: with the engine down each would wait out the
-        // deadline too, and the sender's retry starts them (the ones before answer "duplicate").
-        const rest = pending(planned.slice(index + 1), 'not tried after an earlier recipient failed; retry later');
-        return retryLater('workflow-engine', ENGINE_UNAVAILABLE, rawKey, [...done, ...pending([planned[index]!], ENGINE_UNAVAILABLE), ...rest], resolved.refused);
-      }
-      const status = started === 'started' ? 'accepted' : 'duplicate';
-      metrics.inbound(queue, status);
-      done.push({
-        recipient,
-        queue,
-        workflowId,
-        answer: status,
-        reason: status === 'accepted' ? 'stored and handed to the workflow engine' : 'already accepted: the workflow for this email and recipient exists',
-      });
-    }
+    const base = { rawKey, rawSha256: sha256, rawSize: bytes.length, envelopeFrom: checked.mailFrom, receivedAt: now().toISOString() };
+    const outcome = await startAll({ ...deps, startDeadlineMs }, planned, base, log);
+    if ('failed' in outcome) return retryLater('workflow-engine', ENGINE_UNAVAILABLE, rawKey, outcome.failed, resolved.refused);
+    const { done } = outcome;
     const anyNew = done.some((r) => r.answer === 'accepted');
     const common = { rawKey, workflowIds: done.map((r) => r.workflowId), recipients: done, refused: resolved.refused };
     return answer(
