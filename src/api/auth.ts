@@ -6,7 +6,7 @@
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { TicketStore } from '../adapters/ticket-store/types';
+import type { Ledger } from '../ports/ledger';
 import type { Logger } from '../logger';
 import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from './signing';
 
@@ -14,7 +14,7 @@ function refuse(res: Response, reason: string): void {
   res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'unauthorized', reason });
 }
 
-export function ingressAuth(deps: { secrets: string[]; maxSkewSeconds: number; tickets: TicketStore; log: Logger }): RequestHandler {
+export function ingressAuth(deps: { secrets: string[]; maxSkewSeconds: number; tickets: Pick<Ledger, 'claimOnce' | 'releaseClaim'>; log: Logger }): RequestHandler {
   return async (req: Request, res: Response, next: NextFunction) => {
     const now = Date.now();
     const verdict = verifySignature({
