@@ -2,6 +2,7 @@
  * Typed configuration, parsed once from the environment at start-up. A bad value fails fast with the
  * variable's name; secrets never appear in errors or logs (see `describeConfig`).
  */
+import { isAuthservId } from './domain/auth-results';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits';
 import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
 import { loadRules, type Rules } from './rules';
@@ -47,6 +48,11 @@ export interface Config {
   /** requestTimeoutSeconds: a client must send its whole request within this (slow senders, slowloris). */
   api: { host: string; port: number; publicUrl: string; requestTimeoutSeconds: number; shutdownGraceSeconds: number };
   inboundDomains: string[];
+  /**
+   * authserv-ids of our own receiving servers: only their Authentication-Results are believed
+   * (RFC 8601 §5). Empty (the default) = none is, and no sender counts as authenticated.
+   */
+  trustedAuthservIds: string[];
   /** Recipient that accepts mail for any address of an inbound domain; undefined = refuse unknown. */
   catchAll: string | undefined;
   limits: Limits;
@@ -174,6 +180,14 @@ function apiKey(env: Env): string | undefined {
   return key;
 }
 
+/** Comma-separated authserv-ids; unset or empty trusts none. A malformed name is refused, not skipped. */
+function authservIds(env: Env, name: string): string[] {
+  const ids = (optional(env, name) ?? '').split(',').map((id) => id.trim().toLowerCase()).filter(Boolean);
+  const bad = ids.find((id) => !isAuthservId(id));
+  if (bad !== undefined) throw new ConfigError(name, `must list authserv-ids (domain names such as mx.example.com), comma-separated; "${bad}" is not one`);
+  return [...new Set(ids)];
+}
+
 const TLS_VARIABLES = ['TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_SERVER_NAME'];
 
 /**
@@ -261,6 +275,7 @@ export function loadConfig(env: Env = process.env): Config {
       shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 25, 3600),
     },
     inboundDomains: domains,
+    trustedAuthservIds: authservIds(env, 'TRUSTED_AUTHSERV_IDS'),
     catchAll: optional(env, 'INBOUND_CATCH_ALL')?.toLowerCase(),
     limits: {
       ...DEFAULT_LIMITS,
@@ -298,6 +313,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     api: `${config.api.host}:${config.api.port}`,
     workerMetrics: config.workerMetrics,
     inboundDomains: config.inboundDomains,
+    trustedAuthservIds: config.trustedAuthservIds,
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
   };
 }

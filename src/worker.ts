@@ -35,6 +35,7 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
     rules: config.rules,
     signingKey: config.signingKey,
     inboundDomains: config.inboundDomains,
+    trustedAuthservIds: config.trustedAuthservIds,
   };
 }
 

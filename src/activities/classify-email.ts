@@ -26,7 +26,7 @@ export interface ClassifyEmailResult extends Classification {
  * the stored document is not read back for it; the classifyEmail activity remains for emails whose
  * parse finished before that (their history goes on to call it).
  */
-export function createVerdict(deps: { rules: Rules; inboundDomains: string[]; signingKey: string }) {
+export function createVerdict(deps: { rules: Rules; inboundDomains: string[]; signingKey: string; trustedAuthservIds: string[] }) {
   const ownDomains = new Set(deps.inboundDomains.map((d) => d.toLowerCase()));
   return function verdict(document: EmailDocument): ClassifyEmailResult {
     const classification = classifyEmail(document, {
@@ -40,13 +40,14 @@ export function createVerdict(deps: { rules: Rules; inboundDomains: string[]; si
       priority: computePriority(
         { subject: document.subject, text: document.text, sender: document.from?.address ?? null, headers: document.headers },
         deps.rules.priority,
+        { trustedAuthservIds: deps.trustedAuthservIds },
       ),
       returnedMessageId: document.returnedMessage?.messageId ?? null,
     };
   };
 }
 
-export function createClassifyEmail(deps: { store: ObjectStore; rules: Rules; inboundDomains: string[]; signingKey: string }) {
+export function createClassifyEmail(deps: { store: ObjectStore; rules: Rules; inboundDomains: string[]; signingKey: string; trustedAuthservIds: string[] }) {
   const verdict = createVerdict(deps);
   return async function classify(input: ClassifyEmailInput): Promise<ClassifyEmailResult> {
     let document: EmailDocument;

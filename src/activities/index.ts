@@ -31,6 +31,8 @@ export interface ActivityDeps {
   rules: Rules;
   signingKey: string;
   inboundDomains: string[];
+  /** authserv-ids whose Authentication-Results are believed (TRUSTED_AUTHSERV_IDS). */
+  trustedAuthservIds: string[];
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -44,6 +44,7 @@ interface Deps {
   rules: Rules;
   inboundDomains: string[];
   signingKey: string;
+  trustedAuthservIds: string[];
 }
 
 export function createParseEmail(deps: Deps) {

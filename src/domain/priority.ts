@@ -1,10 +1,13 @@
 /**
  * Priority heuristics from the rules file: keywords in subject or body, VIP sender domains, the
  * sender's own priority headers, and authentication results (RFC 8601). Every rule that fires
- * leaves a tag, so the ticket says why it got its priority. A sender failing DMARC or SPF is flagged
- * and gets no VIP boost: a forged VIP address must not jump the queue.
+ * leaves a tag, so the ticket says why it got its priority. Only results stamped by our trusted
+ * receiving servers count (src/domain/auth-results.ts). A sender failing them is flagged; the VIP
+ * boost needs a trusted pass: a forged VIP address must not jump the queue, with or without a
+ * header of its own making.
  */
 import { domainOf } from './addresses';
+import { authenticate, trustedResults, type Authentication } from './auth-results';
 import type { TicketPriority } from './vocabulary';
 
 /** The rules file's `priority` section (src/rules.ts parses and validates it). */
@@ -27,8 +30,15 @@ export interface PriorityInput {
 export interface PriorityResult {
   priority: TicketPriority;
   tags: string[];
-  /** Authentication failed (DMARC or SPF): the sender address is not to be trusted. */
+  /** Trusted authentication failed (`authentication` is 'fail'): the sender address is not to be trusted. */
   untrusted: boolean;
+  /** From trusted Authentication-Results only; absent in results recorded before it was added. */
+  authentication?: Authentication;
+}
+
+export interface PriorityOptions {
+  /** authserv-ids of our own receiving servers (TRUSTED_AUTHSERV_IDS); empty = trust no header. */
+  trustedAuthservIds: readonly string[];
 }
 
 const ORDER: TicketPriority[] = ['low', 'normal', 'high', 'urgent'];
@@ -37,27 +47,18 @@ function raise(current: TicketPriority, to: TicketPriority): TicketPriority {
   return ORDER.indexOf(to) > ORDER.indexOf(current) ? to : current;
 }
 
-/** Authentication-Results: "mx.example; dmarc=fail (p=reject) header.from=…; spf=pass …". */
-export function authenticationFailures(headers: Record<string, string[]>): string[] {
-  const failures = new Set<string>();
-  for (const value of headers['authentication-results'] ?? []) {
-    for (const match of value.toLowerCase().matchAll(/\b(dmarc|spf|dkim)\s*=\s*(fail|softfail|permerror)\b/g)) {
-      failures.add(`${match[1]}-${match[2]}`);
-    }
-  }
-  return [...failures];
-}
-
 function wordMatch(haystack: string, phrase: string): boolean {
   const escaped = phrase.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`(^|[^\\p{L}\\p{N}])${escaped}($|[^\\p{L}\\p{N}])`, 'iu').test(haystack);
 }
 
-export function computePriority(input: PriorityInput, rules: PriorityRules): PriorityResult {
+export function computePriority(input: PriorityInput, rules: PriorityRules, options: PriorityOptions): PriorityResult {
   let priority: TicketPriority = 'normal';
   const tags: string[] = [];
-  const failures = authenticationFailures(input.headers);
-  const untrusted = failures.some((f) => f.startsWith('dmarc') || f.startsWith('spf'));
+  const domain = input.sender ? domainOf(input.sender) : '';
+  const results = trustedResults(input.headers['authentication-results'] ?? [], options.trustedAuthservIds);
+  const { authentication, failures } = authenticate(results, domain);
+  const untrusted = authentication === 'fail';
   for (const failure of failures) tags.push(`auth:${failure}`);
   if (untrusted) tags.push('untrusted-sender');
 
@@ -70,8 +71,7 @@ export function computePriority(input: PriorityInput, rules: PriorityRules): Pri
       }
     }
   }
-  const domain = input.sender ? domainOf(input.sender) : '';
-  if (domain && rules.vipDomains.includes(domain) && !untrusted) {
+  if (domain && rules.vipDomains.includes(domain) && authentication === 'pass') {
     priority = raise(priority, 'high');
     tags.push(`priority:vip:${domain}`);
   }
@@ -87,5 +87,5 @@ export function computePriority(input: PriorityInput, rules: PriorityRules): Pri
     }
   }
   // The store keeps at most 50 tags; a rules file with many keywords must not make a ticket fail.
-  return { priority, tags: [...new Set(tags)].slice(0, 50), untrusted };
+  return { priority, tags: [...new Set(tags)].slice(0, 50), untrusted, authentication };
 }

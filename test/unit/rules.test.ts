@@ -60,21 +60,25 @@ describe('the rules file', () => {
 describe('priority heuristics', () => {
   const rules = parseRules({ priority: { keywords: { urgent: ['outage'], high: ['asap'] }, vipDomains: ['vip.example'] } }).priority;
   const input = { subject: '', text: '', sender: 'a@x.org', headers: {} as Record<string, string[]> };
+  // Authentication-Results count only from a trusted authserv-id (src/domain/auth-results.ts).
+  const trust = { trustedAuthservIds: ['mx.x.org'] };
+  const vipPass = { 'authentication-results': ['mx.x.org; dmarc=pass header.from=vip.example'] };
   test('keywords match whole words only, and every rule that fires leaves a tag', () => {
-    assert.equal(computePriority({ ...input, subject: 'Outage in Berlin' }, rules).priority, 'urgent');
-    assert.equal(computePriority({ ...input, subject: 'Outages report (monthly)' }, rules).priority, 'normal');
-    const both = computePriority({ ...input, subject: 'need this asap', sender: 'ceo@vip.example' }, rules);
+    assert.equal(computePriority({ ...input, subject: 'Outage in Berlin' }, rules, trust).priority, 'urgent');
+    assert.equal(computePriority({ ...input, subject: 'Outages report (monthly)' }, rules, trust).priority, 'normal');
+    const both = computePriority({ ...input, subject: 'need this asap', sender: 'ceo@vip.example', headers: vipPass }, rules, trust);
     assert.equal(both.priority, 'high');
     assert.deepEqual(both.tags, ['priority:keyword:asap', 'priority:vip:vip.example']);
   });
   test('X-Priority and Importance headers raise or lower the priority', () => {
-    assert.equal(computePriority({ ...input, headers: { 'x-priority': ['1 (Highest)'] } }, rules).priority, 'high');
-    assert.equal(computePriority({ ...input, headers: { importance: ['low'] } }, rules).priority, 'low');
+    assert.equal(computePriority({ ...input, headers: { 'x-priority': ['1 (Highest)'] } }, rules, trust).priority, 'high');
+    assert.equal(computePriority({ ...input, headers: { importance: ['low'] } }, rules, trust).priority, 'low');
   });
   test('a sender failing DMARC is flagged and gets no VIP boost', () => {
     const result = computePriority(
-      { ...input, sender: 'ceo@vip.example', headers: { 'authentication-results': ['mx; dmarc=fail header.from=vip.example; spf=pass'] } },
+      { ...input, sender: 'ceo@vip.example', headers: { 'authentication-results': ['mx.x.org; dmarc=fail header.from=vip.example; spf=pass'] } },
       rules,
+      trust,
     );
     assert.equal(result.priority, 'normal');
     assert.equal(result.untrusted, true);
