@@ -29,7 +29,8 @@ async function acksTo(address: string): Promise<ReceivedMail[]> {
 describe('email rules', () => {
   let app: RunningApp;
   before(async () => {
-    app = await startApp({ env: { MAILGATE_RULES_FILE: RULES } });
+    // Authentication-Results are believed only from a trusted authserv-id (the routing test's VIP and spoofed mails).
+    app = await startApp({ env: { MAILGATE_RULES_FILE: RULES, TRUSTED_AUTHSERV_IDS: 'mx.mailgate.local' } });
   });
   after(async () => {
     await app?.stop();
@@ -254,7 +255,7 @@ describe('email rules', () => {
     assert.equal(t.body.priority, 'urgent');
     assert.ok(t.body.tags.includes('priority:keyword:outage'));
 
-    const vip = await send(app, { from: `${unique('ceo')}@bigcustomer.example`, subject: 'Question', messageId: `<${unique('m')}@c.example>`, headers: { 'X-Priority': '1 (Highest)' } });
+    const vip = await send(app, { from: `${unique('ceo')}@bigcustomer.example`, subject: 'Question', messageId: `<${unique('m')}@c.example>`, headers: { 'X-Priority': '1 (Highest)', 'Authentication-Results': 'mx.mailgate.local; dmarc=pass header.from=bigcustomer.example' } });
     assert.equal(vip.state?.priority, 'high');
     assert.ok(vip.state?.tags.includes('priority:vip:bigcustomer.example'));
     assert.ok(vip.state?.tags.includes('priority:header:high'));
