@@ -25,7 +25,7 @@ const NOT_A_HOST = /[\s/\\?#@:[\]%]/;
  */
 function asciiDomain(domain: string): string {
   const lower = domain.toLowerCase().replace(/\.+$/, '');
-  if (!/[^\x00-\x7f]/.test(lower) || NOT_A_HOST.test(lower)) return lower;
+  if (!/[\u0080-\uffff]/.test(lower) || NOT_A_HOST.test(lower)) return lower;
   try {
     return new URL(`http://${lower}/`).hostname || lower;
   } catch {
