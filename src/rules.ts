@@ -47,7 +47,11 @@ export interface Rules {
   acknowledgeUntrusted: boolean;
   /** Attempts per step before an email parks for an operator, and how long it stays parked. */
   parking: { maxAttempts: number; parkTimeoutSeconds: number };
-  rateLimits: { newTicketsPerSender: RateLimit; acknowledgementsPerRecipient: RateLimit };
+  /**
+   * Counted per mailbox (src/domain/mailbox.ts: case, plus-tags and Gmail dots do not make a new
+   * budget), and acknowledgements also per recipient domain.
+   */
+  rateLimits: { newTicketsPerSender: RateLimit; acknowledgementsPerRecipient: RateLimit; acknowledgementsPerDomain: RateLimit };
   /** Remote images in HTML: dropped, or turned into plain links; never loaded when a ticket opens. */
   remoteImages: RemoteImagePolicy;
   /** Attachment type and archive policy (src/domain/attachment-policy.ts). */
@@ -77,10 +81,14 @@ const DEFAULTS: Rules = {
   attachments: DEFAULT_ATTACHMENT_POLICY,
   redact: DEFAULT_REDACTION_POLICY.kinds,
   // EMAIL-RULES.md §4: FreeScout stops auto-replies after 10 per customer in 3 h; Zendesk suspends a
-  // sender flooding new tickets. A loop is broken well before either.
+  // sender flooding new tickets. A loop is broken well before either. The domain budget bounds a loop
+  // or backscatter that changes its mailbox each time (bounce-<id>@, random local parts): 200 an hour
+  // is far above one organisation's human traffic, but a free-mail domain is one domain too, so a
+  // large helpdesk raises it.
   rateLimits: {
     newTicketsPerSender: { limit: 20, windowSeconds: 3600 },
     acknowledgementsPerRecipient: { limit: 5, windowSeconds: 3600 },
+    acknowledgementsPerDomain: { limit: 200, windowSeconds: 3600 },
   },
   priority: {
     keywords: { urgent: ['outage', 'down for everyone', 'security incident', 'data breach'], high: ['urgent', 'asap', 'production down', 'cannot log in'] },
@@ -197,6 +205,7 @@ export function parseRules(input: unknown): Rules {
     rateLimits: {
       newTicketsPerSender: rateLimit(limits.newTicketsPerSender, 'rateLimits.newTicketsPerSender', DEFAULTS.rateLimits.newTicketsPerSender),
       acknowledgementsPerRecipient: rateLimit(limits.acknowledgementsPerRecipient, 'rateLimits.acknowledgementsPerRecipient', DEFAULTS.rateLimits.acknowledgementsPerRecipient),
+      acknowledgementsPerDomain: rateLimit(limits.acknowledgementsPerDomain, 'rateLimits.acknowledgementsPerDomain', DEFAULTS.rateLimits.acknowledgementsPerDomain),
     },
     priority: {
       keywords: {

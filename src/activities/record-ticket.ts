@@ -10,6 +10,7 @@ import type { ObjectStore } from '../adapters/object-store';
 import { keptBackNote, linkableKey, oneTicketSeed, scanStatusOf, ticketAction, type AttachmentFacts } from '../domain/decisions';
 import type { EmailDocument } from '../domain/email';
 import type { Limits } from '../domain/limits';
+import { mailboxOf } from '../domain/mailbox';
 import type { Redaction } from '../domain/redact';
 import type { TicketPriority } from '../domain/vocabulary';
 import type { AttachmentRecord, Helpdesk, NewComment } from '../ports/helpdesk';
@@ -105,7 +106,8 @@ async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComm
   const limit = deps.rules.rateLimits.newTicketsPerSender;
   const now = Date.now();
   const count = await deps.ledger.countRateEvent({
-    key: `new-ticket:${input.requester.toLowerCase()}`,
+    // The mailbox, not the spelling: `ann+1@` and `Ann@` share one budget (src/domain/mailbox.ts).
+    key: `new-ticket:${mailboxOf(input.requester)}`,
     eventId: input.workflowId,
     at: new Date(now).toISOString(),
     windowStart: new Date(now - limit.windowSeconds * 1000).toISOString(),

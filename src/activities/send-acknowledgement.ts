@@ -3,8 +3,9 @@
  * Auto-Submitted, X-Auto-Response-Suppress, our loop header, a signed Message-ID, a signed body
  * marker and reply address). Its Message-ID is in the thread index before the send, so a reply
  * threads even if it arrives at once. Never sent to an address that hard-bounced, to our own
- * addresses, to no-reply or list addresses, or past the per-recipient rate limit: each of those is a
- * recorded reason, not a silent drop.
+ * addresses, to no-reply or list addresses, or past the per-recipient or per-domain rate limit: each
+ * of those is a recorded reason, not a silent drop. The rate limits count the recipient's mailbox
+ * (mailboxOf: `ann+1@` and `Ann@` share one budget); the mail goes to the address as written.
  * The ledger reserves the acknowledgement per workflow; a retry after a successful send is a no-op.
  * Once the SMTP server has taken the message, this activity does not fail: when the store cannot be
  * updated it answers `recorded: false` and the workflow marks it sent in a step of its own, which
@@ -16,10 +17,11 @@
 import type { Mailer } from '../adapters/mailer';
 import type { Ledger } from '../ports/ledger';
 import { domainOf, isAddress } from '../domain/addresses';
+import { mailboxDomainOf, mailboxOf } from '../domain/mailbox';
 import { bracket } from '../domain/message-id';
 import { acknowledgementMessageId, bodyMarker, replyAddress } from '../domain/signed-ids';
 import { ticketToken } from '../domain/ticket-token';
-import type { Rules } from '../rules';
+import type { RateLimit, Rules } from '../rules';
 import { rethrowAsFailure } from './failures';
 import { earlierProgress, recordProgress } from './heartbeat';
 import { activityLog } from './log';
@@ -66,6 +68,18 @@ function displayName(from: string): string {
   return oneLine(match?.[1] ?? '').replace(/["\\]/g, '') || 'Support';
 }
 
+/** Records this workflow's event under `key` and answers whether the key is still within `limit`. */
+async function withinLimit(ledger: Ledger, key: string, eventId: string, limit: RateLimit): Promise<boolean> {
+  const now = Date.now();
+  const count = await ledger.countRateEvent({
+    key,
+    eventId,
+    at: new Date(now).toISOString(),
+    windowStart: new Date(now - limit.windowSeconds * 1000).toISOString(),
+  });
+  return count <= limit.limit;
+}
+
 /** After the send: true when the store now says sent; false (logged) when it could not be told. */
 async function markSent(ledger: Ledger, workflowId: string): Promise<boolean> {
   try {
@@ -96,7 +110,7 @@ export function createSendAcknowledgement(deps: {
   signingKey: string;
   inboundDomains: string[];
 }) {
-  const limit = deps.rules.rateLimits.acknowledgementsPerRecipient;
+  const { acknowledgementsPerRecipient: perRecipient, acknowledgementsPerDomain: perDomain } = deps.rules.rateLimits;
   return async function sendAcknowledgement(input: SendAcknowledgementInput): Promise<SendAcknowledgementResult> {
     const messageId = acknowledgementMessageId(deps.signingKey, {
       workflowId: input.workflowId,
@@ -120,15 +134,15 @@ export function createSendAcknowledgement(deps: {
       if (undeliverable) return skip(`not acknowledged: ${to} is undeliverable since ${undeliverable.since} (${undeliverable.reason})`);
       const reservation = await deps.ledger.reserveAcknowledgement({ workflowId: input.workflowId, ticketId: input.ticketId, messageId, recipient: to });
       if (reservation.state === 'sent') return { messageId: reservation.messageId, sent: false, reason: 'already sent' };
-      const now = Date.now();
-      const count = await deps.ledger.countRateEvent({
-        key: `ack:${to}`,
-        eventId: input.workflowId,
-        at: new Date(now).toISOString(),
-        windowStart: new Date(now - limit.windowSeconds * 1000).toISOString(),
-      });
-      if (count > limit.limit) {
-        return skip(`not acknowledged: rate limit of ${limit.limit} acknowledgements per ${limit.windowSeconds} s to ${to} reached`);
+      // The mailbox first: an acknowledgement it refuses does not spend the domain's budget.
+      const mailbox = mailboxOf(to);
+      if (!(await withinLimit(deps.ledger, `ack:${mailbox}`, input.workflowId, perRecipient))) {
+        const spelled = mailbox === to ? to : `${to} (mailbox ${mailbox})`;
+        return skip(`not acknowledged: per-recipient rate limit of ${perRecipient.limit} acknowledgements per ${perRecipient.windowSeconds} s to ${spelled} reached`);
+      }
+      const domain = mailboxDomainOf(to);
+      if (!(await withinLimit(deps.ledger, `ack-domain:${domain}`, input.workflowId, perDomain))) {
+        return skip(`not acknowledged: per-domain rate limit of ${perDomain.limit} acknowledgements per ${perDomain.windowSeconds} s to the domain ${domain} reached`);
       }
       await deps.ledger.indexMessageId({ messageId, ticketId: input.ticketId, queue: input.queue, kind: 'acknowledgement' });
       const token = ticketToken(input.ticketNumber);
