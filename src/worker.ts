@@ -36,6 +36,7 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
     signingKey: config.signingKey,
     inboundDomains: config.inboundDomains,
     trustedAuthservIds: config.trustedAuthservIds,
+    unscannableAttachments: config.unscannableAttachments,
   };
 }
 

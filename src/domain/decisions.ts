@@ -97,17 +97,18 @@ export function linkableKey(attachment: AttachmentFacts): string | null {
 }
 
 /**
- * The internal note a ticket gets about what was kept back: quarantined files, files removed by a
- * cap or the type policy, and redacted text. Empty when nothing was.
+ * The internal note a ticket gets about what was kept back: quarantined files, files the scanner
+ * could not read whole, files removed by a cap or the type policy, and redacted text. Empty when nothing was.
  */
 export function keptBackNote(attachments: AttachmentFacts[], redactions: { kind: string; count: number }[]): string[] {
   const lines = attachments
     .filter((a) => linkableKey(a) === null)
-    .map((a) =>
-      scanStatusOf(a) === 'infected'
-        ? `Attachment "${a.filename}" was quarantined: the virus scanner found ${a.scan?.detail ?? 'a threat'}. It is not linked.`
-        : `Attachment "${a.filename}" was removed: ${a.scan?.detail ?? 'not scanned'}.`,
-    );
+    .map((a) => {
+      const status = scanStatusOf(a);
+      if (status === 'infected') return `Attachment "${a.filename}" was quarantined: the virus scanner found ${a.scan?.detail ?? 'a threat'}. It is not linked.`;
+      if (status === 'unscannable') return `Attachment "${a.filename}" could not be scanned completely: ${a.scan?.detail ?? 'the scanner stopped early'}. It is not linked.`;
+      return `Attachment "${a.filename}" was removed: ${a.scan?.detail ?? 'not scanned'}.`;
+    });
   const redacted = redactions.filter((r) => r.count > 0);
   if (redacted.length > 0) {
     lines.push(
