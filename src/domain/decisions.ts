@@ -119,6 +119,15 @@ export function keptBackNote(attachments: AttachmentFacts[], redactions: { kind:
 }
 
 /**
+ * The note line for text a limit cut from the ticket (issue 12, class 9: every limit leaves a
+ * trace); null when nothing was cut. The stored email document keeps the whole text.
+ */
+export function textCutNote(textChars: number, maxTextChars: number): string | null {
+  if (textChars <= maxTextChars) return null;
+  return `The message text was cut to the first ${maxTextChars} of its ${textChars} characters (text limit); the whole text is kept in the stored email.`;
+}
+
+/**
  * With `one_ticket`, every queue an email reached shares one ticket, keyed by the Message-ID alone:
  * this returns the seed its origin key is hashed from. Null when each email-and-queue has a ticket of
  * its own (the policy is `ticket_per_queue`, or the Message-ID is synthetic), keyed by the email's

@@ -22,6 +22,7 @@ import { apiFetch, compose, postMime } from '../helpers/mail';
 import { settled, ticket, type EmailView, type TicketView } from '../helpers/pipeline';
 import { eicar } from '../helpers/samples';
 import { clamdSetting, encryptedZip, filesOf, memberOf, nestedOf, SCAN_LIMITS, scanSizeOf } from '../helpers/scan-limits';
+import { DEFAULT_LIMITS } from '../../src/domain/limits';
 import { config, ROOT, unique } from '../helpers/stack';
 
 const MiB = 1024 * 1024;
@@ -199,9 +200,10 @@ describe('through the pipeline, UNSCANNABLE_ATTACHMENTS=strip', () => {
 describe('every per-email limit leaves a trace (class 9)', () => {
   const maxAttachments = 3;
   const maxAttachmentBytes = 2 * MiB;
+  const maxMimeParts = 12;
   let app: RunningApp;
   before(async () => {
-    app = await startApp({ env: { MAX_ATTACHMENTS: String(maxAttachments), MAX_ATTACHMENT_BYTES: String(maxAttachmentBytes) } });
+    app = await startApp({ env: { MAX_ATTACHMENTS: String(maxAttachments), MAX_ATTACHMENT_BYTES: String(maxAttachmentBytes), MAX_MIME_PARTS: String(maxMimeParts) } });
   });
   after(async () => {
     await app?.stop();
@@ -228,5 +230,36 @@ describe('every per-email limit leaves a trace (class 9)', () => {
   test('an attachment one byte over the size limit is listed as skipped with the limit, noted, never linked', async () => {
     const sent = await sendFiles(app, [{ filename: 'big.bin', content: Buffer.concat([Buffer.alloc(maxAttachmentBytes + 1 - eicar().length, 0x61), eicar()]) }]);
     await assertKeptBack(app, sent, 'big.bin', 'skipped', new RegExp(`larger than the ${maxAttachmentBytes}-byte attachment limit`));
+  });
+
+  test('text past the text limit is cut on the ticket with a note saying so, and the email state says so too', async () => {
+    const maxTextChars = DEFAULT_LIMITS.maxTextChars;
+    const id = unique('long');
+    const raw = await compose({ from: `${id}@customer.example`, to: 'support@mailgate.local', subject: `Long ${id}`, messageId: `<${id}@c.example>`, text: `${'a'.repeat(maxTextChars)}TAIL-${id}` });
+    const view = await settled(app.url, (await postMime(app.url, raw)).body.emails![0]!.workflowId);
+    const t = await ticket(app.url, view.state!.ticketId!);
+    const comment = t.comments.find((c) => !c.internal)!;
+    assert.equal(comment.text.length, maxTextChars);
+    assert.ok(!comment.text.includes('TAIL'), 'the text past the limit is not on the ticket');
+    const note = t.comments.find((c) => c.internal)?.text ?? '';
+    const total = Number(new RegExp(`cut to the first ${maxTextChars} of its (\\d+) characters`).exec(note)?.[1]);
+    assert.ok(total > maxTextChars, `the note gives both lengths: ${note}`);
+    assert.ok(view.state?.reasons.some((r) => r.includes(`cut to the first ${maxTextChars}`)), JSON.stringify(view.state?.reasons));
+  });
+
+  test('a message with more MIME parts than the limit is rejected as a whole, with the reason in its state', async () => {
+    const id = unique('parts');
+    const raw = await compose({
+      from: `${id}@customer.example`,
+      to: 'support@mailgate.local',
+      subject: `Parts ${id}`,
+      messageId: `<${id}@c.example>`,
+      text: 'many parts',
+      attachments: Array.from({ length: maxMimeParts + 1 }, (_, i) => ({ filename: `p${i}.txt`, content: `part ${i}` })),
+    });
+    const view = await settled(app.url, (await postMime(app.url, raw)).body.emails![0]!.workflowId);
+    assert.equal(view.state?.outcome, 'rejected');
+    assert.equal(view.state?.ticketId, null);
+    assert.ok(view.state?.reasons.some((r) => /cannot be parsed as MIME/.test(r)), JSON.stringify(view.state?.reasons));
   });
 });

@@ -16,7 +16,7 @@ import { createScanAttachments } from '../../src/activities/scan-attachments';
 import { createStoreAttachments } from '../../src/activities/store-attachments';
 import { loadConfig } from '../../src/config';
 import { DEFAULT_ATTACHMENT_POLICY } from '../../src/domain/attachment-policy';
-import { keptBackNote, linkableKey, type AttachmentFacts } from '../../src/domain/decisions';
+import { keptBackNote, linkableKey, textCutNote, type AttachmentFacts } from '../../src/domain/decisions';
 import { DEFAULT_LIMITS } from '../../src/domain/limits';
 import { parseMime } from '../../src/parsing/parse-mime';
 import { MINIMAL_ENV } from '../helpers/env';
@@ -241,6 +241,14 @@ describe('the ticket note and links', () => {
     assert.deepEqual(keptBackNote([a], []), [
       'Attachment "deep.zip" could not be scanned completely: the virus scanner stopped at its MaxFiles limit; kept in quarantine for an operator. It is not linked.',
     ]);
+  });
+
+  test('text cut by the text limit gets a note line with both lengths; text within it gets none', () => {
+    assert.equal(textCutNote(200_000, 200_000), null);
+    assert.equal(
+      textCutNote(200_001, 200_000),
+      'The message text was cut to the first 200000 of its 200001 characters (text limit); the whole text is kept in the stored email.',
+    );
   });
 
   test('a file cut by the per-email count is noted as removed with the limit', () => {
