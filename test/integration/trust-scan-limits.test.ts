@@ -14,10 +14,11 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Readable } from 'node:stream';
+import { gzipSync } from 'node:zlib';
 import { createClamdScanner } from '../../src/adapters/clamd';
 import { createS3ObjectStore } from '../../src/adapters/object-store';
 import { startApp, type RunningApp } from '../helpers/app';
-import { peExecutable } from '../helpers/files';
+import { peExecutable, zipArchive } from '../helpers/files';
 import { apiFetch, compose, postMime } from '../helpers/mail';
 import { settled, ticket, type EmailView, type TicketView } from '../helpers/pipeline';
 import { eicar } from '../helpers/samples';
@@ -70,6 +71,12 @@ const LIMITS: LimitCase[] = [
 
 const UNREADABLE: { name: string; file: (id: string) => Buffer; heuristic: RegExp }[] = [
   { name: 'an encrypted zip with the signature inside', file: encryptedZip, heuristic: /Heuristics\.Encrypted\.Zip/ },
+  {
+    name: 'that encrypted zip inside an ordinary zip',
+    file: (id) => zipArchive([{ name: 'readme.txt', content: Buffer.from('see inner.zip') }, { name: 'inner.zip', content: encryptedZip(id) }]),
+    heuristic: /Heuristics\.Encrypted\.Zip/,
+  },
+  { name: 'that encrypted zip gzipped', file: (id) => gzipSync(encryptedZip(id)), heuristic: /Heuristics\.Encrypted\.Zip/ },
   { name: 'an executable clamd cannot parse', file: (id) => Buffer.concat([peExecutable(), Buffer.from(id)]), heuristic: /Heuristics\.Broken\.Executable/ },
 ];
 
