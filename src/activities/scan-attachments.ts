@@ -9,7 +9,7 @@
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Scanner } from '../adapters/clamd';
-import type { ObjectStore } from '../adapters/object-store';
+import { ObjectStoreError, type ObjectStore } from '../adapters/object-store';
 import type { ScanStatus, UnscannablePolicy } from '../adapters/ticket-store/types';
 import { evaluateAttachment, type AttachmentPolicy } from '../domain/attachment-policy';
 import { isZipSignature } from '../domain/attachment-type';
@@ -52,11 +52,13 @@ const HEAD_BYTES = 64 * 1024;
  * Passes a stream through unchanged and keeps its first HEAD_BYTES: the type policy sniffs the head
  * of the same read the virus scanner gets, so a part is not fetched a second time for it.
  */
-function keepHead(source: Readable): { stream: Readable; head: () => Buffer } {
+function keepHead(source: Readable): { stream: Readable; head: () => Buffer; bytes: () => number } {
   const chunks: Buffer[] = [];
   let kept = 0;
+  let total = 0;
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
       if (kept < HEAD_BYTES) {
         const slice = chunk.subarray(0, HEAD_BYTES - kept);
         chunks.push(Buffer.from(slice));
@@ -67,7 +69,7 @@ function keepHead(source: Readable): { stream: Readable; head: () => Buffer } {
   });
   source.on('error', (error) => stream.destroy(error));
   source.pipe(stream);
-  return { stream, head: () => Buffer.concat(chunks) };
+  return { stream, head: () => Buffer.concat(chunks), bytes: () => total };
 }
 
 export function createScanAttachments(deps: Deps) {
@@ -91,6 +93,11 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
       if (verdict.status === 'unscannable') {
         results.push(unscannable(part.index, verdict.reason, deps.unscannableAttachments));
         continue;
+      }
+      // A read that ended short sent clamd only part of the file: its "clean" covers that part.
+      // Transient (a cut connection to the store), so the activity is retried, never passed.
+      if (part.size !== undefined && read.bytes() !== part.size) {
+        throw new ObjectStoreError(ErrorType.ObjectStoreUnavailable, `read ${read.bytes()} of the ${part.size} bytes of ${part.partKey} for the virus scan`);
       }
       const first = read.head();
       // The inspector reads the archive as a stream, twice at most: each read is a fresh GET.

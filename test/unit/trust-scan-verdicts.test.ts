@@ -187,6 +187,16 @@ describe('the scan and store activities', () => {
     });
   }
 
+  test('a part read short from the store is never passed as clean: the activity fails as transient and is retried', async () => {
+    const scan = createScanAttachments({
+      store: recordingStore({ 'parts/r/0': Buffer.from('01234') }),
+      scanner: scannerSaying({ status: 'clean' }),
+      attachmentPolicy: DEFAULT_ATTACHMENT_POLICY,
+      unscannableAttachments: 'quarantine',
+    });
+    await assert.rejects(runActivity(scan, { parts: [part] }), { type: 'ObjectStoreUnavailable', nonRetryable: false });
+  });
+
   test('a stream clamd refuses with an error is unscannable, no longer merely skipped', async () => {
     const refused = Object.assign(new Error('clamd refused the stream: stream: Can\'t allocate memory ERROR'), { type: 'ScannerRejected' });
     const scan = createScanAttachments({
