@@ -4,6 +4,7 @@
  */
 import { isAuthservId } from './domain/auth-results';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits';
+import { UNSCANNABLE_POLICIES, type UnscannablePolicy } from './domain/vocabulary';
 import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
 import { loadRules, type Rules } from './rules';
 
@@ -58,6 +59,11 @@ export interface Config {
   limits: Limits;
   /** Lifetime of presigned attachment URLs handed out by the API redirect. */
   attachmentUrlTtlSeconds: number;
+  /**
+   * An attachment the virus scanner could not read whole (a limit, encryption): kept under
+   * quarantine/ for an operator, or deleted. Never linked either way (UNSCANNABLE_ATTACHMENTS).
+   */
+  unscannableAttachments: UnscannablePolicy;
   /** Routing, threading policy, loop breakers and priority (MAILGATE_RULES_FILE). */
   rules: Rules;
   /** Key for the HMAC in Mailgate's own Message-IDs (never logged). */
@@ -126,6 +132,14 @@ function bool(env: Env, name: string, fallback: boolean): boolean {
   if (['1', 'true', 'yes'].includes(raw)) return true;
   if (['0', 'false', 'no'].includes(raw)) return false;
   throw new ConfigError(name, 'must be true or false');
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim().toLowerCase();
+  if (!raw) return fallback;
+  const match = allowed.find((value) => value === raw);
+  if (match === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
+  return match;
 }
 
 function hostPort(env: Env, name: string, fallback: string): string {
@@ -286,6 +300,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxHeaderBytes: int(env, 'MAX_HEADER_BYTES', DEFAULT_LIMITS.maxHeaderBytes, 16 * 1024 * 1024),
     },
     attachmentUrlTtlSeconds: int(env, 'ATTACHMENT_URL_TTL_SECONDS', 300, 7 * 24 * 3600),
+    unscannableAttachments: oneOf(env, 'UNSCANNABLE_ATTACHMENTS', UNSCANNABLE_POLICIES, 'quarantine'),
     rules: loadRules(optional(env, 'MAILGATE_RULES_FILE')),
     signingKey: signingKey(env),
     ingress: {

@@ -30,7 +30,7 @@ export type InboundStatus = 'accepted' | 'duplicate';
 export const SUPPRESSION_REASONS = ['own_loop', 'automated_unknown', 'rate_limited'] as const;
 export type SuppressionReason = (typeof SUPPRESSION_REASONS)[number];
 export type AvVerdict = ScanStatus;
-export const AV_VERDICTS: readonly AvVerdict[] = ['clean', 'infected', 'skipped'];
+export const AV_VERDICTS: readonly AvVerdict[] = ['clean', 'infected', 'skipped', 'unscannable'];
 /** A finished email: every outcome except the transient "pending". */
 export type FinalOutcome = Exclude<EmailOutcome, 'pending'>;
 

@@ -4,6 +4,7 @@
  */
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type LogLevel as SdkLogLevel, type LogMetadata } from '@temporalio/worker';
 import { createClamdScanner } from './adapters/clamd';
+import { checkScannerReportsEarlyStops, ScannerMisconfiguredError } from './adapters/clamd-self-check';
 import { createSmtpMailer } from './adapters/mailer';
 import { createS3ObjectStore } from './adapters/object-store';
 import { openTicketStore } from './adapters/ticket-store';
@@ -36,6 +37,7 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
     signingKey: config.signingKey,
     inboundDomains: config.inboundDomains,
     trustedAuthservIds: config.trustedAuthservIds,
+    unscannableAttachments: config.unscannableAttachments,
   };
 }
 
@@ -110,6 +112,21 @@ function installRuntime(log: Logger, metricsAddress: string): void {
   }
 }
 
+/**
+ * A clamd that answers OK for files it stopped reading would let them be linked as clean: the
+ * worker refuses to start against one. An unreachable clamd does not stop the start (it is a
+ * transient state the scan activity retries through, and /readyz reports it).
+ */
+async function selfCheckScanner(config: Config, log: Logger): Promise<void> {
+  try {
+    await checkScannerReportsEarlyStops(createClamdScanner(config.clamd));
+    log.info('scanner self-check passed: clamd reports early stops');
+  } catch (error) {
+    if (error instanceof ScannerMisconfiguredError) throw error;
+    log.warn('scanner self-check skipped: clamd did not answer', { error: error instanceof Error ? error.message : String(error) });
+  }
+}
+
 async function main(): Promise<void> {
   const log = createLogger({ process: 'worker' });
   const config = loadConfig();
@@ -122,6 +139,7 @@ async function main(): Promise<void> {
   log.info('worker metrics listening', { url: metricsServer.url });
   try {
     log.info('starting worker', { config: describeConfig(config) });
+    await selfCheckScanner(config, log);
     const { worker, close } = await createMailgateWorker({ config });
     log.info('worker running', { taskQueue: config.temporal.taskQueue });
     try {

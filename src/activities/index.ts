@@ -6,6 +6,7 @@ import type { Scanner } from '../adapters/clamd';
 import type { Mailer } from '../adapters/mailer';
 import type { ObjectStore } from '../adapters/object-store';
 import type { Limits } from '../domain/limits';
+import type { UnscannablePolicy } from '../domain/vocabulary';
 import type { Helpdesk } from '../ports/helpdesk';
 import type { Ledger } from '../ports/ledger';
 import type { Rules } from '../rules';
@@ -33,6 +34,8 @@ export interface ActivityDeps {
   inboundDomains: string[];
   /** authserv-ids whose Authentication-Results are believed (TRUSTED_AUTHSERV_IDS). */
   trustedAuthservIds: string[];
+  /** What becomes of a file the scanner could not read whole (UNSCANNABLE_ATTACHMENTS). */
+  unscannableAttachments: UnscannablePolicy;
 }
 
 export function createActivities(deps: ActivityDeps) {

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../adapters/object-store';
-import { keptBackNote, linkableKey, oneTicketSeed, scanStatusOf, ticketAction, type AttachmentFacts } from '../domain/decisions';
+import { keptBackNote, linkableKey, oneTicketSeed, scanStatusOf, textCutNote, ticketAction, type AttachmentFacts } from '../domain/decisions';
 import type { EmailDocument } from '../domain/email';
 import type { Limits } from '../domain/limits';
 import { mailboxOf } from '../domain/mailbox';
@@ -59,6 +59,8 @@ export interface RecordTicketResult {
   linkedTicketId: string | null;
   quarantined: { filename: string; signature: string }[];
   reason: string | null;
+  /** What a limit cut from the ticket (the text past maxTextChars); absent in results recorded before it. */
+  cut?: string[];
 }
 
 function attachmentRecord(attachment: AttachmentFacts): AttachmentRecord {
@@ -81,12 +83,16 @@ function emptyResult(): RecordTicketResult {
   return { outcome: 'suppressed', ticketId: null, ticketNumber: null, ticketCreated: false, reopened: false, linkedTicketId: null, quarantined: [], reason: null };
 }
 
-/** The email as a comment: its text (capped) and sanitized html; automated mail as an internal note. */
-async function commentFor(deps: Deps, input: RecordTicketInput): Promise<NewComment> {
+/**
+ * The email as a comment: its text (capped) and sanitized html; automated mail as an internal note.
+ * `cut` says what the text cap removed, for the ticket's note and the email's state.
+ */
+async function commentFor(deps: Deps, input: RecordTicketInput): Promise<{ comment: NewComment; cut: string[] }> {
   // The one read of the parsed document after parsing: its text and html become the comment.
   const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
   const text = document.text.slice(0, deps.limits.maxTextChars);
-  return {
+  const cut = textCutNote(document.text.length, deps.limits.maxTextChars);
+  const comment: NewComment = {
     messageId: input.messageId,
     author: input.requester,
     text: input.automated ? `[${input.classLabel}]\n${text}` : text,
@@ -94,6 +100,7 @@ async function commentFor(deps: Deps, input: RecordTicketInput): Promise<NewComm
     attachments: input.attachments.map(attachmentRecord),
     ...(input.automated ? { internal: true } : {}),
   };
+  return { comment, cut: cut === null ? [] : [cut] };
 }
 
 /** The ledger's thread index learns the message, whichever helpdesk holds the ticket. */
@@ -168,14 +175,15 @@ export function createRecordTicket(deps: Deps) {
   return async function recordTicket(input: RecordTicketInput): Promise<RecordTicketResult> {
     const result = emptyResult();
     try {
-      const comment = await commentFor(deps, input);
+      const { comment, cut } = await commentFor(deps, input);
       await apply(deps, input, comment, result);
+      if (cut.length > 0) result.cut = cut;
       result.quarantined = comment.attachments
         .filter((a) => a.scanStatus === 'infected')
         .map((a) => ({ filename: a.filename, signature: a.scanDetail ?? 'unknown' }));
       // The ticket says what was kept back and why: quarantined files, and files stripped by the size
       // cap or the type policy. The email's other content stays on the ticket.
-      const removed = keptBackNote(input.attachments, input.redactions ?? []);
+      const removed = [...keptBackNote(input.attachments, input.redactions ?? []), ...cut];
       if (result.ticketId && removed.length > 0) {
         await deps.helpdesk.addComment(result.ticketId, {
           messageId: `av-note.${input.idempotencyKey}@mailgate.invalid`,

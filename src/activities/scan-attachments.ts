@@ -2,14 +2,15 @@
  * scan: every kept attachment part through clamd (INSTREAM), then, when clean, through the type
  * and archive policy (content, not name: src/domain/attachment-policy.ts, src/parsing/
  * archive-inspect.ts). "FOUND" is a verdict; an unreachable clamd fails the activity as transient
- * so Temporal retries it. A part clamd refuses to scan, or the policy blocks, is never treated as
- * clean: it is kept out of the ticket as "skipped" with the reason. A declared type or name that
- * disagrees with the content is flagged.
+ * so Temporal retries it. A part clamd could not read to the end (a limit, encryption, a refusal),
+ * or an archive the inspector could not open, is "unscannable"; a part the policy blocks or a limit
+ * cut before scanning is "skipped". Neither is ever treated as clean, and each carries its reason.
+ * A declared type or name that disagrees with the content is flagged.
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Scanner } from '../adapters/clamd';
-import type { ObjectStore } from '../adapters/object-store';
-import type { ScanStatus } from '../adapters/ticket-store/types';
+import { ObjectStoreError, type ObjectStore } from '../adapters/object-store';
+import type { ScanStatus, UnscannablePolicy } from '../adapters/ticket-store/types';
 import { evaluateAttachment, type AttachmentPolicy } from '../domain/attachment-policy';
 import { isZipSignature } from '../domain/attachment-type';
 import { ErrorType } from '../domain/errors';
@@ -36,6 +37,13 @@ interface Deps {
   store: ObjectStore;
   scanner: Scanner;
   attachmentPolicy: AttachmentPolicy;
+  unscannableAttachments: UnscannablePolicy;
+}
+
+/** The ticket note and the email's state say what became of the file (store-attachments.ts acts on it). */
+function unscannable(index: number, reason: string, policy: UnscannablePolicy): ScanResult {
+  const fate = policy === 'quarantine' ? 'kept in quarantine for an operator' : 'deleted (UNSCANNABLE_ATTACHMENTS=strip)';
+  return { index, status: 'unscannable', detail: `${reason}; ${fate}` };
 }
 
 const HEAD_BYTES = 64 * 1024;
@@ -44,11 +52,13 @@ const HEAD_BYTES = 64 * 1024;
  * Passes a stream through unchanged and keeps its first HEAD_BYTES: the type policy sniffs the head
  * of the same read the virus scanner gets, so a part is not fetched a second time for it.
  */
-function keepHead(source: Readable): { stream: Readable; head: () => Buffer } {
+function keepHead(source: Readable): { stream: Readable; head: () => Buffer; bytes: () => number } {
   const chunks: Buffer[] = [];
   let kept = 0;
+  let total = 0;
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
+      total += chunk.length;
       if (kept < HEAD_BYTES) {
         const slice = chunk.subarray(0, HEAD_BYTES - kept);
         chunks.push(Buffer.from(slice));
@@ -59,7 +69,7 @@ function keepHead(source: Readable): { stream: Readable; head: () => Buffer } {
   });
   source.on('error', (error) => stream.destroy(error));
   source.pipe(stream);
-  return { stream, head: () => Buffer.concat(chunks) };
+  return { stream, head: () => Buffer.concat(chunks), bytes: () => total };
 }
 
 export function createScanAttachments(deps: Deps) {
@@ -76,9 +86,18 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
     try {
       const read = keepHead(await deps.store.getStream(part.partKey));
       const verdict = await deps.scanner.scan(read.stream);
-      if (verdict.infected) {
+      if (verdict.status === 'infected') {
         results.push({ index: part.index, status: 'infected', detail: verdict.signature });
         continue;
+      }
+      if (verdict.status === 'unscannable') {
+        results.push(unscannable(part.index, verdict.reason, deps.unscannableAttachments));
+        continue;
+      }
+      // A read that ended short sent clamd only part of the file: its "clean" covers that part.
+      // Transient (a cut connection to the store), so the activity is retried, never passed.
+      if (part.size !== undefined && read.bytes() !== part.size) {
+        throw new ObjectStoreError(ErrorType.ObjectStoreUnavailable, `read ${read.bytes()} of the ${part.size} bytes of ${part.partKey} for the virus scan`);
       }
       const first = read.head();
       // The inspector reads the archive as a stream, twice at most: each read is a fresh GET.
@@ -92,14 +111,16 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
         { filename: part.filename ?? `part-${part.index}`, declaredType: part.contentType ?? 'application/octet-stream', size: part.size ?? first.length, head: first, archive },
         deps.attachmentPolicy,
       );
-      if (decision.verdict === 'blocked') {
+      if (decision.verdict === 'unscannable') {
+        results.push(unscannable(part.index, `the archive could not be inspected: ${decision.reasons.join('; ')}`, deps.unscannableAttachments));
+      } else if (decision.verdict === 'blocked') {
         results.push({ index: part.index, status: 'skipped', detail: `blocked by the attachment policy: ${decision.reasons.join('; ')}` });
       } else {
         results.push({ index: part.index, status: 'clean', detail: null, ...(decision.mismatch ? { flags: decision.reasons } : {}) });
       }
     } catch (error) {
       if ((error as { type?: string }).type === ErrorType.ScannerRejected) {
-        results.push({ index: part.index, status: 'skipped', detail: `not scanned: ${(error as Error).message}` });
+        results.push(unscannable(part.index, `not scanned: ${(error as Error).message}`, deps.unscannableAttachments));
         continue;
       }
       rethrowAsFailure(error);
@@ -112,6 +133,7 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
       scanned: results.length,
       infected: results.filter((r) => r.status === 'infected').map((r) => r.detail),
       skipped: results.filter((r) => r.status === 'skipped').length,
+      unscannable: results.filter((r) => r.status === 'unscannable').length,
     };
     if (withheld.length > 0) activityLog().warn('attachments scanned', fields);
     else activityLog().info('attachments scanned', fields);

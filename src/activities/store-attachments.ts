@@ -1,9 +1,11 @@
 /**
  * store: clean parts are copied to attachments/<sha256> (content-addressed, so the same file sent
- * twice is stored once); infected parts to quarantine/<sha256>, which no ticket ever links.
+ * twice is stored once); infected parts to quarantine/<sha256>, which no ticket ever links. A part
+ * the scanner could not read whole goes to quarantine/<sha256> too, or is deleted, as
+ * UNSCANNABLE_ATTACHMENTS says; it is never linked either way.
  */
 import type { ObjectStore } from '../adapters/object-store';
-import type { ScanStatus } from '../adapters/ticket-store/types';
+import type { ScanStatus, UnscannablePolicy } from '../adapters/ticket-store/types';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
 
@@ -18,11 +20,22 @@ export interface StoredPart {
   quarantineKey: string | null;
 }
 
-export function createStoreAttachments(deps: { store: ObjectStore }) {
+interface Deps {
+  store: ObjectStore;
+  unscannableAttachments: UnscannablePolicy;
+}
+
+export function createStoreAttachments(deps: Deps) {
   return (input: StoreAttachmentsInput): Promise<StoredPart[]> => whileAlive(() => storeAll(deps, input));
 }
 
-async function storeAll(deps: { store: ObjectStore }, input: StoreAttachmentsInput): Promise<StoredPart[]> {
+async function quarantine(store: ObjectStore, part: StoreAttachmentsInput['parts'][number]): Promise<string> {
+  const key = `quarantine/${part.sha256}`;
+  if (!(await store.exists(key))) await store.copy(part.partKey, key);
+  return key;
+}
+
+async function storeAll(deps: Deps, input: StoreAttachmentsInput): Promise<StoredPart[]> {
   const out: StoredPart[] = [];
   try {
     for (const part of input.parts) {
@@ -31,9 +44,15 @@ async function storeAll(deps: { store: ObjectStore }, input: StoreAttachmentsInp
         if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
         out.push({ index: part.index, storageKey: key, quarantineKey: null });
       } else if (part.status === 'infected') {
-        const key = `quarantine/${part.sha256}`;
-        if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
-        out.push({ index: part.index, storageKey: null, quarantineKey: key });
+        out.push({ index: part.index, storageKey: null, quarantineKey: await quarantine(deps.store, part) });
+      } else if (part.status === 'unscannable' && part.partKey !== '') {
+        if (deps.unscannableAttachments === 'quarantine') {
+          out.push({ index: part.index, storageKey: null, quarantineKey: await quarantine(deps.store, part) });
+        } else {
+          // strip: the only stored copy goes; what remains is the raw message, which no ticket links.
+          await deps.store.delete(part.partKey);
+          out.push({ index: part.index, storageKey: null, quarantineKey: null });
+        }
       } else {
         out.push({ index: part.index, storageKey: null, quarantineKey: null });
       }

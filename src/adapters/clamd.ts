@@ -1,22 +1,22 @@
 /**
  * clamd over TCP with the INSTREAM command (clamd(8)): the file is streamed in length-prefixed
  * chunks, so Mailgate never shares a filesystem with the scanner and never buffers a whole file.
- * "FOUND" is a scan result, not an error; a refused connection is transient; a size-limit or other
- * ERROR reply is permanent for that file.
+ * "FOUND" is a scan result, not an error; a refused connection is transient; an early stop (a limit,
+ * encryption, a size refusal) is an "unscannable" verdict (clamd-reply.ts); any other ERROR reply is
+ * permanent for that file.
  */
 import net from 'node:net';
 import type { Readable } from 'node:stream';
-import { ErrorType, TypedError } from '../domain/errors';
+import { ErrorType } from '../domain/errors';
+import { parseScanReply, ScannerError, type ScanVerdict } from './clamd-reply';
 
-export type ScanVerdict = { infected: false } | { infected: true; signature: string };
+export { parseScanReply, ScannerError, type ScanVerdict } from './clamd-reply';
 
 export interface Scanner {
   scan(stream: Readable): Promise<ScanVerdict>;
   ping(): Promise<void>;
   version(): Promise<string>;
 }
-
-export class ScannerError extends TypedError {}
 
 export interface ClamdOptions {
   host: string;
@@ -27,19 +27,18 @@ export interface ClamdOptions {
 /** clamd's default chunk ceiling is far higher; 64 KiB keeps memory flat for any file size. */
 const CHUNK = 64 * 1024;
 
-export function parseScanReply(reply: string): ScanVerdict {
-  const text = reply.replace(/\0+$/, '').trim();
-  const found = /^(?:stream|[^:]*): (.+) FOUND$/.exec(text);
-  if (found?.[1]) return { infected: true, signature: found[1] };
-  if (/: OK$/.test(text)) return { infected: false };
-  throw new ScannerError(ErrorType.ScannerRejected, `clamd refused the stream: ${text || '(empty reply)'}`);
+interface Reply {
+  text: string;
+  /** Every byte of the body and the terminating empty chunk were written before the answer came. */
+  bodyComplete: boolean;
 }
 
-function command(options: ClamdOptions, name: string, body?: Readable): Promise<string> {
+function command(options: ClamdOptions, name: string, body?: Readable): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const socket = net.connect({ host: options.host, port: options.port });
     const chunks: Buffer[] = [];
     let settled = false;
+    let bodyComplete = body === undefined;
     const fail = (error: unknown, type: ErrorType = ErrorType.ScannerUnavailable): void => {
       if (settled) return;
       settled = true;
@@ -55,7 +54,7 @@ function command(options: ClamdOptions, name: string, body?: Readable): Promise<
       if (settled) return;
       settled = true;
       socket.destroy();
-      resolve(Buffer.concat(chunks).toString('utf8').replace(/\0+$/, ''));
+      resolve({ text: Buffer.concat(chunks).toString('utf8').replace(/\0+$/, ''), bodyComplete });
     });
     socket.on('connect', () => {
       socket.write(`z${name}\0`);
@@ -78,7 +77,10 @@ function command(options: ClamdOptions, name: string, body?: Readable): Promise<
               }
             }
           }
-          if (!settled && !socket.destroyed) socket.write(Buffer.alloc(4));
+          if (!settled && !socket.destroyed) {
+            socket.write(Buffer.alloc(4));
+            bodyComplete = true;
+          }
         } catch (error) {
           fail(error);
         }
@@ -91,13 +93,18 @@ export function createClamdScanner(options: ClamdOptions): Scanner {
   return {
     async scan(stream) {
       const reply = await command(options, 'INSTREAM', stream);
-      if (reply === '') throw new ScannerError(ErrorType.ScannerUnavailable, 'clamd closed the connection without a verdict');
-      return parseScanReply(reply);
+      const verdict = parseScanReply(reply.text);
+      // An answer that came before the whole file was sent covers only the part clamd saw: a
+      // signature after it was never looked at, so "OK" then is not clean.
+      if (verdict.status === 'clean' && !reply.bodyComplete) {
+        return { status: 'unscannable', reason: 'the virus scanner answered before the whole file was sent', signature: null };
+      }
+      return verdict;
     },
     async ping() {
-      const reply = await command({ ...options, timeoutMs: Math.min(options.timeoutMs, 3_000) }, 'PING');
+      const { text: reply } = await command({ ...options, timeoutMs: Math.min(options.timeoutMs, 3_000) }, 'PING');
       if (reply !== 'PONG') throw new ScannerError(ErrorType.ScannerUnavailable, `clamd PING answered ${JSON.stringify(reply)}`);
     },
-    version: () => command({ ...options, timeoutMs: Math.min(options.timeoutMs, 3_000) }, 'VERSION'),
+    version: async () => (await command({ ...options, timeoutMs: Math.min(options.timeoutMs, 3_000) }, 'VERSION')).text,
   };
 }

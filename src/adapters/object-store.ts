@@ -5,6 +5,7 @@
 import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
+  DeleteObjectCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
@@ -34,6 +35,8 @@ export interface ObjectStore {
   /** Server-side copy; the bytes never pass through Mailgate. */
   copy(fromKey: string, toKey: string): Promise<void>;
   getStream(key: string): Promise<Readable>;
+  /** Removes an object; removing one that does not exist succeeds (S3 semantics), so a retry is safe. */
+  delete(key: string): Promise<void>;
   getBuffer(key: string): Promise<Buffer>;
   presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string>;
   ping(): Promise<void>;
@@ -108,6 +111,10 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
     copy: (fromKey, toKey) =>
       wrap(`copy ${fromKey} to ${toKey}`, async () => {
         await client.send(new CopyObjectCommand({ Bucket, Key: toKey, CopySource: `${Bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, '/')}` }));
+      }),
+    delete: (key) =>
+      wrap(`delete ${key}`, async () => {
+        await client.send(new DeleteObjectCommand({ Bucket, Key: key }));
       }),
     getStream: (key) =>
       wrap(`get ${key}`, async () => {

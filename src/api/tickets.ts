@@ -114,7 +114,12 @@ export function ticketsRouter(deps: TicketsDeps): Router {
     if (attachment.scanStatus !== 'clean' || !attachment.storageKey) {
       res.status(410).json({
         error: 'not_available',
-        reason: attachment.scanStatus === 'infected' ? `quarantined: ${attachment.scanDetail ?? 'infected'}` : `not stored: ${attachment.scanDetail ?? attachment.scanStatus}`,
+        reason:
+          attachment.scanStatus === 'infected'
+            ? `quarantined: ${attachment.scanDetail ?? 'infected'}`
+            : attachment.scanStatus === 'unscannable'
+              ? `not scanned whole: ${attachment.scanDetail ?? 'unscannable'}`
+              : `not stored: ${attachment.scanDetail ?? attachment.scanStatus}`,
       });
       return;
     }

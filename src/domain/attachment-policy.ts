@@ -83,7 +83,7 @@ export interface AttachmentInput {
 }
 
 export interface AttachmentDecision {
-  verdict: 'allowed' | 'blocked';
+  verdict: 'allowed' | 'blocked' | 'unscannable';
   detectedType: string | null;
   /** The name or the declared type disagrees with the content: a flag, never a block by itself. */
   mismatch: boolean;

@@ -97,17 +97,18 @@ export function linkableKey(attachment: AttachmentFacts): string | null {
 }
 
 /**
- * The internal note a ticket gets about what was kept back: quarantined files, files removed by a
- * cap or the type policy, and redacted text. Empty when nothing was.
+ * The internal note a ticket gets about what was kept back: quarantined files, files the scanner
+ * could not read whole, files removed by a cap or the type policy, and redacted text. Empty when nothing was.
  */
 export function keptBackNote(attachments: AttachmentFacts[], redactions: { kind: string; count: number }[]): string[] {
   const lines = attachments
     .filter((a) => linkableKey(a) === null)
-    .map((a) =>
-      scanStatusOf(a) === 'infected'
-        ? `Attachment "${a.filename}" was quarantined: the virus scanner found ${a.scan?.detail ?? 'a threat'}. It is not linked.`
-        : `Attachment "${a.filename}" was removed: ${a.scan?.detail ?? 'not scanned'}.`,
-    );
+    .map((a) => {
+      const status = scanStatusOf(a);
+      if (status === 'infected') return `Attachment "${a.filename}" was quarantined: the virus scanner found ${a.scan?.detail ?? 'a threat'}. It is not linked.`;
+      if (status === 'unscannable') return `Attachment "${a.filename}" could not be scanned completely: ${a.scan?.detail ?? 'the scanner stopped early'}. It is not linked.`;
+      return `Attachment "${a.filename}" was removed: ${a.scan?.detail ?? 'not scanned'}.`;
+    });
   const redacted = redactions.filter((r) => r.count > 0);
   if (redacted.length > 0) {
     lines.push(
@@ -115,6 +116,15 @@ export function keptBackNote(attachments: AttachmentFacts[], redactions: { kind:
     );
   }
   return lines;
+}
+
+/**
+ * The note line for text a limit cut from the ticket (issue 12, class 9: every limit leaves a
+ * trace); null when nothing was cut. The stored email document keeps the whole text.
+ */
+export function textCutNote(textChars: number, maxTextChars: number): string | null {
+  if (textChars <= maxTextChars) return null;
+  return `The message text was cut to the first ${maxTextChars} of its ${textChars} characters (text limit); the whole text is kept in the stored email.`;
 }
 
 /**

@@ -8,10 +8,16 @@ export type TicketStatus = 'open' | 'pending' | 'closed';
 export type TicketPriority = 'low' | 'normal' | 'high' | 'urgent';
 
 /**
- * An attachment's scan verdict. Only `clean` is ever linked from a ticket; `skipped` covers every
- * file that was not scanned whole (over a cap, blocked by type, cut by a limit).
+ * An attachment's scan verdict. Only `clean` is ever linked from a ticket. `skipped`: Mailgate did
+ * not send the file to the scanner (over a cap, past the per-email count, blocked by type);
+ * `unscannable`: the scanner could not look at all of it (one of its limits, encryption, a format it
+ * cannot parse), so it is quarantined or stripped by UNSCANNABLE_ATTACHMENTS.
  */
-export type ScanStatus = 'clean' | 'infected' | 'skipped';
+export type ScanStatus = 'clean' | 'infected' | 'skipped' | 'unscannable';
+
+/** What becomes of an unscannable file: kept under quarantine/ for an operator, or deleted. */
+export type UnscannablePolicy = 'quarantine' | 'strip';
+export const UNSCANNABLE_POLICIES: readonly UnscannablePolicy[] = ['quarantine', 'strip'];
 
 /** The classes of EMAIL-RULES.md §1. */
 export type EmailClass = 'human' | 'auto_reply' | 'auto_generated' | 'bounce' | 'own_loop';

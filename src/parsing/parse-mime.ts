@@ -95,6 +95,20 @@ class Meter extends Transform {
   }
 }
 
+/** Drains a part that is not kept, counting its bytes for the record. */
+function skipPart(part: AttachmentStream, record: AttachmentPart): Promise<void> {
+  return new Promise<void>((resolve) => {
+    part.content.on('data', (chunk: Buffer) => {
+      record.size += chunk.length;
+    });
+    part.content.on('end', () => {
+      part.release?.();
+      resolve();
+    });
+    part.content.on('error', () => resolve());
+  });
+}
+
 export async function parseMime(raw: Readable, options: { limits: Limits; sink: PartSink; remoteImages?: RemoteImagePolicy }): Promise<EmailDocument> {
   const { limits, sink } = options;
   const parser = new MailParser({
@@ -127,11 +141,6 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     }
     const part = data as AttachmentStream;
     const index = attachments.length;
-    if (index >= limits.maxAttachments) {
-      part.content.on('data', () => undefined);
-      part.content.on('end', () => part.release?.());
-      return;
-    }
     const contentType = (part.contentType || 'application/octet-stream').toLowerCase();
     const record: AttachmentPart = {
       index,
@@ -145,6 +154,14 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
       skippedReason: null,
     };
     attachments.push(record);
+    if (index >= limits.maxAttachments) {
+      // Past the count: listed as skipped (issue 12, class 9: it used to vanish without a trace), its
+      // bytes counted and discarded, never stored, scanned or linked. maxMimeParts bounds how many
+      // such records one message can make.
+      record.skippedReason = `over the limit of ${limits.maxAttachments} attachments per email: not stored, not scanned`;
+      pending.push(skipPart(part, record));
+      return;
+    }
     const meter = new Meter(limits.maxAttachmentBytes, REPORT_TYPES.has(contentType) ? MAX_REPORT_PART : 0);
     const done = (async () => {
       try {

@@ -142,6 +142,8 @@ export function applyTicket(state: EmailState, ticket: RecordTicketResult): void
   state.linkedTicketId = ticket.linkedTicketId;
   if (ticket.ticketId) upsertSearchAttributes([{ key: TicketIdKey, value: ticket.ticketId }]);
   for (const q of ticket.quarantined) state.reasons.push(`attachment "${q.filename}" quarantined: ${q.signature}`);
+  // State only (no workflow command): runs recorded before `cut` existed replay unchanged.
+  for (const line of ticket.cut ?? []) state.reasons.push(line);
   if (ticket.outcome === 'ticket_created') {
     if (ticket.reopened) state.reasons.push('reopened the closed ticket');
     if (ticket.linkedTicketId) state.reasons.push(`new ticket linked to closed ticket ${ticket.linkedTicketId}`);

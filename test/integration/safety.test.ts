@@ -45,18 +45,26 @@ describe('safe by default', () => {
     assert.equal(view.state?.outcome, 'ticket_created');
     const t = await ticket(app.url, view.state!.ticketId!);
     const byName = new Map(t.comments[0]!.attachments.map((a) => [a.filename, a]));
-    for (const blocked of ['invoice.pdf', 'report.docm', 'logs.zip']) {
+    // clamd itself stops at the broken PE and at the bomb (issue 12: unscannable, never linked); the
+    // macro document it reads whole, and the type policy blocks.
+    const expected: [string, string, RegExp][] = [
+      ['invoice.pdf', 'unscannable', /Heuristics\.Broken\.Executable/],
+      ['report.docm', 'skipped', /blocked by the attachment policy/],
+      ['logs.zip', 'unscannable', /Heuristics\.Limits\.Exceeded\.MaxScanSize/],
+    ];
+    for (const [blocked, status, detail] of expected) {
       const file = byName.get(blocked);
       assert.equal(file?.link, null, `${blocked} is never linked`);
-      assert.equal(file?.scanStatus, 'skipped');
-      assert.match(file?.scanDetail ?? '', /blocked by the attachment policy/);
+      assert.equal(file?.scanStatus, status, blocked);
+      assert.match(file?.scanDetail ?? '', detail);
     }
     assert.ok(byName.get('plain.docx')?.link, 'a document without macros is linked');
     assert.ok(byName.get('real.pdf')?.link);
     assert.ok(byName.get('photo.pdf')?.link, 'a mismatch is flagged, not blocked');
     assert.ok(view.state?.reasons.some((r) => r.startsWith('attachment "photo.pdf"')), JSON.stringify(view.state?.reasons));
     const note = t.comments.find((c) => c.internal);
-    assert.match(note?.text ?? '', /"invoice\.pdf" was removed: blocked by the attachment policy/);
+    assert.match(note?.text ?? '', /"report\.docm" was removed: blocked by the attachment policy/);
+    assert.match(note?.text ?? '', /"invoice\.pdf" could not be scanned completely/);
   });
 
   test('card numbers, IBANs, SSNs and API keys are redacted before the ticket is written; the raw object keeps them; a queue can opt out', async () => {

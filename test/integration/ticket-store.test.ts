@@ -60,7 +60,9 @@ INSERT INTO tickets (id, ${sqlite ? 'number, ' : ''}origin_key, subject, request
 INSERT INTO comments (id, ticket_id, message_id, author, text, html, internal, created)
   VALUES ('c_v1', '${id}', '${messageId}', 'old@example.com', 'Old text', NULL, ${sqlite ? '0' : 'false'}, '${at}');
 INSERT INTO thread_index (message_id, ticket_id, queue, kind, created)
-  VALUES ('${messageId}', '${id}', 'support@mailgate.local', 'inbound', '${at}');`;
+  VALUES ('${messageId}', '${id}', 'support@mailgate.local', 'inbound', '${at}');
+INSERT INTO attachments (id, comment_id, position, filename, content_type, size, sha256, storage_key, scan_status, scan_detail, content_id, inline)
+  VALUES ('a_v1', 'c_v1', 0, 'old.com', 'application/octet-stream', 7, '${'b'.repeat(64)}', NULL, 'infected', 'Old.Signature', NULL, ${sqlite ? '0' : 'false'});`;
 }
 
 const run = `${process.pid}_${Date.now().toString(36)}`;
@@ -352,6 +354,18 @@ function defineTicketStoreSuite(backend: Backend): void {
       assert.equal((await old.store.setStatus(V1_TICKET.id, 'open')).extraQueues[0], 'sales@mailgate.local');
       await old.store.migrate();
       assert.deepEqual(await old.schemaVersions(), ALL_VERSIONS);
+    });
+
+    test("version 4 keeps the attachments version 1 stored and accepts the scan status 'unscannable'", async () => {
+      const old = await backend.openVersion1();
+      opened.push(old.store);
+      await old.store.migrate();
+      const kept = (await old.store.getTicket(V1_TICKET.id))?.comments[0]?.attachments ?? [];
+      assert.deepEqual(kept.map((a) => [a.id, a.filename, a.scanStatus, a.scanDetail]), [['a_v1', 'old.com', 'infected', 'Old.Signature']]);
+      const unscannable: AttachmentRecord = { ...cleanPdf, filename: 'deep.zip', storageKey: null, scanStatus: 'unscannable', scanDetail: 'the virus scanner stopped at its MaxRecursion limit' };
+      const { ticket } = await old.store.createTicket(inbound({ comment: { ...inbound().comment, attachments: [unscannable] } }));
+      const stored = (await old.store.getTicket(ticket.id))?.comments[0]?.attachments[0];
+      assert.deepEqual([stored?.scanStatus, stored?.storageKey, stored?.scanDetail], ['unscannable', null, unscannable.scanDetail]);
     });
 
     test('a new ticket has priority normal, no tags, no extra queues and no link unless given', async () => {

@@ -11,11 +11,12 @@ import { sanitizeEmailHtml } from '../../src/domain/html';
 
 describe('clamd replies', () => {
   test('"FOUND" is an infected verdict naming the signature, "OK" is clean', () => {
-    assert.deepEqual(parseScanReply('stream: Win.Test.EICAR_HDB-1 FOUND\0'), { infected: true, signature: 'Win.Test.EICAR_HDB-1' });
-    assert.deepEqual(parseScanReply('stream: OK'), { infected: false });
+    assert.deepEqual(parseScanReply('stream: Win.Test.EICAR_HDB-1 FOUND\0'), { status: 'infected', signature: 'Win.Test.EICAR_HDB-1' });
+    assert.deepEqual(parseScanReply('stream: OK'), { status: 'clean' });
   });
-  test('a size-limit or other error reply is a permanent ScannerRejected failure', () => {
-    assert.throws(() => parseScanReply('INSTREAM size limit exceeded. ERROR'), { type: 'ScannerRejected' });
+  test('a size-limit reply is an unscannable verdict; any other error reply is a permanent ScannerRejected failure', () => {
+    assert.equal(parseScanReply('INSTREAM size limit exceeded. ERROR').status, 'unscannable');
+    assert.throws(() => parseScanReply('stream: Can\'t allocate memory ERROR'), { type: 'ScannerRejected' });
   });
 });
 

@@ -13,6 +13,8 @@ export interface Migration {
 const CHECKS = {
   status: `CHECK (status IN ('open', 'pending', 'closed'))`,
   scan: `CHECK (scan_status IN ('clean', 'infected', 'skipped'))`,
+  /** Version 4 on: a file the scanner could not read whole is 'unscannable' (issue 12). */
+  scanWithUnscannable: `CHECK (scan_status IN ('clean', 'infected', 'skipped', 'unscannable'))`,
   kind: `CHECK (kind IN ('inbound', 'acknowledgement', 'outbound'))`,
   ack: `CHECK (state IN ('reserved', 'sent'))`,
   priority: `CHECK (priority IN ('low', 'normal', 'high', 'urgent'))`,
@@ -245,6 +247,36 @@ CREATE TABLE claims (
   at timestamptz(3) NOT NULL
 );
 CREATE INDEX claims_at ON claims (at);`,
+  },
+  {
+    version: 4,
+    name: "attachments: the scan status 'unscannable'",
+    // SQLite cannot alter a CHECK constraint: the table is rebuilt (nothing references it) and its
+    // index recreated. PostgreSQL names a column's CHECK <table>_<column>_check.
+    sqlite: `
+CREATE TABLE attachments_v4 (
+  id TEXT PRIMARY KEY,
+  comment_id TEXT NOT NULL REFERENCES comments (id),
+  position INTEGER NOT NULL,
+  filename TEXT NOT NULL,
+  content_type TEXT NOT NULL,
+  size INTEGER NOT NULL CHECK (size >= 0),
+  sha256 TEXT NOT NULL,
+  storage_key TEXT,
+  scan_status TEXT NOT NULL ${CHECKS.scanWithUnscannable},
+  scan_detail TEXT,
+  content_id TEXT,
+  inline INTEGER NOT NULL CHECK (inline IN (0, 1)),
+  UNIQUE (comment_id, position)
+);
+INSERT INTO attachments_v4 (id, comment_id, position, filename, content_type, size, sha256, storage_key, scan_status, scan_detail, content_id, inline)
+  SELECT id, comment_id, position, filename, content_type, size, sha256, storage_key, scan_status, scan_detail, content_id, inline FROM attachments;
+DROP TABLE attachments;
+ALTER TABLE attachments_v4 RENAME TO attachments;
+CREATE INDEX attachments_comment ON attachments (comment_id, position);`,
+    postgres: `
+ALTER TABLE attachments DROP CONSTRAINT attachments_scan_status_check;
+ALTER TABLE attachments ADD CONSTRAINT attachments_scan_status_check ${CHECKS.scanWithUnscannable};`,
   },
 ];
 

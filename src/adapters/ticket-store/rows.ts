@@ -20,7 +20,7 @@ import type {
 
 export type Row = Record<string, unknown>;
 
-const SCAN_STATUSES: readonly string[] = ['clean', 'infected', 'skipped'] satisfies ScanStatus[];
+const SCAN_STATUSES: readonly string[] = ['clean', 'infected', 'skipped', 'unscannable'] satisfies ScanStatus[];
 
 function column(row: Row, name: string): unknown {
   if (!(name in row)) throw new Error(`ticket store row has no column ${name}`);
