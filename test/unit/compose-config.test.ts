@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -454,4 +454,30 @@ test('every file the compose file mounts exists under config/docker/', async () 
     }
   }
   assert.ok(mounted > 0, 'no bind mount found: the S3 entry point and the bucket job are mounted from config/docker/');
+});
+
+/** A clamd.conf as directive → value, comments and blank lines dropped. */
+function clamdDirectives(file: string): Map<string, string> {
+  const directives = new Map<string, string>();
+  for (const line of readFileSync(file, 'utf8').split('\n')) {
+    const match = /^\s*([A-Za-z]+)\s+(.*?)\s*$/.exec(line);
+    if (match && !line.trimStart().startsWith('#')) directives.set(match[1]!, match[2]!);
+  }
+  return directives;
+}
+
+test("the clamav service runs with the native stack's scan settings, limits and early-stop alerts", async () => {
+  const config = await resolvedConfig();
+  const mounted = bindSources(config, 'clamav');
+  const conf = path.join(ROOT, 'config', 'docker', 'clamd.conf');
+  assert.ok(mounted.includes(conf), `clamav mounts ${mounted.join(', ')}, not config/docker/clamd.conf`);
+  const docker = clamdDirectives(conf);
+  const native = clamdDirectives(path.join(ROOT, 'config', 'clamav', 'clamd.conf.in'));
+  // Sockets, paths and the offline-only choices differ by design; everything that decides a verdict does not.
+  const local = new Set(['TCPSocket', 'TCPAddr', 'PidFile', 'LogFile', 'LogClean', 'DatabaseDirectory', 'TemporaryDirectory', 'Foreground', 'Bytecode', 'OfficialDatabaseOnly', 'SelfCheck']);
+  for (const [name, value] of native) {
+    if (!local.has(name)) assert.equal(docker.get(name), value, `${name} differs from config/clamav/clamd.conf.in`);
+  }
+  for (const alert of ['AlertExceedsMax', 'AlertEncrypted', 'AlertBrokenExecutables']) assert.equal(docker.get(alert), 'yes', alert);
+  assert.equal(docker.get('TCPSocket'), '3310', 'the worker reaches clamav:3310');
 });
