@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createS3ObjectStore, type ObjectStore } from '../../src/adapters/object-store';
+import { contentSha256 } from '../../src/domain/content-hash';
 import { idempotencyKey } from '../../src/domain/idempotency';
 import { acceptEmailSettings, createAcceptEmail, ENGINE_UNAVAILABLE, NO_RECIPIENT, STORE_UNAVAILABLE, type AcceptEmailDeps } from '../../src/ingress/accept-email';
 import type { WorkflowClient } from '../../src/ingress/start-email-workflow';
@@ -34,6 +35,14 @@ const taskQueue = unique('accept-email');
 const started = new Set<string>();
 const logLines: LogFields[] = [];
 const log = createLogger({ process: 'test' }, 'debug', (line) => logLines.push(JSON.parse(line) as LogFields));
+
+/** Message-ID clashes the accept path noted (the ledger's real implementations have contract tests). */
+const clashNotes: unknown[] = [];
+const clashes: AcceptEmailDeps['clashes'] = {
+  recordMessageIdClash: async (clash) => {
+    clashNotes.push(clash);
+  },
+};
 
 function recordingStore(events: string[], inner: ObjectStore = store): AcceptEmailDeps['store'] {
   return {
@@ -67,6 +76,7 @@ function accepting(events: string[], overrides: Partial<AcceptEmailDeps> = {}) {
     limits: { ...settings.limits, maxMessageBytes: MAX_BYTES },
     store: recordingStore(events),
     temporal: recordingClient(events),
+    clashes,
     log,
     startDeadlineMs: 5_000,
     ...overrides,
@@ -83,8 +93,8 @@ async function email(id: string, to = 'support@mailgate.local'): Promise<Buffer>
 }
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-const workflowIdOf = (id: string, recipient: string, raw: Buffer): string =>
-  inboundEmailWorkflowId(idempotencyKey({ messageId: `<${id}@c.example>`, recipient, rawSha256: sha256(raw) }));
+const workflowIdOf = (id: string, queue: string, raw: Buffer): string =>
+  inboundEmailWorkflowId(idempotencyKey({ messageId: `<${id}@c.example>`, queue, contentSha256: contentSha256(raw) }));
 
 async function answersCounted(labels: Record<string, string>): Promise<number> {
   const values = (await registry.getSingleMetric('helpdesk_ingress_answers_total')?.get())?.values ?? [];
@@ -166,7 +176,7 @@ describe('acceptEmail', () => {
     assert.equal(count, 1);
   });
 
-  test('each envelope recipient is a workflow of its own; a recipient outside the inbound domains is refused beside them, and a later added recipient is accepted alone', async () => {
+  test('each queue an envelope recipient reaches is a workflow of its own; a recipient outside the inbound domains is refused beside them, and a later added recipient is accepted alone', async () => {
     const accept = accepting([]);
     const id = unique('fanout');
     const raw = await email(id);
@@ -323,7 +333,7 @@ describe('acceptEmail', () => {
     const settings = acceptEmailSettings(config);
     for (const bad of [0, Number.NaN, -1]) {
       assert.throws(
-        () => createAcceptEmail({ ...settings, limits: { ...settings.limits, maxMessageBytes: bad }, store, temporal: client, log }),
+        () => createAcceptEmail({ ...settings, limits: { ...settings.limits, maxMessageBytes: bad }, store, temporal: client, clashes, log }),
         /maxMessageBytes must be a positive integer/,
       );
     }

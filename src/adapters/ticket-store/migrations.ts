@@ -246,6 +246,26 @@ CREATE TABLE claims (
 );
 CREATE INDEX claims_at ON claims (at);`,
   },
+  {
+    version: 4,
+    name: 'message_id_clashes: different messages under one Message-ID, noted on both emails',
+    sqlite: `
+CREATE TABLE message_id_clashes (
+  workflow_id TEXT NOT NULL,
+  other_workflow_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  created TEXT NOT NULL,
+  PRIMARY KEY (workflow_id, other_workflow_id)
+);`,
+    postgres: `
+CREATE TABLE message_id_clashes (
+  workflow_id text NOT NULL,
+  other_workflow_id text NOT NULL,
+  message_id text NOT NULL,
+  created timestamptz(3) NOT NULL,
+  PRIMARY KEY (workflow_id, other_workflow_id)
+);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */
