@@ -13,7 +13,11 @@
  * or a webhook may hand over LF where SMTP carried CRLF (RFC 5321 §2.3.8) and some append one.
  *
  * A forger gains nothing from this: to be taken for a redelivery, a message must carry exactly the
- * first one's headers and body, which is the first message.
+ * first one's headers and body, which is the first message. The other way round, a relay that
+ * rewrites what is below the trace fields (an 8BITMIME downgrade to quoted-printable, RFC 6152; an
+ * appended disclaimer) makes its copy a different message here: a second ticket, with the clash
+ * noted on both for an operator. Doubling a ticket visibly is the lesser harm than dropping a
+ * genuine message as a "duplicate", which is what the probe achieved.
  */
 import { createHash } from 'node:crypto';
 

@@ -70,6 +70,13 @@ describe('recipients resolve to queues, and one email is one delivery per queue'
     assert.deepEqual(queues(punycodeConfigured), ['kundendienst@xn--bcher-kva.example']);
   });
 
+  test('a full-width domain is the ASCII domain (UTS 46 mapping); a look-alike local part is not a queue address', () => {
+    assert.deepEqual(queues(envelope(['support@ｍａｉｌｇａｔｅ.local', SUPPORT])), [SUPPORT]);
+    const lookalike = envelope(['\u0455upport@mailgate.local'], policy({ unknownRecipient: 'refuse' }));
+    assert.deepEqual(lookalike.accepted, [], 'Cyrillic dze is not s: an unknown local part, refused under "refuse"');
+    assert.equal(lookalike.refused.length, 1);
+  });
+
   test('a quoted local part is the unquoted one: "support"@, "help"@ and "support+x"@ reach the support queue', () => {
     const out = envelope(['"support"@mailgate.local', '"help"@mailgate.local', '"support+x"@mailgate.local']);
     assert.deepEqual(queues(out), [SUPPORT]);
