@@ -200,6 +200,57 @@ describe('acceptEmail', () => {
     ]);
   });
 
+  test('a different message under a used Message-ID starts under its content key, the first workflow records its content hash in its memo, and the clash is noted once per delivery', async () => {
+    const accept = accepting([]);
+    const id = unique('clash');
+    const first = await email(id);
+    const other = await compose({ from: `other-${id}@evil.example`, to: 'support@mailgate.local', subject: 'Other', messageId: `<${id}@c.example>`, text: 'forged' });
+    const a = remember(await accept(first, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    const notesBefore = clashNotes.length;
+    const b = remember(await accept(other, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    assert.equal(b.answer, 'accepted');
+    assert.notEqual(b.workflowIds[0], a.workflowIds[0]);
+    assert.equal(b.recipients[0]?.messageIdClashWith, a.workflowIds[0]);
+    assert.match(b.recipients[0]?.reason ?? '', /already used by a different message/);
+    assert.deepEqual(clashNotes.slice(notesBefore), [{ workflowId: b.workflowIds[0], otherWorkflowId: a.workflowIds[0], messageId: `${id}@c.example` }]);
+    assert.equal((await client.workflow.getHandle(a.workflowIds[0]!).describe()).memo?.['contentSha256'], contentSha256(first));
+    const memo = (await client.workflow.getHandle(b.workflowIds[0]!).describe()).memo;
+    assert.deepEqual(memo, { contentSha256: contentSha256(other), messageIdClashWith: a.workflowIds[0] });
+  });
+
+  test('when the clash cannot be noted (the ledger is down) the answer is retry-later and the second message is not started without its note', async () => {
+    const id = unique('noledger');
+    const first = await email(id);
+    const other = await compose({ from: `other-${id}@evil.example`, to: 'support@mailgate.local', subject: 'Other', messageId: `<${id}@c.example>`, text: 'forged' });
+    remember(await accepting([])(first, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    const events: string[] = [];
+    const down: AcceptEmailDeps['clashes'] = {
+      recordMessageIdClash: () => Promise.reject(new Error('database unavailable')),
+    };
+    const answer = await accepting(events, { clashes: down })(other, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP);
+    assert.equal(answer.answer, 'retry-later');
+    assert.equal(events.filter((e) => e.startsWith('start ')).length, 1, 'only the taken first key was tried');
+    const retried = remember(await accepting([])(other, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    assert.equal(retried.answer, 'accepted', 'the retry with the ledger back starts it');
+  });
+
+  test('a workflow started before content hashes were recorded (no memo) stays the duplicate of any delivery under its key, as it always was', async () => {
+    const id = unique('old');
+    const raw = await email(id);
+    const oldId = workflowIdOf(id, 'support@mailgate.local', raw);
+    const settings = acceptEmailSettings(config);
+    await client.workflow.start('processInboundEmail', {
+      workflowId: oldId,
+      taskQueue,
+      args: [{ rawKey: 'raw/none', rawSha256: 'x', rawSize: 1, recipient: 'support@mailgate.local', queue: 'support@mailgate.local', idempotencyKey: 'k', envelopeFrom: null, receivedAt: new Date().toISOString(), policy: settings.policy }],
+    });
+    started.add(oldId);
+    const changed = await compose({ from: `${id}@customer.example`, to: 'support@mailgate.local', subject: 'Changed', messageId: `<${id}@c.example>`, text: 'other' });
+    const answer = remember(await accepting([])(changed, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    assert.equal(answer.answer, 'duplicate');
+    assert.deepEqual(answer.workflowIds, [oldId]);
+  });
+
   test('past the size cap a buffer or a stream is refused as too large, and the stream is still read to its end so the sender can be answered', async () => {
     const events: string[] = [];
     const accept = accepting(events);
