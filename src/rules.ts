@@ -8,6 +8,7 @@ import { isAddress, normalizeAddress } from './domain/addresses';
 import { assertAttachmentPolicy, DEFAULT_ATTACHMENT_POLICY, type AttachmentPolicy } from './domain/attachment-policy';
 import type { RemoteImagePolicy } from './domain/html';
 import type { PriorityRules } from './domain/priority';
+import { routingAddressOf } from './domain/mailbox';
 import { DEFAULT_REDACTION_POLICY, type RedactionKind } from './domain/redact';
 import type { ClosedReplyPolicy } from './domain/vocabulary';
 
@@ -216,6 +217,16 @@ export function parseRules(input: unknown): Rules {
       headers: priority.headers === undefined ? true : priority.headers === true,
     },
   };
+  // Addresses are matched in routing form (queueFor): two that share one would make the queue a
+  // recipient lands in depend on the order of the file.
+  const owners = new Map<string, string>();
+  for (const q of rules.queues) {
+    for (const a of [q.address, ...q.aliases]) {
+      const owner = owners.get(routingAddressOf(a));
+      if (owner !== undefined && owner !== q.address) throw new RulesError(`${a} reaches both ${owner} and ${q.address} (case, quotes and +tags do not tell addresses apart)`);
+      owners.set(routingAddressOf(a), q.address);
+    }
+  }
   if (rules.unknownRecipient === 'default' && rules.queues.length > 0 && !rules.defaultQueue) {
     throw new RulesError('defaultQueue is required when queues are listed and unknownRecipient is "default"');
   }
@@ -237,11 +248,15 @@ export function loadRules(file: string | undefined): Rules {
   }
 }
 
-/** The queue a recipient address delivers into, or null when the rules refuse it. */
+/**
+ * The queue a recipient address delivers into, or null when the rules refuse it. Matched on the
+ * routing form of both sides (src/domain/mailbox.ts), so a plus-tag, case, quoting or a trailing dot
+ * in the recipient, or in the rules file, reaches the same queue.
+ */
 export function queueFor(rules: Rules, recipient: string): string | null {
-  const base = recipient.replace(/\+[^@]*@/, '@');
+  const base = routingAddressOf(recipient);
   if (rules.queues.length === 0) return base;
-  const queue = rules.queues.find((q) => q.address === base || q.aliases.includes(base));
+  const queue = rules.queues.find((q) => routingAddressOf(q.address) === base || q.aliases.some((a) => routingAddressOf(a) === base));
   if (queue) return queue.address;
   return rules.unknownRecipient === 'default' ? rules.defaultQueue : null;
 }

@@ -46,6 +46,13 @@ export interface RecordTicketInput {
   receivedAt?: string;
   /** Seconds spent waiting for an unseen parent: such a ticket is not timed against the SLO. */
   waitedSeconds?: number;
+  /**
+   * Set when a different message used this Message-ID first (issue 12, class 11): what tells this
+   * message apart (its raw sha256). The store keys comments by ticket + Message-ID and a shared
+   * one_ticket ticket by Message-ID, so without it this message's comment or ticket would be taken
+   * for the other message's and silently dropped.
+   */
+  clashKey?: string;
 }
 
 export interface RecordTicketResult {
@@ -93,7 +100,7 @@ async function commentFor(deps: Deps, input: RecordTicketInput): Promise<{ comme
   const text = document.text.slice(0, deps.limits.maxTextChars);
   const cut = textCutNote(document.text.length, deps.limits.maxTextChars);
   const comment: NewComment = {
-    messageId: input.messageId,
+    messageId: input.clashKey ? `${input.messageId}#${input.clashKey.slice(0, 16)}` : input.messageId,
     author: input.requester,
     text: input.automated ? `[${input.classLabel}]\n${text}` : text,
     html: document.html,
@@ -123,7 +130,11 @@ async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComm
     result.reason = `rate limit of ${limit.limit} new tickets per ${limit.windowSeconds} s from ${input.requester} reached`;
     return;
   }
-  const seed = oneTicketSeed({ multipleQueues: deps.rules.multipleQueues, messageId: input.messageId, hasMessageId: input.hasMessageId });
+  const seed = oneTicketSeed({
+    multipleQueues: deps.rules.multipleQueues,
+    messageId: input.clashKey ? `${input.messageId}|${input.clashKey}` : input.messageId,
+    hasMessageId: input.hasMessageId,
+  });
   const created = await deps.helpdesk.createTicket({
     originKey: seed === null ? input.idempotencyKey : createHash('sha256').update(seed).digest('hex'),
     subject: input.subject || '(no subject)',

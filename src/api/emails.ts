@@ -2,15 +2,17 @@
  * GET /v1/emails/:workflowId — an email's processing state, from the workflow itself (the `status`
  * query) while a worker is up, or from Temporal's record of the execution when none is.
  * The workflow id contains a slash (inbound-email/<key>); it may be given as is or URL-encoded.
+ * `messageIdClashes` lists the other emails that used this one's Message-ID with different content.
  */
 import express, { type Router } from 'express';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Logger } from '../logger';
+import type { Ledger } from '../ports/ledger';
 import { statusQuery } from '../workflows/types';
 
 const DEADLINE_MS = 5_000;
 
-export function emailsRouter(deps: { temporal: Client; log: Logger }): Router {
+export function emailsRouter(deps: { temporal: Client; tickets: Pick<Ledger, 'messageIdClashes'>; log: Logger }): Router {
   const router = express.Router();
   router.get('/v1/emails/*workflowId', async (req, res) => {
     const raw = (req.params as { workflowId: string[] | string }).workflowId;
@@ -28,6 +30,14 @@ export function emailsRouter(deps: { temporal: Client; log: Logger }): Router {
       } catch (error) {
         stateError = `state unavailable (no worker answered the query): ${error instanceof Error ? error.message : String(error)}`;
       }
+      // Noted in the ledger on both emails when two different messages used one Message-ID. A ledger
+      // outage leaves the rest of the answer useful, and says so.
+      let clashes: unknown[] | null = null;
+      try {
+        clashes = (await deps.tickets.messageIdClashes(workflowId)).map(({ otherWorkflowId, messageId, created }) => ({ otherWorkflowId, messageId, recorded: created }));
+      } catch (error) {
+        deps.log.warn('message id clashes unavailable', { error, workflowId });
+      }
       res.json({
         workflowId,
         runId: description.runId,
@@ -36,6 +46,8 @@ export function emailsRouter(deps: { temporal: Client; log: Logger }): Router {
         closeTime: description.closeTime?.toISOString() ?? null,
         searchAttributes,
         state,
+        messageIdClashes: clashes,
+        ...(clashes === null ? { messageIdClashesError: 'the ledger did not answer' } : {}),
         ...(stateError ? { stateError } : {}),
       });
     } catch (error) {

@@ -1,5 +1,5 @@
 /**
- * POST /v1/inbound/mime: raw RFC 5322 message in, one workflow per recipient out. The HTTP adapter
+ * POST /v1/inbound/mime: raw RFC 5322 message in, one workflow per queue it reached out. The HTTP adapter
  * of the accept path (src/ingress/accept-email.ts): it reads the body under the size cap, verifies
  * the signature over it before anything is decoded, takes the envelope from X-Envelope-To and
  * X-Envelope-From, and maps acceptEmail's answer onto HTTP:
@@ -27,10 +27,14 @@ export interface InboundDeps {
   log: Logger;
 }
 
+/** One per queue the email reached (however many spellings of it were addressed). */
 export interface InboundResult {
   recipient: string;
+  queue: string;
   workflowId: string;
   status: 'accepted' | 'duplicate';
+  /** The workflow of a different message that used this email's Message-ID first. */
+  messageIdClashWith?: string;
 }
 
 const RETRY_AFTER_SECONDS = '30';
@@ -48,10 +52,12 @@ function send(res: Response, answer: AcceptAnswer): void {
   switch (answer.answer) {
     case 'accepted':
     case 'duplicate': {
-      const emails: InboundResult[] = answer.recipients.map(({ recipient, workflowId, answer: status }) => ({
+      const emails: InboundResult[] = answer.recipients.map(({ recipient, queue, workflowId, answer: status, messageIdClashWith }) => ({
         recipient,
+        queue,
         workflowId,
         status: status === 'duplicate' ? 'duplicate' : 'accepted',
+        ...(messageIdClashWith ? { messageIdClashWith } : {}),
       }));
       res.status(202).json({ emails, ...(answer.refused.length > 0 ? { refused: answer.refused } : {}) });
       return;
@@ -83,6 +89,7 @@ export function inboundRouter(deps: InboundDeps): Router {
     taskQueue: deps.taskQueue,
     store: deps.store,
     temporal: deps.temporal,
+    clashes: deps.tickets,
     log: deps.log,
   });
   const router = express.Router();

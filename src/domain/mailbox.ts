@@ -40,24 +40,37 @@ function unquote(local: string): string {
 }
 
 /**
- * The mailbox an address delivers to, as a rate-limit key: trimmed, without angle brackets,
- * lower-cased, unquoted, without a plus-tag (everything from the first `+` of the local part), the
- * domain in ASCII, and without dots in the local part for providers that ignore them
- * (googlemail.com counts as gmail.com). Input without an `@` is treated as a bare local part.
+ * An address in the form queues are matched on (recipient → queue, src/domain/recipients.ts):
+ * trimmed, without angle brackets, lower-cased, NFC, the local part unquoted, without a plus-tag
+ * (everything from its first `+`), the domain in ASCII without trailing dots (`support.` is a root
+ * label, RFC 1034 §3.1, the same host). No provider-specific folding: our own domains keep their
+ * dots. Input without an `@` is treated as a bare local part.
  */
-export function mailboxOf(address: string): string {
+export function routingAddressOf(address: string): string {
   const normalized = normalizeAddress(address).normalize('NFC');
   const at = normalized.lastIndexOf('@');
   let local = unquote(at >= 0 ? normalized.slice(0, at) : normalized);
-  let domain = at >= 0 ? asciiDomain(normalized.slice(at + 1)) : '';
   const plus = local.indexOf('+');
   if (plus >= 0) local = local.slice(0, plus);
-  const provider = DOTLESS_PROVIDERS[domain];
-  if (provider) {
-    domain = provider;
-    local = local.replace(/\./g, '');
-  }
-  return at >= 0 ? `${local}@${domain}` : local;
+  return at >= 0 ? `${local}@${asciiDomain(normalized.slice(at + 1))}` : local;
+}
+
+/** A domain as routingAddressOf writes it: lower-case ASCII (punycode), no trailing dot. */
+export function routingDomainOf(domain: string): string {
+  return asciiDomain(domain.trim());
+}
+
+/**
+ * The mailbox an address delivers to, as a rate-limit key: its routing address (see
+ * routingAddressOf), and without dots in the local part for providers that ignore them
+ * (googlemail.com counts as gmail.com).
+ */
+export function mailboxOf(address: string): string {
+  const routed = routingAddressOf(address);
+  const at = routed.lastIndexOf('@');
+  if (at < 0) return routed;
+  const provider = DOTLESS_PROVIDERS[routed.slice(at + 1)];
+  return provider ? `${routed.slice(0, at).replace(/\./g, '')}@${provider}` : routed;
 }
 
 /** The domain of an address's mailbox (see mailboxOf), or '' when it has none. */

@@ -2,27 +2,34 @@
  * acceptEmail: the one accept path. Every ingress kind (raw MIME over HTTP, our own MX, an MTA pipe,
  * provider webhooks, pollers) hands it raw bytes, an envelope and its source, and maps the answer
  * onto its protocol. Order of work (nothing is acknowledged before it is durable):
- *   size cap → header block → recipients → raw bytes to the object store under raw/<sha256> → per
- *   recipient the idempotency key → start processInboundEmail with id inbound-email/<key>.
- * "accepted" and "duplicate" only once the raw object is stored AND every recipient's workflow
- * exists. "retry-later" is safe to retry: the raw key is content-addressed and a workflow that
- * already exists is answered "duplicate", never started twice.
+ *   size cap → header block → recipients resolved to queues → raw bytes to the object store under
+ *   raw/<sha256> → per queue the idempotency key → start processInboundEmail with id
+ *   inbound-email/<key>, or, when that id is taken by a different message under the same
+ *   Message-ID, under its content key (./deliver-once.ts).
+ * One workflow per distinct queue, however many spellings of it the email was addressed to (issue
+ * 12, class 5). "accepted" and "duplicate" only once the raw object is stored AND every queue's
+ * workflow exists. "retry-later" is safe to retry: the raw key is content-addressed and a workflow
+ * that already exists for the same content is answered "duplicate", never started twice.
  */
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../adapters/object-store';
 import type { Config } from '../config';
+import { contentSha256 } from '../domain/content-hash';
 import { idempotencyKey } from '../domain/idempotency';
+import { normalizeMessageId } from '../domain/message-id';
+import type { Ledger } from '../ports/ledger';
 import type { Limits } from '../domain/limits';
 import { resolveRecipients, type RecipientPolicy } from '../domain/recipients';
 import type { Logger } from '../logger';
 import { metrics } from '../metrics';
 import { queueFor } from '../rules';
 import { inboundEmailWorkflowId } from '../workflows/ids';
+import { deliverOnce } from './deliver-once';
 import type { ProcessInboundEmailInput } from '../workflows/types';
 import { checkEnvelope } from './envelope';
 import { addressesOf, NotAnEmailError, readHeaderBlock } from './mime-headers';
 import { readRaw } from './read-raw';
-import { startEmailWorkflow, type WorkflowClient } from './start-email-workflow';
+import type { WorkflowClient } from './start-email-workflow';
 import type { AcceptAnswer, AcceptEmail, Envelope, IngressSource, RecipientAnswer, Refusal, RefusedRecipient, RetryCause } from './types';
 
 /** A workflow start that takes longer than this is answered retry-later (the sender retries). */
@@ -40,6 +47,8 @@ export const NO_RECIPIENT = 'no recipient belongs to an inbound domain';
 export interface AcceptEmailDeps {
   store: Pick<ObjectStore, 'put' | 'exists'>;
   temporal: WorkflowClient;
+  /** Where a Message-ID clash is noted on both emails (the ledger). */
+  clashes: Pick<Ledger, 'recordMessageIdClash'>;
   taskQueue: string;
   limits: Pick<Limits, 'maxMessageBytes' | 'maxHeaderBytes'>;
   recipients: RecipientPolicy;
@@ -78,6 +87,7 @@ function positiveInteger(name: string, value: number): number {
 interface Planned {
   recipient: string;
   queue: string;
+  /** The first delivery's workflow id; a clash runs under another (./deliver-once.ts). */
   workflowId: string;
   key: string;
 }
@@ -128,28 +138,36 @@ function pending(items: Planned[], reason: string): RecipientAnswer[] {
 async function startAll(
   deps: AcceptEmailDeps & { startDeadlineMs: number },
   planned: Planned[],
-  base: Omit<ProcessInboundEmailInput, 'recipient' | 'queue' | 'idempotencyKey'>,
+  base: Omit<ProcessInboundEmailInput, 'recipient' | 'queue' | 'idempotencyKey'> & { messageId: string | null; contentSha256: string },
   log: Logger,
 ): Promise<{ done: RecipientAnswer[] } | { failed: RecipientAnswer[] }> {
   const done: RecipientAnswer[] = [];
-  for (const [index, { recipient, queue, key, workflowId }] of planned.entries()) {
-    const input: ProcessInboundEmailInput = { ...base, recipient, queue, idempotencyKey: key, policy: { ...deps.policy } };
-    let started;
+  const { messageId, contentSha256: content, ...common } = base;
+  for (const [index, { recipient, queue, key }] of planned.entries()) {
+    const input: ProcessInboundEmailInput = { ...common, recipient, queue, idempotencyKey: key, policy: { ...deps.policy } };
+    let delivered;
     try {
-      started = await startEmailWorkflow(deps.temporal, { workflowId, taskQueue: deps.taskQueue, input, deadlineMs: deps.startDeadlineMs });
+      delivered = await deliverOnce(
+        { temporal: deps.temporal, clashes: deps.clashes, taskQueue: deps.taskQueue, deadlineMs: deps.startDeadlineMs },
+        { input, messageId, contentSha256: content },
+      );
     } catch (error) {
-      log.warn('workflow not started', { error, workflowId });
+      log.warn('workflow not started', { error, workflowId: planned[index]!.workflowId });
       const rest = pending(planned.slice(index + 1), 'not tried after an earlier recipient failed; retry later');
       return { failed: [...done, ...pending([planned[index]!], ENGINE_UNAVAILABLE), ...rest] };
     }
-    const status = started === 'started' ? 'accepted' : 'duplicate';
+    const { workflowId, clashWith } = delivered;
+    const status = delivered.result === 'started' ? 'accepted' : 'duplicate';
     metrics.inbound(queue, status);
+    if (clashWith) log.warn('message id clash', { workflowId, messageIdClashWith: clashWith, messageId });
+    const clash = clashWith ? `; its Message-ID was already used by a different message (${clashWith}), so it runs under its content key` : '';
     done.push({
       recipient,
       queue,
       workflowId,
       answer: status,
-      reason: status === 'accepted' ? 'stored and handed to the workflow engine' : 'already accepted: the workflow for this email and recipient exists',
+      reason: (status === 'accepted' ? 'stored and handed to the workflow engine' : 'already accepted: the workflow for this email and queue exists') + clash,
+      ...(clashWith ? { messageIdClashWith: clashWith } : {}),
     });
   }
   return { done };
@@ -191,9 +209,10 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
     );
     if (resolved.accepted.length === 0) return refuse('no-recipient', NO_RECIPIENT, rawKey, resolved.refused);
 
-    const messageId = headers.get('message-id');
+    const messageId = normalizeMessageId(headers.get('message-id'));
+    const content = contentSha256(bytes);
     const planned: Planned[] = resolved.accepted.map(({ recipient, queue }) => {
-      const key = idempotencyKey({ messageId, recipient, rawSha256: sha256 });
+      const key = idempotencyKey({ messageId, queue, contentSha256: content });
       return { recipient, queue, key, workflowId: inboundEmailWorkflowId(key) };
     });
     try {
@@ -205,7 +224,15 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
       return retryLater('object-store', STORE_UNAVAILABLE, rawKey, pending(planned, STORE_UNAVAILABLE), resolved.refused);
     }
 
-    const base = { rawKey, rawSha256: sha256, rawSize: bytes.length, envelopeFrom: checked.mailFrom, receivedAt: now().toISOString() };
+    const base = {
+      rawKey,
+      rawSha256: sha256,
+      rawSize: bytes.length,
+      envelopeFrom: checked.mailFrom,
+      receivedAt: now().toISOString(),
+      messageId,
+      contentSha256: content,
+    };
     const outcome = await startAll({ ...deps, startDeadlineMs }, planned, base, log);
     if ('failed' in outcome) return retryLater('workflow-engine', ENGINE_UNAVAILABLE, rawKey, outcome.failed, resolved.refused);
     const { done } = outcome;
@@ -214,7 +241,7 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
     return answer(
       anyNew
         ? { answer: 'accepted', reason: `stored as ${rawKey} and handed to the workflow engine`, ...common }
-        : { answer: 'duplicate', reason: "already accepted: every recipient's workflow exists", ...common },
+        : { answer: 'duplicate', reason: "already accepted: every queue's workflow exists", ...common },
     );
   };
 }

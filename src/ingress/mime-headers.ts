@@ -51,6 +51,17 @@ export function readHeaderBlock(raw: Buffer, maxHeaderBytes = 256 * 1024): Heade
   };
 }
 
+/**
+ * A header value read as latin1 (readHeaderBlock) in UTF-8 when its bytes are valid UTF-8: RFC 6532
+ * lets internationalised addresses (`kundendienst@bücher.example`) appear raw in headers, and read
+ * as latin1 their domain would match no inbound domain.
+ */
+function asUtf8(value: string): string {
+  if (!/[\u0080-\u00ff]/.test(value)) return value;
+  const decoded = Buffer.from(value, 'latin1').toString('utf8');
+  return decoded.includes('\uFFFD') ? value : decoded;
+}
+
 /** The addr-specs of address header values (group syntax and display names handled). */
 export function addressesOf(values: string[]): string[] {
   const out: string[] = [];
@@ -60,6 +71,6 @@ export function addressesOf(values: string[]): string[] {
       else if ('address' in entry && entry.address) out.push(entry.address);
     }
   };
-  for (const value of values) visit(addressparser(value));
+  for (const value of values) visit(addressparser(asUtf8(value)));
   return out;
 }

@@ -10,14 +10,24 @@ import type { ProcessInboundEmailInput } from '../workflows/types';
 
 export type WorkflowClient = Pick<Client, 'workflow' | 'connection'>;
 
+/**
+ * Facts about the delivery kept beside the workflow (not in its input, so reading them needs no
+ * history): the content hash a later delivery under the same id is compared with.
+ */
+export interface EmailMemo {
+  contentSha256: string;
+  /** Set on a workflow that runs under a content key because its Message-ID was already used. */
+  messageIdClashWith?: string;
+}
+
 /** "exists": the id is taken (running, or closed within the namespace's retention). */
 export type StartResult = 'started' | 'exists';
 
 export async function startEmailWorkflow(
   temporal: WorkflowClient,
-  options: { workflowId: string; taskQueue: string; input: ProcessInboundEmailInput; deadlineMs: number },
+  options: { workflowId: string; taskQueue: string; input: ProcessInboundEmailInput; deadlineMs: number; memo?: EmailMemo },
 ): Promise<StartResult> {
-  const { workflowId, taskQueue, input, deadlineMs } = options;
+  const { workflowId, taskQueue, input, deadlineMs, memo } = options;
   try {
     await temporal.connection.withDeadline(Date.now() + deadlineMs, () =>
       temporal.workflow.start(processInboundEmail, {
@@ -32,6 +42,7 @@ export async function startEmailWorkflow(
           { key: EmailStatusKey, value: 'received' },
         ],
         staticSummary: `email to ${input.queue}`,
+        ...(memo ? { memo: { ...memo } } : {}),
       }),
     );
     return 'started';
@@ -39,4 +50,14 @@ export async function startEmailWorkflow(
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
     throw error;
   }
+}
+
+/**
+ * The content hash the workflow `workflowId` was started with, or null when it was started before
+ * content hashes were recorded (its memo has none).
+ */
+export async function recordedContentSha256(temporal: WorkflowClient, workflowId: string, deadlineMs: number): Promise<string | null> {
+  const description = await temporal.connection.withDeadline(Date.now() + deadlineMs, () => temporal.workflow.getHandle(workflowId).describe());
+  const recorded = description.memo?.['contentSha256'];
+  return typeof recorded === 'string' ? recorded : null;
 }

@@ -53,6 +53,8 @@ export interface RecipientAnswer {
   workflowId: string;
   answer: 'accepted' | 'duplicate' | 'retry-later';
   reason: string;
+  /** The workflow of a different message that used this email's Message-ID first (./deliver-once.ts). */
+  messageIdClashWith?: string;
 }
 
 interface AnswerKeys {

@@ -10,6 +10,7 @@
  *   undeliverable      addresses that hard-bounced our mail
  *   replay claims      request signatures seen once at the ingress
  *   email records      the durable outcome of every email (outlives Temporal's retention)
+ *   Message-ID clashes two different messages that arrived under one Message-ID, on both emails
  *
  * Implementations: SQLite and PostgreSQL (src/adapters/ticket-store), both passing
  * test/contract/ledger.contract.ts. Both keep the ledger in the built-in store's database and refer
@@ -55,6 +56,20 @@ export interface EmailRecord {
   /** Why, for suppressed/rejected/failed, in words an operator can act on. */
   reason: string | null;
   ticketId: string | null;
+}
+
+/**
+ * Two different messages arrived under one Message-ID and queue (a forger's, or a mailer reusing
+ * ids): the later one runs under a key of its own, and each email names the other.
+ */
+export interface MessageIdClash {
+  /** The email this note is on. */
+  workflowId: string;
+  /** The other email with the same Message-ID and different content. */
+  otherWorkflowId: string;
+  messageId: string;
+  /** ISO-8601 time the clash was recorded. */
+  created: string;
 }
 
 export interface RateEventInput {
@@ -111,6 +126,10 @@ export interface Ledger {
   /** Upsert by workflow id: the latest outcome of that email wins. */
   recordEmail(record: EmailRecord): Promise<void>;
   getEmail(workflowId: string): Promise<(EmailRecord & { created: string; updated: string }) | null>;
+  /** Records a clash on both emails (a note each, naming the other). Idempotent. */
+  recordMessageIdClash(input: Omit<MessageIdClash, 'created'>): Promise<void>;
+  /** The clashes noted on an email, oldest first; empty when none. */
+  messageIdClashes(workflowId: string): Promise<MessageIdClash[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -101,6 +101,8 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       redactions: summary.redactions ?? [],
       receivedAt: input.receivedAt,
       waitedSeconds: thread.waited,
+      // An activity's input is not part of the command sequence, so old histories replay unchanged.
+      ...(input.messageIdClashWith ? { clashKey: input.rawSha256 } : {}),
     });
     const ticket = await step('ticketing', () => activities.recordTicket(ticketInput()));
     applyTicket(state, ticket);

@@ -9,9 +9,12 @@ export interface ProcessInboundEmailInput {
   rawKey: string;
   rawSha256: string;
   rawSize: number;
-  /** The address the email was delivered to. */
+  /**
+   * The address the email was delivered to, as written; when several spellings reached the queue,
+   * the one with a plus-tag (it may carry a reply token). One workflow per queue, not per spelling.
+   */
   recipient: string;
-  /** The queue it lands in (the recipient, or the catch-all). */
+  /** The queue it lands in (the routed queue, or the catch-all). */
   queue: string;
   idempotencyKey: string;
   envelopeFrom: string | null;
@@ -26,6 +29,11 @@ export interface ProcessInboundEmailInput {
     /** How long a parked email waits for an operator before it ends as failed. Default 7 days. */
     parkTimeoutSeconds?: number;
   };
+  /**
+   * Set when an earlier, different message used this email's Message-ID: that email's workflow id.
+   * This one then runs under a key that includes its content hash (src/ingress/deliver-once.ts).
+   */
+  messageIdClashWith?: string;
   /** Set on a reprocess of a completed email: the original workflow id, which keys everything. */
   reprocessOf?: string;
   overrides?: ReprocessOverrides;

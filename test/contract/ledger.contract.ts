@@ -373,6 +373,40 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
       });
     });
 
+    describe('Message-ID clashes', () => {
+      test('a clash is noted on both emails, each naming the other, and recording it again adds nothing', async () => {
+        const first = `inbound-email/${nextKey('wf')}`;
+        const second = `inbound-email/${nextKey('wf')}`;
+        const id = messageId();
+        await ledger.recordMessageIdClash({ workflowId: second, otherWorkflowId: first, messageId: id });
+        await ledger.recordMessageIdClash({ workflowId: second, otherWorkflowId: first, messageId: id });
+        await ledger.recordMessageIdClash({ workflowId: first, otherWorkflowId: second, messageId: id });
+        const onFirst = await ledger.messageIdClashes(first);
+        const onSecond = await ledger.messageIdClashes(second);
+        assert.deepEqual(onFirst.map((c) => [c.workflowId, c.otherWorkflowId, c.messageId]), [[first, second, id]]);
+        assert.deepEqual(onSecond.map((c) => [c.workflowId, c.otherWorkflowId, c.messageId]), [[second, first, id]]);
+        assert.ok(!Number.isNaN(Date.parse(onFirst[0]!.created)));
+      });
+
+      test('an email whose Message-ID two later messages reused names both; an email with no clash has none', async () => {
+        const first = `inbound-email/${nextKey('wf')}`;
+        const others = [`inbound-email/${nextKey('wf')}`, `inbound-email/${nextKey('wf')}`];
+        const id = messageId();
+        for (const other of others) await ledger.recordMessageIdClash({ workflowId: other, otherWorkflowId: first, messageId: id });
+        assert.deepEqual((await ledger.messageIdClashes(first)).map((c) => c.otherWorkflowId).sort(), [...others].sort());
+        assert.deepEqual(await ledger.messageIdClashes(`inbound-email/${nextKey('wf')}`), []);
+      });
+
+      test(`${PARALLEL} concurrent records of one clash leave one note on each email`, async () => {
+        const first = `inbound-email/${nextKey('wf')}`;
+        const second = `inbound-email/${nextKey('wf')}`;
+        const id = messageId();
+        await Promise.all(Array.from({ length: PARALLEL }, () => ledger.recordMessageIdClash({ workflowId: second, otherWorkflowId: first, messageId: id })));
+        assert.equal((await ledger.messageIdClashes(first)).length, 1);
+        assert.equal((await ledger.messageIdClashes(second)).length, 1);
+      });
+    });
+
     describe('email records', () => {
       test('a recorded email reads back as recorded, with when it was created and last updated', async () => {
         const ticket = await openTicket();

@@ -25,7 +25,8 @@ export function fixture(name: string, messageId?: string): Buffer {
 export interface InboundResponse {
   status: number;
   body: {
-    emails?: { recipient: string; workflowId: string; status: 'accepted' | 'duplicate' }[];
+    emails?: { recipient: string; queue: string; workflowId: string; status: 'accepted' | 'duplicate'; messageIdClashWith?: string }[];
+    refused?: { address: string; reason: string }[];
     error?: string;
     reason?: string;
   };

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createS3ObjectStore, type ObjectStore } from '../../src/adapters/object-store';
+import { contentSha256 } from '../../src/domain/content-hash';
 import { idempotencyKey } from '../../src/domain/idempotency';
 import { acceptEmailSettings, createAcceptEmail, ENGINE_UNAVAILABLE, NO_RECIPIENT, STORE_UNAVAILABLE, type AcceptEmailDeps } from '../../src/ingress/accept-email';
 import type { WorkflowClient } from '../../src/ingress/start-email-workflow';
@@ -34,6 +35,14 @@ const taskQueue = unique('accept-email');
 const started = new Set<string>();
 const logLines: LogFields[] = [];
 const log = createLogger({ process: 'test' }, 'debug', (line) => logLines.push(JSON.parse(line) as LogFields));
+
+/** Message-ID clashes the accept path noted (the ledger's real implementations have contract tests). */
+const clashNotes: unknown[] = [];
+const clashes: AcceptEmailDeps['clashes'] = {
+  recordMessageIdClash: async (clash) => {
+    clashNotes.push(clash);
+  },
+};
 
 function recordingStore(events: string[], inner: ObjectStore = store): AcceptEmailDeps['store'] {
   return {
@@ -67,6 +76,7 @@ function accepting(events: string[], overrides: Partial<AcceptEmailDeps> = {}) {
     limits: { ...settings.limits, maxMessageBytes: MAX_BYTES },
     store: recordingStore(events),
     temporal: recordingClient(events),
+    clashes,
     log,
     startDeadlineMs: 5_000,
     ...overrides,
@@ -83,8 +93,8 @@ async function email(id: string, to = 'support@mailgate.local'): Promise<Buffer>
 }
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('hex');
-const workflowIdOf = (id: string, recipient: string, raw: Buffer): string =>
-  inboundEmailWorkflowId(idempotencyKey({ messageId: `<${id}@c.example>`, recipient, rawSha256: sha256(raw) }));
+const workflowIdOf = (id: string, queue: string, raw: Buffer): string =>
+  inboundEmailWorkflowId(idempotencyKey({ messageId: `<${id}@c.example>`, queue, contentSha256: contentSha256(raw) }));
 
 async function answersCounted(labels: Record<string, string>): Promise<number> {
   const values = (await registry.getSingleMetric('helpdesk_ingress_answers_total')?.get())?.values ?? [];
@@ -166,7 +176,7 @@ describe('acceptEmail', () => {
     assert.equal(count, 1);
   });
 
-  test('each envelope recipient is a workflow of its own; a recipient outside the inbound domains is refused beside them, and a later added recipient is accepted alone', async () => {
+  test('each queue an envelope recipient reaches is a workflow of its own; a recipient outside the inbound domains is refused beside them, and a later added recipient is accepted alone', async () => {
     const accept = accepting([]);
     const id = unique('fanout');
     const raw = await email(id);
@@ -188,6 +198,57 @@ describe('acceptEmail', () => {
       ['billing@mailgate.local', 'duplicate'],
       ['sales@mailgate.local', 'accepted'],
     ]);
+  });
+
+  test('a different message under a used Message-ID starts under its content key, the first workflow records its content hash in its memo, and the clash is noted once per delivery', async () => {
+    const accept = accepting([]);
+    const id = unique('clash');
+    const first = await email(id);
+    const other = await compose({ from: `other-${id}@evil.example`, to: 'support@mailgate.local', subject: 'Other', messageId: `<${id}@c.example>`, text: 'forged' });
+    const a = remember(await accept(first, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    const notesBefore = clashNotes.length;
+    const b = remember(await accept(other, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    assert.equal(b.answer, 'accepted');
+    assert.notEqual(b.workflowIds[0], a.workflowIds[0]);
+    assert.equal(b.recipients[0]?.messageIdClashWith, a.workflowIds[0]);
+    assert.match(b.recipients[0]?.reason ?? '', /already used by a different message/);
+    assert.deepEqual(clashNotes.slice(notesBefore), [{ workflowId: b.workflowIds[0], otherWorkflowId: a.workflowIds[0], messageId: `${id}@c.example` }]);
+    assert.equal((await client.workflow.getHandle(a.workflowIds[0]!).describe()).memo?.['contentSha256'], contentSha256(first));
+    const memo = (await client.workflow.getHandle(b.workflowIds[0]!).describe()).memo;
+    assert.deepEqual(memo, { contentSha256: contentSha256(other), messageIdClashWith: a.workflowIds[0] });
+  });
+
+  test('when the clash cannot be noted (the ledger is down) the answer is retry-later and the second message is not started without its note', async () => {
+    const id = unique('noledger');
+    const first = await email(id);
+    const other = await compose({ from: `other-${id}@evil.example`, to: 'support@mailgate.local', subject: 'Other', messageId: `<${id}@c.example>`, text: 'forged' });
+    remember(await accepting([])(first, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    const events: string[] = [];
+    const down: AcceptEmailDeps['clashes'] = {
+      recordMessageIdClash: () => Promise.reject(new Error('database unavailable')),
+    };
+    const answer = await accepting(events, { clashes: down })(other, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP);
+    assert.equal(answer.answer, 'retry-later');
+    assert.equal(events.filter((e) => e.startsWith('start ')).length, 1, 'only the taken first key was tried');
+    const retried = remember(await accepting([])(other, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    assert.equal(retried.answer, 'accepted', 'the retry with the ledger back starts it');
+  });
+
+  test('a workflow started before content hashes were recorded (no memo) stays the duplicate of any delivery under its key, as it always was', async () => {
+    const id = unique('old');
+    const raw = await email(id);
+    const oldId = workflowIdOf(id, 'support@mailgate.local', raw);
+    const settings = acceptEmailSettings(config);
+    await client.workflow.start('processInboundEmail', {
+      workflowId: oldId,
+      taskQueue,
+      args: [{ rawKey: 'raw/none', rawSha256: 'x', rawSize: 1, recipient: 'support@mailgate.local', queue: 'support@mailgate.local', idempotencyKey: 'k', envelopeFrom: null, receivedAt: new Date().toISOString(), policy: settings.policy }],
+    });
+    started.add(oldId);
+    const changed = await compose({ from: `${id}@customer.example`, to: 'support@mailgate.local', subject: 'Changed', messageId: `<${id}@c.example>`, text: 'other' });
+    const answer = remember(await accepting([])(changed, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
+    assert.equal(answer.answer, 'duplicate');
+    assert.deepEqual(answer.workflowIds, [oldId]);
   });
 
   test('past the size cap a buffer or a stream is refused as too large, and the stream is still read to its end so the sender can be answered', async () => {
@@ -323,7 +384,7 @@ describe('acceptEmail', () => {
     const settings = acceptEmailSettings(config);
     for (const bad of [0, Number.NaN, -1]) {
       assert.throws(
-        () => createAcceptEmail({ ...settings, limits: { ...settings.limits, maxMessageBytes: bad }, store, temporal: client, log }),
+        () => createAcceptEmail({ ...settings, limits: { ...settings.limits, maxMessageBytes: bad }, store, temporal: client, clashes, log }),
         /maxMessageBytes must be a positive integer/,
       );
     }

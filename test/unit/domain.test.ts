@@ -11,26 +11,26 @@ import { inboundEmailWorkflowId } from '../../src/workflows/ids';
 const sha = (s: string): string => createHash('sha256').update(s).digest('hex');
 
 describe('idempotency key', () => {
-  test('is sha256 of the normalized Message-ID, a bar and the normalized recipient', () => {
+  test('is sha256 of the normalized Message-ID, a bar and the normalized queue', () => {
     assert.equal(
-      idempotencyKey({ messageId: ' <Abc.123@Example.COM> ', recipient: 'Support@Mailgate.Local', rawSha256: 'x' }),
+      idempotencyKey({ messageId: ' <Abc.123@Example.COM> ', queue: 'Support@Mailgate.Local', contentSha256: 'x' }),
       sha('Abc.123@example.com|support@mailgate.local'),
     );
   });
   test('keeps the case of the local part of a Message-ID, which RFC 5322 leaves case-sensitive', () => {
-    const a = idempotencyKey({ messageId: '<ABC@example.com>', recipient: 'a@mailgate.local', rawSha256: 'x' });
-    const b = idempotencyKey({ messageId: '<abc@example.com>', recipient: 'a@mailgate.local', rawSha256: 'x' });
+    const a = idempotencyKey({ messageId: '<ABC@example.com>', queue: 'a@mailgate.local', contentSha256: 'x' });
+    const b = idempotencyKey({ messageId: '<abc@example.com>', queue: 'a@mailgate.local', contentSha256: 'x' });
     assert.notEqual(a, b);
   });
-  test('differs per recipient, so one email to two queues is two workflows', () => {
-    const a = idempotencyKey({ messageId: '<m@x.org>', recipient: 'support@mailgate.local', rawSha256: 'x' });
-    const b = idempotencyKey({ messageId: '<m@x.org>', recipient: 'billing@mailgate.local', rawSha256: 'x' });
+  test('differs per queue, so one email to two queues is two workflows', () => {
+    const a = idempotencyKey({ messageId: '<m@x.org>', queue: 'support@mailgate.local', contentSha256: 'x' });
+    const b = idempotencyKey({ messageId: '<m@x.org>', queue: 'billing@mailgate.local', contentSha256: 'x' });
     assert.notEqual(a, b);
   });
-  test('without a Message-ID, the raw bytes stand in', () => {
-    const a = idempotencyKey({ messageId: undefined, recipient: 'a@mailgate.local', rawSha256: 'r1' });
-    assert.equal(a, sha('raw:r1|a@mailgate.local'));
-    assert.notEqual(a, idempotencyKey({ messageId: '', recipient: 'a@mailgate.local', rawSha256: 'r2' }));
+  test('without a Message-ID, the content hash stands in', () => {
+    const a = idempotencyKey({ messageId: undefined, queue: 'a@mailgate.local', contentSha256: 'r1' });
+    assert.equal(a, sha('content:r1|a@mailgate.local'));
+    assert.notEqual(a, idempotencyKey({ messageId: '', queue: 'a@mailgate.local', contentSha256: 'r2' }));
   });
   test('names the workflow inbound-email/<key>', () => {
     assert.equal(inboundEmailWorkflowId('ab'.repeat(32)), `inbound-email/${'ab'.repeat(32)}`);
@@ -71,7 +71,7 @@ describe('recipient resolution', () => {
   const policy = { inboundDomains: ['mailgate.local'], catchAll: undefined };
   test('the envelope wins over the headers', () => {
     const out = resolveRecipients({ envelopeTo: ['Billing@Mailgate.local'], headerTo: ['support@mailgate.local'], headerCc: [] }, policy);
-    assert.deepEqual(out.accepted, [{ recipient: 'billing@mailgate.local', queue: 'billing@mailgate.local' }]);
+    assert.deepEqual(out.accepted, [{ recipient: 'billing@mailgate.local', queue: 'billing@mailgate.local', spellings: ['billing@mailgate.local'] }]);
   });
   test('without an envelope, To and Cc addresses of inbound domains count and others are ignored', () => {
     const out = resolveRecipients({ envelopeTo: undefined, headerTo: ['friend@other.org', 'support@mailgate.local'], headerCc: ['it@MAILGATE.local'] }, policy);
@@ -83,7 +83,7 @@ describe('recipient resolution', () => {
     assert.deepEqual(refused.accepted, []);
     assert.match(refused.refused[0]?.reason ?? '', /not an inbound domain/);
     const caught = resolveRecipients({ envelopeTo: ['x@other.org'], headerTo: [], headerCc: [] }, { ...policy, catchAll: 'support@mailgate.local' });
-    assert.deepEqual(caught.accepted, [{ recipient: 'x@other.org', queue: 'support@mailgate.local' }]);
+    assert.deepEqual(caught.accepted, [{ recipient: 'x@other.org', queue: 'support@mailgate.local', spellings: ['x@other.org'] }]);
   });
   test('duplicates and invalid addresses are handled once', () => {
     const out = resolveRecipients({ envelopeTo: ['a@mailgate.local', 'A@mailgate.local', 'not an address'], headerTo: [], headerCc: [] }, policy);

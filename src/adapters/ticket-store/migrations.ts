@@ -278,6 +278,26 @@ CREATE INDEX attachments_comment ON attachments (comment_id, position);`,
 ALTER TABLE attachments DROP CONSTRAINT attachments_scan_status_check;
 ALTER TABLE attachments ADD CONSTRAINT attachments_scan_status_check ${CHECKS.scanWithUnscannable};`,
   },
+  {
+    version: 5,
+    name: 'message_id_clashes: different messages under one Message-ID, noted on both emails',
+    sqlite: `
+CREATE TABLE message_id_clashes (
+  workflow_id TEXT NOT NULL,
+  other_workflow_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  created TEXT NOT NULL,
+  PRIMARY KEY (workflow_id, other_workflow_id)
+);`,
+    postgres: `
+CREATE TABLE message_id_clashes (
+  workflow_id text NOT NULL,
+  other_workflow_id text NOT NULL,
+  message_id text NOT NULL,
+  created timestamptz(3) NOT NULL,
+  PRIMARY KEY (workflow_id, other_workflow_id)
+);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

@@ -7,7 +7,7 @@ import { authorAddress, emailColumns, isoInstant } from './inputs';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
-import { toCount, toEmail, toThreadEntry, toUndeliverable } from './rows';
+import { toCount, toEmail, toMessageIdClash, toThreadEntry, toUndeliverable } from './rows';
 import { pickThread } from './thread-match';
 
 /**
@@ -169,5 +169,20 @@ function mailLedger({ pool, transaction, guarded }: PostgresAccess): MailLedger 
         const row = await one(pool, 'SELECT * FROM emails WHERE workflow_id = $1', [workflowId]);
         return row ? toEmail(row) : null;
       }),
+
+    recordMessageIdClash: (clash) =>
+      guarded(async () => {
+        // One statement: both notes are written or neither.
+        await pool.query(
+          `INSERT INTO message_id_clashes (workflow_id, other_workflow_id, message_id, created)
+           VALUES ($1, $2, $3, $4), ($2, $1, $3, $4) ON CONFLICT DO NOTHING`,
+          [clash.workflowId, clash.otherWorkflowId, clash.messageId, now()],
+        );
+      }),
+
+    messageIdClashes: (workflowId) =>
+      guarded(async () =>
+        (await rows(pool, 'SELECT * FROM message_id_clashes WHERE workflow_id = $1 ORDER BY created, other_workflow_id', [workflowId])).map(toMessageIdClash),
+      ),
   };
 }

@@ -4,6 +4,7 @@
  * PostgreSQL: booleans and Dates).
  */
 import { EMAIL_CLASSES, EMAIL_OUTCOMES, PRIORITIES, TICKET_STATUSES } from './inputs';
+import type { MessageIdClash } from '../../ports/ledger';
 import type { ThreadEntry } from './thread-match';
 import type {
   Comment,
@@ -110,6 +111,15 @@ export function toEmail(row: Row): EmailRecord & { created: string; updated: str
     ticketId: nullableText(row, 'ticket_id'),
     created: timestamp(row, 'created'),
     updated: timestamp(row, 'updated'),
+  };
+}
+
+export function toMessageIdClash(row: Row): MessageIdClash {
+  return {
+    workflowId: text(row, 'workflow_id'),
+    otherWorkflowId: text(row, 'other_workflow_id'),
+    messageId: text(row, 'message_id'),
+    created: timestamp(row, 'created'),
   };
 }
 

@@ -6,7 +6,7 @@
 import { authorAddress, emailColumns, isoInstant } from './inputs';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
-import { toCount, toEmail, toThreadEntry, toUndeliverable } from './rows';
+import { toCount, toEmail, toMessageIdClash, toThreadEntry, toUndeliverable } from './rows';
 import type { SqliteAccess } from './sqlite-access';
 import { pickThread } from './thread-match';
 
@@ -94,7 +94,7 @@ function ticketLedger({ get, all, run, write, guarded }: SqliteAccess): TicketLe
   };
 }
 
-function mailLedger({ get, run, write, guarded }: SqliteAccess): MailLedger {
+function mailLedger({ get, all, run, write, guarded }: SqliteAccess): MailLedger {
   return {
     countRateEvent: (input) =>
       guarded(() => {
@@ -162,5 +162,28 @@ function mailLedger({ get, run, write, guarded }: SqliteAccess): MailLedger {
         const row = get('SELECT * FROM emails WHERE workflow_id = ?', workflowId);
         return row ? toEmail(row) : null;
       }),
+
+    recordMessageIdClash: (clash) =>
+      guarded(() =>
+        write(() => {
+          const at = now();
+          for (const [one, other] of [
+            [clash.workflowId, clash.otherWorkflowId],
+            [clash.otherWorkflowId, clash.workflowId],
+          ] as const) {
+            run(
+              `INSERT INTO message_id_clashes (workflow_id, other_workflow_id, message_id, created)
+               VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+              one,
+              other,
+              clash.messageId,
+              at,
+            );
+          }
+        }),
+      ),
+
+    messageIdClashes: (workflowId) =>
+      guarded(() => all('SELECT * FROM message_id_clashes WHERE workflow_id = ? ORDER BY created, other_workflow_id', workflowId).map(toMessageIdClash)),
   };
 }
