@@ -36,6 +36,9 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
     signingKey: config.signingKey,
     inboundDomains: config.inboundDomains,
     trustedAuthservIds: config.trustedAuthservIds,
+    agentAddresses: config.trust.agentAddresses,
+    strangerReply: config.trust.strangerReply,
+    undeliverableMarkDays: config.trust.undeliverableMarkDays,
   };
 }
 

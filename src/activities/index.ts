@@ -6,6 +6,7 @@ import type { Scanner } from '../adapters/clamd';
 import type { Mailer } from '../adapters/mailer';
 import type { ObjectStore } from '../adapters/object-store';
 import type { Limits } from '../domain/limits';
+import type { StrangerReplyPolicy } from '../domain/participants';
 import type { Helpdesk } from '../ports/helpdesk';
 import type { Ledger } from '../ports/ledger';
 import type { Rules } from '../rules';
@@ -33,6 +34,12 @@ export interface ActivityDeps {
   inboundDomains: string[];
   /** authserv-ids whose Authentication-Results are believed (TRUSTED_AUTHSERV_IDS). */
   trustedAuthservIds: string[];
+  /** Agents take part in every ticket (AGENT_ADDRESSES). */
+  agentAddresses: string[];
+  /** What a reply from someone not taking part in the ticket becomes (STRANGER_REPLY). */
+  strangerReply: StrangerReplyPolicy;
+  /** How long a hard bounce silences the address (UNDELIVERABLE_MARK_DAYS). */
+  undeliverableMarkDays: number;
 }
 
 export function createActivities(deps: ActivityDeps) {

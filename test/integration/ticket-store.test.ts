@@ -508,10 +508,12 @@ function defineTicketStoreSuite(backend: Backend): void {
 
     test('an undeliverable address keeps its first reason and is found regardless of case', async () => {
       const address = `${next('bounced')}@Example.com`;
-      assert.equal(await store.isUndeliverable(address), null);
-      await store.markUndeliverable(address, '550 5.1.1 user unknown');
-      await Promise.all([store.markUndeliverable(address.toUpperCase(), 'second'), open().markUndeliverable(address, 'third')]);
-      const found = await store.isUndeliverable(address.toLowerCase());
+      const at = new Date().toISOString();
+      const mark = (a: string, reason: string) => ({ address: a, reason, at, expires: new Date(Date.now() + 86_400_000).toISOString() });
+      assert.equal(await store.isUndeliverable(address, at), null);
+      await store.markUndeliverable(mark(address, '550 5.1.1 user unknown'));
+      await Promise.all([store.markUndeliverable(mark(address.toUpperCase(), 'second')), open().markUndeliverable(mark(address, 'third'))]);
+      const found = await store.isUndeliverable(address.toLowerCase(), at);
       assert.equal(found?.reason, '550 5.1.1 user unknown');
       assert.match(found?.since ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     });

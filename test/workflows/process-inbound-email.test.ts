@@ -587,7 +587,9 @@ describe('waiting for a parent', () => {
     const state = finished(await run(fakes, email({ policy: { waitForParentSeconds: 120 } })));
 
     assert.equal(state.outcome, 'note_added');
-    assert.deepEqual(fakes.inputs('recordHardBounce'), [{ recipients: [CUSTOMER], reason: 'hard bounce 5.1.1 of <ack-1@mailgate.test>' }]);
+    assert.deepEqual(fakes.inputs('recordHardBounce'), [
+      { recipients: [CUSTOMER], reason: 'hard bounce 5.1.1 of <ack-1@mailgate.test>', returnedMessageId: 'ack-1@mailgate.test', candidates: ['ack-1@mailgate.test'] },
+    ]);
     assert.ok(state.reasons.includes(`marked undeliverable: ${CUSTOMER}`), state.reasons.join('; '));
     assert.equal(fakes.inputs('findThread')[0]?.returnedMessageId, 'ack-1@mailgate.test', 'the parse step found the original');
     assert.equal(state.waitedForParentSeconds, 0);
