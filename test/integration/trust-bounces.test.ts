@@ -164,6 +164,49 @@ for (const backend of ['SQLite', 'PostgreSQL'] as const) {
       assert.equal((await acknowledgedNow(app, customer)).state?.acknowledgement?.sent, true);
     });
 
+    test('a soft bounce (4.x.x) of a real acknowledgement marks nothing', async () => {
+      const { customer, ackId } = await acknowledged(app, 'soft');
+      const view = await sendRaw(app, deliveryReport({ recipient: customer, original: ackId, status: '4.2.2', action: 'delayed', asMessage: false, id: unique('dsn') }));
+      assert.equal(view.state?.bounce?.kind, 'soft');
+      assert.ok(!view.state?.reasons.some((r) => r.startsWith('marked undeliverable')), JSON.stringify(view.state?.reasons));
+      assert.equal((await acknowledgedNow(app, customer)).state?.acknowledgement?.sent, true);
+    });
+
+    test('a forged plain-text bounce with X-Failed-Recipients, returning a stored customer message, marks nothing', async () => {
+      const { original } = await acknowledged(app, 'xfr');
+      const victim = `${unique('victim')}@victim.example`;
+      const raw = [
+        'From: MAILER-DAEMON@mx.evil.example',
+        'To: support@mailgate.local',
+        'Subject: Mail delivery failed: returning message to sender',
+        `Message-ID: <${unique('xfr')}@mx.evil.example>`,
+        `X-Failed-Recipients: ${victim}`,
+        'Auto-Submitted: auto-replied',
+        'MIME-Version: 1.0',
+        'Content-Type: multipart/mixed; boundary="x"',
+        '',
+        '--x',
+        'Content-Type: text/plain',
+        '',
+        `This message was created automatically by mail delivery software. 550 5.1.1 ${victim}: user unknown`,
+        '--x',
+        'Content-Type: message/rfc822',
+        '',
+        `From: someone@customer.example`,
+        `Message-ID: <${original}>`,
+        'Subject: Printer',
+        '',
+        'body',
+        '--x--',
+        '',
+      ].join('\r\n');
+      const view = await sendRaw(app, raw);
+      assert.equal(view.state?.emailClass, 'bounce');
+      assert.equal(view.state?.bounce?.kind, 'hard', 'a hard bounce, so only the ledger check keeps it from marking');
+      assert.ok(!view.state?.reasons.some((r) => r.startsWith('marked undeliverable')), JSON.stringify(view.state?.reasons));
+      assert.ok(!(await marks(app)).some((m) => m.address === victim));
+    });
+
     test('a mark past its expiry no longer suppresses; one in force does', async () => {
       const expired = `${unique('expired')}@customer.example`;
       const current = `${unique('current')}@customer.example`;

@@ -149,6 +149,23 @@ describe('threading checks who is writing (STRANGER_REPLY=new-ticket)', () => {
     assert.equal(view.state?.linkedTicketId, c.ticketId);
   });
 
+  test('a Reply-To or Sender naming the customer does not make a stranger\'s From the customer\'s', async () => {
+    const c = await conversation(app);
+    const stranger = `${unique('replyto')}@evil.example`;
+    const view = await send(app, { from: stranger, replyTo: c.customer, sender: c.customer, subject: 'Re: Invoice question', inReplyTo: `<${c.original}>` });
+    await assertLinkedNotAdded(app, view, c, stranger, 'open');
+  });
+
+  test('whoever a stranger Cc\'s takes no part in the old ticket: the Cc\'d accomplice replying is a stranger too', async () => {
+    const c = await conversation(app);
+    const stranger = `${unique('lead')}@evil.example`;
+    const accomplice = `${unique('acc')}@evil.example`;
+    const first = await send(app, { from: stranger, cc: [accomplice, c.customer], subject: 'Re: Invoice question', inReplyTo: `<${c.original}>` });
+    await assertLinkedNotAdded(app, first, c, stranger, 'open');
+    const second = await send(app, { from: accomplice, subject: 'Re: Invoice question', inReplyTo: `<${c.original}>` });
+    await assertLinkedNotAdded(app, second, c, accomplice, 'open');
+  });
+
   test('the customer spelled differently (upper case, plus-tag) is still the customer: a public comment', async () => {
     const c = await conversation(app);
     const [local, domain] = c.customer.split('@') as [string, string];
