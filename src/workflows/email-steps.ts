@@ -173,7 +173,7 @@ export function applyTicket(state: EmailState, ticket: RecordTicketResult): void
   for (const q of ticket.quarantined) state.reasons.push(`attachment "${q.filename}" quarantined: ${q.signature}`);
   if (ticket.outcome === 'ticket_created') {
     if (ticket.reopened) state.reasons.push('reopened the closed ticket');
-    if (ticket.linkedTicketId) state.reasons.push(`new ticket linked to closed ticket ${ticket.linkedTicketId}`);
+    if (ticket.linkedTicketId) state.reasons.push(`new ticket linked to ticket ${ticket.linkedTicketId}`);
   }
 }
 
