@@ -14,6 +14,8 @@ export interface ThreadingView {
     ticketNumber: number | null;
     messageId: string | null;
     threadRule: string | null;
+    /** The ticket a new ticket follows up (a stranger's reply, issue 12). */
+    linkedTicketId?: string | null;
     acknowledgement: { messageId: string } | null;
   } | null;
   runStatus: string;
@@ -35,7 +37,8 @@ interface Context {
   ackMail(to: string): Promise<{ replyTo: string; text: string }>;
 }
 
-type Expectation = { same: ThreadingView; rule: string } | { new: true };
+/** `linked`: a new ticket linked to that one (a stranger named it by `rule`; issue 12). */
+type Expectation = { same: ThreadingView; rule: string } | { new: true } | { linked: ThreadingView; rule: string };
 
 interface Scenario {
   name: string;
@@ -153,11 +156,12 @@ export const SCENARIOS: Scenario[] = [
     },
   },
   {
-    name: 'subject token only, from a colleague who already commented',
+    name: 'subject token only, from a colleague Cc\'d by the requester who already commented',
     async run(ctx) {
       const c = ctx.customer('tokcol');
       const colleague = ctx.customer('tokcol2');
       const parent = await opened(ctx, c);
+      await ctx.send(reply(ctx, c, { inReplyTo: `<${parentId(parent)}>`, cc: colleague }));
       await ctx.send(reply(ctx, colleague, { inReplyTo: `<${parentId(parent)}>` }));
       const probe = await ctx.send(reply(ctx, colleague, { subject: `Re: ${token(parent)} Printer jam` }));
       return { probe, expect: { same: parent, rule: 'subject-token' } };
@@ -179,6 +183,16 @@ export const SCENARIOS: Scenario[] = [
       return { probe, expect: { new: true } };
     },
   },
+  // Strangers who know a Message-ID (issue 12): a linked new ticket, never a comment
+  ...(['inReplyTo', 'references'] as const).map((header) => ({
+    name: `a stranger with the parent's Message-ID in ${header === 'inReplyTo' ? 'In-Reply-To' : 'References only'} opens a linked ticket`,
+    async run(ctx: Context) {
+      const parent = await opened(ctx, ctx.customer('victim2'));
+      const id = `<${parentId(parent)}>`;
+      const probe = await ctx.send(reply(ctx, ctx.customer('stranger2'), header === 'inReplyTo' ? { inReplyTo: id } : { references: [id] }));
+      return { probe, expect: { linked: parent, rule: 'message-id' } };
+    },
+  })),
   // Outlook-style replies without threading headers: our body marker
   ...['quoted', 'html', 'forwarded-by-colleague'].map((form) => ({
     name: `no threading headers, body marker ${form}`,
@@ -193,7 +207,8 @@ export const SCENARIOS: Scenario[] = [
           ? { html: `<p>Fixed, thanks.</p><blockquote>We received your message<br>${marker}</blockquote>` }
           : { text: `Fixed, thanks.\n\n> We received your message\n> ${marker}\n` };
       const probe = await ctx.send({ from, to: SUPPORT, subject: 'RE: Printer jam', messageId: `<${ctx.id('outlook')}@customer.example>`, ...body });
-      return { probe, expect: { same: parent, rule: 'body-marker' } };
+      // A forward hands the signed marker to whoever receives it: a stranger opens a linked ticket.
+      return { probe, expect: form === 'forwarded-by-colleague' ? { linked: parent, rule: 'body-marker' } : { same: parent, rule: 'body-marker' } };
     },
   })),
   // Forwards
@@ -412,6 +427,10 @@ export async function evaluateThreading(options: {
       if ('new' in expect) {
         const ok = probe.state?.outcome === 'ticket_created' && probe.state.threadRule === null;
         result = { name: scenario.name, ok, expected: 'new ticket', actual };
+      } else if ('linked' in expect) {
+        const parentTicket = expect.linked.state?.ticketId;
+        const ok = probe.state?.outcome === 'ticket_created' && probe.state.ticketId !== parentTicket && probe.state.linkedTicketId === parentTicket && probe.state.threadRule === expect.rule;
+        result = { name: scenario.name, ok, expected: `new ticket linked to ${parentTicket} rule=${expect.rule}`, actual: `${actual} linked=${probe.state?.linkedTicketId}` };
       } else {
         const ok = probe.state?.ticketId === expect.same.state?.ticketId && probe.state?.threadRule === expect.rule;
         result = { name: scenario.name, ok, expected: `ticket=${expect.same.state?.ticketId} rule=${expect.rule}`, actual };

@@ -2,6 +2,7 @@
  * Typed configuration, parsed once from the environment at start-up. A bad value fails fast with the
  * variable's name; secrets never appear in errors or logs (see `describeConfig`).
  */
+import { isAddress } from './domain/addresses';
 import { isAuthservId } from './domain/auth-results';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits';
 import { UNSCANNABLE_POLICIES, type UnscannablePolicy } from './domain/vocabulary';
@@ -54,6 +55,15 @@ export interface Config {
    * (RFC 8601 §5). Empty (the default) = none is, and no sender counts as authenticated.
    */
   trustedAuthservIds: string[];
+  /** Issue 12: who may write to a ticket, and how long a hard bounce silences an address. */
+  trust: {
+    /** A reply from someone not taking part in the ticket: a linked new ticket or an internal note (STRANGER_REPLY). */
+    strangerReply: 'new_ticket' | 'internal_note';
+    /** Agents take part in every ticket: addresses and `@domain` entries (AGENT_ADDRESSES). */
+    agentAddresses: string[];
+    /** Days an undeliverable mark suppresses acknowledgements (UNDELIVERABLE_MARK_DAYS). */
+    undeliverableMarkDays: number;
+  };
   /** Recipient that accepts mail for any address of an inbound domain; undefined = refuse unknown. */
   catchAll: string | undefined;
   limits: Limits;
@@ -202,6 +212,21 @@ function authservIds(env: Env, name: string): string[] {
   return [...new Set(ids)];
 }
 
+function strangerReply(env: Env): 'new_ticket' | 'internal_note' {
+  const value = str(env, 'STRANGER_REPLY', 'new-ticket').toLowerCase();
+  if (value === 'new-ticket') return 'new_ticket';
+  if (value === 'internal-note') return 'internal_note';
+  throw new ConfigError('STRANGER_REPLY', 'must be new-ticket or internal-note');
+}
+
+/** Comma-separated addresses and @domains; a malformed entry is refused, not skipped. */
+function agentAddresses(env: Env, name: string): string[] {
+  const entries = (optional(env, name) ?? '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+  const bad = entries.find((e) => !(e.startsWith('@') ? isAddress(`agent${e}`) : isAddress(e)));
+  if (bad !== undefined) throw new ConfigError(name, `must list addresses or @domains, comma-separated; "${bad}" is neither`);
+  return [...new Set(entries)];
+}
+
 const TLS_VARIABLES = ['TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_SERVER_NAME'];
 
 /**
@@ -290,6 +315,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     inboundDomains: domains,
     trustedAuthservIds: authservIds(env, 'TRUSTED_AUTHSERV_IDS'),
+    trust: {
+      strangerReply: strangerReply(env),
+      agentAddresses: agentAddresses(env, 'AGENT_ADDRESSES'),
+      // Ten years at most: a mark is a pause, and "forever" is what issue 12 removed.
+      undeliverableMarkDays: int(env, 'UNDELIVERABLE_MARK_DAYS', 30, 3650),
+    },
     catchAll: optional(env, 'INBOUND_CATCH_ALL')?.toLowerCase(),
     limits: {
       ...DEFAULT_LIMITS,
@@ -329,6 +360,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     workerMetrics: config.workerMetrics,
     inboundDomains: config.inboundDomains,
     trustedAuthservIds: config.trustedAuthservIds,
+    trust: { strangerReply: config.trust.strangerReply, agents: config.trust.agentAddresses.length, undeliverableMarkDays: config.trust.undeliverableMarkDays },
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
   };
 }

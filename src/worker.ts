@@ -38,6 +38,9 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
     inboundDomains: config.inboundDomains,
     trustedAuthservIds: config.trustedAuthservIds,
     unscannableAttachments: config.unscannableAttachments,
+    agentAddresses: config.trust.agentAddresses,
+    strangerReply: config.trust.strangerReply,
+    undeliverableMarkDays: config.trust.undeliverableMarkDays,
   };
 }
 

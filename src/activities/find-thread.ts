@@ -7,11 +7,15 @@
  *   4. body-marker      the signed marker we put in our outbound mail, quoted back in the body
  *   5. subject-token    [MG-42] in the subject, only when the sender already takes part in ticket 42
  *   6. bounce-original  the Message-ID of the original message a bounce returns
+ * Every match says whether the sender takes part in the ticket (src/domain/participants.ts): a
+ * Message-ID is no proof of who writes (issue 12). The subject token of a stranger is ignored, as
+ * before; for the other rules the ticket step applies the stranger policy.
  */
 import type { ObjectStore } from '../adapters/object-store';
 import type { Helpdesk } from '../ports/helpdesk';
 import type { Ledger, ThreadMatch } from '../ports/ledger';
 import type { EmailDocument } from '../domain/email';
+import { isAgent } from '../domain/participants';
 import { findBodyMarker, verifyOwnMessageId, verifyReplyAddress } from '../domain/signed-ids';
 import { parseTicketToken } from '../domain/ticket-token';
 import type { ThreadRule } from '../domain/vocabulary';
@@ -36,19 +40,27 @@ export interface FindThreadInput {
   /** In-Reply-To first, then References newest-first (src/domain/threading.ts). */
   candidates: string[];
   replyTokens: boolean;
+  /** The sender failed a trusted DMARC check: its From proves nothing, so it takes part in nothing. */
+  untrusted?: boolean;
 }
 
+/** A thread match, with the rule that found it and whether the sender takes part in the ticket. */
+export type ThreadMatchFound = ThreadMatch & { rule: ThreadRule; participant?: boolean };
+
 export interface FindThreadResult {
-  match: (ThreadMatch & { rule: ThreadRule }) | null;
+  match: ThreadMatchFound | null;
   /** Rules that saw a token but refused it, with the reason (recorded as evidence). */
   refused: string[];
 }
 
-export function createFindThread(deps: { helpdesk: Helpdesk; ledger: Ledger; store: ObjectStore; signingKey: string }) {
+export function createFindThread(deps: { helpdesk: Helpdesk; ledger: Ledger; store: ObjectStore; signingKey: string; agentAddresses?: readonly string[] }) {
   const byNumber = async (number: number, rule: ThreadRule, messageId: string): Promise<FindThreadResult['match']> => {
     const ticket = await deps.helpdesk.getTicketByNumber(number);
     return ticket ? { ticketId: ticket.id, ticketNumber: ticket.number, messageId, rule } : null;
   };
+  /** The From address (never the display name) is an agent or already takes part in the ticket. */
+  const participates = async (input: FindThreadInput, ticketId: string): Promise<boolean> =>
+    !input.untrusted && input.sender !== null && (isAgent(deps.agentAddresses ?? [], input.sender) || (await deps.ledger.isParticipant(ticketId, input.sender)));
 
   const threadHints = async (input: FindThreadInput): Promise<{ bodyMarker: number | null; returnedMessageId: string | null }> => {
     if (input.bodyMarker !== undefined || !input.documentKey) {
@@ -58,45 +70,56 @@ export function createFindThread(deps: { helpdesk: Helpdesk; ledger: Ledger; sto
     return { bodyMarker: findBodyMarker(deps.signingKey, document.text), returnedMessageId: document.returnedMessage?.messageId ?? null };
   };
 
-  return async function findThread(input: FindThreadInput): Promise<FindThreadResult> {
+  const lookup = async (input: FindThreadInput): Promise<FindThreadResult> => {
     const refused: string[] = [];
+    if (input.replyTokens) {
+      const number = verifyReplyAddress(deps.signingKey, input.recipient);
+      const match = number === null ? null : await byNumber(number, 'reply-token', input.recipient);
+      if (match) return { match, refused };
+    }
+    for (const id of input.candidates) {
+      const number = verifyOwnMessageId(deps.signingKey, id);
+      const match = number === null ? null : await byNumber(number, 'own-message-id', id);
+      if (match) return { match, refused };
+    }
+    const stored = await deps.ledger.findThread(input.candidates, input.queue);
+    if (stored) return { match: { ...stored, rule: 'message-id' }, refused };
+
+    const hints = await threadHints(input);
+    const marked = hints.bodyMarker;
+    const markerMatch = marked === null ? null : await byNumber(marked, 'body-marker', `body-marker:MG-${marked}`);
+    if (markerMatch) return { match: markerMatch, refused };
+
+    const token = parseTicketToken(input.subject);
+    if (token !== null) {
+      const ticket = await deps.helpdesk.getTicketByNumber(token);
+      if (ticket && (await participates(input, ticket.id))) {
+        return { match: { ticketId: ticket.id, ticketNumber: ticket.number, messageId: `subject:MG-${token}`, rule: 'subject-token', participant: true }, refused };
+      }
+      if (ticket) refused.push(`subject-token MG-${token} ignored: ${input.sender ?? 'the sender'} does not take part in that ticket`);
+    }
+
+    const original = hints.returnedMessageId;
+    if (original) {
+      const number = verifyOwnMessageId(deps.signingKey, original);
+      const own = number === null ? null : await byNumber(number, 'bounce-original', original);
+      if (own) return { match: own, refused };
+      const found = await deps.ledger.findThread([original], input.queue);
+      if (found) return { match: { ...found, rule: 'bounce-original' }, refused };
+    }
+    return { match: null, refused };
+  };
+
+  return async function findThread(input: FindThreadInput): Promise<FindThreadResult> {
     try {
-      if (input.replyTokens) {
-        const number = verifyReplyAddress(deps.signingKey, input.recipient);
-        const match = number === null ? null : await byNumber(number, 'reply-token', input.recipient);
-        if (match) return { match, refused };
+      const found = await lookup(input);
+      const match = found.match;
+      if (!match || match.participant !== undefined) return found;
+      const participant = await participates(input, match.ticketId);
+      if (!participant) {
+        found.refused.push(`sender-check: ${input.sender ?? 'the sender'}${input.untrusted ? ' (failed authentication)' : ''} does not take part in ticket MG-${match.ticketNumber}`);
       }
-      for (const id of input.candidates) {
-        const number = verifyOwnMessageId(deps.signingKey, id);
-        const match = number === null ? null : await byNumber(number, 'own-message-id', id);
-        if (match) return { match, refused };
-      }
-      const stored = await deps.ledger.findThread(input.candidates, input.queue);
-      if (stored) return { match: { ...stored, rule: 'message-id' }, refused };
-
-      const hints = await threadHints(input);
-      const marked = hints.bodyMarker;
-      const markerMatch = marked === null ? null : await byNumber(marked, 'body-marker', `body-marker:MG-${marked}`);
-      if (markerMatch) return { match: markerMatch, refused };
-
-      const token = parseTicketToken(input.subject);
-      if (token !== null) {
-        const ticket = await deps.helpdesk.getTicketByNumber(token);
-        if (ticket && input.sender && (await deps.ledger.isParticipant(ticket.id, input.sender))) {
-          return { match: { ticketId: ticket.id, ticketNumber: ticket.number, messageId: `subject:MG-${token}`, rule: 'subject-token' }, refused };
-        }
-        if (ticket) refused.push(`subject-token MG-${token} ignored: ${input.sender ?? 'the sender'} does not take part in that ticket`);
-      }
-
-      const original = hints.returnedMessageId;
-      if (original) {
-        const number = verifyOwnMessageId(deps.signingKey, original);
-        const own = number === null ? null : await byNumber(number, 'bounce-original', original);
-        if (own) return { match: own, refused };
-        const found = await deps.ledger.findThread([original], input.queue);
-        if (found) return { match: { ...found, rule: 'bounce-original' }, refused };
-      }
-      return { match: null, refused };
+      return { match: { ...match, participant }, refused: found.refused };
     } catch (error) {
       return rethrowAsFailure(error);
     }

@@ -7,6 +7,7 @@ import type { Mailer } from '../adapters/mailer';
 import type { ObjectStore } from '../adapters/object-store';
 import type { Limits } from '../domain/limits';
 import type { UnscannablePolicy } from '../domain/vocabulary';
+import type { StrangerReplyPolicy } from '../domain/participants';
 import type { Helpdesk } from '../ports/helpdesk';
 import type { Ledger } from '../ports/ledger';
 import type { Rules } from '../rules';
@@ -36,6 +37,12 @@ export interface ActivityDeps {
   trustedAuthservIds: string[];
   /** What becomes of a file the scanner could not read whole (UNSCANNABLE_ATTACHMENTS). */
   unscannableAttachments: UnscannablePolicy;
+  /** Agents take part in every ticket (AGENT_ADDRESSES). */
+  agentAddresses: string[];
+  /** What a reply from someone not taking part in the ticket becomes (STRANGER_REPLY). */
+  strangerReply: StrangerReplyPolicy;
+  /** How long a hard bounce silences the address (UNDELIVERABLE_MARK_DAYS). */
+  undeliverableMarkDays: number;
 }
 
 export function createActivities(deps: ActivityDeps) {

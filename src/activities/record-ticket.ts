@@ -4,17 +4,24 @@
  * activity or a reprocessed workflow never writes twice. Automated mail (auto-replies, bounces) that
  * threads onto a ticket becomes an internal note and never reopens it. A reply to a closed ticket
  * reopens it or opens a new ticket linked to it, per queue. Quarantined files get an internal note.
+ * A human reply from someone who does not take part in the ticket (issue 12) opens a new ticket
+ * linked to it, noted on both, or becomes an internal note (STRANGER_REPLY); it never comments
+ * publicly and never reopens. The To and Cc parties of a message accepted onto a ticket become its
+ * participants, so a colleague Cc'd by the customer may answer.
  */
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../adapters/object-store';
 import { keptBackNote, linkableKey, oneTicketSeed, scanStatusOf, textCutNote, ticketAction, type AttachmentFacts } from '../domain/decisions';
+import { domainOf } from '../domain/addresses';
 import type { EmailDocument } from '../domain/email';
 import type { Limits } from '../domain/limits';
 import { mailboxOf } from '../domain/mailbox';
+import { isStrangerReply, type StrangerReplyPolicy } from '../domain/participants';
 import type { Redaction } from '../domain/redact';
 import type { TicketPriority } from '../domain/vocabulary';
 import type { AttachmentRecord, Helpdesk, NewComment } from '../ports/helpdesk';
 import type { Ledger, ThreadMatch } from '../ports/ledger';
+import type { ThreadMatchFound } from './find-thread';
 import type { Rules } from '../rules';
 import { metrics, secondsSince } from '../metrics';
 import { rethrowAsFailure } from './failures';
@@ -31,7 +38,8 @@ export interface RecordTicketInput {
   messageId: string;
   /** True when the Message-ID is the email's own (not synthetic). */
   hasMessageId: boolean;
-  thread: ThreadMatch | null;
+  /** The thread lookup's match, with its rule and whether the sender takes part in the ticket. */
+  thread: ThreadMatchFound | null;
   /** Automated mail only adds internal notes to known tickets; it never opens or reopens one. */
   automated: boolean;
   /** Shown on an internal note: the class and why. */
@@ -84,7 +92,16 @@ function attachmentRecord(attachment: AttachmentFacts): AttachmentRecord {
   };
 }
 
-type Deps = { store: ObjectStore; helpdesk: Helpdesk; ledger: Ledger; limits: Limits; rules: Rules };
+type Deps = {
+  store: ObjectStore;
+  helpdesk: Helpdesk;
+  ledger: Ledger;
+  limits: Limits;
+  rules: Rules;
+  inboundDomains?: string[];
+  /** What a stranger's reply becomes (STRANGER_REPLY); default a new linked ticket. */
+  strangerReply?: StrangerReplyPolicy;
+};
 
 function emptyResult(): RecordTicketResult {
   return { outcome: 'suppressed', ticketId: null, ticketNumber: null, ticketCreated: false, reopened: false, linkedTicketId: null, quarantined: [], reason: null };
@@ -94,7 +111,7 @@ function emptyResult(): RecordTicketResult {
  * The email as a comment: its text (capped) and sanitized html; automated mail as an internal note.
  * `cut` says what the text cap removed, for the ticket's note and the email's state.
  */
-async function commentFor(deps: Deps, input: RecordTicketInput): Promise<{ comment: NewComment; cut: string[] }> {
+async function commentFor(deps: Deps, input: RecordTicketInput): Promise<{ comment: NewComment; cut: string[]; document: EmailDocument }> {
   // The one read of the parsed document after parsing: its text and html become the comment.
   const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
   const text = document.text.slice(0, deps.limits.maxTextChars);
@@ -107,7 +124,26 @@ async function commentFor(deps: Deps, input: RecordTicketInput): Promise<{ comme
     attachments: input.attachments.map(attachmentRecord),
     ...(input.automated ? { internal: true } : {}),
   };
-  return { comment, cut: cut === null ? [] : [cut] };
+  return { comment, cut: cut === null ? [] : [cut], document };
+}
+
+/** A stranger's reply kept as an internal note: labelled, so no agent mistakes it for the customer's. */
+function strangerNote(comment: NewComment, input: RecordTicketInput): NewComment {
+  const rule = input.thread?.rule ?? 'thread';
+  return { ...comment, internal: true, text: `[not a participant: ${input.requester}, matched by ${rule}]\n${comment.text}` };
+}
+
+/**
+ * The To and Cc parties of a message accepted onto a ticket (and its sender) take part in it from now
+ * on; our own addresses never do (a forged From of ours must not become a participant).
+ */
+async function recordParticipants(deps: Deps, ticketId: string, input: RecordTicketInput, document: EmailDocument): Promise<void> {
+  const own = new Set(deps.rules.queues.flatMap((q) => [q.address, ...q.aliases]).map(mailboxOf));
+  const inbound = new Set(deps.inboundDomains ?? []);
+  const addresses = [input.requester, ...document.to.map((m) => m.address), ...document.cc.map((m) => m.address)].filter(
+    (a) => a && !own.has(mailboxOf(a)) && !inbound.has(domainOf(mailboxOf(a))),
+  );
+  if (addresses.length > 0) await deps.ledger.addParticipants({ ticketId, addresses });
 }
 
 /** The ledger's thread index learns the message, whichever helpdesk holds the ticket. */
@@ -158,12 +194,29 @@ async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComm
   });
 }
 
+/** The old ticket says where a stranger's message went, so the link shows on both tickets. */
+async function noteStrangerLink(deps: Deps, input: RecordTicketInput, oldTicketId: string, result: RecordTicketResult): Promise<void> {
+  if (result.outcome !== 'ticket_created' || !result.ticketId) return;
+  await deps.helpdesk.addComment(oldTicketId, {
+    messageId: `stranger-link.${input.idempotencyKey}@mailgate.invalid`,
+    author: 'mailgate',
+    internal: true,
+    text:
+      `A message from ${input.requester}, who does not take part in this ticket, named it (${input.thread?.rule ?? 'thread'}). ` +
+      `It was not added here; it opened ticket MG-${result.ticketNumber} (${result.ticketId}), linked to this one.`,
+    html: null,
+    attachments: [],
+  });
+}
+
 /** Does what ticketAction decided for the message and its thread. */
 async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, result: RecordTicketResult): Promise<void> {
   const thread = input.thread;
   const ticket = thread && !input.automated ? await deps.helpdesk.getTicket(thread.ticketId) : null;
   const closedReply = (ticket && deps.rules.queues.find((q) => q.address === ticket.queue)?.closedReply) || 'reopen';
-  const action = ticketAction({ threaded: thread !== null, automated: input.automated, ticketStatus: ticket?.status ?? null, closedReply });
+  const stranger = thread !== null && !input.automated && isStrangerReply({ rule: thread.rule, participant: thread.participant, ticketStatus: ticket?.status ?? null });
+  const strangerReply = deps.strangerReply ?? 'new_ticket';
+  const action = ticketAction({ threaded: thread !== null, automated: input.automated, ticketStatus: ticket?.status ?? null, closedReply, stranger, strangerReply });
   const addTo = async (on: ThreadMatch, outcome: 'comment_added' | 'note_added', queue: string): Promise<void> => {
     await deps.helpdesk.addComment(on.ticketId, comment);
     await remember(deps.ledger, input, on.ticketId, queue);
@@ -171,8 +224,14 @@ async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, 
   };
   if (action === 'suppress') result.reason = `${input.classLabel} that refers to no known ticket`;
   else if (action === 'open') await openTicket(deps, input, comment, null, result);
-  else if (action === 'open_linked') await openTicket(deps, input, comment, ticket!.id, result);
-  else if (action === 'note') await addTo(thread!, 'note_added', input.queue);
+  else if (action === 'open_linked') {
+    await openTicket(deps, input, comment, ticket?.id ?? thread!.ticketId, result);
+    if (stranger) await noteStrangerLink(deps, input, thread!.ticketId, result);
+  } else if (action === 'note' && stranger) {
+    await deps.helpdesk.addComment(thread!.ticketId, strangerNote(comment, input));
+    await remember(deps.ledger, input, thread!.ticketId, input.queue);
+    Object.assign(result, { outcome: 'note_added', ticketId: thread!.ticketId, ticketNumber: thread!.ticketNumber });
+  } else if (action === 'note') await addTo(thread!, 'note_added', input.queue);
   else {
     await addTo(thread!, 'comment_added', ticket?.queue ?? input.queue);
     if (action === 'reopen') {
@@ -186,9 +245,13 @@ export function createRecordTicket(deps: Deps) {
   return async function recordTicket(input: RecordTicketInput): Promise<RecordTicketResult> {
     const result = emptyResult();
     try {
-      const { comment, cut } = await commentFor(deps, input);
+      const { comment, cut, document } = await commentFor(deps, input);
       await apply(deps, input, comment, result);
       if (cut.length > 0) result.cut = cut;
+      // Only a message accepted as the conversation's (a new ticket, a public comment) brings parties.
+      if (result.ticketId && (result.outcome === 'ticket_created' || result.outcome === 'comment_added')) {
+        await recordParticipants(deps, result.ticketId, input, document);
+      }
       result.quarantined = comment.attachments
         .filter((a) => a.scanStatus === 'infected')
         .map((a) => ({ filename: a.filename, signature: a.scanDetail ?? 'unknown' }));

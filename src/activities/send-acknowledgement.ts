@@ -130,8 +130,10 @@ export function createSendAcknowledgement(deps: {
       if (input.untrusted && !deps.rules.acknowledgeUntrusted) {
         return skip(`not acknowledged: the sender failed authentication (DMARC/SPF), so ${to} may be forged`);
       }
-      const undeliverable = await deps.ledger.isUndeliverable(to);
-      if (undeliverable) return skip(`not acknowledged: ${to} is undeliverable since ${undeliverable.since} (${undeliverable.reason})`);
+      const undeliverable = await deps.ledger.isUndeliverable(to, new Date().toISOString());
+      if (undeliverable) {
+        return skip(`not acknowledged: ${to} is undeliverable since ${undeliverable.since} until ${undeliverable.expires} (${undeliverable.reason})`);
+      }
       const reservation = await deps.ledger.reserveAcknowledgement({ workflowId: input.workflowId, ticketId: input.ticketId, messageId, recipient: to });
       if (reservation.state === 'sent') return { messageId: reservation.messageId, sent: false, reason: 'already sent' };
       // The mailbox first: an acknowledgement it refuses does not spend the domain's budget.

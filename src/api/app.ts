@@ -17,6 +17,7 @@ import { inboundRouter } from './inbound';
 import { measureIngress, metricsRouter } from './metrics';
 import { metrics } from '../metrics';
 import { ticketsRouter } from './tickets';
+import { undeliverableRouter } from './undeliverable';
 
 export interface ApiDeps {
   config: Config;
@@ -60,6 +61,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use('/v1', adminAuth(deps.config.adminToken));
   app.use(emailAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
   app.use(emailsRouter(deps));
+  app.use(undeliverableRouter({ ledger: deps.tickets, log: deps.log }));
   app.use(
     ticketsRouter({
       tickets: deps.tickets,

@@ -5,6 +5,10 @@
  *   mailgate emails show <workflow-id>
  *   mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket]
  *   mailgate emails discard <workflow-id> --reason TEXT
+  mailgate undeliverable list [--limit N]
+  mailgate undeliverable clear <address>
+ *   mailgate undeliverable list [--limit N]
+ *   mailgate undeliverable clear <address>
  * Exit code 0 on success, 1 on an API refusal (printed), 2 on a usage error.
  */
 import { parseArgs } from 'node:util';
@@ -14,6 +18,8 @@ const USAGE = `usage:
   mailgate emails show <workflow-id>
   mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket]
   mailgate emails discard <workflow-id> --reason TEXT
+  mailgate undeliverable list [--limit N]
+  mailgate undeliverable clear <address>
 `;
 
 function out(text: string): void {
@@ -47,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
     },
   });
   const [noun, verb, id] = positionals;
+  if (!values.help && noun === 'undeliverable' && verb) return undeliverable(verb, id, values.limit);
   if (values.help || noun !== 'emails' || !verb) {
     out(USAGE);
     return values.help ? 0 : 2;
@@ -84,6 +91,27 @@ async function main(argv: string[]): Promise<number> {
     default:
       out(USAGE);
       return 2;
+  }
+  out(JSON.stringify(result.json, null, 2));
+  return result.status >= 200 && result.status < 300 ? 0 : 1;
+}
+
+/** Hard-bounce marks: list those in force, or lift one. */
+async function undeliverable(verb: string, address: string | undefined, limit: string): Promise<number> {
+  let result: { status: number; json: unknown };
+  if (verb === 'list') {
+    result = await call('GET', `/v1/undeliverable?limit=${encodeURIComponent(limit)}`);
+    if (result.status === 200) {
+      const { marks } = result.json as { marks: { address: string; reason: string; since: string; expires: string }[] };
+      for (const m of marks) out([m.address, m.since, m.expires, m.reason].join('\t'));
+      out(`${marks.length} undeliverable mark(s) in force`);
+      return 0;
+    }
+  } else if (verb === 'clear' && address) {
+    result = await call('DELETE', `/v1/undeliverable/${encodeURIComponent(address)}`);
+  } else {
+    out(USAGE);
+    return 2;
   }
   out(JSON.stringify(result.json, null, 2));
   return result.status >= 200 && result.status < 300 ? 0 : 1;

@@ -6,6 +6,7 @@
  * in workflow code and tested on their own (test/unit/decisions.test.ts).
  */
 import type { AttachmentPart } from './email';
+import type { StrangerReplyPolicy } from './participants';
 import type { ClosedReplyPolicy, EmailClass, EmailOutcome, EmailOutcomeRecord, ScanStatus, TicketStatus } from './vocabulary';
 
 /** An attachment as the pipeline learned it: the parsed part, its scan verdict, its stored copy. */
@@ -44,8 +45,11 @@ export function suppressAfterThreading(verdict: ClassVerdict, threaded: boolean)
  *   note          an internal note on the thread's ticket (automated mail: never reopens)
  *   comment       a public comment on the thread's open ticket
  *   reopen        a public comment on the closed ticket, which is reopened (queue policy `reopen`)
- *   open_linked   a new ticket linked to the closed one (queue policy `new_linked`)
+ *   open_linked   a new ticket linked to the closed one (queue policy `new_linked`), or to the
+ *                 thread's ticket when a stranger wrote (STRANGER_REPLY `new-ticket`)
  *   suppress      nothing (automated mail with no thread)
+ * A stranger's reply (src/domain/participants.ts) never comments publicly and never reopens: it
+ * opens a linked ticket or becomes an internal note.
  */
 export type TicketAction = 'open' | 'note' | 'comment' | 'reopen' | 'open_linked' | 'suppress';
 
@@ -56,9 +60,13 @@ export function ticketAction(input: {
   ticketStatus: TicketStatus | null;
   /** The closed-reply policy of the ticket's queue. */
   closedReply: ClosedReplyPolicy;
+  /** The sender does not take part in the thread's ticket (isStrangerReply). */
+  stranger?: boolean;
+  strangerReply?: StrangerReplyPolicy;
 }): TicketAction {
   if (!input.threaded) return input.automated ? 'suppress' : 'open';
   if (input.automated) return 'note';
+  if (input.stranger) return input.strangerReply === 'internal_note' ? 'note' : 'open_linked';
   if (input.ticketStatus !== 'closed') return 'comment';
   return input.closedReply === 'new_linked' ? 'open_linked' : 'reopen';
 }

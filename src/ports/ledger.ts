@@ -4,10 +4,12 @@
  * their writes), so everything Mailgate must remember to stay exactly-once lives here:
  *
  *   thread index       Message-ID → ticket, for threading replies (inbound, acknowledgement, outbound)
- *   participants       who already takes part in a ticket (the subject-token rule asks)
+ *   participants       who already takes part in a ticket (every thread rule but a signed token asks):
+ *                      requester, public comment authors, acknowledgement recipients, and the
+ *                      To/Cc parties of messages accepted onto the ticket
  *   acknowledgements   one reservation per workflow, marked sent once the mail went out
  *   rate counters      events per key in a window, idempotent per event
- *   undeliverable      addresses that hard-bounced our mail
+ *   undeliverable      addresses that hard-bounced our mail, each mark with an expiry
  *   replay claims      request signatures seen once at the ingress
  *   email records      the durable outcome of every email (outlives Temporal's retention)
  *   Message-ID clashes two different messages that arrived under one Message-ID, on both emails
@@ -72,6 +74,36 @@ export interface MessageIdClash {
   created: string;
 }
 
+/** An acknowledgement as the ledger recorded it, looked up by its Message-ID (a bounce names it). */
+export interface SentAcknowledgement {
+  ticketId: string;
+  /** The address it was sent to, lower-cased as recorded. */
+  recipient: string;
+  state: 'reserved' | 'sent';
+}
+
+export interface ParticipantsInput {
+  ticketId: string;
+  /** Addresses as written; stored by mailbox (src/domain/mailbox.ts). */
+  addresses: string[];
+}
+
+export interface UndeliverableMarkInput {
+  address: string;
+  reason: string;
+  /** ISO-8601 time of the bounce. */
+  at: string;
+  /** ISO-8601 time after which the mark no longer suppresses anything. */
+  expires: string;
+}
+
+export interface UndeliverableMark {
+  address: string;
+  reason: string;
+  since: string;
+  expires: string;
+}
+
 export interface RateEventInput {
   /** What is counted, e.g. "new-ticket:alice@example.org" or "ack:alice@example.org". */
   key: string;
@@ -94,10 +126,17 @@ export interface Ledger {
   /** Records a Message-ID Mailgate saw or sent, so replies to it thread. Idempotent. */
   indexMessageId(entry: ThreadEntry): Promise<void>;
   /**
-   * True when `address` already takes part in the ticket: its requester, the author of a message on
-   * it, or the recipient of an acknowledgement. Compared lower-cased. False for an unknown ticket.
+   * True when `address` already takes part in the ticket: its requester, the author of a public
+   * comment on it, the recipient of an acknowledgement, or a party recorded by `addParticipants`.
+   * Compared by mailbox (case, plus-tag and Gmail dots do not matter; src/domain/mailbox.ts). The
+   * author of an internal note does not count: a stranger's message kept as a note must not make
+   * the stranger a participant. False for an unknown ticket.
    */
   isParticipant(ticketId: string, address: string): Promise<boolean>;
+  /** Records parties of a message accepted onto the ticket (its To and Cc). Idempotent. */
+  addParticipants(input: ParticipantsInput): Promise<void>;
+  /** The acknowledgement whose Message-ID this is, or null when Mailgate never reserved one with it. */
+  findAcknowledgement(messageId: string): Promise<SentAcknowledgement | null>;
   /**
    * Reserves the acknowledgement of a workflow before it is sent. Returns the existing record's
    * state when one exists: `sent` means the mail already went out and must not be sent again.
@@ -113,9 +152,18 @@ export interface Ledger {
   countRateEvent(input: RateEventInput): Promise<number>;
   /** Counts events of `key` since `windowStart` without recording one. */
   peekRateEvents(key: string, windowStart: string): Promise<number>;
-  /** An address that hard-bounced: no further acknowledgements go to it. Idempotent; keeps the first reason. */
-  markUndeliverable(address: string, reason: string): Promise<void>;
-  isUndeliverable(address: string): Promise<{ reason: string; since: string } | null>;
+  /**
+   * An address that hard-bounced: no further acknowledgements go to it until the mark expires.
+   * Idempotent while a mark is in force (keeps its first reason and expiry); an expired mark is
+   * replaced by the new one.
+   */
+  markUndeliverable(input: UndeliverableMarkInput): Promise<void>;
+  /** The mark in force for `address` at the ISO-8601 time `at`, or null (none, or expired). */
+  isUndeliverable(address: string, at: string): Promise<{ reason: string; since: string; expires: string } | null>;
+  /** Marks in force at `at`, newest first, at most `limit`. */
+  listUndeliverable(input: { at: string; limit: number }): Promise<UndeliverableMark[]>;
+  /** Removes the mark of `address` (an operator's decision); false when there was none. */
+  clearUndeliverable(address: string): Promise<boolean>;
   /**
    * True the first time `key` is claimed, false ever after (until claims older than `forgetBefore`
    * are forgotten). The ingress claims each request signature, so a replay is refused.

@@ -23,6 +23,11 @@ const MAX_THREAD_CANDIDATES = 20;
 /** Polls for a late parent back off to this interval: a few lookups a minute at most. */
 const MAX_PARENT_POLL_SECONDS = 15;
 const SKIP_EMPTY_ATTACHMENT_STEPS = 'skip-empty-attachment-steps';
+/**
+ * Issue 12: the bounce step asks the ledger whether the report returns an acknowledgement we sent
+ * (by the returned Message-ID or the report's own references) instead of trusting the thread rule.
+ */
+const BOUNCE_MARKS_CHECKED = 'bounce-marks-checked';
 
 /**
  * The acknowledgement of a new ticket, or the reason there is none. A send the ledger did not hear of
@@ -90,21 +95,45 @@ export function threadLookup(
     subject: summary.subject,
     candidates: threadCandidates({ inReplyTo: summary.inReplyTo, references: summary.references, ownMessageId: summary.messageId, max: MAX_THREAD_CANDIDATES }),
     replyTokens: input.policy?.replyTokens ?? true,
+    untrusted: verdict.priority.untrusted,
   };
 }
 
-/** A hard bounce of our own mail marks the bounced addresses undeliverable: no more acknowledgements to them. */
+/**
+ * A hard bounce of an acknowledgement marks the address it was sent to undeliverable: no more
+ * acknowledgements to it until the mark expires. The activity checks the report against the ledger;
+ * a recipient it refuses is recorded with the reason.
+ */
 export async function learnFromHardBounce(
   parking: Parking,
   activities: Activities,
   state: EmailState,
   verdict: ClassifyEmailResult,
   match: FindThreadResult['match'],
+  candidates: string[],
 ): Promise<void> {
-  if (verdict.bounce?.kind !== 'hard' || !verdict.returnedMessageId || !match || !['own-message-id', 'bounce-original'].includes(match.rule)) return;
+  if (verdict.bounce?.kind !== 'hard') return;
+  if (patched(BOUNCE_MARKS_CHECKED)) {
+    if (!verdict.returnedMessageId && candidates.length === 0) {
+      state.reasons.push('hard bounce that names no returned message: nothing marked undeliverable');
+      return;
+    }
+    const reason = `hard bounce ${verdict.bounce.status ?? ''} of <${verdict.returnedMessageId ?? candidates[0]}>`.replace('  ', ' ');
+    const input = { recipients: verdict.bounce.recipients, reason, returnedMessageId: verdict.returnedMessageId, candidates };
+    const result = await parking.step('threading', () => activities.recordHardBounce(input));
+    if (result.marked.length > 0) state.reasons.push(`marked undeliverable: ${result.marked.join(', ')}`);
+    state.reasons.push(...result.refused);
+    return;
+  }
+  if (!verdict.returnedMessageId || !match || !['own-message-id', 'bounce-original'].includes(match.rule)) return;
   const bounce = { recipients: verdict.bounce.recipients, reason: `hard bounce ${verdict.bounce.status ?? ''} of <${verdict.returnedMessageId}>`.replace('  ', ' ') };
-  await parking.step('threading', () => activities.recordHardBounce(bounce));
-  state.reasons.push(`marked undeliverable: ${verdict.bounce.recipients.join(', ')}`);
+  const result = await parking.step('threading', () => activities.recordHardBounce(bounce));
+  // A run from before the patch got no result back; its reason stays as it was.
+  if (!result) state.reasons.push(`marked undeliverable: ${verdict.bounce.recipients.join(', ')}`);
+  else {
+    if (result.marked.length > 0) state.reasons.push(`marked undeliverable: ${result.marked.join(', ')}`);
+    state.reasons.push(...result.refused);
+  }
 }
 
 export function applyVerdict(state: EmailState, verdict: ClassifyEmailResult): void {
@@ -146,7 +175,7 @@ export function applyTicket(state: EmailState, ticket: RecordTicketResult): void
   for (const line of ticket.cut ?? []) state.reasons.push(line);
   if (ticket.outcome === 'ticket_created') {
     if (ticket.reopened) state.reasons.push('reopened the closed ticket');
-    if (ticket.linkedTicketId) state.reasons.push(`new ticket linked to closed ticket ${ticket.linkedTicketId}`);
+    if (ticket.linkedTicketId) state.reasons.push(`new ticket linked to ticket ${ticket.linkedTicketId}`);
   }
 }
 

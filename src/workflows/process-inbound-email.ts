@@ -70,7 +70,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     const thread = await findThreadWaiting(parking, activities, lookup, { human, waitLimit: input.policy?.waitForParentSeconds ?? DEFAULT_WAIT_FOR_PARENT_SECONDS });
     applyThread(state, thread.result, thread.waited);
     let match = thread.result.match;
-    await learnFromHardBounce(parking, activities, state, verdict, match);
+    await learnFromHardBounce(parking, activities, state, verdict, match, lookup().candidates);
     const late = suppressAfterThreading(verdict, match !== null);
     if (late) return await finish('suppressed', late);
 

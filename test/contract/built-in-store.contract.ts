@@ -42,6 +42,20 @@ export function builtInStoreContract(name: string, openFresh: () => Promise<Fres
       assert.equal(await store.isParticipant(ticket.id, 'Grace Hopper'), false);
     });
 
+    test('the author of an internal note does not take part: a stranger kept as a note stays a stranger', async () => {
+      const { ticket } = await store.createTicket(newTicket({ requester: 'kim@customer.example' }));
+      await store.addComment(ticket.id, newComment({ author: 'mallory@elsewhere.example', internal: true }));
+      assert.equal(await store.isParticipant(ticket.id, 'mallory@elsewhere.example'), false);
+    });
+
+    test('the requester and comment authors take part by mailbox: a plus-tag or another case is the same person', async () => {
+      const { ticket } = await store.createTicket(newTicket({ requester: 'leo@customer.example' }));
+      await store.addComment(ticket.id, newComment({ author: 'Mia <mia@customer.example>' }));
+      assert.equal(await store.isParticipant(ticket.id, 'Leo+support@Customer.Example'), true);
+      assert.equal(await store.isParticipant(ticket.id, 'MIA+x@customer.example'), true);
+      assert.equal(await store.isParticipant(ticket.id, 'leon@customer.example'), false);
+    });
+
     test('a participant of one ticket takes no part in another', async () => {
       const { ticket: first } = await store.createTicket(newTicket({ requester: 'heidi@customer.example' }));
       await store.addComment(first.id, newComment({ author: 'ivan@customer.example' }));

@@ -44,6 +44,13 @@ function iso(ms: number): string {
   return new Date(ms).toISOString();
 }
 
+const DAY_MS = 86_400_000;
+
+/** A mark made now (or at `at`) that lasts a day. */
+function mark(address: string, reason: string, at = Date.now(), days = 1) {
+  return { address, reason, at: iso(at), expires: iso(at + days * DAY_MS) };
+}
+
 function emailRecord(overrides: Partial<EmailRecord> = {}): EmailRecord {
   return {
     workflowId: `inbound-email/${nextKey('wf')}`,
@@ -104,14 +111,14 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
         const email = emailRecord({ ticketId: ticket.id });
         await ledger.recordEmail(email);
         const address = `${nextKey('bounced')}@customer.example`;
-        await ledger.markUndeliverable(address, '550 5.1.1 no such user');
+        await ledger.markUndeliverable(mark(address, '550 5.1.1 no such user'));
 
         await ledger.migrate();
         await ledger.migrate();
 
         assert.equal((await ledger.findThread([indexed.messageId], indexed.queue))?.ticketId, ticket.id);
         assert.equal((await ledger.getEmail(email.workflowId))?.outcome, 'ticket_created');
-        assert.equal((await ledger.isUndeliverable(address))?.reason, '550 5.1.1 no such user');
+        assert.equal((await ledger.isUndeliverable(address, iso(Date.now())))?.reason, '550 5.1.1 no such user');
       });
     });
 
@@ -309,28 +316,113 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
       test('an undeliverable address keeps its first reason and is found whatever the case', async () => {
         const address = `${nextKey('bounced')}@Customer.Example`;
         const before = Date.now();
-        await ledger.markUndeliverable(address, '550 5.1.1 user unknown');
-        await ledger.markUndeliverable(address.toLowerCase(), '552 mailbox full');
+        await ledger.markUndeliverable(mark(address, '550 5.1.1 user unknown'));
+        await ledger.markUndeliverable(mark(address.toLowerCase(), '552 mailbox full'));
         for (const asked of [address, address.toUpperCase(), address.toLowerCase()]) {
-          const found = await ledger.isUndeliverable(asked);
+          const found = await ledger.isUndeliverable(asked, iso(Date.now()));
           assert.equal(found?.reason, '550 5.1.1 user unknown', asked);
           const since = Date.parse(found?.since ?? '');
           assert.ok(since >= before - 5_000 && since <= Date.now() + 5_000, `since ${found?.since} is when it was marked`);
+          assert.equal(Date.parse(found?.expires ?? '') - since, DAY_MS, 'expires a day after it was made');
         }
       });
 
       test('an address never marked is deliverable', async () => {
-        assert.equal(await ledger.isUndeliverable(`${nextKey('fine')}@customer.example`), null);
+        assert.equal(await ledger.isUndeliverable(`${nextKey('fine')}@customer.example`, iso(Date.now())), null);
       });
 
       test('concurrent marks with different reasons keep one of them', async () => {
         const address = `${nextKey('bounced')}@customer.example`;
         const reasons = Array.from({ length: PARALLEL }, (_, i) => `550 reason ${i}`);
-        await Promise.all(reasons.map((r) => ledger.markUndeliverable(address, r)));
-        const kept = (await ledger.isUndeliverable(address))?.reason;
+        await Promise.all(reasons.map((r) => ledger.markUndeliverable(mark(address, r))));
+        const kept = (await ledger.isUndeliverable(address, iso(Date.now())))?.reason;
         assert.ok(kept !== undefined && reasons.includes(kept), `kept ${kept}`);
-        await ledger.markUndeliverable(address, '552 later');
-        assert.equal((await ledger.isUndeliverable(address))?.reason, kept);
+        await ledger.markUndeliverable(mark(address, '552 later'));
+        assert.equal((await ledger.isUndeliverable(address, iso(Date.now())))?.reason, kept);
+      });
+
+      test('a mark no longer suppresses once it expires, and is not listed then', async () => {
+        const address = `${nextKey('expired')}@customer.example`;
+        const made = Date.now() - 3 * DAY_MS;
+        await ledger.markUndeliverable(mark(address, '550 old', made, 2));
+        assert.equal((await ledger.isUndeliverable(address, iso(made + DAY_MS)))?.reason, '550 old', 'in force a day later');
+        assert.equal(await ledger.isUndeliverable(address, iso(Date.now())), null, 'expired a day ago');
+        assert.equal(await ledger.isUndeliverable(address, iso(made + 2 * DAY_MS)), null, 'expired at the instant it expires');
+        const listed = await ledger.listUndeliverable({ at: iso(Date.now()), limit: 1000 });
+        assert.ok(!listed.some((m) => m.address === address), 'an expired mark is not listed');
+      });
+
+      test('a new bounce after a mark expired marks the address again, with the new reason and expiry', async () => {
+        const address = `${nextKey('again')}@customer.example`;
+        await ledger.markUndeliverable(mark(address, '550 first', Date.now() - 3 * DAY_MS, 1));
+        await ledger.markUndeliverable(mark(address, '550 second'));
+        const found = await ledger.isUndeliverable(address, iso(Date.now()));
+        assert.equal(found?.reason, '550 second');
+        assert.ok(Date.parse(found?.expires ?? '') > Date.now());
+      });
+
+      test('marks in force are listed newest first with address, reason, since and expiry; clearing one lifts it', async () => {
+        const older = `${nextKey('older')}@customer.example`;
+        const newer = `${nextKey('newer')}@Customer.example`;
+        await ledger.markUndeliverable(mark(older, '550 older', Date.now() - 60_000, 30));
+        await ledger.markUndeliverable(mark(newer, '550 newer', Date.now(), 30));
+        const listed = (await ledger.listUndeliverable({ at: iso(Date.now()), limit: 1000 })).filter((m) => [older, newer.toLowerCase()].includes(m.address));
+        assert.deepEqual(listed.map((m) => [m.address, m.reason]), [
+          [newer.toLowerCase(), '550 newer'],
+          [older, '550 older'],
+        ]);
+        for (const m of listed) assert.equal(Date.parse(m.expires) - Date.parse(m.since), 30 * DAY_MS);
+        assert.ok((await ledger.listUndeliverable({ at: iso(Date.now()), limit: 1 })).length <= 1, 'the limit holds');
+
+        assert.equal(await ledger.clearUndeliverable(newer.toUpperCase()), true);
+        assert.equal(await ledger.isUndeliverable(newer, iso(Date.now())), null);
+        assert.equal(await ledger.clearUndeliverable(newer), false, 'nothing left to clear');
+        assert.equal((await ledger.isUndeliverable(older, iso(Date.now())))?.reason, '550 older', 'the other mark stays');
+      });
+    });
+
+    describe('acknowledgements by Message-ID', () => {
+      test('an acknowledgement is found by its Message-ID with its ticket, recipient and state; an unknown one is not', async () => {
+        const ticket = await openTicket();
+        const workflowId = `inbound-email/${nextKey('wf')}`;
+        const ackId = `mg.${nextKey('ack')}@mailgate.example`;
+        await ledger.reserveAcknowledgement({ workflowId, ticketId: ticket.id, messageId: ackId, recipient: 'Ann@Customer.example' });
+        assert.deepEqual(await ledger.findAcknowledgement(ackId), { ticketId: ticket.id, recipient: 'ann@customer.example', state: 'reserved' });
+        await ledger.markAcknowledgementSent(workflowId);
+        assert.equal((await ledger.findAcknowledgement(ackId))?.state, 'sent');
+        assert.equal(await ledger.findAcknowledgement(messageId()), null);
+      });
+    });
+
+    describe('participants recorded from To and Cc', () => {
+      test('a recorded party takes part in that ticket only, whatever its case or plus-tag', async () => {
+        const ticket = await openTicket();
+        const other = await openTicket();
+        const colleague = `${nextKey('colleague')}@customer.example`;
+        await ledger.addParticipants({ ticketId: ticket.id, addresses: [`Bob <${colleague.toUpperCase()}>`, 'not an address'] });
+        await ledger.addParticipants({ ticketId: ticket.id, addresses: [colleague] });
+        const [local, domain] = colleague.split('@') as [string, string];
+        for (const spelling of [colleague, colleague.toUpperCase(), `${local}+cc@${domain}`]) {
+          assert.equal(await ledger.isParticipant(ticket.id, spelling), true, spelling);
+        }
+        assert.equal(await ledger.isParticipant(other.id, colleague), false, 'another ticket');
+        assert.equal(await ledger.isParticipant(ticket.id, `x${colleague}`), false, 'another mailbox');
+      });
+
+      test('a message with thousands of Cc addresses records a bounded number of them', async () => {
+        const ticket = await openTicket();
+        const many = Array.from({ length: 2000 }, (_, i) => `${nextKey(`cc${i}`)}@customer.example`);
+        await ledger.addParticipants({ ticketId: ticket.id, addresses: many });
+        assert.equal(await ledger.isParticipant(ticket.id, many[0]!), true);
+        assert.equal(await ledger.isParticipant(ticket.id, many[1999]!), false);
+      });
+
+      test('an acknowledgement recipient takes part by mailbox, not by spelling', async () => {
+        const ticket = await openTicket();
+        const customer = `${nextKey('ann')}@customer.example`;
+        await ledger.reserveAcknowledgement({ workflowId: `inbound-email/${nextKey('wf')}`, ticketId: ticket.id, messageId: messageId(), recipient: customer });
+        const [local, domain] = customer.split('@') as [string, string];
+        assert.equal(await ledger.isParticipant(ticket.id, `${local.toUpperCase()}+reply@${domain}`), true);
       });
     });
 

@@ -38,7 +38,7 @@ interface Backend {
    * A store on new storage holding what version 1 of the store left behind: its schema, recorded as
    * applied, and one ticket (V1_TICKET) with a comment. Not migrated further.
    */
-  openVersion1(): Promise<{ store: TicketStore; schemaVersions(): Promise<number[]> }>;
+  openVersion1(upTo?: number): Promise<{ store: TicketStore; schemaVersions(): Promise<number[]> }>;
   cleanup(): Promise<void>;
 }
 
@@ -47,13 +47,23 @@ const ALL_VERSIONS = MIGRATIONS.map((m) => m.version);
 const V1_TICKET = { id: 't_v1', messageId: 'v1-first@example.com', at: '2024-05-01T10:00:00.000Z' };
 
 /** Rows as version 1 wrote them; SQLite numbers tickets itself, PostgreSQL from its identity column. */
-function version1Seed(dialect: 'sqlite' | 'postgres'): string {
+/** An undeliverable mark as version 2 wrote it: no expiry (it lasted forever). */
+const V2_MARK = { address: 'bounced-before-v4@example.com', at: '2024-05-02T10:00:00.000Z' };
+
+/** `upTo` > 1: the versions up to it applied too, and (from version 2) one undeliverable mark. */
+function version1Seed(dialect: 'sqlite' | 'postgres', upTo = 1): string {
   const sqlite = dialect === 'sqlite';
   const { id, messageId, at } = V1_TICKET;
+  const later = MIGRATIONS.slice(1, upTo)
+    .map((m) => `${m[dialect]}\nINSERT INTO schema_migrations (version, name, applied_at) VALUES (${m.version}, 'v${m.version}', '${at}');`)
+    .join('\n');
+  const mark = upTo >= 2 ? `INSERT INTO undeliverable (address, reason, created) VALUES ('${V2_MARK.address}', '550 old', '${V2_MARK.at}');` : '';
   return `
 CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at ${sqlite ? 'text' : 'timestamptz(3)'} NOT NULL);
 ${MIGRATIONS[0]?.[dialect] ?? assert.fail('no version 1')}
 INSERT INTO schema_migrations (version, name, applied_at) VALUES (1, 'v1', '${at}');
+${later}
+${mark}
 INSERT INTO tickets (id, ${sqlite ? 'number, ' : ''}origin_key, subject, requester, queue, status, created, updated)
   VALUES ('${id}', ${sqlite ? '1, ' : ''}'v1-origin', 'From before the upgrade', 'old@example.com', 'support@mailgate.local',
     'pending', '${at}', '${at}');
@@ -368,6 +378,23 @@ function defineTicketStoreSuite(backend: Backend): void {
       assert.deepEqual([stored?.scanStatus, stored?.storageKey, stored?.scanDetail], ['unscannable', null, unscannable.scanDetail]);
     });
 
+    test('a version 3 database upgrades in place: an undeliverable mark that lasted forever now expires 30 days after it was made', async () => {
+      const old = await backend.openVersion1(3);
+      opened.push(old.store);
+      await old.store.migrate();
+      assert.deepEqual(await old.schemaVersions(), ALL_VERSIONS);
+      const inForce = new Date(Date.parse(V2_MARK.at) + 29 * 86_400_000).toISOString();
+      const expired = new Date(Date.parse(V2_MARK.at) + 30 * 86_400_000).toISOString();
+      assert.deepEqual(await old.store.isUndeliverable(V2_MARK.address, inForce), { reason: '550 old', since: V2_MARK.at, expires: expired });
+      assert.equal(await old.store.isUndeliverable(V2_MARK.address, expired), null);
+      assert.equal(await old.store.isUndeliverable(V2_MARK.address, new Date().toISOString()), null, 'no mark lasts forever');
+      // The new table works beside the old rows.
+      await old.store.addParticipants({ ticketId: V1_TICKET.id, addresses: ['cc@example.com'] });
+      assert.equal(await old.store.isParticipant(V1_TICKET.id, 'CC+x@example.com'), true);
+      await old.store.migrate();
+      assert.deepEqual(await old.schemaVersions(), ALL_VERSIONS);
+    });
+
     test('a new ticket has priority normal, no tags, no extra queues and no link unless given', async () => {
       const { ticket } = await store.createTicket(inbound());
       assert.deepEqual(
@@ -522,10 +549,12 @@ function defineTicketStoreSuite(backend: Backend): void {
 
     test('an undeliverable address keeps its first reason and is found regardless of case', async () => {
       const address = `${next('bounced')}@Example.com`;
-      assert.equal(await store.isUndeliverable(address), null);
-      await store.markUndeliverable(address, '550 5.1.1 user unknown');
-      await Promise.all([store.markUndeliverable(address.toUpperCase(), 'second'), open().markUndeliverable(address, 'third')]);
-      const found = await store.isUndeliverable(address.toLowerCase());
+      const at = new Date().toISOString();
+      const mark = (a: string, reason: string) => ({ address: a, reason, at, expires: new Date(Date.now() + 86_400_000).toISOString() });
+      assert.equal(await store.isUndeliverable(address, at), null);
+      await store.markUndeliverable(mark(address, '550 5.1.1 user unknown'));
+      await Promise.all([store.markUndeliverable(mark(address.toUpperCase(), 'second')), open().markUndeliverable(mark(address, 'third'))]);
+      const found = await store.isUndeliverable(address.toLowerCase(), at);
       assert.equal(found?.reason, '550 5.1.1 user unknown');
       assert.match(found?.since ?? '', /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
     });
@@ -600,12 +629,12 @@ defineTicketStoreSuite({
     return Array.from({ length: instances }, () => createSqliteTicketStore(file));
   },
   schemaVersions: async () => sqliteVersions(sqliteFile),
-  openVersion1: async () => {
+  openVersion1: async (upTo = 1) => {
     const file = join(sqliteDir, next('v1'), 'tickets.sqlite');
     mkdirSync(dirname(file), { recursive: true });
     const db = new DatabaseSync(file);
     try {
-      db.exec(version1Seed('sqlite'));
+      db.exec(version1Seed('sqlite', upTo));
     } finally {
       db.close();
     }
@@ -649,9 +678,9 @@ defineTicketStoreSuite({
     return Array.from({ length: instances }, () => createPostgresTicketStore(pgUrl, { schema }));
   },
   schemaVersions: () => pgVersions(pgSchema),
-  openVersion1: async () => {
+  openVersion1: async (upTo = 1) => {
     const schema = newPgSchema();
-    await withPgClient((client) => client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"; ${version1Seed('postgres')}`));
+    await withPgClient((client) => client.query(`CREATE SCHEMA "${schema}"; SET search_path TO "${schema}"; ${version1Seed('postgres', upTo)}`));
     return { store: createPostgresTicketStore(pgUrl, { schema }), schemaVersions: () => pgVersions(schema) };
   },
   cleanup: () =>

@@ -94,7 +94,7 @@ const defaults: Fakes = {
   sendAcknowledgement: (input) => ({ messageId: `ack-${input.ticketNumber}@mailgate.test`, sent: true, recorded: true, reason: 'sent' }),
   markAcknowledgementSent: () => undefined,
   recordEmail: () => undefined,
-  recordHardBounce: () => undefined,
+  recordHardBounce: ({ recipients }) => ({ marked: recipients, refused: [] }),
 };
 
 /** The activities for a Worker, and what they were called with. */

@@ -571,6 +571,36 @@ describe('waiting for a parent', () => {
     assert.equal(fakes.count('sendAcknowledgement'), 1);
   });
 
+  test('a hard bounce the ledger refuses marks nothing and records why (issue 12: a forged report)', async () => {
+    const bounce: ActivityOutput<'classifyEmail'>['bounce'] = { kind: 'hard', recipients: ['ceo@victim.example'], status: '5.1.1' };
+    const refusal = 'the report returns no message Mailgate sent: nothing marked undeliverable';
+    const fakes = new RecordedActivities({
+      parseEmail: () =>
+        summary({
+          from: 'mailer-daemon@evil.example',
+          subject: 'Undelivered Mail',
+          classification: verdict({ emailClass: 'bounce', evidence: ['dsn:failed'], bounce, returnedMessageId: 'customer-1@customer.example' }),
+        }),
+      findThread: () => ({ match: { ...threaded, messageId: 'customer-1@customer.example', rule: 'bounce-original' }, refused: [] }),
+      recordTicket: () => ({ ...created, outcome: 'note_added', ticketCreated: false }),
+      recordHardBounce: () => ({ marked: [], refused: [refusal] }),
+    });
+    const state = finished(await run(fakes, email()));
+    assert.equal(state.outcome, 'note_added');
+    assert.ok(state.reasons.includes(refusal), state.reasons.join('; '));
+    assert.ok(!state.reasons.some((r) => r.startsWith('marked undeliverable')), state.reasons.join('; '));
+  });
+
+  test('a hard bounce that names no returned message at all does not ask the ledger, and says so', async () => {
+    const bounce: ActivityOutput<'classifyEmail'>['bounce'] = { kind: 'hard', recipients: ['ceo@victim.example'], status: '5.1.1' };
+    const fakes = new RecordedActivities({
+      parseEmail: () => summary({ from: 'mailer-daemon@evil.example', subject: 'Undelivered Mail', classification: verdict({ emailClass: 'bounce', evidence: ['dsn:failed'], bounce, returnedMessageId: null }) }),
+    });
+    const state = finished(await run(fakes, email()));
+    assert.equal(fakes.count('recordHardBounce'), 0);
+    assert.ok(state.reasons.includes('hard bounce that names no returned message: nothing marked undeliverable'), state.reasons.join('; '));
+  });
+
   test('a hard bounce of our acknowledgement marks the recipient undeliverable', async () => {
     const bounce: ActivityOutput<'classifyEmail'>['bounce'] = { kind: 'hard', recipients: [CUSTOMER], status: '5.1.1' };
     const fakes = new RecordedActivities({
@@ -587,7 +617,9 @@ describe('waiting for a parent', () => {
     const state = finished(await run(fakes, email({ policy: { waitForParentSeconds: 120 } })));
 
     assert.equal(state.outcome, 'note_added');
-    assert.deepEqual(fakes.inputs('recordHardBounce'), [{ recipients: [CUSTOMER], reason: 'hard bounce 5.1.1 of <ack-1@mailgate.test>' }]);
+    assert.deepEqual(fakes.inputs('recordHardBounce'), [
+      { recipients: [CUSTOMER], reason: 'hard bounce 5.1.1 of <ack-1@mailgate.test>', returnedMessageId: 'ack-1@mailgate.test', candidates: ['ack-1@mailgate.test'] },
+    ]);
     assert.ok(state.reasons.includes(`marked undeliverable: ${CUSTOMER}`), state.reasons.join('; '));
     assert.equal(fakes.inputs('findThread')[0]?.returnedMessageId, 'ack-1@mailgate.test', 'the parse step found the original');
     assert.equal(state.waitedForParentSeconds, 0);

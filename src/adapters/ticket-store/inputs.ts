@@ -3,6 +3,7 @@
  * same values. Callers include the HTTP layer and rule engines, so values are checked at run time
  * even where the types already forbid them: a bad value must fail clearly, not as a CHECK violation.
  */
+import { mailboxOf } from '../../domain/mailbox';
 import { InvalidTicketInputError } from './errors';
 import { normalizeAddress } from './keys';
 import type { CreateTicketInput, EmailClass, EmailOutcomeRecord, EmailRecord, TicketPriority, TicketStatus } from './types';
@@ -110,6 +111,18 @@ export function emailColumns(record: EmailRecord): (string | null)[] {
  * The address in a comment author: authors are free text, and while the pipeline stores a bare
  * address, a display form ("Alice <alice@example.com>") must match its address too.
  */
+/**
+ * A message may name thousands of Cc addresses; a ticket records the first ones only (a bound on
+ * what one hostile message can write, and more parties than any real conversation has).
+ */
+export const MAX_PARTICIPANTS_PER_MESSAGE = 50;
+
+/** The distinct mailboxes of `addresses` that look like addresses, at most MAX_PARTICIPANTS_PER_MESSAGE. */
+export function participantMailboxes(addresses: string[]): string[] {
+  const mailboxes = addresses.map((a) => mailboxOf(authorAddress(a))).filter((m) => /^[^@\s]+@[^@\s]+$/.test(m));
+  return [...new Set(mailboxes)].slice(0, MAX_PARTICIPANTS_PER_MESSAGE);
+}
+
 export function authorAddress(author: string): string {
   const angle = /<([^<>]*)>\s*$/.exec(author);
   return normalizeAddress(angle?.[1] ?? author);

@@ -298,6 +298,36 @@ CREATE TABLE message_id_clashes (
   PRIMARY KEY (workflow_id, other_workflow_id)
 );`,
   },
+  {
+    version: 6,
+    name: 'undeliverable marks expire; participants recorded from To/Cc; acknowledgements by Message-ID',
+    // Issue 12: a mark used to last forever. Marks made before this version get 30 days from when
+    // they were made (UNDELIVERABLE_MARK_DAYS' default), so none of them lasts forever either.
+    // Participants are stored by mailbox (src/domain/mailbox.ts), so the lookup is one equality.
+    sqlite: `
+ALTER TABLE undeliverable ADD COLUMN expires TEXT;
+UPDATE undeliverable SET expires = strftime('%Y-%m-%dT%H:%M:%fZ', created, '+30 days') WHERE expires IS NULL;
+CREATE INDEX undeliverable_newest ON undeliverable (created DESC, address);
+CREATE TABLE participants (
+  ticket_id TEXT NOT NULL REFERENCES tickets (id),
+  mailbox TEXT NOT NULL,
+  created TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, mailbox)
+);
+CREATE INDEX acknowledgements_message_id ON acknowledgements (message_id);`,
+    postgres: `
+ALTER TABLE undeliverable ADD COLUMN expires timestamptz(3);
+UPDATE undeliverable SET expires = created + interval '30 days' WHERE expires IS NULL;
+ALTER TABLE undeliverable ALTER COLUMN expires SET NOT NULL;
+CREATE INDEX undeliverable_newest ON undeliverable (created DESC, address);
+CREATE TABLE participants (
+  ticket_id text NOT NULL REFERENCES tickets (id),
+  mailbox text NOT NULL,
+  created timestamptz(3) NOT NULL,
+  PRIMARY KEY (ticket_id, mailbox)
+);
+CREATE INDEX acknowledgements_message_id ON acknowledgements (message_id);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

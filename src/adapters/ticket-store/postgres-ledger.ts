@@ -3,11 +3,12 @@
  * undeliverable addresses, replay claims and email records. It shares postgres.ts's pool and its
  * transaction and error handling.
  */
-import { authorAddress, emailColumns, isoInstant } from './inputs';
+import { mailboxOf } from '../../domain/mailbox';
+import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
-import { toCount, toEmail, toMessageIdClash, toThreadEntry, toUndeliverable } from './rows';
+import { toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toUndeliverable } from './rows';
 import { pickThread } from './thread-match';
 
 /**
@@ -26,7 +27,7 @@ function countWindow(db: Queryable, key: string, windowStart: string): Promise<n
 /** What the ledger keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
 type TicketLedger = Pick<
   LedgerMethods,
-  'findThread' | 'indexMessageId' | 'isParticipant' | 'reserveAcknowledgement' | 'markAcknowledgementSent'
+  'findThread' | 'indexMessageId' | 'isParticipant' | 'addParticipants' | 'findAcknowledgement' | 'reserveAcknowledgement' | 'markAcknowledgementSent'
 >;
 /** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
 type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
@@ -60,18 +61,33 @@ function ticketLedger({ pool, guarded }: PostgresAccess): TicketLedger {
 
     isParticipant: (ticketId, address) =>
       guarded(async () => {
-        const wanted = normalizeAddress(address);
+        // By mailbox, normalized in JavaScript on both sides, exactly as the SQLite store does.
+        const wanted = mailboxOf(address);
         const ticket = await one(pool, 'SELECT requester FROM tickets WHERE id = $1', [ticketId]);
         if (!ticket) return false;
-        if (ticket['requester'] === wanted) return true;
-        const acknowledged = await one(pool, 'SELECT 1 FROM acknowledgements WHERE ticket_id = $1 AND recipient = $2 LIMIT 1', [
-          ticketId,
-          wanted,
-        ]);
-        if (acknowledged) return true;
-        // Authors are stored as given; normalizing them in JavaScript matches the SQLite store exactly.
-        const authors = await rows(pool, 'SELECT DISTINCT author FROM comments WHERE ticket_id = $1', [ticketId]);
-        return authors.some((r) => authorAddress(String(r['author'])) === wanted);
+        if (mailboxOf(String(ticket['requester'])) === wanted) return true;
+        if (await one(pool, 'SELECT 1 FROM participants WHERE ticket_id = $1 AND mailbox = $2 LIMIT 1', [ticketId, wanted])) return true;
+        const recipients = await rows(pool, 'SELECT DISTINCT recipient FROM acknowledgements WHERE ticket_id = $1', [ticketId]);
+        if (recipients.some((r) => mailboxOf(String(r['recipient'])) === wanted)) return true;
+        // Internal notes do not count (see the port).
+        const authors = await rows(pool, 'SELECT DISTINCT author FROM comments WHERE ticket_id = $1 AND NOT internal', [ticketId]);
+        return authors.some((r) => mailboxOf(authorAddress(String(r['author']))) === wanted);
+      }),
+
+    addParticipants: (input) =>
+      guarded(async () => {
+        const mailboxes = participantMailboxes(input.addresses);
+        if (mailboxes.length === 0) return;
+        await pool.query(
+          `INSERT INTO participants (ticket_id, mailbox, created) SELECT $1, m, $3 FROM unnest($2::text[]) AS m ON CONFLICT DO NOTHING`,
+          [input.ticketId, mailboxes, now()],
+        );
+      }),
+
+    findAcknowledgement: (messageId) =>
+      guarded(async () => {
+        const row = await one(pool, 'SELECT ticket_id, recipient, state FROM acknowledgements WHERE message_id = $1 ORDER BY created LIMIT 1', [messageId]);
+        return row ? toSentAcknowledgement(row) : null;
       }),
 
     reserveAcknowledgement: (record) =>
@@ -119,20 +135,34 @@ function mailLedger({ pool, transaction, guarded }: PostgresAccess): MailLedger 
     peekRateEvents: (key, windowStart) =>
       guarded(async () => countWindow(pool, key, isoInstant(windowStart, 'windowStart'))),
 
-    markUndeliverable: (address, reason) =>
+    markUndeliverable: (input) =>
       guarded(async () => {
-        await pool.query('INSERT INTO undeliverable (address, reason, created) VALUES ($1, $2, $3) ON CONFLICT (address) DO NOTHING', [
-          normalizeAddress(address),
-          reason,
-          now(),
-        ]);
+        // A mark in force keeps its first reason and expiry; an expired one is replaced.
+        await pool.query(
+          `INSERT INTO undeliverable (address, reason, created, expires) VALUES ($1, $2, $3, $4)
+           ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, created = excluded.created, expires = excluded.expires
+           WHERE undeliverable.expires <= excluded.created`,
+          [normalizeAddress(input.address), input.reason, isoInstant(input.at, 'at'), isoInstant(input.expires, 'expires')],
+        );
       }),
 
-    isUndeliverable: (address) =>
+    isUndeliverable: (address, at) =>
       guarded(async () => {
-        const row = await one(pool, 'SELECT reason, created FROM undeliverable WHERE address = $1', [normalizeAddress(address)]);
-        return row ? toUndeliverable(row) : null;
+        const row = await one(pool, 'SELECT * FROM undeliverable WHERE address = $1 AND expires > $2', [normalizeAddress(address), isoInstant(at, 'at')]);
+        if (!row) return null;
+        const { reason, since, expires } = toUndeliverable(row);
+        return { reason, since, expires };
       }),
+
+    listUndeliverable: (input) =>
+      guarded(async () =>
+        (await rows(pool, 'SELECT * FROM undeliverable WHERE expires > $1 ORDER BY created DESC, address LIMIT $2', [isoInstant(input.at, 'at'), input.limit])).map(
+          toUndeliverable,
+        ),
+      ),
+
+    clearUndeliverable: (address) =>
+      guarded(async () => ((await pool.query('DELETE FROM undeliverable WHERE address = $1', [normalizeAddress(address)])).rowCount ?? 0) > 0),
 
     recordEmail: (record) =>
       guarded(async () => {

@@ -164,8 +164,12 @@ export function toCount(row: Row | undefined): number {
   return integer(row, 'n');
 }
 
-export function toUndeliverable(row: Row): { reason: string; since: string } {
-  return { reason: text(row, 'reason'), since: timestamp(row, 'created') };
+export function toUndeliverable(row: Row): { address: string; reason: string; since: string; expires: string } {
+  return { address: text(row, 'address'), reason: text(row, 'reason'), since: timestamp(row, 'created'), expires: timestamp(row, 'expires') };
+}
+
+export function toSentAcknowledgement(row: Row): { ticketId: string; recipient: string; state: 'reserved' | 'sent' } {
+  return { ticketId: text(row, 'ticket_id'), recipient: text(row, 'recipient'), state: oneOf(row, 'state', ['reserved', 'sent']) };
 }
 
 /** A thread_index row joined with its ticket's number (column `number`). */

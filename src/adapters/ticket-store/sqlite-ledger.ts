@@ -3,10 +3,11 @@
  * undeliverable addresses, replay claims and email records. It shares sqlite.ts's connection and its
  * write lock discipline (BEGIN IMMEDIATE).
  */
-import { authorAddress, emailColumns, isoInstant } from './inputs';
+import { mailboxOf } from '../../domain/mailbox';
+import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
-import { toCount, toEmail, toMessageIdClash, toThreadEntry, toUndeliverable } from './rows';
+import { toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toUndeliverable } from './rows';
 import type { SqliteAccess } from './sqlite-access';
 import { pickThread } from './thread-match';
 
@@ -16,7 +17,7 @@ const COUNT_WINDOW = 'SELECT COUNT(*) AS n FROM rate_events WHERE key = ? AND at
 /** What the ledger keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
 type TicketLedger = Pick<
   LedgerMethods,
-  'findThread' | 'indexMessageId' | 'isParticipant' | 'reserveAcknowledgement' | 'markAcknowledgementSent'
+  'findThread' | 'indexMessageId' | 'isParticipant' | 'addParticipants' | 'findAcknowledgement' | 'reserveAcknowledgement' | 'markAcknowledgementSent'
 >;
 /** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
 type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
@@ -53,15 +54,32 @@ function ticketLedger({ get, all, run, write, guarded }: SqliteAccess): TicketLe
 
     isParticipant: (ticketId, address) =>
       guarded(() => {
-        const wanted = normalizeAddress(address);
+        // By mailbox: `Ann+x@Customer.example` is Ann (issue 12); the same rule as the rate keys.
+        const wanted = mailboxOf(address);
         const ticket = get('SELECT requester FROM tickets WHERE id = ?', ticketId);
         if (!ticket) return false;
-        if (ticket['requester'] === wanted) return true;
-        if (get('SELECT 1 FROM acknowledgements WHERE ticket_id = ? AND recipient = ? LIMIT 1', ticketId, wanted)) return true;
+        if (mailboxOf(String(ticket['requester'])) === wanted) return true;
+        if (get('SELECT 1 FROM participants WHERE ticket_id = ? AND mailbox = ? LIMIT 1', ticketId, wanted)) return true;
+        const recipients = all('SELECT DISTINCT recipient FROM acknowledgements WHERE ticket_id = ?', ticketId);
+        if (recipients.some((r) => mailboxOf(String(r['recipient'])) === wanted)) return true;
         // Authors are stored as given, so they are normalized here rather than with SQL lower(),
-        // which in SQLite folds ASCII only.
-        const authors = all('SELECT DISTINCT author FROM comments WHERE ticket_id = ?', ticketId);
-        return authors.some((r) => authorAddress(String(r['author'])) === wanted);
+        // which in SQLite folds ASCII only. Internal notes do not count (see the port).
+        const authors = all('SELECT DISTINCT author FROM comments WHERE ticket_id = ? AND internal = 0', ticketId);
+        return authors.some((r) => mailboxOf(authorAddress(String(r['author']))) === wanted);
+      }),
+
+    addParticipants: (input) =>
+      guarded(() => {
+        const at = now();
+        for (const mailbox of participantMailboxes(input.addresses)) {
+          run('INSERT INTO participants (ticket_id, mailbox, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', input.ticketId, mailbox, at);
+        }
+      }),
+
+    findAcknowledgement: (messageId) =>
+      guarded(() => {
+        const row = get('SELECT ticket_id, recipient, state FROM acknowledgements WHERE message_id = ? ORDER BY created LIMIT 1', messageId);
+        return row ? toSentAcknowledgement(row) : null;
       }),
 
     reserveAcknowledgement: (record) =>
@@ -110,21 +128,36 @@ function mailLedger({ get, all, run, write, guarded }: SqliteAccess): MailLedger
     peekRateEvents: (key, windowStart) =>
       guarded(() => toCount(get(COUNT_WINDOW, key, isoInstant(windowStart, 'windowStart')))),
 
-    markUndeliverable: (address, reason) =>
+    markUndeliverable: (input) =>
       guarded(() => {
+        const at = isoInstant(input.at, 'at');
+        // A mark in force keeps its first reason and expiry; an expired one is replaced.
         run(
-          'INSERT INTO undeliverable (address, reason, created) VALUES (?, ?, ?) ON CONFLICT (address) DO NOTHING',
-          normalizeAddress(address),
-          reason,
-          now(),
+          `INSERT INTO undeliverable (address, reason, created, expires) VALUES (?, ?, ?, ?)
+           ON CONFLICT (address) DO UPDATE SET reason = excluded.reason, created = excluded.created, expires = excluded.expires
+           WHERE undeliverable.expires IS NULL OR undeliverable.expires <= excluded.created`,
+          normalizeAddress(input.address),
+          input.reason,
+          at,
+          isoInstant(input.expires, 'expires'),
         );
       }),
 
-    isUndeliverable: (address) =>
+    isUndeliverable: (address, at) =>
       guarded(() => {
-        const row = get('SELECT reason, created FROM undeliverable WHERE address = ?', normalizeAddress(address));
-        return row ? toUndeliverable(row) : null;
+        const row = get('SELECT * FROM undeliverable WHERE address = ? AND expires > ?', normalizeAddress(address), isoInstant(at, 'at'));
+        if (!row) return null;
+        const { reason, since, expires } = toUndeliverable(row);
+        return { reason, since, expires };
       }),
+
+    listUndeliverable: (input) =>
+      guarded(() =>
+        all('SELECT * FROM undeliverable WHERE expires > ? ORDER BY created DESC, address LIMIT ?', isoInstant(input.at, 'at'), input.limit).map(toUndeliverable),
+      ),
+
+    clearUndeliverable: (address) =>
+      guarded(() => run('DELETE FROM undeliverable WHERE address = ?', normalizeAddress(address)) > 0),
 
     recordEmail: (record) =>
       guarded(() => {
