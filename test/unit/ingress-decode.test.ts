@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { brotliCompressSync, constants, deflateRawSync, deflateSync, gzipSync } from 'node:zlib';
 import type { NextFunction, Request, Response } from 'express';
 import { rateLimit } from '../../src/api/auth';
+import { ByteBudget } from '../../src/api/inbound-body';
 import { checkSignatureHeaders } from '../../src/api/signing';
 import { loadConfig } from '../../src/config';
 import { contentCodings, decodeBody } from '../../src/ingress/decode-body';
@@ -79,6 +80,23 @@ describe('decodeBody', () => {
   test('contentCodings lists the codings in order, identity and blanks left out', () => {
     assert.deepEqual(contentCodings(' GZIP , identity,, br '), ['gzip', 'br']);
     assert.deepEqual(contentCodings(undefined), []);
+  });
+});
+
+describe('the budget for unauthenticated bodies', () => {
+  test('reservations fit until the capacity, a release gives the bytes back once, and 0 or NaN capacity is refused', () => {
+    const budget = new ByteBudget(10);
+    const a = budget.reserve(6);
+    assert.ok(a);
+    assert.equal(budget.reserve(5), undefined);
+    const b = budget.reserve(4);
+    assert.ok(b);
+    a();
+    a();
+    assert.equal(budget.inUse, 4);
+    assert.ok(budget.reserve(6));
+    assert.throws(() => new ByteBudget(0), RangeError);
+    assert.throws(() => new ByteBudget(Number.NaN), RangeError);
   });
 });
 
