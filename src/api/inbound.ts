@@ -93,7 +93,8 @@ export function inboundRouter(deps: InboundDeps): Router {
     '/v1/inbound/mime',
     (req, res, next) => {
       if (!req.is('message/rfc822')) {
-        res.status(415).json({ error: 'unsupported_media_type', reason: 'send the raw message with Content-Type: message/rfc822' });
+        // Refused before authentication and before its body: close rather than read the body on.
+        res.set('Connection', 'close').status(415).json({ error: 'unsupported_media_type', reason: 'send the raw message with Content-Type: message/rfc822' });
         return;
       }
       next();
