@@ -20,7 +20,8 @@ export type LinkRefusal =
   | 'no-authority'
   | 'unparseable'
   | 'credentials'
-  | 'idn-host';
+  | 'idn-host'
+  | 'internal-host';
 
 export type LinkVerdict = { ok: true; href: string } | { ok: false; refusal: LinkRefusal };
 
@@ -32,6 +33,12 @@ const SPECIAL_LINK_SCHEMES: ReadonlySet<string> = new Set(['http:', 'https:']);
 const isC0OrSpace = (code: number): boolean => code <= 0x20;
 const TAB_OR_NEWLINE = /[\t\n\r]/g;
 const SCHEME = /^([a-zA-Z][a-zA-Z0-9+.-]*):/;
+
+/** A parsed (so already canonical) hostname that names the agent's own machine or network. */
+function isInternalHost(hostname: string): boolean {
+  const host = hostname.replace(/\.$/, '');
+  return host.startsWith('[') || /^\d{1,3}(?:\.\d{1,3}){3}$/.test(host) || host === 'localhost' || host.endsWith('.localhost') || !host.includes('.');
+}
 
 /** The string a browser's URL parser actually reads: ends trimmed, tabs and newlines gone. */
 export function browserUrlText(value: string): string {
@@ -62,6 +69,11 @@ function parse(text: string): URL | undefined {
  *   look identical in a link's tooltip; agents are the target, the link text stays readable.
  * - in-page `#fragments`: the sanitizer keeps no `id` or `name`, so there is nothing to jump to,
  *   and a fragment resolves against the helpdesk's own page.
+ * - hosts inside the agent's network: IP literals in any spelling (`0x7f.1`, `2130706433` and
+ *   `[::1]` are all 127.0.0.1 to the parser, and Mailgate's own API listens on 127.0.0.1:3000 by
+ *   default), `localhost` and `*.localhost`, and single-label names (`http://helpdesk/`) that the
+ *   agent's resolver completes with its own search domain. Mail from outside has no business
+ *   pointing there; public sites have names.
  */
 export function normaliseLink(value: string, schemes: ReadonlySet<string> = LINK_SCHEMES): LinkVerdict {
   const text = browserUrlText(value);
@@ -77,6 +89,7 @@ export function normaliseLink(value: string, schemes: ReadonlySet<string> = LINK
     if (url.hostname === '') return { ok: false, refusal: 'unparseable' };
     if (url.username !== '' || url.password !== '') return { ok: false, refusal: 'credentials' };
     if (url.hostname.split('.').some((label) => label.startsWith('xn--'))) return { ok: false, refusal: 'idn-host' };
+    if (isInternalHost(url.hostname)) return { ok: false, refusal: 'internal-host' };
   }
   return { ok: true, href: url.href };
 }

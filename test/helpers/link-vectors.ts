@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { LinkRefusal } from '../../src/domain/link-url';
 
-const REFUSALS: readonly LinkRefusal[] = ['empty', 'relative', 'scheme', 'no-authority', 'unparseable', 'credentials', 'idn-host'];
+const REFUSALS: readonly LinkRefusal[] = ['empty', 'relative', 'scheme', 'no-authority', 'unparseable', 'credentials', 'idn-host', 'internal-host'];
 // From dist/test/helpers/ (test/helpers/stack.ts would start a Temporal runtime just for its ROOT).
 const FILE = path.resolve(__dirname, '../../..', 'test/fixtures/xss/links.json');
 
