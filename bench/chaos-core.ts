@@ -243,7 +243,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosResult> {
   const databaseUrl = postgresUrl();
   // One source delivers everything here, as one relay would: the per-source limit is set above the
   // suite's own rate, so that the limit is not what is counted.
-  const app = await startApp({ databaseUrl, env: { INGRESS_RATE_PER_MINUTE: '100000' } });
+  const app = await startApp({ databaseUrl, env: { INGRESS_RATE_PER_MINUTE: '100000', INGRESS_RATE_BURST: '100000' } });
   const connect = (): Promise<Client> =>
     Connection.connect(temporalConnectionOptions(config.temporal)).then((connection) => new Client({ connection, namespace: config.temporal.namespace }));
   let client = await connect();

@@ -6,7 +6,7 @@
  * compared by their ratio.
  *   scripts/with-env node dist/bench/load.js --rate 20 --count 400 [--mix small|attachments]
  * One client sends everything, so above 20 emails/s run the API with the per-source limit raised
- * (INGRESS_RATE_PER_MINUTE=100000 scripts/stack up api), or the limiter is what gets measured.
+ * (INGRESS_RATE_PER_MINUTE=100000 INGRESS_RATE_BURST=100000 scripts/stack up api), or the limiter is what gets measured.
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';

@@ -84,6 +84,8 @@ export interface Config {
     maxSkewSeconds: number;
     /** Requests a minute per source address. */
     ratePerMinute: number;
+    /** Requests a source may send at once (its bucket's size; a new source starts with this many). */
+    rateBurst: number;
   };
   /** Bearer token for everything under /v1 except the ingress (never logged). */
   adminToken: string;
@@ -338,6 +340,7 @@ export function loadConfig(env: Env = process.env): Config {
       secrets: secretList(env, 'INGRESS_SECRETS'),
       maxSkewSeconds: int(env, 'INGRESS_MAX_SKEW_SECONDS', 300, 3600),
       ratePerMinute: int(env, 'INGRESS_RATE_PER_MINUTE', 1200),
+      rateBurst: int(env, 'INGRESS_RATE_BURST', 60),
     },
     adminToken: longSecret(env, 'ADMIN_TOKEN'),
     workerMetrics: {

@@ -13,6 +13,7 @@
  */
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { EmailClass, ScanStatus } from './adapters/ticket-store/types';
+import { CONTENT_CODINGS, type ContentCoding } from './ingress/decode-body';
 import type { AcceptAnswer, IngressKind, Refusal, RetryCause } from './ingress/types';
 import type { EmailOutcome, EmailStep } from './workflows/types';
 
@@ -123,6 +124,13 @@ const emailsTotal = new Counter({
   registers: [registry],
 });
 
+const ingressDecodedBytesTotal = new Counter({
+  name: 'helpdesk_ingress_decoded_bytes_total',
+  help: 'Bytes produced by undoing an ingress body\'s Content-Encoding (only ever after its signature held), by coding',
+  labelNames: ['coding'] as const,
+  registers: [registry],
+});
+
 const queueLabels = new Set<string>();
 
 function queueLabel(queue: string): string {
@@ -149,6 +157,7 @@ export const metrics = {
     }
     for (const reason of SUPPRESSION_REASONS) suppressedTotal.labels(reason).inc(0);
     for (const verdict of AV_VERDICTS) avVerdictsTotal.labels(verdict).inc(0);
+    for (const coding of CONTENT_CODINGS) ingressDecodedBytesTotal.labels(coding).inc(0);
   },
   inbound(queue: string, status: InboundStatus): void {
     inboundTotal.labels(queueLabel(queue), status).inc();
@@ -168,6 +177,10 @@ export const metrics = {
   },
   ticketFailed(queue: string, step: EmailStep): void {
     ticketFailedTotal.labels(queueLabel(queue), step).inc();
+  },
+  /** Each chunk a Content-Encoding decoder produces, as it is produced (bounded labels: ContentCoding). */
+  ingressDecoded(bytes: number, coding: ContentCoding): void {
+    ingressDecodedBytesTotal.labels(coding).inc(bytes);
   },
   parseFailure(): void {
     parseFailureTotal.inc();

@@ -56,7 +56,7 @@ export function createApp(deps: ApiDeps): express.Express {
   metrics.prime(deps.config.rules.queues.map((q) => q.address));
   // Before the rate limit, so a 429 at the ingress is timed too.
   app.use(measureIngress());
-  app.use('/v1', rateLimit(deps.config.ingress.ratePerMinute));
+  app.use('/v1', rateLimit(deps.config.ingress.ratePerMinute, deps.config.ingress.rateBurst));
   app.use(inboundRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
   app.use('/v1', adminAuth(deps.config.adminToken));
   app.use(emailAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));

@@ -8,10 +8,34 @@ import { timingSafeEqual, createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Ledger } from '../ports/ledger';
 import type { Logger } from '../logger';
-import { SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from './signing';
+import { ingressBody } from './inbound-body';
+import { checkSignatureHeaders, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from './signing';
 
 function refuse(res: Response, reason: string): void {
   res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'unauthorized', reason });
+}
+
+/**
+ * Before the body is read: a request without well-formed, fresh signature headers is refused on
+ * its headers alone, and the connection closed, so none of its body is buffered (issue 12,
+ * class 3: memory per unauthenticated connection).
+ */
+export function ingressHeaderCheck(deps: { maxSkewSeconds: number; log: Logger }): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) => {
+    const verdict = checkSignatureHeaders({
+      timestamp: req.get(TIMESTAMP_HEADER),
+      signature: req.get(SIGNATURE_HEADER),
+      nowMs: Date.now(),
+      maxSkewSeconds: deps.maxSkewSeconds,
+    });
+    if (!verdict.ok) {
+      deps.log.warn('ingress request refused', { reason: verdict.reason, source: req.socket.remoteAddress, bodyRead: false });
+      res.set('Connection', 'close');
+      refuse(res, verdict.reason);
+      return;
+    }
+    next();
+  };
 }
 
 export function ingressAuth(deps: { secrets: string[]; maxSkewSeconds: number; tickets: Pick<Ledger, 'claimOnce' | 'releaseClaim'>; log: Logger }): RequestHandler {
@@ -21,7 +45,7 @@ export function ingressAuth(deps: { secrets: string[]; maxSkewSeconds: number; t
       secrets: deps.secrets,
       timestamp: req.get(TIMESTAMP_HEADER),
       signature: req.get(SIGNATURE_HEADER),
-      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      body: ingressBody(req)?.wire ?? Buffer.alloc(0),
       nowMs: now,
       maxSkewSeconds: deps.maxSkewSeconds,
     });
@@ -63,17 +87,24 @@ export function adminAuth(token: string): RequestHandler {
 }
 
 /**
- * A token bucket per source address: `perMinute` requests a minute, in bursts of as many. In-process
- * (each API process limits what reaches it); 429 with the seconds until a token is back.
+ * A token bucket per source address: `perMinute` requests a minute, in bursts of at most `burst`
+ * (and never more than `perMinute`). A new source starts with the burst, not a minute's worth:
+ * with 1,200 tokens up front a fresh address could fire 1,200 requests at once (issue 12, class
+ * 3), and a bucket map cleared under pressure would hand every address that burst again.
+ * In-process (each API process limits what reaches it); 429 with the seconds until a token is back.
  */
-export function rateLimit(perMinute: number, maxSources = 100_000): RequestHandler {
+export function rateLimit(perMinute: number, burst: number, maxSources = 100_000): RequestHandler {
+  for (const [name, value] of Object.entries({ perMinute, burst, maxSources })) {
+    if (!(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`${name} must be a positive integer, not ${value}`);
+  }
+  const capacity = Math.min(burst, perMinute);
   const buckets = new Map<string, { tokens: number; at: number }>();
   const refillPerMs = perMinute / 60_000;
   return (req, res, next) => {
     const source = req.socket.remoteAddress ?? 'unknown';
     const now = Date.now();
-    const bucket = buckets.get(source) ?? { tokens: perMinute, at: now };
-    bucket.tokens = Math.min(perMinute, bucket.tokens + (now - bucket.at) * refillPerMs);
+    const bucket = buckets.get(source) ?? { tokens: capacity, at: now };
+    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.at) * refillPerMs);
     bucket.at = now;
     if (buckets.size >= maxSources && !buckets.has(source)) buckets.clear();
     buckets.set(source, bucket);

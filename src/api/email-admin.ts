@@ -60,7 +60,7 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
     res.json({ status, emails });
   });
 
-  router.post('/v1/emails/*workflowId/reprocess', express.json({ limit: '4kb' }), async (req: Request, res: Response) => {
+  router.post('/v1/emails/*workflowId/reprocess', express.json({ limit: '4kb', inflate: false }), async (req: Request, res: Response) => {
     const workflowId = idOf(req);
     const overrides = overridesOf(req.body);
     if (typeof overrides === 'string') {
@@ -111,7 +111,7 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
     }
   });
 
-  router.post('/v1/emails/*workflowId/discard', express.json({ limit: '4kb' }), async (req: Request, res: Response) => {
+  router.post('/v1/emails/*workflowId/discard', express.json({ limit: '4kb', inflate: false }), async (req: Request, res: Response) => {
     const workflowId = idOf(req);
     const reason = (req.body as { reason?: unknown } | undefined)?.reason;
     if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 500) {

@@ -1,13 +1,15 @@
 /**
  * POST /v1/inbound/mime: raw RFC 5322 message in, one workflow per queue it reached out. The HTTP adapter
- * of the accept path (src/ingress/accept-email.ts): it reads the body under the size cap, verifies
- * the signature over it before anything is decoded, takes the envelope from X-Envelope-To and
- * X-Envelope-From, and maps acceptEmail's answer onto HTTP:
+ * of the accept path (src/ingress/accept-email.ts): it refuses a request without fresh signature
+ * headers before reading its body, reads the wire bytes under the size cap, verifies the signature
+ * over them, only then undoes any Content-Encoding under the same cap (./inbound-body.ts), takes
+ * the envelope from X-Envelope-To and X-Envelope-From, and maps acceptEmail's answer onto HTTP:
  *   accepted, duplicate → 202 (the raw message is stored and every workflow exists)
  *   retry-later         → 503 with Retry-After (nothing was done that a retry could double)
  *   refused             → 413 too large, 400 not an email or a malformed envelope, 422 no recipient
  */
 import express, { type Request, type Response, type Router } from 'express';
+import { metrics } from '../metrics';
 import type { Client } from '@temporalio/client';
 import type { ObjectStore } from '../adapters/object-store';
 import type { TicketStore } from '../adapters/ticket-store/types';
@@ -16,7 +18,8 @@ import { acceptEmailSettings, createAcceptEmail } from '../ingress/accept-email'
 import { addressesOf } from '../ingress/mime-headers';
 import type { AcceptAnswer, Envelope } from '../ingress/types';
 import type { Logger } from '../logger';
-import { ingressAuth } from './auth';
+import { ingressAuth, ingressHeaderCheck } from './auth';
+import { decodeWireBody, ingressBody, readWireBody } from './inbound-body';
 
 export interface InboundDeps {
   config: Config;
@@ -97,17 +100,18 @@ export function inboundRouter(deps: InboundDeps): Router {
     '/v1/inbound/mime',
     (req, res, next) => {
       if (!req.is('message/rfc822')) {
-        res.status(415).json({ error: 'unsupported_media_type', reason: 'send the raw message with Content-Type: message/rfc822' });
+        // Refused before authentication and before its body: close rather than read the body on.
+        res.set('Connection', 'close').status(415).json({ error: 'unsupported_media_type', reason: 'send the raw message with Content-Type: message/rfc822' });
         return;
       }
       next();
     },
-    // The signature covers the whole body, so the body is read (under the cap, 413 above it) before
-    // authentication; nothing of it is decoded until the signature holds.
-    express.raw({ type: 'message/rfc822', limit: deps.config.limits.maxMessageBytes }),
+    ingressHeaderCheck({ maxSkewSeconds: deps.config.ingress.maxSkewSeconds, log: deps.log }),
+    readWireBody({ maxBytes: deps.config.limits.maxMessageBytes, log: deps.log }),
     ingressAuth({ secrets: deps.config.ingress.secrets, maxSkewSeconds: deps.config.ingress.maxSkewSeconds, tickets: deps.tickets, log: deps.log }),
+    decodeWireBody({ maxBytes: deps.config.limits.maxMessageBytes, onDecoded: metrics.ingressDecoded }),
     async (req: Request, res: Response) => {
-      const raw: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const raw = ingressBody(req)?.decoded ?? Buffer.alloc(0);
       const source = { kind: 'http', name: 'mime', ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}) } as const;
       send(res, await acceptEmail(raw, envelopeOf(req), source));
     },

@@ -1,5 +1,6 @@
 /**
  * Ingress request signatures: HMAC-SHA256 over "<unix timestamp>.<raw body>" with a shared secret,
+ * the body as sent on the wire (compressed, if the request has a Content-Encoding),
  * sent as
  *   X-Mailgate-Timestamp: 1796000000
  *   X-Mailgate-Signature: v1=<hex>[,v1=<hex>…]
@@ -22,15 +23,14 @@ export function signatureHeaders(secret: string, body: Buffer | string, now = Da
 }
 
 export type Verification = { ok: true; signature: string } | { ok: false; reason: string };
+export type HeaderCheck = { ok: true; timestamp: number; offered: string[] } | { ok: false; reason: string };
 
-export function verifySignature(input: {
-  secrets: string[];
-  timestamp: string | undefined;
-  signature: string | undefined;
-  body: Buffer;
-  nowMs: number;
-  maxSkewSeconds: number;
-}): Verification {
+/**
+ * What can be judged before a byte of the body is read: both headers present and well formed, the
+ * timestamp inside the window. A request failing here is refused without reading its body, so an
+ * unauthenticated sender costs its headers only (issue 12, class 3).
+ */
+export function checkSignatureHeaders(input: { timestamp: string | undefined; signature: string | undefined; nowMs: number; maxSkewSeconds: number }): HeaderCheck {
   if (!input.timestamp || !input.signature) {
     return { ok: false, reason: `missing ${!input.timestamp ? TIMESTAMP_HEADER : SIGNATURE_HEADER} header` };
   }
@@ -46,9 +46,23 @@ export function verifySignature(input: {
     .map((part) => part.slice(3).toLowerCase())
     .filter((hex) => /^[0-9a-f]{64}$/.test(hex));
   if (offered.length === 0) return { ok: false, reason: `${SIGNATURE_HEADER} carries no v1= signature` };
+  return { ok: true, timestamp: Number(input.timestamp), offered };
+}
+
+/** The signature over the body exactly as it came off the wire, before any Content-Encoding is undone. */
+export function verifySignature(input: {
+  secrets: string[];
+  timestamp: string | undefined;
+  signature: string | undefined;
+  body: Buffer;
+  nowMs: number;
+  maxSkewSeconds: number;
+}): Verification {
+  const headers = checkSignatureHeaders(input);
+  if (!headers.ok) return headers;
   for (const secret of input.secrets) {
-    const expected = Buffer.from(signBody(secret, Number(input.timestamp), input.body), 'hex');
-    for (const hex of offered) {
+    const expected = Buffer.from(signBody(secret, headers.timestamp, input.body), 'hex');
+    for (const hex of headers.offered) {
       if (timingSafeEqual(expected, Buffer.from(hex, 'hex'))) return { ok: true, signature: hex };
     }
   }

@@ -90,7 +90,7 @@ export function ticketsRouter(deps: TicketsDeps): Router {
     res.json(present(ticket));
   });
 
-  router.patch('/v1/tickets/:id', express.json({ limit: '4kb' }), async (req, res) => {
+  router.patch('/v1/tickets/:id', express.json({ limit: '4kb', inflate: false }), async (req, res) => {
     const status = (req.body as { status?: unknown } | undefined)?.status;
     if (typeof status !== 'string' || !STATUSES.includes(status as TicketStatus)) {
       res.status(400).json({ error: 'bad_request', reason: `body must be {"status": one of ${STATUSES.join(', ')}}` });

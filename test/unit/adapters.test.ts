@@ -77,7 +77,8 @@ describe('HTML sanitization', () => {
     assert.match(html, /<b>there<\/b>/);
     assert.doesNotMatch(html, /onclick|script|steal|t\.example|javascript/);
     assert.match(html, /src="cid:logo"/);
-    assert.match(html, /href="https:\/\/ok\.example" rel="noopener noreferrer nofollow" target="_blank"/);
+    // Written out as the URL parser serialises it: the href followed is the href judged.
+    assert.match(html, /href="https:\/\/ok\.example\/" rel="noopener noreferrer nofollow" target="_blank"/);
   });
 });
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { sanitizeEmailHtml } from '../../src/domain/html';
+import { decodeEntities, parseTags } from '../helpers/html-tokens';
 
 // Public filter-evasion vectors (sources and licences in test/fixtures/xss/README.md).
 const CORPUS_FILE = path.resolve(__dirname, '../../..', 'test/fixtures/xss/vectors.txt');
@@ -10,9 +11,7 @@ const corpus: unknown = JSON.parse(readFileSync(CORPUS_FILE, 'utf8'));
 if (!Array.isArray(corpus) || !corpus.every((v) => typeof v === 'string')) throw new Error(`${CORPUS_FILE} must be a JSON array of strings`);
 const CORPUS: readonly string[] = corpus;
 
-// --- An independent reading of the sanitizer's output, as a browser would tokenize it. ---
-
-interface Tag { name: string; attributes: Array<{ name: string; value: string }> }
+// --- An independent reading of the sanitizer's output (tokenizer in test/helpers/html-tokens.ts). ---
 
 const ACTIVE_TAGS = new Set([
   'script', 'iframe', 'frame', 'frameset', 'object', 'embed', 'applet', 'form', 'input', 'button', 'textarea', 'select',
@@ -20,93 +19,15 @@ const ACTIVE_TAGS = new Set([
   'plaintext', 'noembed', 'noframes', 'portal', 'video', 'audio', 'source', 'marquee', 'body', 'html', 'head', 'title',
   'image', 'animate', 'set', 'handler', 'listing',
 ]);
-const RAW_TEXT = new Set(['script', 'style', 'textarea', 'title', 'xmp', 'iframe', 'noembed', 'noframes', 'noscript', 'plaintext']);
 const URL_ATTRIBUTES = new Set([
   'href', 'src', 'action', 'formaction', 'xlink:href', 'background', 'poster', 'dynsrc', 'lowsrc', 'data', 'codebase',
   'cite', 'longdesc', 'srcset', 'ping', 'usemap', 'profile', 'manifest', 'icon', 'classid', 'from', 'to', 'values',
 ]);
-const NAMED_ENTITIES: Readonly<Record<string, string>> = {
-  amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", colon: ':', Tab: '\t', NewLine: '\n', lpar: '(', rpar: ')',
-  sol: '/', bsol: '\\', comma: ',', period: '.', excl: '!', num: '#', equals: '=', semi: ';', nbsp: '\u00A0', grave: '`',
-};
 const INVISIBLE = /[\s\u007f-\u009f\u00ad\u180e\u200b-\u200f\u2060-\u2064\ufeff]/u;
-
-function decodeEntities(value: string): string {
-  return value.replace(/&(#[xX][0-9a-fA-F]+|#[0-9]+|[A-Za-z]+);?/g, (whole, body: string) => {
-    if (!body.startsWith('#')) return NAMED_ENTITIES[body] ?? whole;
-    const code = /^#[xX]/.test(body) ? parseInt(body.slice(2), 16) : parseInt(body.slice(1), 10);
-    return code <= 0x10ffff ? String.fromCodePoint(code) : whole;
-  });
-}
 
 /** What a URL's scheme reads as once entities are decoded and every blank or control character is gone. */
 function bareUrl(value: string): string {
   return [...decodeEntities(value)].filter((c) => c > ' ' && !INVISIBLE.test(c)).join('').toLowerCase();
-}
-
-/** Start and end tags with their attributes, by the WHATWG tokenizer's rules for where each ends. */
-function parseTags(html: string): Tag[] {
-  const tags: Tag[] = [];
-  let k = 0;
-  const at = (): string => html.charAt(k);
-  const skipSpace = (): void => {
-    while (k < html.length && /[\t\n\f\r /]/.test(at())) k++;
-  };
-  while (k < html.length) {
-    const lt = html.indexOf('<', k);
-    if (lt < 0) break;
-    const next = html.charAt(lt + 1);
-    if (html.startsWith('<!--', lt)) {
-      const end = html.indexOf('-->', lt + 4);
-      k = end < 0 ? html.length : end + 3;
-      continue;
-    }
-    if (next === '!' || next === '?' || (next === '/' && !/[A-Za-z]/.test(html.charAt(lt + 2)))) {
-      const end = html.indexOf('>', lt);
-      k = end < 0 ? html.length : end + 1;
-      continue;
-    }
-    if (!/[A-Za-z/]/.test(next)) {
-      k = lt + 1;
-      continue;
-    }
-    const closing = next === '/';
-    k = lt + (closing ? 2 : 1);
-    const nameStart = k;
-    while (k < html.length && !/[\t\n\f\r />]/.test(at())) k++;
-    const tag: Tag = { name: html.slice(nameStart, k).toLowerCase(), attributes: [] };
-    for (;;) {
-      skipSpace();
-      if (k >= html.length || at() === '>') break;
-      const attrStart = k++;
-      while (k < html.length && !/[\t\n\f\r />=]/.test(at())) k++;
-      const name = html.slice(attrStart, k).toLowerCase();
-      while (k < html.length && /[\t\n\f\r ]/.test(at())) k++;
-      let value = '';
-      if (at() === '=') {
-        k++;
-        while (k < html.length && /[\t\n\f\r ]/.test(at())) k++;
-        const quote = at();
-        if (quote === '"' || quote === "'") {
-          const end = html.indexOf(quote, k + 1);
-          value = html.slice(k + 1, end < 0 ? html.length : end);
-          k = end < 0 ? html.length : end + 1;
-        } else {
-          const start = k;
-          while (k < html.length && !/[\t\n\f\r >]/.test(at())) k++;
-          value = html.slice(start, k);
-        }
-      }
-      tag.attributes.push({ name, value: decodeEntities(value) });
-    }
-    k += 1;
-    if (!closing) tags.push(tag);
-    if (!closing && RAW_TEXT.has(tag.name)) {
-      const end = html.toLowerCase().indexOf(`</${tag.name}`, k);
-      k = end < 0 ? html.length : end;
-    }
-  }
-  return tags;
 }
 
 /** Every way the sanitized HTML could still run script or load an active document; empty if inert. */
@@ -309,10 +230,10 @@ describe('images and links the sanitizer keeps', () => {
     assert.equal(src('<img src="cid:logo@mail.example">'), 'cid:logo@mail.example');
     for (const url of ['https://t.example/p.gif', '//t.example/p.gif', '/api/tickets/1/close', 'x']) assert.equal(src(`<img src="${url}">`), undefined, url);
   });
-  test('http(s), mailto and in-page links are kept; relative links to the helpdesk\'s own paths are dropped', () => {
+  test('http(s) and mailto links are kept; relative links and in-page fragments, which resolve against the helpdesk\'s own page, are dropped', () => {
     assert.equal(href('<a href="https://ok.example/a?b=c">x</a>'), 'https://ok.example/a?b=c');
     assert.equal(href('<a href="mailto:help@example.com">x</a>'), 'mailto:help@example.com');
-    assert.equal(href('<a href="#section-2">x</a>'), '#section-2');
+    assert.equal(href('<a href="#section-2">x</a>'), undefined);
     assert.equal(href('<a href="/logout">x</a>'), undefined);
   });
 });
