@@ -11,9 +11,9 @@ import type { Scanner } from '../adapters/clamd';
 import type { ObjectStore } from '../adapters/object-store';
 import type { ScanStatus } from '../adapters/ticket-store/types';
 import { evaluateAttachment, type AttachmentPolicy } from '../domain/attachment-policy';
-import { isZipSignature } from '../domain/attachment-type';
+import { archiveFormatOf } from '../domain/archive-format';
 import { ErrorType } from '../domain/errors';
-import { inspectZip } from '../parsing/archive-inspect';
+import { inspectArchive } from '../parsing/archive-inspect';
 import { metrics } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
@@ -87,12 +87,13 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
         deps.store.getStream(part.partKey).then((s) => s.pipe(pass), (error: unknown) => pass.destroy(error as Error));
         return pass;
       };
-      const archive = isZipSignature(first) ? await inspectZip(again, deps.attachmentPolicy) : undefined;
+      const archive = archiveFormatOf(first) !== null ? await inspectArchive(again, deps.attachmentPolicy, part.filename ?? '') : undefined;
       const decision = await evaluateAttachment(
         { filename: part.filename ?? `part-${part.index}`, declaredType: part.contentType ?? 'application/octet-stream', size: part.size ?? first.length, head: first, archive },
         deps.attachmentPolicy,
       );
-      if (decision.verdict === 'blocked') {
+      // Fail closed: an unscannable archive is withheld like a blocked one until its own handling lands.
+      if (decision.verdict !== 'allowed') {
         results.push({ index: part.index, status: 'skipped', detail: `blocked by the attachment policy: ${decision.reasons.join('; ')}` });
       } else {
         results.push({ index: part.index, status: 'clean', detail: null, ...(decision.mismatch ? { flags: decision.reasons } : {}) });
