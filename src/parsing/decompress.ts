@@ -7,7 +7,6 @@
  *    build and no download at install, unlike lzma-native; pull-based, so it honours backpressure.
  */
 import { Duplex, PassThrough, Readable, Transform, type TransformCallback } from 'node:stream';
-import type { ReadableStream as NodeReadableStream } from 'node:stream/web';
 import { createGunzip, createZstdDecompress } from 'node:zlib';
 import { XzReadableStream } from 'xz-decompress';
 import type { OpenedFormat } from '../domain/archive-format';
@@ -28,15 +27,57 @@ export function decompressor(format: StreamFormat, guard: OutputGuard): Duplex {
     case 'bzip2':
       return new Bunzip2(guard);
     case 'xz':
-      return unxz();
+      return new Unxz();
   }
 }
 
-function unxz(): Duplex {
-  const input = new PassThrough();
-  const web = Readable.toWeb(input) as unknown as ReadableStream<Uint8Array>;
-  const output = Readable.fromWeb(new XzReadableStream(web) as unknown as NodeReadableStream<Uint8Array>);
-  return Duplex.from({ writable: input, readable: output });
+/**
+ * xz-decompress holds a process-wide lock from a stream's start until its end or its cancel, so
+ * destroying this stream (a bomb, a damaged entry) cancels the reader itself: a Duplex.from pair
+ * was seen not to pass a pipeline's destroy on, leaving the lock held and every later xz waiting.
+ */
+class Unxz extends Duplex {
+  private readonly input = new PassThrough();
+  private readonly reader = new XzReadableStream(Readable.toWeb(this.input) as unknown as ReadableStream<Uint8Array>).getReader();
+  private finished = false;
+
+  constructor() {
+    super({ readableHighWaterMark: CHUNK_BYTES });
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
+    if (this.input.write(chunk)) done();
+    else this.input.once('drain', () => done());
+  }
+
+  override _final(done: (error?: Error | null) => void): void {
+    this.input.end(done);
+  }
+
+  override _read(): void {
+    this.reader.read().then(
+      (next) => {
+        if (next.done) {
+          this.finished = true;
+          this.push(null);
+        } else this.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+      },
+      (error: unknown) => {
+        this.finished = true;
+        this.destroy(error instanceof Error ? error : new Error(String(error)));
+      },
+    );
+  }
+
+  override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
+    this.input.destroy();
+    if (this.finished) return done(error);
+    this.finished = true;
+    this.reader.cancel().then(
+      () => done(error),
+      () => done(error),
+    );
+  }
 }
 
 /*

@@ -116,11 +116,14 @@ export async function walkCompressed(inspection: Inspection, format: StreamForma
   const content = new FileContent(inspection, facts, null);
   inspection.countEntries(1);
   if (format === 'xz') inspection.xzOpen = true;
+  const stream = decompressor(format, guard);
   try {
-    await pipeline(counted(chunks), decompressor(format, guard), guarded, content.consume);
+    await pipeline(counted(chunks), stream, guarded, content.consume);
   } catch (error) {
     inspection.problem(where, error);
   } finally {
+    // Released here whatever the pipeline did: the xz decoder holds a process-wide lock until destroyed.
+    stream.destroy();
     if (format === 'xz') inspection.xzOpen = false;
   }
   inspection.noteRatio(content.bytes, input);
