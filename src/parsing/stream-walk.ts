@@ -39,7 +39,7 @@ export async function walkTar(inspection: Inspection, chunks: AsyncIterable<Buff
     try {
       for await (const chunk of chunks) {
         if (stop || tar.destroyed) continue;
-        if (!tar.write(chunk)) await new Promise<void>((resolve) => { tar.once('drain', () => resolve()); tar.once('close', () => resolve()); });
+        if (!tar.write(chunk)) await writable(tar);
       }
       if (!tar.destroyed) tar.end(undefined);
     } catch (error) {
@@ -67,6 +67,19 @@ export async function walkTar(inspection: Inspection, chunks: AsyncIterable<Buff
     return;
   }
   await feeding;
+}
+
+/** Resolves when the parser wants more input, or is gone; leaves no listener behind either way. */
+function writable(tar: ReturnType<typeof extract>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      tar.off('drain', done);
+      tar.off('close', done);
+      resolve();
+    };
+    tar.on('drain', done);
+    tar.on('close', done);
+  });
 }
 
 /** Links, directories, devices and FIFOs carry no data of their own. */
