@@ -17,14 +17,17 @@ export interface TarMember {
   type?: 'file' | 'directory' | 'symlink';
 }
 
+/** Entries dated at the epoch, so the committed fixtures regenerate byte for byte. */
+const MTIME = new Date(0);
+
 /** A ustar archive (pax headers for long names), as GNU tar and bsdtar read it. */
 export async function tarArchive(members: TarMember[]): Promise<Buffer> {
   const tar = pack();
   const collected = collect(tar);
   for (const member of members) {
     const type = member.type ?? 'file';
-    if (type === 'file') tar.entry({ name: member.name, size: member.content.length }, member.content);
-    else tar.entry({ name: member.name, type, ...(type === 'symlink' ? { linkname: 'target' } : {}) });
+    if (type === 'file') tar.entry({ name: member.name, size: member.content.length, mtime: MTIME }, member.content);
+    else tar.entry({ name: member.name, type, mtime: MTIME, ...(type === 'symlink' ? { linkname: 'target' } : {}) });
   }
   tar.finalize();
   return collected;

@@ -66,6 +66,12 @@ describe('every archive format is opened and judged by what it holds', () => {
     });
   }
 
+  test('a zip64 zip (Info-ZIP -fz) holding an executable is blocked, alone and inside a tar.gz', async () => {
+    const zip64 = archiveFixture('zip64.zip');
+    assert.equal((await judge('zip64.zip', zip64)).verdict, 'blocked');
+    assert.equal((await judge('zip64.tgz', gzip(await tarArchive([{ name: 'zip64.zip', content: zip64 }])))).verdict, 'blocked');
+  });
+
   test('single-file bzip2 and xz of an executable are blocked', async () => {
     for (const name of ['tool.exe.bz2', 'tool.exe.xz']) assert.equal((await judge(name, archiveFixture(name))).verdict, 'blocked', name);
   });
