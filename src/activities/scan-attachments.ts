@@ -11,7 +11,7 @@ import type { Scanner } from '../adapters/clamd';
 import type { ObjectStore } from '../adapters/object-store';
 import type { ScanStatus } from '../adapters/ticket-store/types';
 import { evaluateAttachment, type AttachmentPolicy } from '../domain/attachment-policy';
-import { archiveFormatOf } from '../domain/archive-format';
+import { isArchiveAttachment } from '../domain/archive-format';
 import { ErrorType } from '../domain/errors';
 import { inspectArchive } from '../parsing/archive-inspect';
 import { metrics } from '../metrics';
@@ -87,7 +87,7 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
         deps.store.getStream(part.partKey).then((s) => s.pipe(pass), (error: unknown) => pass.destroy(error as Error));
         return pass;
       };
-      const archive = archiveFormatOf(first) !== null ? await inspectArchive(again, deps.attachmentPolicy, part.filename ?? '') : undefined;
+      const archive = isArchiveAttachment(first, part.filename ?? '') ? await inspectArchive(again, deps.attachmentPolicy, part.filename ?? '') : undefined;
       const decision = await evaluateAttachment(
         { filename: part.filename ?? `part-${part.index}`, declaredType: part.contentType ?? 'application/octet-stream', size: part.size ?? first.length, head: first, archive },
         deps.attachmentPolicy,

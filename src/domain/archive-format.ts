@@ -73,6 +73,27 @@ export function isTarHeader(head: Buffer): boolean {
   return sum !== 256 && sum === parseInt(field, 8) && head[0] !== 0;
 }
 
+/**
+ * Extensions that name an archive. A file wearing one is inspected even when its first bytes are no
+ * archive's: unzip finds a zip by the record at its end, so junk put in front of a zip hides it from
+ * a signature check but not from the recipient (a self-extractor's stub is the benign case).
+ */
+const ARCHIVE_EXTENSIONS = new Set([
+  'zip', 'zipx', 'jar', 'tar', 'gz', 'tgz', 'taz', 'gzip', 'bz2', 'tbz', 'tbz2', 'bzip2', 'xz', 'txz', 'zst', 'tzst', 'lz', 'lzma', 'z',
+  '7z', 'rar', 'cab', 'iso', 'img', 'vhd', 'vhdx', 'cpio', 'lzh', 'lha', 'arj', 'ace', 'arc', 'deb', 'rpm',
+]);
+
+export function claimsArchive(filename: string): boolean {
+  const base = (filename.split(/[\\/]/).pop() ?? '').toLowerCase();
+  const dot = base.lastIndexOf('.');
+  return dot > 0 && ARCHIVE_EXTENSIONS.has(base.slice(dot + 1));
+}
+
+/** Whether an attachment must be opened before it is judged: its content or its name says archive. */
+export function isArchiveAttachment(head: Buffer, filename: string): boolean {
+  return archiveFormatOf(head) !== null || claimsArchive(filename);
+}
+
 /** What a person calls the format, for reasons. */
 export const FORMAT_NAMES: Record<ArchiveFormat, string> = {
   zip: 'zip',

@@ -5,7 +5,7 @@
  * seen, and a name or declared type that disagrees with the content is flagged. The type always comes from the bytes; a name can add a dangerous kind, never remove one.
  */
 import type { ArchiveReport } from './archive-report';
-import { archiveFormatOf } from './archive-format';
+import { isArchiveAttachment } from './archive-format';
 import { detectType, extensionOf, findKinds, type AttachmentKind, type DetectedType } from './attachment-type';
 
 export type { AttachmentKind } from './attachment-type';
@@ -98,7 +98,7 @@ export interface AttachmentDecision {
 
 export async function evaluateAttachment(input: AttachmentInput, policy: AttachmentPolicy): Promise<AttachmentDecision> {
   assertAttachmentPolicy(policy);
-  const isArchive = input.archive !== undefined || archiveFormatOf(input.head) !== null;
+  const isArchive = input.archive !== undefined || isArchiveAttachment(input.head, input.filename);
   const findings = isArchive ? archiveFindings(input.filename, input.archive) : { blocking: [], unscannable: [] };
   const judged = await judgeFile(input, policy, findings.blocking);
   // Not overridable by the allowlist: a name cannot vouch for contents nobody has seen.

@@ -45,8 +45,9 @@ export async function inspectArchive(read: () => Readable | Buffer, limits: Arch
     }
     const format = archiveFormatOf(Buffer.concat(peeked));
     const rest = resume(peeked, source);
-    if (format === 'zip') {
-      // The stream already opened is the zip reader's first pass; each later pass is a new read.
+    if (format === 'zip' || format === null) {
+      // A zip is read from its end, as unzip reads it: so is a file named as an archive that does not
+      // start like one (junk in front of a zip). The stream already opened is the first pass.
       let fresh: Readable | null = Readable.from(rest);
       const again = (): Readable => {
         const stream = fresh ?? Readable.from(guarded(read()));
@@ -54,11 +55,11 @@ export async function inspectArchive(read: () => Readable | Buffer, limits: Arch
         return stream;
       };
       await walkZip(inspection, Buffer.isBuffer(initial) ? bufferSource(initial) : streamSource(again), '', 1);
-    } else if (format !== null && isOpenedFormat(format)) {
+    } else if (isOpenedFormat(format)) {
       await openStream(inspection, format, rest, { label: '', prefix: '', name: filename }, 1);
     } else {
       await source.return?.(undefined);
-      inspection.report.errors.push(format ? `${FORMAT_NAMES[format]} archives cannot be opened here, so their contents cannot be inspected` : 'not an archive this inspection opens');
+      inspection.report.errors.push(`${FORMAT_NAMES[format]} archives cannot be opened here, so their contents cannot be inspected`);
     }
   } catch (error) {
     if (error instanceof SourceReadError) throw error.original;

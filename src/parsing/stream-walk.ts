@@ -6,7 +6,7 @@
  * gzip is two.
  */
 import { pipeline } from 'node:stream/promises';
-import { extract, type Header } from 'tar-stream';
+import { extract } from 'tar-stream';
 import { FORMAT_NAMES } from '../domain/archive-format';
 import { decompressor, type StreamFormat } from './decompress';
 import { FileContent, ZipBombError, type Inspection } from './inspection';
@@ -51,13 +51,13 @@ export async function walkTar(inspection: Inspection, chunks: AsyncIterable<Buff
     for await (const entry of tar) {
       inspection.countEntries(1);
       const path = place.prefix + entry.header.name;
-      if (!isFile(entry.header)) {
-        entry.resume();
-        continue;
-      }
+      // Every entry's data is read and judged: POSIX has an unknown typeflag extracted as a regular
+      // file, so only the types that carry no data of their own are let off when they carry none.
       const content = new FileContent(inspection, { path, depth }, entry.header.size);
       await content.consume(bytesOf(entry));
-      await inspection.judge(content, { path, depth }, { size: content.bytes, compressedSize: entry.header.size });
+      if (content.bytes > 0 || !DATALESS_TYPES.has(entry.header.type)) {
+        await inspection.judge(content, { path, depth }, { size: content.bytes, compressedSize: entry.header.size });
+      }
     }
   } catch (error) {
     stop = true;
@@ -83,9 +83,7 @@ function writable(tar: ReturnType<typeof extract>): Promise<void> {
 }
 
 /** Links, directories, devices and FIFOs carry no data of their own. */
-function isFile(header: Header): boolean {
-  return header.type === 'file' || header.type === 'contiguous-file' || (header.type as string | null) === null;
-}
+const DATALESS_TYPES = new Set<string | null>(['directory', 'symlink', 'link', 'character-device', 'block-device', 'fifo']);
 
 async function* bytesOf(entry: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
   for await (const chunk of entry) {

@@ -104,6 +104,33 @@ describe('every archive format is opened and judged by what it holds', () => {
     assert.match(decision.reasons.join('; '), /script \(\.js\) named "payload\.js"/);
   });
 
+  test('a tar entry with an unknown or sparse typeflag is read as a file, as POSIX says it is extracted', async () => {
+    for (const flag of ['S', 'Z']) {
+      const tar = Buffer.from(await tarArchive([{ name: 'setup.exe', content: peExecutable() }]));
+      tar.write(flag, 156, 'latin1');
+      tar.fill(0x20, 148, 156);
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += tar[i] ?? 0;
+      tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      const decision = await judge('odd.tar', tar);
+      assert.equal(decision.verdict, 'blocked', `typeflag ${flag}: ${decision.reasons.join('; ')}`);
+    }
+  });
+
+  test('data carried by a link or device entry, which some tools read as the next header, is judged too', async () => {
+    const hidden = await tarArchive([{ name: 'setup.exe', content: peExecutable() }]);
+    for (const flag of ['1', '2', '3']) {
+      const tar = Buffer.from(await tarArchive([{ name: 'innocent', content: hidden }, { name: 'end.txt', content: Buffer.from('x') }]));
+      tar.write(flag, 156, 'latin1');
+      tar.fill(0x20, 148, 156);
+      let sum = 0;
+      for (let i = 0; i < 512; i++) sum += tar[i] ?? 0;
+      tar.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+      const decision = await judge('links.tar', tar);
+      assert.equal(decision.verdict, 'blocked', `typeflag ${flag}: ${decision.reasons.join('; ')}`);
+    }
+  });
+
   test('tar entries with GNU and pax long names, and V7 headers without magic, are read', async () => {
     const longName = `${'deep/'.repeat(40)}setup.exe`;
     const decision = await judge('long.tar.gz', gzip(await tarArchive([{ name: longName, content: peExecutable() }])));
@@ -273,6 +300,16 @@ describe('an archive that cannot be opened is unscannable', () => {
   test('a truncated tar.gz inside a zip leaves the zip unscannable', async () => {
     const tgz = gzip(await payloadTar('script'));
     await expectUnscannable('outer.zip', zipArchive([{ name: 'inner.tgz', content: tgz.subarray(0, 30) }]));
+  });
+
+  test('a file named as an archive that does not start like one is looked for from its end: junk before a zip does not hide it', async () => {
+    const zip = zipArchive([{ name: 'setup.exe', content: peExecutable() }]);
+    const prefixed = Buffer.concat([Buffer.from('not a signature '.repeat(8)), zip]);
+    const decision = await judge('invoice.zip', prefixed);
+    assert.notEqual(decision.verdict, 'allowed', decision.reasons.join('; '));
+    await expectUnscannable('empty.tar.gz', Buffer.from('plain text, not an archive'), /no end-of-central-directory record/);
+    const unnamed = await evaluateAttachment({ filename: 'archive.rar', declaredType: 'application/octet-stream', size: 5, head: Buffer.from('hello') }, policy);
+    assert.equal(unnamed.verdict, 'unscannable', 'an archive name without an inspection report is not allowed');
   });
 
   test('an xz inside an xz is unscannable, reported rather than waited on (the decoder is one per process)', async () => {
