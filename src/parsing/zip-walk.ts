@@ -12,6 +12,7 @@
  */
 import { pipeline } from 'node:stream/promises';
 import { createInflateRaw } from 'node:zlib';
+import { decompressor, type StreamFormat } from './decompress';
 import { FileContent, ZipBombError, type Inspection } from './inspection';
 import { findEnd, readCentralEntry, readLocalHeader, ZipFormatError, type CentralEntry, type EndRecord } from './zip-format';
 import { chunksOf, Cursor, type Source } from './zip-source';
@@ -21,6 +22,8 @@ import { chunksOf, Cursor, type Source } from './zip-source';
  * default, 57 ms with 64 KiB; larger chunks gain little and leave more garbage between collections.
  */
 export const INFLATE_CHUNK_BYTES = 64 * 1024;
+/** Compression methods beside deflate that 7-Zip and WinZip write and open (APPNOTE 4.4.5). */
+const STREAM_METHODS: Partial<Record<number, StreamFormat>> = { 12: 'bzip2', 93: 'zstd', 95: 'xz' };
 
 export async function walkZip(inspection: Inspection, source: Source, prefix: string, depth: number): Promise<void> {
   inspection.reached(depth);
@@ -85,9 +88,11 @@ async function readEntry(inspection: Inspection, entry: CentralEntry, data: Asyn
   if (entry.flags & 0x0001) {
     // Traditional PKWARE or AES encryption (APPNOTE 4.4.4 bit 0, 7.2): only the name can be judged.
     inspection.report.encrypted = true;
-  } else if (entry.method === 0 || entry.method === 8) {
+  } else if (entry.method === 0 || entry.method === 8 || STREAM_METHODS[entry.method] !== undefined) {
     try {
-      await (entry.method === 8 ? pipeline(data, createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }), content.consume) : content.consume(data));
+      const format = STREAM_METHODS[entry.method];
+      if (format) await decompressEntry(inspection, format, data, content, entry, path);
+      else await (entry.method === 8 ? pipeline(data, createInflateRaw({ chunkSize: INFLATE_CHUNK_BYTES }), content.consume) : content.consume(data));
     } catch (error) {
       inspection.problem(`"${path}": `, error);
     } finally {
@@ -101,4 +106,19 @@ async function readEntry(inspection: Inspection, entry: CentralEntry, data: Asyn
   if (content.bytes > entry.size) throw new ZipBombError(`"${path}" inflates to ${content.bytes} bytes but declares ${entry.size}`);
   inspection.checkRatio(`"${path}"`, size, entry.compressedSize);
   await inspection.judge(content, { path, depth }, { size, compressedSize: entry.compressedSize });
+}
+
+async function decompressEntry(inspection: Inspection, format: StreamFormat, data: AsyncGenerator<Buffer>, content: FileContent, entry: CentralEntry, path: string): Promise<void> {
+  if (format === 'xz' && inspection.xzOpen) throw new ZipFormatError('an xz stream inside an xz stream is not opened');
+  const stream = decompressor(format, (output, input) => {
+    if (output > entry.size) throw new ZipBombError(`"${path}" inflates to more than the ${entry.size} bytes it declares`);
+    inspection.checkRatio(`"${path}"`, output, input);
+  });
+  if (format === 'xz') inspection.xzOpen = true;
+  try {
+    await pipeline(data, stream, content.consume);
+  } finally {
+    stream.destroy();
+    if (format === 'xz') inspection.xzOpen = false;
+  }
 }

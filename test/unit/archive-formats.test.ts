@@ -50,6 +50,14 @@ const OUTERS: Record<string, (name: string, inner: Buffer) => Promise<Buffer>> =
   gz: (_name, inner) => Promise.resolve(gzip(inner)),
 };
 
+/** Rewrites the compression method of a one-entry zip in its local and central headers. */
+function withMethod(zip: Buffer, method: number): Buffer {
+  const patched = Buffer.from(zip);
+  patched.writeUInt16LE(method, 8);
+  patched.writeUInt16LE(method, patched.indexOf(Buffer.from('504b0102', 'hex')) + 10);
+  return patched;
+}
+
 function fileName(kind: PayloadKind, ext: string): string {
   // A single compressed file is named for what it holds, as a sender would: "run.sh.gz".
   return ext === 'gz' || ext === 'zst' ? `${PAYLOADS[kind].name}.${ext}` : `bundle.${ext}`;
@@ -70,6 +78,18 @@ describe('every archive format is opened and judged by what it holds', () => {
     const zip64 = archiveFixture('zip64.zip');
     assert.equal((await judge('zip64.zip', zip64)).verdict, 'blocked');
     assert.equal((await judge('zip64.tgz', gzip(await tarArchive([{ name: 'zip64.zip', content: zip64 }])))).verdict, 'blocked');
+  });
+
+  test('zip entries compressed with bzip2, zstd and xz (methods 12, 93, 95) are opened and judged', async () => {
+    const bodies: [number, Buffer][] = [[12, archiveFixture('tool.exe.bz2')], [93, zstd(peExecutable())], [95, archiveFixture('tool.exe.xz')]];
+    for (const [method, body] of bodies) {
+      const decision = await judge('methods.zip', withMethod(zipArchive([{ name: 'docs/readme.txt', content: body, method: 'stored', declaredSize: 512 }]), method));
+      assert.equal(decision.verdict, 'blocked', `method ${method}: ${decision.reasons.join('; ')}`);
+      assert.match(decision.reasons.join('; '), /Windows executable \(PE\)/, `method ${method}`);
+    }
+    const bomb = await judge('bomb.zip', withMethod(zipArchive([{ name: 'zeros.bin', content: archiveFixture('zeros.bz2'), method: 'stored', declaredSize: 1000 }]), 12));
+    assert.equal(bomb.verdict, 'blocked');
+    assert.match(bomb.reasons[0] ?? '', /zip bomb .*inflates to more than the 1000 bytes it declares/);
   });
 
   test('single-file bzip2 and xz of an executable are blocked', async () => {
