@@ -9,6 +9,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { constants, createZstdCompress, gzipSync, zstdCompressSync } from 'node:zlib';
 import { pack } from 'tar-stream';
+import { DEFAULT_ATTACHMENT_POLICY, evaluateAttachment, type AttachmentDecision, type AttachmentPolicy } from '../../src/domain/attachment-policy';
+import { inspectArchive } from '../../src/parsing/archive-inspect';
 import { deflatedZeros, peExecutable, shebangScript, wordDocument } from './files';
 
 export interface TarMember {
@@ -82,6 +84,18 @@ export const PAYLOADS = {
 } as const;
 
 export type PayloadKind = keyof typeof PAYLOADS;
+
+export function payloadTar(kind: PayloadKind): Promise<Buffer> {
+  const payload = PAYLOADS[kind];
+  return tarArchive([{ name: `docs/${payload.name}`, content: payload.content() }]);
+}
+
+/** Inspects an archive as the scan activity does and returns the policy's decision on it. */
+export async function judgeArchive(filename: string, bytes: Buffer | (() => Readable), limits: AttachmentPolicy = DEFAULT_ATTACHMENT_POLICY): Promise<AttachmentDecision> {
+  const archive = await inspectArchive(typeof bytes === 'function' ? bytes : () => bytes, limits, filename);
+  const head = Buffer.isBuffer(bytes) ? bytes.subarray(0, 64 * 1024) : Buffer.alloc(0);
+  return evaluateAttachment({ filename, declaredType: 'application/octet-stream', size: head.length, head, archive }, limits);
+}
 
 /** Bytes of a committed fixture in test/fixtures/archives. */
 export function archiveFixture(name: string): Buffer {
