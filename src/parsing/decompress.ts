@@ -32,17 +32,34 @@ export function decompressor(format: StreamFormat, guard: OutputGuard): Duplex {
 }
 
 /**
- * xz-decompress holds a process-wide lock from a stream's start until its end or its cancel, so
- * destroying this stream (a bomb, a damaged entry) cancels the reader itself: a Duplex.from pair
- * was seen not to pass a pipeline's destroy on, leaving the lock held and every later xz waiting.
+ * xz-decompress decodes one stream at a time per process (one WebAssembly instance) behind a lock
+ * it takes when a stream starts and drops at its end or cancel. Destroying this stream (a bomb, a
+ * damaged entry) cancels the reader itself: a Duplex.from pair was seen not to pass a pipeline's
+ * destroy on, leaving the lock held and every later xz waiting. And the streams are queued here,
+ * before the library's lock: its cancel drops the lock even while the stream still waits for it,
+ * which would let two streams decode at once.
  */
+let xzQueue: Promise<void> = Promise.resolve();
+
+function takeXzTurn(): Promise<() => void> {
+  let release: () => void = () => undefined;
+  const held = new Promise<void>((resolve) => (release = resolve));
+  const turn = xzQueue.then(() => release);
+  xzQueue = xzQueue.then(() => held);
+  return turn;
+}
+
 class Unxz extends Duplex {
   private readonly input = new PassThrough();
-  private readonly reader = new XzReadableStream(Readable.toWeb(this.input) as unknown as ReadableStream<Uint8Array>).getReader();
+  private readonly ready: Promise<{ reader: ReadableStreamDefaultReader<Uint8Array>; release: () => void }>;
   private finished = false;
 
   constructor() {
     super({ readableHighWaterMark: CHUNK_BYTES });
+    this.ready = takeXzTurn().then((release) => {
+      const reader = new XzReadableStream(Readable.toWeb(this.input) as unknown as ReadableStream<Uint8Array>).getReader();
+      return { reader, release };
+    });
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, done: (error?: Error | null) => void): void {
@@ -55,28 +72,37 @@ class Unxz extends Duplex {
   }
 
   override _read(): void {
-    this.reader.read().then(
-      (next) => {
-        if (next.done) {
-          this.finished = true;
-          this.push(null);
-        } else this.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength));
-      },
-      (error: unknown) => {
-        this.finished = true;
-        this.destroy(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
+    this.ready
+      .then(({ reader }) => reader.read())
+      .then(
+        (next) => {
+          if (next.done) {
+            this.finish();
+            this.push(null);
+          } else this.push(Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength));
+        },
+        (error: unknown) => {
+          this.finish();
+          this.destroy(error instanceof Error ? error : new Error(String(error)));
+        },
+      );
   }
 
   override _destroy(error: Error | null, done: (error?: Error | null) => void): void {
     this.input.destroy();
     if (this.finished) return done(error);
     this.finished = true;
-    this.reader.cancel().then(
-      () => done(error),
-      () => done(error),
-    );
+    void this.ready.then(async ({ reader, release }) => {
+      await reader.cancel().catch(() => undefined);
+      release();
+    });
+    done(error);
+  }
+
+  private finish(): void {
+    if (this.finished) return;
+    this.finished = true;
+    void this.ready.then(({ release }) => release());
   }
 }
 

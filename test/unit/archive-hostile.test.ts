@@ -146,6 +146,18 @@ describe('an archive that cannot be opened is unscannable', () => {
 });
 
 describe('reading', () => {
+  test('xz attachments inspected at once, bombs among them, all finish: the one-at-a-time xz decoder is always handed on', async () => {
+    const samples: [string, Buffer, string][] = [
+      ['a.tar.xz', archiveFixture('executable.tar.xz'), 'blocked'],
+      ['zeros.xz', archiveFixture('zeros.xz'), 'blocked'],
+      ['b.tar.xz', archiveFixture('notes.tar.xz'), 'allowed'],
+      ['cut.tar.xz', archiveFixture('notes.tar.xz').subarray(0, 60), 'unscannable'],
+      ['c.tar.xz', archiveFixture('macro.tar.xz'), 'blocked'],
+    ];
+    const verdicts = await Promise.all(samples.map(async ([name, bytes]) => (await judge(name, bytes)).verdict));
+    assert.deepEqual(verdicts, samples.map(([, , verdict]) => verdict));
+  });
+
   test('a tar.gz and a tar.bz2 read from a stream in small chunks give the same report as from a buffer', async () => {
     for (const bytes of [gzip(await payloadTar('executable')), archiveFixture('executable.tar.bz2')]) {
       const fromBuffer = await inspectArchive(() => bytes, policy, 'a.tgz');
