@@ -12,9 +12,9 @@ import type { Scanner } from '../adapters/clamd';
 import { ObjectStoreError, type ObjectStore } from '../adapters/object-store';
 import type { ScanStatus, UnscannablePolicy } from '../adapters/ticket-store/types';
 import { evaluateAttachment, type AttachmentPolicy } from '../domain/attachment-policy';
-import { isZipSignature } from '../domain/attachment-type';
+import { isArchiveAttachment } from '../domain/archive-format';
 import { ErrorType } from '../domain/errors';
-import { inspectZip } from '../parsing/archive-inspect';
+import { inspectArchive } from '../parsing/archive-inspect';
 import { metrics } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
@@ -106,7 +106,7 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
         deps.store.getStream(part.partKey).then((s) => s.pipe(pass), (error: unknown) => pass.destroy(error as Error));
         return pass;
       };
-      const archive = isZipSignature(first) ? await inspectZip(again, deps.attachmentPolicy) : undefined;
+      const archive = isArchiveAttachment(first, part.filename ?? '') ? await inspectArchive(again, deps.attachmentPolicy, part.filename ?? '') : undefined;
       const decision = await evaluateAttachment(
         { filename: part.filename ?? `part-${part.index}`, declaredType: part.contentType ?? 'application/octet-stream', size: part.size ?? first.length, head: first, archive },
         deps.attachmentPolicy,

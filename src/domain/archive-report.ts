@@ -4,7 +4,10 @@
  * parser (the parser depends on the policy, never the reverse).
  */
 export interface ArchiveEntry {
-  /** Path in the archive; an entry of a nested zip is prefixed with that zip's path ("a.zip/b/c.exe"). */
+  /**
+   * Path in the archive; an entry of a nested archive is prefixed with that archive's path
+   * ("a.zip/b/c.exe"), and a compressor's output is named as a tool would save it ("a.tgz/a.tar").
+   */
   name: string;
   /** Bytes inflated; the declared size for an entry that was not inflated (encrypted, unknown method). */
   size: number;
@@ -21,10 +24,11 @@ export interface ArchiveReport {
   totalUncompressed: number;
   /** The highest uncompressed-to-compressed ratio among entries. */
   maxRatio: number;
-  /** Archive levels opened: 1 for a zip with no zip inside. */
+  /** Archive levels opened: 1 for a zip or a tar.gz with no archive inside. */
   depth: number;
   /** Why the archive is a bomb; inspection stops at the first sign. */
   bomb: string | null;
   encrypted: boolean;
+  /** What could not be read (damage, truncation, a format not opened): the policy calls the archive unscannable. */
   errors: string[];
 }

@@ -1,11 +1,12 @@
 /**
  * Which attachments may reach a ticket. Safe by default: executables, scripts, installers and
- * macro-enabled Office documents are blocked whatever they are called, a zip is judged by what it
- * holds (parsing/archive-inspect.ts), and a name or declared type that disagrees with the content
- * is flagged. The type always comes from the bytes; a name can add a dangerous kind, never remove one.
+ * macro-enabled Office documents are blocked whatever they are called, an archive of any format is
+ * judged by what it holds (parsing/archive-inspect.ts) and is unscannable when that cannot be
+ * seen, and a name or declared type that disagrees with the content is flagged. The type always comes from the bytes; a name can add a dangerous kind, never remove one.
  */
 import type { ArchiveReport } from './archive-report';
-import { detectType, extensionOf, findKinds, isZipSignature, type AttachmentKind, type DetectedType } from './attachment-type';
+import { isArchiveAttachment } from './archive-format';
+import { detectType, extensionOf, findKinds, type AttachmentKind, type DetectedType } from './attachment-type';
 
 export type { AttachmentKind } from './attachment-type';
 
@@ -78,28 +79,35 @@ export interface AttachmentInput {
   size: number;
   /** The first 64 KiB (or the whole part, if smaller). */
   head: Buffer;
-  /** inspectZip's report, run with the same policy; required for any zip, which is blocked without one. */
+  /** inspectArchive's report, run with the same policy; required for any archive, which is unscannable without one. */
   archive?: ArchiveReport;
 }
 
 export interface AttachmentDecision {
+  /**
+   * 'unscannable': an archive whose contents could not all be seen (corrupt, truncated, encrypted,
+   * or a format not opened, such as 7z or RAR), so nothing vouches for it; a bomb stays 'blocked'.
+   */
   verdict: 'allowed' | 'blocked' | 'unscannable';
   detectedType: string | null;
   /** The name or the declared type disagrees with the content: a flag, never a block by itself. */
   mismatch: boolean;
-  /** For a human: 'blocked: Windows executable (PE) named "invoice.pdf"'. */
+  /** For a human: 'blocked: Windows executable (PE) named "invoice.pdf"', 'unscannable: ...'. */
   reasons: string[];
 }
 
 export async function evaluateAttachment(input: AttachmentInput, policy: AttachmentPolicy): Promise<AttachmentDecision> {
   assertAttachmentPolicy(policy);
-  const isArchive = input.archive !== undefined || isZipSignature(input.head);
-  const judged = await judgeFile(input, policy, isArchive ? archiveFindings(input.filename, input.archive) : []);
+  const isArchive = input.archive !== undefined || isArchiveAttachment(input.head, input.filename);
+  const findings = isArchive ? archiveFindings(input.filename, input.archive) : { blocking: [], unscannable: [] };
+  const judged = await judgeFile(input, policy, findings.blocking);
+  // Not overridable by the allowlist: a name cannot vouch for contents nobody has seen.
+  const unscannable = policy.blockedKinds.includes('archive-with-blocked') ? findings.unscannable.map((text) => `unscannable: ${text}`) : [];
   return {
-    verdict: judged.blockedBy === null ? 'allowed' : 'blocked',
+    verdict: judged.blockedBy !== null ? 'blocked' : unscannable.length > 0 ? 'unscannable' : 'allowed',
     detectedType: judged.detected?.mime ?? null,
     mismatch: judged.mismatch,
-    reasons: judged.reasons,
+    reasons: [...judged.reasons.filter((r) => r.startsWith('blocked: ')), ...unscannable, ...judged.reasons.filter((r) => !r.startsWith('blocked: '))],
   };
 }
 
@@ -152,21 +160,22 @@ export async function judgeFile(
 /** Blocked entries named in the reasons; the archive report lists the rest. */
 const MAX_ENTRY_REASONS = 5;
 
-function archiveFindings(filename: string, archive: ArchiveReport | undefined): Finding[] {
+function archiveFindings(filename: string, archive: ArchiveReport | undefined): { blocking: Finding[]; unscannable: string[] } {
   const kind = 'archive-with-blocked';
   const name = `"${filename}"`;
-  if (!archive) return [{ kind, text: `zip archive ${name} that was not inspected` }];
+  if (!archive) return { blocking: [], unscannable: [`archive ${name} that was not inspected`] };
   const found: Finding[] = [];
+  const unscannable: string[] = [];
   if (archive.bomb) found.push({ kind, text: `zip bomb ${name}: ${archive.bomb}` });
-  if (archive.encrypted) found.push({ kind, text: `encrypted archive ${name}, whose contents cannot be inspected` });
-  if (archive.errors[0]) found.push({ kind, text: `archive ${name} that could not be fully inspected: ${archive.errors[0]}` });
+  if (archive.encrypted) unscannable.push(`encrypted archive ${name}, whose contents cannot be inspected`);
+  if (archive.errors[0]) unscannable.push(`archive ${name} that could not be fully inspected: ${archive.errors[0]}`);
   // An Office package holding a VBA project is a macro document whatever its name (.docx, .xlsx).
   const isVba = (entryName: string): boolean => /(^|\/)vbaproject\.bin$/i.test(entryName);
   const vba = archive.entries.find((e) => isVba(e.name));
   if (vba) found.push({ kind: 'macro-office', text: `Office document with a VBA macro project ("${vba.name}") named ${name}` });
   const blocked = archive.entries.filter((e) => e.blockedReason !== null && !isVba(e.name));
   for (const entry of blocked.slice(0, MAX_ENTRY_REASONS)) found.push({ kind, text: `archive ${name} holding ${entry.blockedReason}` });
-  return found;
+  return { blocking: found, unscannable };
 }
 
 /** Types that say nothing about the content; a sender's client uses them when it does not know. */

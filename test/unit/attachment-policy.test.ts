@@ -202,9 +202,10 @@ describe('zip inspection', () => {
     assert.equal(decision.verdict, 'blocked');
     assert.deepEqual(decision.reasons, ['blocked: archive "invoice.zip" holding Windows executable (PE) named "docs/invoice.pdf"']);
   });
-  test('a zip that is not inspected is blocked, since it could hold anything', async () => {
+  test('a zip that is not inspected is unscannable, since it could hold anything', async () => {
     const decision = await evaluate('files.zip', zipArchive([{ name: 'a.txt', content: Buffer.from('a') }]));
-    assert.deepEqual(decision.reasons, ['blocked: zip archive "files.zip" that was not inspected']);
+    assert.equal(decision.verdict, 'unscannable');
+    assert.deepEqual(decision.reasons, ['unscannable: archive "files.zip" that was not inspected']);
   });
   test('an entry that declares a huge size is a bomb before anything is inflated', async () => {
     const zip = zipArchive([{ name: 'zeros.bin', deflated: deflatedZeros(512 * MiB), declaredSize: 512 * MiB }]);
@@ -253,15 +254,20 @@ describe('zip inspection', () => {
     assert.equal(report.depth, 3);
     assert.equal(report.bomb, 'archives nested more than 3 deep, at "level2.zip/level3.zip/level4.zip"');
   });
-  test('an encrypted entry is reported, its name still judged, and the archive blocked', async () => {
+  test('an encrypted entry is reported and its name still judged: an .exe name blocks, a harmless one leaves the zip unscannable', async () => {
     const zip = zipArchive([{ name: 'invoice.exe', content: Buffer.from('scrambled'), flags: 0x0001 }]);
     const report = await inspectZip(() => zip, policy);
     assert.equal(report.encrypted, true);
     assert.equal(report.entries[0]?.blockedReason, 'executable (.exe) named "invoice.exe"');
     const decision = await evaluate('invoice.zip', zip, { archive: report });
-    assert.ok(decision.reasons.includes('blocked: encrypted archive "invoice.zip", whose contents cannot be inspected'));
+    assert.equal(decision.verdict, 'blocked');
+    assert.ok(decision.reasons.includes('unscannable: encrypted archive "invoice.zip", whose contents cannot be inspected'));
+    const hidden = zipArchive([{ name: 'notes.txt', content: Buffer.from('scrambled'), flags: 0x0001 }]);
+    const quiet = await evaluate('notes.zip', hidden, { archive: await inspectZip(() => hidden, policy) });
+    assert.equal(quiet.verdict, 'unscannable');
+    assert.deepEqual(quiet.reasons, ['unscannable: encrypted archive "notes.zip", whose contents cannot be inspected']);
   });
-  test('a corrupt zip gives a clear error, not a crash, and is blocked', async () => {
+  test('a corrupt zip gives a clear error, not a crash, and is unscannable', async () => {
     const notZip = Buffer.concat([Buffer.from('PK\u0003\u0004'), Buffer.from('garbage'.repeat(10))]);
     assert.deepEqual((await inspectZip(() => notZip, policy)).errors, ['not a zip archive: no end-of-central-directory record']);
     const zip = zipArchive([{ name: 'a.txt', content: Buffer.from('some text that deflates '.repeat(20)) }]);
@@ -271,7 +277,9 @@ describe('zip inspection', () => {
     assert.match(report.errors[0] ?? '', /^"a\.txt": the deflate data is damaged/);
     const truncated = Buffer.concat([zip.subarray(0, 20), zip.subarray(zip.length - 22)]);
     assert.match((await inspectZip(() => truncated, policy)).errors[0] ?? '', /central directory lies outside the archive/);
-    assert.match((await evaluate('a.zip', damaged, { archive: report })).reasons[0] ?? '', /^blocked: archive "a.zip" that could not be fully inspected/);
+    const decision = await evaluate('a.zip', damaged, { archive: report });
+    assert.equal(decision.verdict, 'unscannable');
+    assert.match(decision.reasons[0] ?? '', /^unscannable: archive "a.zip" that could not be fully inspected/);
   });
   test('a zip read from a stream in small chunks gives the same report as from a buffer', async () => {
     const zip = zipArchive([{ name: 'a.txt', content: Buffer.from('hello') }, { name: 'inner.zip', content: nestedZip(1, 'run.js', Buffer.from('x')) }]);
