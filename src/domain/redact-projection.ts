@@ -1,0 +1,185 @@
+/**
+ * What the detectors read: a projection of the source with what a reader does not see removed and
+ * what a reader sees as the same folded together, each projected character remembering the source
+ * range it came from, so a hit found in the projection is cut out of the source.
+ *
+ * Issue 12, class 4: card numbers got through split by zero-width characters, thin or no-break
+ * spaces, look-alike dashes and full-width digits. Folded here, once for every detector:
+ * - format characters (zero-width space/joiners, word joiner, BOM, soft hyphen, bidi marks, tag
+ *   characters: Unicode category Cf) and combining marks (Mn, Me) are dropped;
+ * - everything else goes through NFKC (full-width and mathematical digits become ASCII digits, every
+ *   Unicode space becomes U+0020), then dashes, dots and slashes that NFKC keeps are mapped to ASCII;
+ * - line and paragraph separators (U+2028, U+2029) become "\n".
+ * ASCII passes through untouched, so plain mail costs one array entry per character.
+ */
+import type { Hit } from './redact-hit';
+
+/**
+ * A run of projected characters: `identity` runs copy source[source, source + length) one to one;
+ * other runs stand for source[source, sourceEnd) as a whole (a decoded character or entity); markup
+ * runs (source -1) stand for a tag and are never cut.
+ */
+interface Run { at: number; length: number; source: number; sourceEnd: number; identity: boolean }
+
+export interface Projection {
+  text: string;
+  runs: Run[];
+  /** Whether an invisible character was dropped (or, read as a space, kept as one). */
+  invisible: boolean;
+}
+
+/** One replacement of source[start, end). */
+export interface Edit { start: number; end: number; replacement: string }
+
+const DROPPED = /^[\p{Cf}\p{Mn}\p{Me}]$/u;
+const LINE_BREAK = /^[\p{Zl}\p{Zp}]$/u;
+// Look-alikes NFKC leaves alone: hyphens and dashes (Pd), minus signs; middle dots and bullets used
+// as group separators; fraction and division slashes.
+const DASH = /^[\p{Pd}\u2212\u2796]$/u;
+const DOT = /^[\u00B7\u2022\u2027\u2219\u22C5\u30FB]$/u;
+const SLASH = /^[\u2044\u2215\u29F8]$/u;
+
+function fold(ch: string): string {
+  if (DROPPED.test(ch)) return '';
+  if (LINE_BREAK.test(ch)) return '\n';
+  const n = ch.normalize('NFKC');
+  if (n.length === 1 && n !== ch) return foldPunctuation(n);
+  return n.length === 1 ? foldPunctuation(ch) : n;
+}
+
+function foldPunctuation(ch: string): string {
+  if (ch.charCodeAt(0) < 0x80) return ch;
+  if (DASH.test(ch)) return '-';
+  if (DOT.test(ch)) return '.';
+  if (SLASH.test(ch)) return '/';
+  return ch;
+}
+
+/**
+ * `invisibleAs`: what an invisible character reads as. Dropped ('') it rejoins a number split inside
+ * a group ("41\u200B11…"); as a space it keeps apart groups it separates ("4111 1111 1111\u200B1111").
+ * Text that has invisible characters is read both ways (see redactText).
+ */
+export class ProjectionBuilder {
+  private readonly parts: string[] = [];
+  private readonly runs: Run[] = [];
+  private length = 0;
+  private invisible = false;
+
+  constructor(private readonly invisibleAs: '' | ' ' = '') {}
+
+  /** source[start, end) as plain text. */
+  text(source: string, start: number, end: number): void {
+    let ascii = start;
+    for (let k = start; k < end;) {
+      const code = source.charCodeAt(k);
+      if (code < 0x80) {
+        k += 1;
+        continue;
+      }
+      this.ascii(source, ascii, k);
+      const ch = String.fromCodePoint(source.codePointAt(k) ?? code);
+      this.decoded(ch, k, k + ch.length);
+      k += ch.length;
+      ascii = k;
+    }
+    this.ascii(source, ascii, end);
+  }
+
+  /** Characters that stand for source[start, end) (a decoded entity or escape), each folded. */
+  decoded(chars: string, start: number, end: number): void {
+    let folded = '';
+    for (const ch of chars) folded += ch.charCodeAt(0) < 0x80 ? ch : fold(ch);
+    if (folded === '') {
+      this.invisible = true;
+      if (this.invisibleAs === '') this.dropped(start, end);
+      else this.push(this.invisibleAs, { source: start, sourceEnd: end, identity: false });
+      return;
+    }
+    this.push(folded, { source: start, sourceEnd: end, identity: false });
+  }
+
+  /** Text that stands for markup: a boundary the detectors see, never cut from the source. */
+  markup(chars: string): void {
+    if (chars !== '') this.push(chars, { source: -1, sourceEnd: -1, identity: false });
+  }
+
+  build(): Projection {
+    return { text: this.parts.join(''), runs: this.runs, invisible: this.invisible };
+  }
+
+  private ascii(source: string, start: number, end: number): void {
+    if (end > start) this.push(source.slice(start, end), { source: start, sourceEnd: end, identity: true });
+  }
+
+  private push(chars: string, run: { source: number; sourceEnd: number; identity: boolean }): void {
+    this.parts.push(chars);
+    this.runs.push({ at: this.length, length: chars.length, ...run });
+    this.length += chars.length;
+  }
+
+  /** A dropped character right after a projected one belongs to whatever hit covers that one. */
+  private dropped(start: number, end: number): void {
+    const last = this.runs[this.runs.length - 1];
+    if (!last || last.source < 0 || last.sourceEnd !== start) return;
+    if (!last.identity) {
+      last.sourceEnd = end;
+      return;
+    }
+    // The identity run's last character now stands for itself and the dropped one.
+    last.length -= 1;
+    last.sourceEnd -= 1;
+    if (last.length === 0) this.runs.pop();
+    this.runs.push({ at: last.at + last.length, length: 1, source: start - 1, sourceEnd: end, identity: false });
+  }
+}
+
+export function projectText(text: string, invisibleAs: '' | ' ' = ''): Projection {
+  const builder = new ProjectionBuilder(invisibleAs);
+  builder.text(text, 0, text.length);
+  return builder.build();
+}
+
+/** The index of the run holding projected character k (runs are sorted and contiguous). */
+function runAt(runs: readonly Run[], k: number): number {
+  let lo = 0;
+  let hi = runs.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if ((runs[mid]?.at ?? 0) <= k) lo = mid;
+    else hi = mid - 1;
+  }
+  return lo;
+}
+
+/**
+ * The source edits of one hit: its projected characters' source ranges, merged where they touch.
+ * The first carries the replacement; the others (text between tags the hit spans) are emptied, so
+ * markup inside a hit stays where it was and no markup is ever created.
+ */
+export function editsOf(projection: Projection, hit: Hit): Edit[] {
+  const edits: Edit[] = [];
+  const runs = projection.runs;
+  for (let r = runAt(runs, hit.start); r < runs.length; r++) {
+    const run = runs[r];
+    if (!run || run.at >= hit.end) break;
+    if (run.source < 0) continue;
+    const from = run.identity ? run.source + Math.max(0, hit.start - run.at) : run.source;
+    const to = run.identity ? run.source + Math.min(run.length, hit.end - run.at) : run.sourceEnd;
+    const last = edits[edits.length - 1];
+    if (last && from <= last.end) last.end = Math.max(last.end, to);
+    else edits.push({ start: from, end: to, replacement: '' });
+  }
+  if (edits[0]) edits[0].replacement = hit.replacement;
+  return edits;
+}
+/** Applies edits sorted by start and not overlapping. */
+export function applyEdits(source: string, edits: readonly Edit[]): string {
+  let out = '';
+  let pos = 0;
+  for (const edit of edits) {
+    out += source.slice(pos, edit.start) + edit.replacement;
+    pos = edit.end;
+  }
+  return out + source.slice(pos);
+}
