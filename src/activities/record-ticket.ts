@@ -11,11 +11,11 @@ import { keptBackNote, linkableKey, oneTicketSeed, scanStatusOf, ticketAction, t
 import type { EmailDocument } from '../domain/email';
 import type { Limits } from '../domain/limits';
 import { mailboxOf } from '../domain/mailbox';
-import type { Redaction } from '../domain/redact';
+import { redactText, type Redaction } from '../domain/redact';
 import type { TicketPriority } from '../domain/vocabulary';
 import type { AttachmentRecord, Helpdesk, NewComment } from '../ports/helpdesk';
 import type { Ledger, ThreadMatch } from '../ports/ledger';
-import type { Rules } from '../rules';
+import { redactionFor, type Rules } from '../rules';
 import { metrics, secondsSince } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { activityLog } from './log';
@@ -117,9 +117,11 @@ async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComm
     return;
   }
   const seed = oneTicketSeed({ multipleQueues: deps.rules.multipleQueues, messageId: input.messageId, hasMessageId: input.hasMessageId });
+  // The parse step redacted the subject; a run whose summary predates that is redacted here.
+  const subject = redactText(input.subject, { kinds: redactionFor(deps.rules, input.queue) }).text;
   const created = await deps.helpdesk.createTicket({
     originKey: seed === null ? input.idempotencyKey : createHash('sha256').update(seed).digest('hex'),
-    subject: input.subject || '(no subject)',
+    subject: subject || '(no subject)',
     requester: input.requester,
     queue: input.queue,
     comment,
