@@ -10,10 +10,11 @@
  */
 import { MASK, type Hit } from './redact-hit';
 
-// Between two groups: spaces or tabs; one dash, dot or slash with a space either side at most; or a
-// line break with the next line's indentation or quote marks ("> ") after it. Each alternative is
+// Between two groups: spaces or tabs; one dash, dot or slash with a space either side at most; or up
+// to three line breaks, each with the next line's indentation or quote marks ("> ") after it (a
+// wrap, or paragraphs in HTML). Each alternative is
 // bounded and none starts with a digit, so a run is matched in one pass (no backtracking blow-up).
-const SEPARATOR = String.raw`(?:[ \t]{1,3}|[ \t]{0,3}(?:\r\n?|\n)[ \t>]{0,4}|[ \t]?[-./][ \t]?)`;
+const SEPARATOR = String.raw`(?:[ \t]{1,3}|[ \t]{0,3}(?:(?:\r\n?|\n)[ \t>]{0,4}){1,3}|[ \t]?[-./][ \t]?)`;
 const DIGIT_RUN = new RegExp(String.raw`(?<!\d)\d+(?:${SEPARATOR}\d+)*`, 'g');
 // Cards are 13-19 digits; single-digit groups are the longest way to spell one.
 const MIN_DIGITS = 13;
@@ -107,6 +108,7 @@ function cardAt(groups: Groups, i: number, count: number, before: { joined: bool
   let head = '';
   let issuer: boolean | null = null;
   let equalBefore = true;
+  let fours = true;
   let best = -1;
   for (let g = i; g < count && g < i + MAX_CARD_GROUPS; g++) {
     const group = groups.digits[g] ?? '';
@@ -120,7 +122,7 @@ function cardAt(groups: Groups, i: number, count: number, before: { joined: bool
     if (head.length < 4) head = (head + group).slice(0, 4);
     total += group.length;
     const n = g - i + 1;
-    if (total >= MIN_DIGITS && cardShape(n, { first: size, second: groups.digits[i + 1]?.length ?? 0, last: group.length }, equalBefore)
+    if (total >= MIN_DIGITS && cardShape(n, { first: size, second: groups.digits[i + 1]?.length ?? 0, last: group.length }, equalBefore, fours)
       // Glued to letters in front, only a printed grouping is a card; one long number is an identifier.
       && !(n === 1 && before.glued)
       // A slice of a dash- or dot-joined identifier ("4111-1111-1111-1111-2024") is not a card.
@@ -131,23 +133,24 @@ function cardAt(groups: Groups, i: number, count: number, before: { joined: bool
       if (issuer && ((plain[odd] ?? 0) + (doubled[1 - odd] ?? 0)) % 10 === 0) best = g;
     }
     if (n > 1 && group.length !== size) equalBefore = false;
+    if (group.length % 4 !== 0) fours = false;
   }
   return best < 0 ? null : { last: best, digits: groups.digits.slice(i, best + 1).join('') };
 }
 
 /**
- * Card brands print 4-4-4-4(-3), Amex 4-6-5 and Diners 4-6-4; people reading a number out also
- * write it in equal groups of one to three digits. Anything else (a phone number's 2-4-4-4, an
- * ISBN's 3-1-2-6-1) is not a card even when it passes Luhn. `equalBefore`: every group before the
- * last has the first group's size.
+ * Card brands print 4-4-4-4(-3), Amex 4-6-5 and Diners 4-6-4, and markup or a wrap can merge two
+ * printed groups into one of 8 or 12; people reading a number out also write it in equal groups of
+ * one to three digits. Anything else (a phone number's 2-4-4-4, an ISBN's 3-1-2-6-1) is not a card
+ * even when it passes Luhn. `equalBefore`: every group before the last has the first group's size;
+ * `fours`: every group before the last is 4, 8 or 12 digits long.
  */
-function cardShape(count: number, sizes: { first: number; second: number; last: number }, equalBefore: boolean): boolean {
+function cardShape(count: number, sizes: { first: number; second: number; last: number }, equalBefore: boolean, fours: boolean): boolean {
   const { first: size, second, last: lastSize } = sizes;
   if (count === 1) return true;
-  if (count === 3) return size === 4 && second === 6 && (lastSize === 5 || lastSize === 4);
-  if (count < 4 || !equalBefore) return false;
-  if (size === 4) return lastSize <= 4;
-  return size <= 3 && count >= 5 && lastSize <= size;
+  if (count === 3 && size === 4 && second === 6 && (lastSize === 5 || lastSize === 4)) return true;
+  if (fours) return lastSize <= 4 || lastSize % 4 === 0;
+  return equalBefore && size <= 3 && count >= 5 && lastSize <= size;
 }
 
 // Issuer identification number ranges of the brands a support desk actually sees.

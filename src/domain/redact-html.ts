@@ -90,7 +90,7 @@ function scanTag(html: string, lt: number): { name: string; end: number; values:
 
 // Phrasing elements: a reader sees their text run on, so "4111<b>1111</b>…" is one number. Table
 // cells and rows are boundaries no number crosses (neighbouring cells are separate values); every
-// other tag (block, <br>) reads as a line break.
+// other tag (block, <br>) reads as a line break. Comments read as nothing, like inline tags.
 const INLINE = new Set(['a', 'abbr', 'b', 'bdi', 'bdo', 'big', 'cite', 'code', 'data', 'del', 'dfn', 'em', 'font', 'i', 'ins', 'kbd',
   'mark', 'nobr', 'q', 's', 'samp', 'small', 'span', 'strike', 'strong', 'sub', 'sup', 'time', 'tt', 'u', 'var', 'wbr', 'label', '!--']);
 const CELL = new Set(['td', 'th', 'tr', 'table', 'thead', 'tbody', 'tfoot', 'caption', 'col', 'colgroup']);
@@ -155,12 +155,22 @@ function percentDecoded(escapes: string, at: number): { chars: string; end: numb
 /** The text as a reader sees it: tags as boundaries, inline tags as `inline`. */
 function projectText(html: string, segments: Segment[], inline: '' | ' ', invisibleAs: '' | ' '): Projection {
   const builder = new ProjectionBuilder(invisibleAs);
+  // Tags in a row read as one boundary, the strongest of them: "</p><p>" is one line break.
+  let pending = '';
+  const rank = (boundary: string): number => ['', ' ', '\n', CELL_BOUNDARY].indexOf(boundary);
   let at = 0;
   for (const s of segments) {
-    if (!s.markup) projectHtmlText(builder, html, at, at + s.raw.length, false);
-    else builder.markup(INLINE.has(s.name) ? inline : CELL.has(s.name) ? CELL_BOUNDARY : '\n');
+    if (s.markup) {
+      const boundary = INLINE.has(s.name) ? inline : CELL.has(s.name) ? CELL_BOUNDARY : '\n';
+      if (rank(boundary) > rank(pending)) pending = boundary;
+    } else {
+      builder.markup(pending);
+      pending = '';
+      projectHtmlText(builder, html, at, at + s.raw.length, false);
+    }
     at += s.raw.length;
   }
+  builder.markup(pending);
   return builder.build();
 }
 
