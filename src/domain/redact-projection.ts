@@ -15,11 +15,13 @@
 import type { Hit } from './redact-hit';
 
 /**
- * A run of projected characters: `identity` runs copy source[source, source + length) one to one;
+ * A run of projected characters: `identity` runs map source[source, source + length) one to one
+ * (the characters may be folded, "４" read as "4", but each stands for one source unit);
  * other runs stand for source[source, sourceEnd) as a whole (a decoded character or entity); markup
- * runs (source -1) stand for a tag and are never cut.
+ * runs (source -1) stand for a tag and are never cut. `claim`: where the run's source begins when
+ * a hit runs into it from before, taking the invisible characters dropped in between.
  */
-interface Run { at: number; length: number; source: number; sourceEnd: number; identity: boolean }
+interface Run { at: number; length: number; source: number; sourceEnd: number; identity: boolean; claim: number }
 
 export interface Projection {
   text: string;
@@ -39,7 +41,20 @@ const DASH = /^[\p{Pd}\u2212\u2796]$/u;
 const DOT = /^[\u00B7\u2022\u2027\u2219\u22C5\u30FB]$/u;
 const SLASH = /^[\u2044\u2215\u29F8]$/u;
 
+// Mail uses a small alphabet: each distinct character is folded once per process.
+const FOLDED = new Map<string, string>();
+const MAX_FOLDED = 65_536;
+
 function fold(ch: string): string {
+  let folded = FOLDED.get(ch);
+  if (folded === undefined) {
+    folded = foldUncached(ch);
+    if (FOLDED.size < MAX_FOLDED) FOLDED.set(ch, folded);
+  }
+  return folded;
+}
+
+function foldUncached(ch: string): string {
   if (DROPPED.test(ch)) return '';
   if (LINE_BREAK.test(ch)) return '\n';
   const n = ch.normalize('NFKC');
@@ -61,10 +76,12 @@ function foldPunctuation(ch: string): string {
  * Text that has invisible characters is read both ways (see redactText).
  */
 export class ProjectionBuilder {
-  private readonly parts: string[] = [];
+  private projected = '';
   private readonly runs: Run[] = [];
   private length = 0;
   private invisible = false;
+  // Start of the invisible characters dropped since the last projected one (-1: none).
+  private droppedFrom = -1;
 
   constructor(private readonly invisibleAs: '' | ' ' = '') {}
 
@@ -78,9 +95,9 @@ export class ProjectionBuilder {
         continue;
       }
       this.ascii(source, ascii, k);
-      const ch = String.fromCodePoint(source.codePointAt(k) ?? code);
-      this.decoded(ch, k, k + ch.length);
-      k += ch.length;
+      const units = code >= 0xd800 && code <= 0xdbff && k + 1 < end ? 2 : 1;
+      this.decoded(units === 1 ? source.charAt(k) : source.slice(k, k + 2), k, k + units);
+      k += units;
       ascii = k;
     }
     this.ascii(source, ascii, end);
@@ -89,14 +106,15 @@ export class ProjectionBuilder {
   /** Characters that stand for source[start, end) (a decoded entity or escape), each folded. */
   decoded(chars: string, start: number, end: number): void {
     let folded = '';
-    for (const ch of chars) folded += ch.charCodeAt(0) < 0x80 ? ch : fold(ch);
+    if (chars.length === 1 || (chars.length === 2 && chars.codePointAt(0)! > 0xffff)) folded = chars.charCodeAt(0) < 0x80 ? chars : fold(chars);
+    else for (const ch of chars) folded += ch.charCodeAt(0) < 0x80 ? ch : fold(ch);
     if (folded === '') {
       this.invisible = true;
-      if (this.invisibleAs === '') this.dropped(start, end);
-      else this.push(this.invisibleAs, { source: start, sourceEnd: end, identity: false });
+      if (this.invisibleAs !== '') this.push(this.invisibleAs, { source: start, sourceEnd: end, identity: end - start === 1 });
+      else if (this.droppedFrom < 0) this.droppedFrom = start;
       return;
     }
-    this.push(folded, { source: start, sourceEnd: end, identity: false });
+    this.push(folded, { source: start, sourceEnd: end, identity: folded.length === end - start });
   }
 
   /** Text that stands for markup: a boundary the detectors see, never cut from the source. */
@@ -105,7 +123,7 @@ export class ProjectionBuilder {
   }
 
   build(): Projection {
-    return { text: this.parts.join(''), runs: this.runs, invisible: this.invisible };
+    return { text: this.projected, runs: this.runs, invisible: this.invisible };
   }
 
   private ascii(source: string, start: number, end: number): void {
@@ -113,24 +131,18 @@ export class ProjectionBuilder {
   }
 
   private push(chars: string, run: { source: number; sourceEnd: number; identity: boolean }): void {
-    this.parts.push(chars);
-    this.runs.push({ at: this.length, length: chars.length, ...run });
-    this.length += chars.length;
-  }
-
-  /** A dropped character right after a projected one belongs to whatever hit covers that one. */
-  private dropped(start: number, end: number): void {
+    this.projected += chars;
     const last = this.runs[this.runs.length - 1];
-    if (!last || last.source < 0 || last.sourceEnd !== start) return;
-    if (!last.identity) {
-      last.sourceEnd = end;
-      return;
+    const claim = this.droppedFrom >= 0 && run.source >= 0 ? this.droppedFrom : run.source;
+    this.droppedFrom = -1;
+    // One-to-one characters right after a one-to-one run extend it: full-width text is one run.
+    if (last && run.identity && last.identity && last.sourceEnd === run.source && claim === run.source) {
+      last.length += chars.length;
+      last.sourceEnd = run.sourceEnd;
+    } else {
+      this.runs.push({ at: this.length, length: chars.length, source: run.source, sourceEnd: run.sourceEnd, identity: run.identity, claim });
     }
-    // The identity run's last character now stands for itself and the dropped one.
-    last.length -= 1;
-    last.sourceEnd -= 1;
-    if (last.length === 0) this.runs.pop();
-    this.runs.push({ at: last.at + last.length, length: 1, source: start - 1, sourceEnd: end, identity: false });
+    this.length += chars.length;
   }
 }
 
@@ -164,7 +176,8 @@ export function editsOf(projection: Projection, hit: Hit): Edit[] {
     const run = runs[r];
     if (!run || run.at >= hit.end) break;
     if (run.source < 0) continue;
-    const from = run.identity ? run.source + Math.max(0, hit.start - run.at) : run.source;
+    // A run the hit enters from before also takes the invisible characters dropped before it.
+    const from = run.at > hit.start ? run.claim : run.identity ? run.source + hit.start - run.at : run.source;
     const to = run.identity ? run.source + Math.min(run.length, hit.end - run.at) : run.sourceEnd;
     const last = edits[edits.length - 1];
     if (last && from <= last.end) last.end = Math.max(last.end, to);

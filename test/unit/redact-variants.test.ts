@@ -5,7 +5,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULT_REDACTION_POLICY, redactText } from '../../src/domain/redact';
+import { DEFAULT_REDACTION_POLICY, redactHtml, redactText } from '../../src/domain/redact';
 
 const redact = (text: string): string => redactText(text, DEFAULT_REDACTION_POLICY).text;
 const untouched = (text: string): void => assert.equal(redact(text), text, `expected no redaction in ${JSON.stringify(text)}`);
@@ -169,4 +169,45 @@ describe('redaction of every variant is idempotent', () => {
     assert.equal(digitsOf(once), '1111'.repeat(3) + '3000' + '1111', JSON.stringify(once));
     assert.deepEqual(redactText(once, DEFAULT_REDACTION_POLICY), { text: once, redactions: [] });
   });
+});
+
+describe('the new readings stay linear', () => {
+  const MB = 1_000_000;
+  // Linear means ten times the input costs about ten times the time; a quadratic reading costs a
+  // hundred times, so 40 (garbage collection and JIT warm-up skew the small run) still tells them
+  // apart. A ratio holds on the shared 2-core machine, where absolute times swing 5x with load
+  // (1 MB of digits between zero-width spaces: 0.2 to 2 s; doubling the input doubles the time).
+  const MAX_RATIO = 40;
+  const FLOOR_MS = 25;
+  const CEILING_MS = 10_000;
+  const fill = (unit: string, size: number): string => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
+  const timed = (run: () => unknown): number => {
+    const start = process.hrtime.bigint();
+    run();
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  // Inputs aimed at what class 4 added: single-digit groups that all pass the issuer test, dotted
+  // and wrapped runs read twice, invisible characters read twice, lower-case IBAN starts, inline
+  // tags and character references between digits, %-escapes in attribute values.
+  const adversarial: Record<string, (size: number) => string> = {
+    'single digits with an issuer prefix': (n) => fill('4 ', n),
+    'dotted single digits': (n) => fill('4.', n),
+    'one digit a line': (n) => fill('4\n', n),
+    'digits between zero-width spaces': (n) => fill('\u200B4', n),
+    'full-width digits': (n) => fill('４', n),
+    'lower-case IBAN starts': (n) => fill('de89 ', n),
+    'inline tags between digits': (n) => fill('4111<b>1</b>', n),
+    'character references between digits': (n) => fill('4&#49;', n),
+    '%-escaped digits in an attribute': (n) => `<a href="${fill('%34', n)}">`,
+  };
+  for (const [name, make] of Object.entries(adversarial)) {
+    test(`1 MB of ${name} costs about ten times 100 kB, in text and in html`, () => {
+      for (const redact of [(t: string) => redactText(t, DEFAULT_REDACTION_POLICY), (t: string) => redactHtml(t, DEFAULT_REDACTION_POLICY)]) {
+        redact(make(10_000));
+        const small = Math.min(timed(() => redact(make(MB / 10))), timed(() => redact(make(MB / 10))));
+        const large = timed(() => redact(make(MB)));
+        assert.ok(large < MAX_RATIO * Math.max(small, FLOOR_MS) && large < CEILING_MS, `100 kB ${small.toFixed(1)} ms, 1 MB ${large.toFixed(1)} ms`);
+      }
+    });
+  }
 });
