@@ -91,7 +91,8 @@ async function commentFor(deps: Deps, input: RecordTicketInput): Promise<NewComm
     author: input.requester,
     text: input.automated ? `[${input.classLabel}]\n${text}` : text,
     html: document.html,
-    attachments: input.attachments.map(attachmentRecord),
+    // File names were redacted by the parse step; a run whose summary predates that is redacted here.
+    attachments: input.attachments.map((a) => attachmentRecord({ ...a, filename: redactText(a.filename, { kinds: redactionFor(deps.rules, input.queue) }).text })),
     ...(input.automated ? { internal: true } : {}),
   };
 }
