@@ -220,19 +220,25 @@ function quoteUnquoted(html: string, segments: Segment[], edits: Edit[]): Edit[]
   }
   if (unquoted.length === 0) return edits;
   const out: Edit[] = [];
-  let e = 0;
-  for (const value of unquoted) {
-    for (; e < edits.length && (edits[e]?.start ?? 0) < value.start; e++) out.push(edits[e] as Edit);
-    const inside: Edit[] = [];
-    for (; e < edits.length && (edits[e]?.end ?? 0) <= value.end; e++) {
-      const edit = edits[e] as Edit;
-      inside.push({ ...edit, start: edit.start - value.start, end: edit.end - value.start });
-    }
-    if (inside.length > 0) {
+  let v = 0;
+  let inside: Edit[] = [];
+  const flush = (): void => {
+    const value = unquoted[v];
+    if (value && inside.length > 0) {
       const rewritten = applyEdits(html.slice(value.start, value.end), inside).replaceAll('"', '&quot;');
       out.push({ start: value.start, end: value.end, replacement: `"${rewritten}"` });
     }
+    inside = [];
+  };
+  for (const edit of edits) {
+    for (let value = unquoted[v]; value && value.end <= edit.start; value = unquoted[v]) {
+      flush();
+      v += 1;
+    }
+    const value = unquoted[v];
+    if (value && value.start <= edit.start && edit.end <= value.end) inside.push({ ...edit, start: edit.start - value.start, end: edit.end - value.start });
+    else out.push(edit);
   }
-  for (; e < edits.length; e++) out.push(edits[e] as Edit);
+  flush();
   return out;
 }
