@@ -61,6 +61,25 @@ describe('redaction of the whole parsed email', () => {
     assert.equal(doc.subject, 'IBAN [redacted IBAN DE••••3000]');
     assertClean(doc);
   });
+  test('a card split across two encoded words, or across a folded header line, is redacted', async () => {
+    const split = await parsedAndRedacted(`${headers(['Subject: =?utf-8?Q?pay_4111_1111?= =?utf-8?B?' + b64(' 1111 1111') + '?='])}\n\nhi\n`);
+    assert.equal(split.subject, 'pay [redacted card ••••1111]');
+    const folded = await parsedAndRedacted(`${headers(['Subject: pay 4111 1111\n 1111 1111 now'])}\n\nhi\n`);
+    assert.equal(folded.subject, 'pay [redacted card ••••1111] now');
+    assertClean(split);
+    assertClean(folded);
+  });
+  test('a returned message\'s subject and a delivery status diagnostic are redacted', () => {
+    const base: EmailDocument = {
+      messageId: null, from: null, to: [], cc: [], replyTo: [], subject: 'Undelivered', date: null, inReplyTo: [], references: [],
+      text: '', html: null, attachments: [], headers: {}, contentType: 'multipart/report', returnedMessage: { messageId: '<x@y>', from: null, subject: 'Card 4111.1111.1111.1111' },
+      deliveryStatus: [{ action: 'failed', status: '5.1.1', finalRecipient: 'a@b.example', diagnosticCode: 'smtp; 550 no such user (ref de89 3704 0044 0532 0130 00)' }],
+    };
+    const doc = redactDocument(base, DEFAULT_REDACTION_POLICY);
+    assert.equal(doc.returnedMessage?.subject, 'Card [redacted card ••••1111]');
+    assert.equal(doc.deliveryStatus[0]?.diagnosticCode, 'smtp; 550 no such user (ref [redacted IBAN DE••••3000])');
+    assertClean(doc);
+  });
   test('display names of From, To, Cc (encoded) and Reply-To are redacted, the addresses kept', async () => {
     const doc = await parsedAndRedacted(`${headers(['Subject: hi'])}\n\nhello\n`);
     assert.equal(doc.from?.name, 'Ann [redacted card ••••1111]');
