@@ -75,11 +75,13 @@ export function cardHits(text: string): Hit[] {
 function runHits(text: string, runStart: number, runEnd: number, mergeWraps: boolean): Hit[] {
   const hits: Hit[] = [];
   const groups = groupsOf(text, runStart, runEnd, mergeWraps);
-  // A run glued to letters ("…1111abc", "…1111-x") ends in part of some other identifier.
-  const count = /^(?:[A-Za-z_]|[-/][A-Za-z_])/.test(text.slice(runEnd, runEnd + 2)) ? groups.digits.length - 1 : groups.digits.length;
-  // A run that continues an identifier ("ORD-4111…", "v2.4111…") starts inside it.
+  // A run glued to letters ("…1111abc", "…1111-x") ends in part of some other identifier; a slash
+  // then a word ("…/confirm") starts the next path segment.
+  const count = /^(?:[A-Za-z_]|-[A-Za-z_])/.test(text.slice(runEnd, runEnd + 2)) ? groups.digits.length - 1 : groups.digits.length;
+  // A run that continues an identifier ("ORD-4111…", "v2.4111…", "12/4111…") starts inside it. A
+  // slash after a word is a path ("…/card/4111…" in a link) and starts a new segment.
   const before = text.slice(Math.max(0, runStart - 2), runStart);
-  const first = { joined: /[A-Za-z0-9_][-./]$/.test(before), glued: /[A-Za-z_]$/.test(before) };
+  const first = { joined: /[A-Za-z0-9_][-.]$|\d\/$/.test(before), glued: /[A-Za-z_]$/.test(before) };
   for (let i = 0; i < count;) {
     const card = cardAt(groups, i, count, i === 0 ? first : { joined: groups.joinedBefore[i] ?? false, glued: false });
     if (!card) {

@@ -73,6 +73,8 @@ describe('attribute values', () => {
     'a %-escaped compact card in a query': ['<a href="https://x.example/?pan=%34%31%31%31111111111111">m</a>', `<a href="https://x.example/?pan=${CARD}">m</a>`],
     'a %-escaped UTF-8 no-break space between groups': ['<a href="https://x.example/?p=4111%C2%A01111%C2%A01111%C2%A01111">m</a>', `<a href="https://x.example/?p=${CARD}">m</a>`],
     'a lower-case IBAN in a query': ['<a href="https://x.example/?iban=de89%203704%200044%200532%200130%2000">m</a>', `<a href="https://x.example/?iban=${IBAN}">m</a>`],
+    'a link\'s path': ['<a href="https://pay.example/card/4111111111111111/confirm">m</a>', `<a href="https://pay.example/card/${CARD}/confirm">m</a>`],
+    'a link\'s fragment': ['<a href="https://pay.example/#4111-1111-1111-1111">m</a>', `<a href="https://pay.example/#${CARD}">m</a>`],
     'an unquoted value': ['<img alt=4111.1111.1111.1111 src=cid:a>', `<img alt="${CARD}" src=cid:a>`],
   };
   for (const [name, [html, expected]] of Object.entries(variants)) {

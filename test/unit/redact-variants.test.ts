@@ -97,6 +97,9 @@ describe('card numbers in other digit forms and groupings', () => {
     assert.equal(redact('41111111\n11111111'), CARD);
     assert.equal(redact('4111 1111 11\n11 1111'), CARD);
   });
+  test('a card after a slash that follows a word (a path segment) is redacted', () => {
+    assert.equal(redact('see /card/4111111111111111 and visa/4111 1111 1111 1111'), `see /card/${CARD} and visa/${CARD}`);
+  });
   test('a grouped card written right after a word is redacted', () => {
     assert.equal(redact(`Card${cardWith(' ')}`), `Card${CARD}`);
   });
