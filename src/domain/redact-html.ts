@@ -1,5 +1,5 @@
 import { decodeHTML } from 'entities';
-import { ProjectionBuilder, applyEdits, type Edit, type Projection } from './redact-projection';
+import { ProjectionBuilder, applyEdits, percentAt, type Edit, type Projection } from './redact-projection';
 import { resolveReadings, summary, tally, type Redaction, type RedactionPolicy } from './redact-text';
 
 interface Range { start: number; end: number; quoted: boolean }
@@ -97,7 +97,6 @@ const CELL = new Set(['td', 'th', 'tr', 'table', 'thead', 'tbody', 'tfoot', 'cap
 const CELL_BOUNDARY = '\u0001';
 // A character reference (WHATWG §13.2.5.72): numeric, or a named one with or without its ";".
 const ENTITY = /&(?:#[0-9]{1,8};?|#[xX][0-9a-fA-F]{1,8};?|[A-Za-z][A-Za-z0-9]{1,31};?)/y;
-const PERCENT = /(?:%[0-9A-Fa-f]{2})+/y;
 
 /** One text run or attribute value of the source: entities decoded, and in values %XX too (URLs). */
 function projectHtmlText(builder: ProjectionBuilder, html: string, start: number, end: number, percent: boolean): void {
@@ -125,31 +124,6 @@ function entityAt(run: string, at: number): { chars: string; end: number }[] {
   if (!m) return [];
   const chars = decodeHTML(m[0]);
   return chars === m[0] ? [] : [{ chars, end: at + m[0].length }];
-}
-
-function percentAt(run: string, at: number): { chars: string; end: number }[] {
-  PERCENT.lastIndex = at;
-  const m = PERCENT.exec(run);
-  return m ? percentDecoded(m[0], at) : [];
-}
-
-/** %XX escapes, one UTF-8 sequence at a time; an invalid sequence stops the decoding there. */
-function percentDecoded(escapes: string, at: number): { chars: string; end: number }[] {
-  const pieces: { chars: string; end: number }[] = [];
-  for (let k = 0; k < escapes.length;) {
-    const lead = parseInt(escapes.slice(k + 1, k + 3), 16);
-    const bytes = lead < 0x80 ? 1 : lead >= 0xc2 && lead <= 0xdf ? 2 : lead >= 0xe0 && lead <= 0xef ? 3 : lead >= 0xf0 && lead <= 0xf4 ? 4 : 0;
-    if (bytes === 0 || k + bytes * 3 > escapes.length) break;
-    let chars: string;
-    try {
-      chars = decodeURIComponent(escapes.slice(k, k + bytes * 3));
-    } catch {
-      break;
-    }
-    k += bytes * 3;
-    pieces.push({ chars, end: at + k });
-  }
-  return pieces;
 }
 
 /** The text as a reader sees it: tags as boundaries, inline tags as `inline`. */

@@ -97,6 +97,10 @@ describe('card numbers in other digit forms and groupings', () => {
     assert.equal(redact('41111111\n11111111'), CARD);
     assert.equal(redact('4111 1111 11\n11 1111'), CARD);
   });
+  test('a card %-escaped in a link in a text body is redacted, the rest of the link kept', () => {
+    assert.equal(redact('pay at https://pay.example/?pan=4111%201111%201111%201111&x=1 now'), `pay at https://pay.example/?pan=${CARD}&x=1 now`);
+    untouched('50% off, 100%25 sure, %ZZ and %34%32 stay');
+  });
   test('a card after a slash that follows a word (a path segment) is redacted', () => {
     assert.equal(redact('see /card/4111111111111111 and visa/4111 1111 1111 1111'), `see /card/${CARD} and visa/${CARD}`);
   });
