@@ -10,7 +10,7 @@ import type { ObjectStore } from '../adapters/object-store';
 import { ErrorType } from '../domain/errors';
 import { MAX_SUMMARY_SUBJECT, type EmailDocument, type EmailSummary } from '../domain/email';
 import type { Limits } from '../domain/limits';
-import { redactHtml, redactText, type RedactionKind } from '../domain/redact';
+import { redactDocument } from '../domain/redact-document';
 import { MalformedMimeError, parseMime } from '../parsing/parse-mime';
 import { redactionFor, type Rules } from '../rules';
 import { findBodyMarker } from '../domain/signed-ids';
@@ -52,16 +52,6 @@ export function createParseEmail(deps: Deps) {
   return (input: ParseEmailInput): Promise<ParseEmailResult> => whileAlive(() => parse(deps, verdict, input));
 }
 
-/** Redacts text and html per the queue's policy; the raw object in the store keeps the original. */
-function redact(document: EmailDocument, kinds: RedactionKind[]): EmailDocument {
-  if (kinds.length === 0) return { ...document, redactions: [] };
-  const text = redactText(document.text, { kinds });
-  const html = document.html === null ? null : redactHtml(document.html, { kinds });
-  const counts = new Map<RedactionKind, number>();
-  for (const r of [...text.redactions, ...(html?.redactions ?? [])]) counts.set(r.kind, (counts.get(r.kind) ?? 0) + r.count);
-  return { ...document, text: text.text, html: html?.html ?? null, redactions: [...counts].map(([kind, count]) => ({ kind, count })) };
-}
-
 async function parse(deps: Deps, verdict: (document: EmailDocument) => ClassifyEmailResult, input: ParseEmailInput): Promise<ParseEmailResult> {
   let document: EmailDocument;
   try {
@@ -84,7 +74,9 @@ async function parse(deps: Deps, verdict: (document: EmailDocument) => ClassifyE
     return rethrowAsFailure(error);
   }
   const kinds = redactionFor(deps.rules, input.queue ?? '');
-  document = redact(document, kinds);
+  // Subject, names, file names, headers, text and html: the summary below, and with it the ticket
+  // and the acknowledgement, is built from the redacted document (issue 12, class 4).
+  document = redactDocument(document, { kinds });
   // One document per redaction policy: queues that redact differently never share one.
   const documentKey = `parsed/${input.rawSha256}/${kinds.length > 0 ? [...kinds].sort().join('+') : 'unredacted'}.json`;
   try {

@@ -5,8 +5,10 @@
  * when the report returns an acknowledgement the ledger knows we sent (src/domain/bounce-marks.ts).
  */
 import { bounceMarks, markExpiry, type ReturnedMessage } from '../domain/bounce-marks';
+import { redactText } from '../domain/redact';
 import type { EmailRecord, Ledger } from '../ports/ledger';
 import { metrics } from '../metrics';
+import { redactionFor, type Rules } from '../rules';
 import { rethrowAsFailure } from './failures';
 
 export interface RecordBounceInput {
@@ -41,7 +43,7 @@ function suppressionReason(reason: string): 'own_loop' | 'automated_unknown' | '
   return 'automated_unknown';
 }
 
-export function createRecordEmail(deps: { ledger: Ledger; undeliverableMarkDays?: number }) {
+export function createRecordEmail(deps: { ledger: Ledger; undeliverableMarkDays?: number; rules: Rules }) {
   /** The first of `ids` that is an acknowledgement the ledger says went out. */
   const sentAcknowledgement = async (ids: string[]): Promise<ReturnedMessage | null> => {
     for (const messageId of ids) {
@@ -53,7 +55,8 @@ export function createRecordEmail(deps: { ledger: Ledger; undeliverableMarkDays?
   return {
     async recordEmail(record: EmailRecord): Promise<void> {
       try {
-        await deps.ledger.recordEmail(record);
+        // The parse step redacted the subject; a run whose summary predates that is redacted here.
+        await deps.ledger.recordEmail({ ...record, subject: redactText(record.subject, { kinds: redactionFor(deps.rules, record.queue) }).text });
         metrics.emailOutcome(record.outcome, record.emailClass);
         if (record.outcome === 'suppressed') metrics.suppressed(suppressionReason(record.reason ?? ''));
         if (record.outcome === 'failed') metrics.ticketFailed(record.queue, 'ticketing');

@@ -17,12 +17,12 @@ import type { EmailDocument } from '../domain/email';
 import type { Limits } from '../domain/limits';
 import { mailboxOf } from '../domain/mailbox';
 import { isStrangerReply, type StrangerReplyPolicy } from '../domain/participants';
-import type { Redaction } from '../domain/redact';
+import { redactText, type Redaction } from '../domain/redact';
 import type { TicketPriority } from '../domain/vocabulary';
 import type { AttachmentRecord, Helpdesk, NewComment } from '../ports/helpdesk';
 import type { Ledger, ThreadMatch } from '../ports/ledger';
 import type { ThreadMatchFound } from './find-thread';
-import type { Rules } from '../rules';
+import { redactionFor, type Rules } from '../rules';
 import { metrics, secondsSince } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { activityLog } from './log';
@@ -121,7 +121,8 @@ async function commentFor(deps: Deps, input: RecordTicketInput): Promise<{ comme
     author: input.requester,
     text: input.automated ? `[${input.classLabel}]\n${text}` : text,
     html: document.html,
-    attachments: input.attachments.map(attachmentRecord),
+    // File names were redacted by the parse step; a run whose summary predates that is redacted here.
+    attachments: input.attachments.map((a) => attachmentRecord({ ...a, filename: redactText(a.filename, { kinds: redactionFor(deps.rules, input.queue) }).text })),
     ...(input.automated ? { internal: true } : {}),
   };
   return { comment, cut: cut === null ? [] : [cut], document };
@@ -171,9 +172,11 @@ async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComm
     messageId: input.clashKey ? `${input.messageId}|${input.clashKey}` : input.messageId,
     hasMessageId: input.hasMessageId,
   });
+  // The parse step redacted the subject; a run whose summary predates that is redacted here.
+  const subject = redactText(input.subject, { kinds: redactionFor(deps.rules, input.queue) }).text;
   const created = await deps.helpdesk.createTicket({
     originKey: seed === null ? input.idempotencyKey : createHash('sha256').update(seed).digest('hex'),
-    subject: input.subject || '(no subject)',
+    subject: subject || '(no subject)',
     requester: input.requester,
     queue: input.queue,
     comment,

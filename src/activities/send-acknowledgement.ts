@@ -19,6 +19,7 @@ import type { Ledger } from '../ports/ledger';
 import { domainOf, isAddress } from '../domain/addresses';
 import { mailboxDomainOf, mailboxOf } from '../domain/mailbox';
 import { bracket } from '../domain/message-id';
+import { DEFAULT_REDACTION_POLICY, redactText } from '../domain/redact';
 import { acknowledgementMessageId, bodyMarker, replyAddress } from '../domain/signed-ids';
 import { ticketToken } from '../domain/ticket-token';
 import type { RateLimit, Rules } from '../rules';
@@ -61,6 +62,16 @@ const NO_REPLY = /^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|a
 /** Subject lines are one header: a CR/LF from the customer's subject must not start a new one. */
 function oneLine(text: string): string {
   return text.replace(/[\r\n\t\0]+/g, ' ').trim();
+}
+
+/**
+ * The subject as it may leave us: every redaction kind, whatever the queue's policy. The parse step
+ * already redacted it; this holds for runs whose summary predates that (issue 12, class 4: a card
+ * number in the subject was mailed back), and the acknowledgement goes to an address anyone can
+ * forge, so it never echoes a card, IBAN, SSN or key.
+ */
+function ackSubject(token: string, subject: string): string {
+  return oneLine(`${token} ${redactText(subject, DEFAULT_REDACTION_POLICY).text || '(no subject)'}`).slice(0, 900);
 }
 
 function displayName(from: string): string {
@@ -152,7 +163,7 @@ export function createSendAcknowledgement(deps: {
       await deps.mailer.send({
         from: `"${displayName(deps.ackFrom)}" <${input.queue}>`,
         to,
-        subject: oneLine(`${token} ${input.subject || '(no subject)'}`).slice(0, 900),
+        subject: ackSubject(token, input.subject),
         text:
           `We received your message and opened ticket ${token.slice(1, -1)}.\n\n` +
           `Reply to this email to add to the ticket; keep ${token} in the subject.\n\n` +

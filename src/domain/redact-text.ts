@@ -1,4 +1,6 @@
-import { DETECTORS, type Hit, type RedactionKind } from './redact-detectors';
+import { DETECTORS } from './redact-detectors';
+import type { Hit, RedactionKind } from './redact-hit';
+import { applyEdits, editsOf, projectText, type Edit, type Projection } from './redact-projection';
 
 export interface RedactionPolicy { kinds: RedactionKind[] }
 export const DEFAULT_REDACTION_POLICY: RedactionPolicy = { kinds: ['card', 'iban', 'us-ssn', 'api-key'] };
@@ -33,17 +35,37 @@ export function summary(counts: Map<RedactionKind, number>): Redaction[] {
   });
 }
 
-export function applyHits(text: string, hits: readonly Hit[]): string {
-  let out = '';
-  let pos = 0;
-  for (const hit of hits) {
-    out += text.slice(pos, hit.start) + hit.replacement;
-    pos = hit.end;
-  }
-  return out + text.slice(pos);
+/** The hits found in a projection, each with its edits of the source; hits that cut nothing dropped. */
+export function projectedHits(projection: Projection, policy: RedactionPolicy): { hit: Hit; edits: Edit[] }[] {
+  return findHits(projection.text, policy)
+    .map((hit) => ({ hit, edits: editsOf(projection, hit) }))
+    .filter((found) => found.edits.length > 0);
 }
 
+/**
+ * The hits of several readings of one source, as source edits: where two overlap in the source,
+ * the earlier and then the longer wins (each reading found the same value, or one found more of it).
+ */
+export function resolveReadings(projections: readonly Projection[], policy: RedactionPolicy): { hits: Hit[]; edits: Edit[] } {
+  const found = projections.flatMap((projection) => projectedHits(projection, policy))
+    .map((f) => ({ ...f, start: f.edits[0]?.start ?? 0, end: f.edits[f.edits.length - 1]?.end ?? 0 }))
+    .sort((a, b) => a.start - b.start || b.end - a.end);
+  const hits: Hit[] = [];
+  const edits: Edit[] = [];
+  let covered = 0;
+  for (const f of found) {
+    if (f.start < covered) continue;
+    hits.push(f.hit);
+    edits.push(...f.edits);
+    covered = f.end;
+  }
+  return { hits, edits };
+}
+
+/** Redacts plain text (a body, a subject, a display name, a file name) read through its projection. */
 export function redactText(text: string, policy: RedactionPolicy): { text: string; redactions: Redaction[] } {
-  const hits = findHits(text, policy);
-  return { text: applyHits(text, hits), redactions: summary(tally(hits)) };
+  if (policy.kinds.length === 0) return { text, redactions: [] };
+  const joined = projectText(text);
+  const { hits, edits } = resolveReadings(joined.invisible ? [joined, projectText(text, ' ')] : [joined], policy);
+  return { text: applyEdits(text, edits), redactions: summary(tally(hits)) };
 }
