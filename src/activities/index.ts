@@ -17,6 +17,10 @@ import { createRecordTicket } from './record-ticket';
 import { createScanAttachments } from './scan-attachments';
 import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send-acknowledgement';
 import { createStoreAttachments } from './store-attachments';
+import { createErasureActivities } from './erasure';
+import { createRetentionActivities, type InFlightEmails } from './retention';
+import type { RetentionStore } from '../ports/retention';
+import type { RetentionPolicy } from '../domain/retention';
 
 export interface ActivityDeps {
   store: ObjectStore;
@@ -33,6 +37,12 @@ export interface ActivityDeps {
   inboundDomains: string[];
   /** authserv-ids whose Authentication-Results are believed (TRUSTED_AUTHSERV_IDS). */
   trustedAuthservIds: string[];
+  /** The retention sweep's and the erasure's database side (the built-in store). */
+  retention: RetentionStore;
+  /** Raw messages of emails still running or parked: retention never deletes them. */
+  inFlight: InFlightEmails;
+  retentionPolicy: RetentionPolicy;
+  retentionBatchSize: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -46,6 +56,8 @@ export function createActivities(deps: ActivityDeps) {
     sendAcknowledgement: createSendAcknowledgement(deps),
     markAcknowledgementSent: createMarkAcknowledgementSent(deps),
     ...createRecordEmail(deps),
+    ...createRetentionActivities(deps),
+    ...createErasureActivities(deps),
   };
 }
 
