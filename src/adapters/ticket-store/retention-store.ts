@@ -71,7 +71,8 @@ async function footprint(db: SqlSurface, mailbox: string): Promise<Footprint> {
   const domain = target.slice(target.lastIndexOf('@') + 1);
   // Addresses are stored lower-cased; the domain narrows the scan (a Gmail mailbox is also spelled
   // with googlemail.com), and mailboxOf decides, so plus-tags, dots and case all match.
-  const domains = domain === 'gmail.com' ? ['%@gmail.com', '%@googlemail.com'] : [`%@${domain}`];
+  // `%` after the domain too: comment authors may be written "Name <address>".
+  const domains = (domain === 'gmail.com' ? ['gmail.com', 'googlemail.com'] : [domain]).map((d) => `%@${d}%`);
   const like = async (sql: string): Promise<Row[]> => (await Promise.all(domains.map((d) => db.all(sql, [d])))).flat();
   const mine = (address: string): boolean => mailboxOf(address) === target;
 
