@@ -125,7 +125,7 @@ export function retentionContract(name: string, openFresh: () => Promise<FreshSt
         annTickets = [first.id, second.id, third.id];
         const bobs = await ticketFor(bob, shared);
         bobTicket = bobs.id;
-        await store.addComment(bobTicket, { messageId: `${next('m')}@c.example`, author: `Ann Example <ann+cc@${domain}>`, text: 'Ann chimes in on Bob\'s ticket', html: null, attachments: [attachment('ann.txt', annOnly)] });
+        await store.addComment(bobTicket, { messageId: `ann.${next('m')}@c.example`, author: `Ann Example <ann+cc@${domain}>`, text: 'Ann chimes in on Bob\'s ticket', html: null, attachments: [attachment('ann.txt', annOnly)] });
         await store.indexMessageId({ messageId: `${next('m')}@c.example`, ticketId: first.id, queue: 'support@mailgate.example', kind: 'inbound' });
         await store.reserveAcknowledgement({ workflowId: next('ack'), ticketId: first.id, messageId: `${next('ack')}@mailgate`, recipient: ann });
         await store.reserveAcknowledgement({ workflowId: next('ack'), ticketId: bobTicket, messageId: `${next('ack')}@mailgate`, recipient: bob });
@@ -175,6 +175,7 @@ export function retentionContract(name: string, openFresh: () => Promise<FreshSt
         assert.equal(redacted.text, ERASED_TEXT);
         assert.equal(redacted.author, ERASED_AUTHOR);
         assert.equal(redacted.html, null);
+        assert.match(redacted.messageId, /^erased-.*@mailgate\.invalid$/);
         assert.equal(redacted.attachments.length, 0);
         assert.ok(!JSON.stringify(bobs).includes('ann'), 'nothing of Ann is left on Bob\'s ticket');
         assert.equal(bobs.comments[0]!.attachments[0]!.storageKey, shared, 'the shared file stays linked for Bob');

@@ -30,6 +30,8 @@ const CHUNK = 500;
 /** Rows redacted comments keep: the fact that someone wrote, not what or who. */
 export const ERASED_AUTHOR = 'erased@mailgate.invalid';
 export const ERASED_TEXT = '[erased at the request of its author]';
+/** Unique per comment (comments are unique by ticket and Message-ID); `||` concatenates in both dialects. */
+const ERASED_MESSAGE_ID_SQL = `'erased-' || id || '@mailgate.invalid'`;
 
 function chunks<T>(items: readonly T[]): T[][] {
   const out: T[][] = [];
@@ -152,7 +154,12 @@ async function eraseRows(db: SqlSurface, mailbox: string): Promise<ErasureCounts
     ['attachmentRows', stmtsIn((m) => `DELETE FROM attachments WHERE comment_id IN (${m})`, comments.all)],
     [
       'commentsRedacted',
-      stmtsIn((m) => `UPDATE comments SET text = ?, html = NULL, author = ? WHERE id IN (${m})`, fp.foreignCommentIds, [ERASED_TEXT, ERASED_AUTHOR]),
+      // The Message-ID goes too: mail clients often build it from the sender's address.
+      stmtsIn(
+        (m) => `UPDATE comments SET text = ?, html = NULL, author = ?, message_id = ${ERASED_MESSAGE_ID_SQL} WHERE id IN (${m})`,
+        fp.foreignCommentIds,
+        [ERASED_TEXT, ERASED_AUTHOR],
+      ),
     ],
     [
       'threadEntries',
