@@ -190,6 +190,31 @@ export function retentionContract(name: string, openFresh: () => Promise<FreshSt
       });
     });
 
+    test('Gmail spellings (dots, googlemail.com, plus-tags) are one mailbox; look-alike mailboxes survive', async () => {
+      const local = next('gm').replace(/[^a-z0-9]/g, '');
+      const hers = [await ticketFor(`${local}@gmail.com`), await ticketFor(`${local.slice(0, 2)}.${local.slice(2)}+x@googlemail.com`)];
+      const lookalikes = [
+        await ticketFor(`${local}x@gmail.com`),
+        await ticketFor(`x${local}@gmail.com`),
+        await ticketFor(`${local}@gmail.com.evil.example`),
+        await ticketFor(`${local}@sub.gmail.com`),
+        await ticketFor(`${local}@example.org`),
+      ];
+      const counts = await store.eraseRows(`${local.toUpperCase()}@GMail.com`);
+      assert.equal(counts.tickets, 2);
+      for (const t of hers) assert.equal(await store.getTicket(t.id), null);
+      for (const t of lookalikes) assert.ok(await store.getTicket(t.id), `${t.requester} survives`);
+    });
+
+    test('SQL wildcards and quotes in the address match nothing but that address', async () => {
+      const victim = await ticketFor(`victim@${next('wild')}.example`);
+      for (const address of ["%@%", "_%@%.example", "' OR 1=1 --@x.example", '%'].map((a) => a)) {
+        const counts = await store.eraseRows(address);
+        assert.equal(counts.tickets, 0, address);
+      }
+      assert.ok(await store.getTicket(victim.id));
+    });
+
     test('an erasure audit record reads back as written, once per id, with no address in it', async () => {
       const id = `erasure/${next('req')}`;
       const audit = {
