@@ -455,3 +455,11 @@ test('every file the compose file mounts exists under config/docker/', async () 
   }
   assert.ok(mounted > 0, 'no bind mount found: the S3 entry point and the bucket job are mounted from config/docker/');
 });
+
+test('the object store serves objects through the S3 API only: master and filer HTTP are off and only the S3 port is published', async () => {
+  const config = await resolvedConfig();
+  const command = asList(service(config, 'seaweedfs').command, 'seaweedfs command').map((c) => asString(c, 'argument'));
+  assert.ok(command.includes('-disableHttp'), `the master HTTP API is on: ${command.join(' ')}`);
+  assert.ok(command.includes('-filer.disableHttp'), `the filer HTTP API is on: ${command.join(' ')}`);
+  assert.deepEqual(publishedPorts(config, 'seaweedfs').map((p) => p.target), ['8333']);
+});
