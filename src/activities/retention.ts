@@ -96,9 +96,17 @@ async function sweep(deps: RetentionDeps, input: SweepObjectsInput): Promise<Swe
     if (verdict.due) due.push(object.key);
     else kept[verdict.why] = (kept[verdict.why] ?? 0) + 1;
   }
-  await deps.store.deleteMany(due);
+  // Looked at again just before the delete: a writer that reused one of these content-addressed
+  // objects since the listing refreshed it (ObjectStore.refresh), and it is young again.
+  const stillDue: string[] = [];
+  for (const key of due) {
+    const modified = await deps.store.modifiedAt(key);
+    if (modified !== null && modified.getTime() < cutoff.getTime()) stillDue.push(key);
+    else kept['reused-meanwhile'] = (kept['reused-meanwhile'] ?? 0) + 1;
+  }
+  await deps.store.deleteMany(stillDue);
   // A deleted attachment or quarantined file is no longer linkable: its rows lose the storage key.
-  if (input.kind === 'attachments' || input.kind === 'quarantine') await deps.retention.forgetStorageKeys(due);
-  if (due.length > 0) activityLog().info('retention deleted objects', { kind: input.kind, prefix: input.prefix, deleted: due.length, kept });
-  return { listed: page.objects.length, deleted: due.length, kept, next: page.next };
+  if (input.kind === 'attachments' || input.kind === 'quarantine') await deps.retention.forgetStorageKeys(stillDue);
+  if (stillDue.length > 0) activityLog().info('retention deleted objects', { kind: input.kind, prefix: input.prefix, deleted: stillDue.length, kept });
+  return { listed: page.objects.length, deleted: stillDue.length, kept, next: page.next };
 }

@@ -28,11 +28,13 @@ async function storeAll(deps: { store: ObjectStore }, input: StoreAttachmentsInp
     for (const part of input.parts) {
       if (part.status === 'clean') {
         const key = `attachments/${part.sha256}`;
-        if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
+        // An existing copy is refreshed, not skipped: retention goes by age and must not take the
+        // file this email is about to link.
+        if (!(await deps.store.refresh(key))) await deps.store.copy(part.partKey, key);
         out.push({ index: part.index, storageKey: key, quarantineKey: null });
       } else if (part.status === 'infected') {
         const key = `quarantine/${part.sha256}`;
-        if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
+        if (!(await deps.store.refresh(key))) await deps.store.copy(part.partKey, key);
         out.push({ index: part.index, storageKey: null, quarantineKey: key });
       } else {
         out.push({ index: part.index, storageKey: null, quarantineKey: null });

@@ -47,6 +47,14 @@ export interface ObjectStore {
   put(input: PutObjectInput): Promise<void>;
   /** Returns false when an object of that key already exists (content-addressed writes skip it). */
   exists(key: string): Promise<boolean>;
+  /**
+   * Makes an existing object as young as this use (a server-side copy onto itself), so retention,
+   * which goes by age, does not delete content-addressed bytes a new email reuses. False when no
+   * object has the key.
+   */
+  refresh(key: string): Promise<boolean>;
+  /** When the object was last written; null when no object has the key. */
+  modifiedAt(key: string): Promise<Date | null>;
   /** Server-side copy; the bytes never pass through Mailgate. */
   copy(fromKey: string, toKey: string): Promise<void>;
   getStream(key: string): Promise<Readable>;
@@ -122,6 +130,38 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
           return true;
         } catch (error) {
           if (classifyS3Error(error) === 'ObjectNotFound') return false;
+          throw error;
+        }
+      }),
+    refresh: (key) =>
+      wrap(`refresh ${key}`, async () => {
+        let head;
+        try {
+          head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+        } catch (error) {
+          if (classifyS3Error(error) === 'ObjectNotFound') return false;
+          throw error;
+        }
+        await client.send(
+          new CopyObjectCommand({
+            Bucket,
+            Key: key,
+            CopySource: `${Bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
+            // S3 refuses a copy onto itself unless something changes: replacing the metadata with
+            // itself is that change, and it resets LastModified.
+            MetadataDirective: 'REPLACE',
+            ContentType: safeContentType(head.ContentType),
+            Metadata: head.Metadata,
+          }),
+        );
+        return true;
+      }),
+    modifiedAt: (key) =>
+      wrap(`head ${key}`, async () => {
+        try {
+          return (await client.send(new HeadObjectCommand({ Bucket, Key: key }))).LastModified ?? null;
+        } catch (error) {
+          if (classifyS3Error(error) === 'ObjectNotFound') return null;
           throw error;
         }
       }),

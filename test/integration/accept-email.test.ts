@@ -37,7 +37,7 @@ const log = createLogger({ process: 'test' }, 'debug', (line) => logLines.push(J
 
 function recordingStore(events: string[], inner: ObjectStore = store): AcceptEmailDeps['store'] {
   return {
-    exists: (key) => inner.exists(key),
+    refresh: (key) => inner.refresh(key),
     put: async (input) => {
       await inner.put(input);
       events.push(`put ${input.key}`);

@@ -255,3 +255,17 @@ describe('retention and erasure through the real pipeline', () => {
     await apiFetch(`${app.url}/v1/emails/${parked.workflowId}/discard`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ reason: 'test over' }) });
   });
 });
+
+test('refreshing a stored object makes it young again without changing its bytes; a missing key refreshes to false', async () => {
+  const store = createS3ObjectStore(config.s3);
+  const key = `stack-test/${unique('refresh')}`;
+  await store.put({ key, body: 'reused bytes', contentType: 'text/plain' });
+  const first = await store.modifiedAt(key);
+  await new Promise((resolve) => setTimeout(resolve, 1_100));
+  assert.equal(await store.refresh(key), true);
+  const second = await store.modifiedAt(key);
+  assert.ok(first && second && second.getTime() > first.getTime(), `${String(first)} → ${String(second)}`);
+  assert.equal((await store.getBuffer(key)).toString(), 'reused bytes');
+  assert.equal(await store.refresh(`stack-test/${unique('missing')}`), false);
+  assert.equal(await store.modifiedAt(`stack-test/${unique('missing')}`), null);
+});
