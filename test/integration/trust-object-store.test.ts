@@ -104,6 +104,13 @@ test('the S3 API without credentials refuses the object (anonymous GET)', async 
   refused(await get(`http://127.0.0.1:${s3()}/${config.s3.bucket}/${key}`), 'anonymous S3 GET');
 });
 
+test('the S3 API without credentials lists neither the buckets nor the keys of the bucket', async () => {
+  const buckets = await get(`http://127.0.0.1:${s3()}/`);
+  assert.ok(buckets.status >= 400 && !buckets.body.includes(config.s3.bucket), `anonymous bucket listing answered ${buckets.status}`);
+  const keys = await get(`http://127.0.0.1:${s3()}/${config.s3.bucket}?list-type=2&prefix=raw/`);
+  assert.ok(keys.status >= 400 && !keys.body.includes(key), `anonymous key listing answered ${keys.status}`);
+});
+
 test('the S3 API refuses a request signed with a wrong secret', async () => {
   const wrong = createS3ObjectStore({ ...config.s3, secretAccessKey: 'not-the-secret-key-at-all' }, { maxAttempts: 1 });
   await assert.rejects(wrong.getBuffer(key));
