@@ -22,13 +22,14 @@ import { processInboundEmail } from '../src/workflows';
 
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
-type Op = 'get' | 'put' | 'head' | 'copy';
+type Op = 'get' | 'put' | 'head' | 'copy' | 'refresh';
 
 function counting(store: ObjectStore, log: { op: Op; key: string }[]): ObjectStore {
   return {
     ...store,
     put: (input) => (log.push({ op: 'put', key: input.key }), store.put(input)),
     exists: (key) => (log.push({ op: 'head', key }), store.exists(key)),
+    refresh: (key) => (log.push({ op: 'refresh', key }), store.refresh(key)),
     copy: (from, to) => (log.push({ op: 'copy', key: `${from} -> ${to}` }), store.copy(from, to)),
     getStream: (key) => (log.push({ op: 'get', key }), store.getStream(key)),
     getBuffer: (key) => (log.push({ op: 'get', key }), store.getBuffer(key)),

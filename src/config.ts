@@ -6,6 +6,7 @@ import { isAddress } from './domain/addresses';
 import { isAuthservId } from './domain/auth-results';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits';
 import { UNSCANNABLE_POLICIES, type UnscannablePolicy } from './domain/vocabulary';
+import { describePeriod, parseRetentionPeriod, type RetentionKind, type RetentionPeriod, type RetentionPolicy } from './domain/retention';
 import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
 import { loadRules, type Rules } from './rules';
 
@@ -94,6 +95,16 @@ export interface Config {
    * one host. Port 0 = an ephemeral port, logged at start (tests run several workers at once).
    */
   workerMetrics: { host: string; port: number; temporalPort: number };
+  /** How long each kind of stored data is kept, and how often the retention sweep runs. */
+  retention: RetentionConfig;
+}
+
+export interface RetentionConfig {
+  policy: RetentionPolicy;
+  /** Minutes between scheduled sweeps (a Temporal Schedule the worker ensures at start). */
+  intervalMinutes: number;
+  /** Objects listed, decided and deleted per activity call (S3 DeleteObjects takes at most 1000). */
+  batchSize: number;
 }
 
 export class ConfigError extends Error {
@@ -136,6 +147,35 @@ function listenPort(env: Env, name: string, fallback: number): number {
   if (!raw) return fallback;
   if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError(name, 'must be a port number between 0 and 65535');
   return Number(raw);
+}
+
+/** Days a kind of data is kept, or `never`; unset takes the default, 0 or garbage stops the start. */
+function period(env: Env, name: string, fallback: RetentionPeriod): RetentionPeriod {
+  const raw = env[name]?.trim();
+  if (!raw) return fallback;
+  const parsed = parseRetentionPeriod(raw);
+  if (typeof parsed === 'object' && 'error' in parsed) throw new ConfigError(name, parsed.error);
+  return parsed;
+}
+
+/** Defaults: see config/defaults.env, where each one is explained. */
+export const RETENTION_VARIABLES: Readonly<Record<RetentionKind, [string, RetentionPeriod]>> = Object.freeze({
+  raw: ['RETENTION_RAW_DAYS', { days: 90 }],
+  parsed: ['RETENTION_PARSED_DAYS', { days: 90 }],
+  attachments: ['RETENTION_ATTACHMENTS_DAYS', { days: 365 }],
+  quarantine: ['RETENTION_QUARANTINE_DAYS', { days: 30 }],
+  emailRecords: ['RETENTION_EMAIL_RECORDS_DAYS', { days: 365 }],
+});
+
+function retentionConfig(env: Env): RetentionConfig {
+  const policy = Object.fromEntries(
+    Object.entries(RETENTION_VARIABLES).map(([kind, [name, fallback]]) => [kind, period(env, name, fallback)]),
+  ) as RetentionPolicy;
+  return {
+    policy,
+    intervalMinutes: int(env, 'RETENTION_INTERVAL_MINUTES', 60, 7 * 24 * 60),
+    batchSize: int(env, 'RETENTION_BATCH_SIZE', 500, 1000),
+  };
 }
 
 function bool(env: Env, name: string, fallback: boolean): boolean {
@@ -348,6 +388,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: workerMetricsPort,
       temporalPort: temporalMetricsPort,
     },
+    retention: retentionConfig(env),
   };
 }
 
@@ -365,6 +406,10 @@ export function describeConfig(config: Config): Record<string, unknown> {
     trustedAuthservIds: config.trustedAuthservIds,
     trust: { strangerReply: config.trust.strangerReply, agents: config.trust.agentAddresses.length, undeliverableMarkDays: config.trust.undeliverableMarkDays },
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
+    retention: {
+      ...Object.fromEntries(Object.entries(config.retention.policy).map(([kind, p]) => [kind, describePeriod(p)])),
+      intervalMinutes: config.retention.intervalMinutes,
+    },
   };
 }
 

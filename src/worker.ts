@@ -2,9 +2,12 @@
  * The worker process: connects to Temporal, builds the activities from real adapters and runs the
  * inbound-email workflows. Stops on SIGTERM/SIGINT after in-flight activities finish (grace period).
  */
+import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type LogLevel as SdkLogLevel, type LogMetadata } from '@temporalio/worker';
 import { createClamdScanner } from './adapters/clamd';
 import { checkScannerReportsEarlyStops, ScannerMisconfiguredError } from './adapters/clamd-self-check';
+import { inFlightUnknown, temporalInFlightEmails } from './adapters/in-flight-emails';
+import type { InFlightEmails } from './activities/retention';
 import { createSmtpMailer } from './adapters/mailer';
 import { createS3ObjectStore } from './adapters/object-store';
 import { openTicketStore } from './adapters/ticket-store';
@@ -13,6 +16,7 @@ import { createActivities, type ActivityDeps } from './activities';
 import { describeConfig, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { metrics, registry } from './metrics';
+import { ensureRetentionSchedule } from './retention-schedule';
 import { temporalConnectionOptions } from './temporal-connection';
 import { startMetricsServer, temporalMetricsAddress, temporalMetricsBindError } from './worker-metrics';
 
@@ -22,8 +26,11 @@ export interface WorkerOptions {
   taskQueue?: string;
 }
 
-/** The activities' dependencies: the production adapters, built from the configuration. */
-export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps {
+/**
+ * The activities' dependencies: the production adapters, built from the configuration. Without
+ * `inFlight` (a Temporal client's view of unfinished emails) the retention sweep refuses to run.
+ */
+export function activityDeps(config: Config, tickets: TicketStore, inFlight: InFlightEmails = inFlightUnknown): ActivityDeps {
   return {
     store: createS3ObjectStore(config.s3),
     scanner: createClamdScanner(config.clamd),
@@ -41,6 +48,10 @@ export function activityDeps(config: Config, tickets: TicketStore): ActivityDeps
     agentAddresses: config.trust.agentAddresses,
     strangerReply: config.trust.strangerReply,
     undeliverableMarkDays: config.trust.undeliverableMarkDays,
+    retention: tickets,
+    inFlight,
+    retentionPolicy: config.retention.policy,
+    retentionBatchSize: config.retention.batchSize,
   };
 }
 
@@ -48,12 +59,16 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
   const tickets = openTicketStore(config.databaseUrl);
   await tickets.migrate();
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  const clientConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
+  const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
+  const queue = taskQueue ?? config.temporal.taskQueue;
+  await ensureRetentionSchedule({ client, taskQueue: queue, intervalMinutes: config.retention.intervalMinutes, log: createLogger({ process: 'worker' }) });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
-    taskQueue: taskQueue ?? config.temporal.taskQueue,
+    taskQueue: queue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities(activityDeps(config, tickets)),
+    activities: createActivities(activityDeps(config, tickets, temporalInFlightEmails(client))),
     // Two cores: clamd and the object store, not the worker, bound how many scans help at once.
     maxConcurrentActivityTaskExecutions: 20,
     shutdownGraceTime: '30 seconds',
@@ -62,6 +77,7 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
     worker,
     close: async () => {
       await connection.close();
+      await clientConnection.close();
       await tickets.close();
     },
   };

@@ -29,4 +29,15 @@ if [ "$(id -u)" = 0 ] && id seaweed >/dev/null 2>&1; then
   chown -R seaweed "$dir"
 fi
 
+# Only the S3 API serves objects (issue 12): JWT keys make the volume server demand a signed token
+# for every read and write and the filer one the S3 gateway signs. They only sign tokens between
+# the processes of this one server, so fresh random keys at each start are enough; set the
+# WEED_JWT_* variables to keep your own.
+key() { od -An -N32 -tx1 /dev/urandom | tr -d ' \n'; }
+export WEED_JWT_SIGNING_KEY="${WEED_JWT_SIGNING_KEY:-$(key)}"
+export WEED_JWT_SIGNING_READ_KEY="${WEED_JWT_SIGNING_READ_KEY:-$(key)}"
+export WEED_JWT_FILER_SIGNING_KEY="${WEED_JWT_FILER_SIGNING_KEY:-$(key)}"
+export WEED_JWT_FILER_SIGNING_READ_KEY="${WEED_JWT_FILER_SIGNING_READ_KEY:-$(key)}"
+export WEED_ACCESS_UI=false WEED_FILER_EXPOSE_DIRECTORY_METADATA_ENABLED=false
+
 exec "${SEAWEEDFS_IMAGE_ENTRYPOINT:-/entrypoint.sh}" "$@" -s3.config="$config"

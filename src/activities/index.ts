@@ -19,6 +19,10 @@ import { createRecordTicket } from './record-ticket';
 import { createScanAttachments } from './scan-attachments';
 import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send-acknowledgement';
 import { createStoreAttachments } from './store-attachments';
+import { createErasureActivities } from './erasure';
+import { createRetentionActivities, type InFlightEmails } from './retention';
+import type { RetentionStore } from '../ports/retention';
+import type { RetentionPolicy } from '../domain/retention';
 
 export interface ActivityDeps {
   store: ObjectStore;
@@ -43,6 +47,12 @@ export interface ActivityDeps {
   strangerReply: StrangerReplyPolicy;
   /** How long a hard bounce silences the address (UNDELIVERABLE_MARK_DAYS). */
   undeliverableMarkDays: number;
+  /** The retention sweep's and the erasure's database side (the built-in store). */
+  retention: RetentionStore;
+  /** Raw messages of emails still running or parked: retention never deletes them. */
+  inFlight: InFlightEmails;
+  retentionPolicy: RetentionPolicy;
+  retentionBatchSize: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -56,6 +66,8 @@ export function createActivities(deps: ActivityDeps) {
     sendAcknowledgement: createSendAcknowledgement(deps),
     markAcknowledgementSent: createMarkAcknowledgementSent(deps),
     ...createRecordEmail(deps),
+    ...createRetentionActivities(deps),
+    ...createErasureActivities(deps),
   };
 }
 

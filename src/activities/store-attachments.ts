@@ -31,7 +31,8 @@ export function createStoreAttachments(deps: Deps) {
 
 async function quarantine(store: ObjectStore, part: StoreAttachmentsInput['parts'][number]): Promise<string> {
   const key = `quarantine/${part.sha256}`;
-  if (!(await store.exists(key))) await store.copy(part.partKey, key);
+  // refresh, not exists: a copy kept for an earlier email is young again, so retention keeps it.
+  if (!(await store.refresh(key))) await store.copy(part.partKey, key);
   return key;
 }
 
@@ -41,7 +42,9 @@ async function storeAll(deps: Deps, input: StoreAttachmentsInput): Promise<Store
     for (const part of input.parts) {
       if (part.status === 'clean') {
         const key = `attachments/${part.sha256}`;
-        if (!(await deps.store.exists(key))) await deps.store.copy(part.partKey, key);
+        // An existing copy is refreshed, not skipped: retention goes by age and must not take the
+        // file this email is about to link.
+        if (!(await deps.store.refresh(key))) await deps.store.copy(part.partKey, key);
         out.push({ index: part.index, storageKey: key, quarantineKey: null });
       } else if (part.status === 'infected') {
         out.push({ index: part.index, storageKey: null, quarantineKey: await quarantine(deps.store, part) });

@@ -6,9 +6,11 @@ import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
+  DeleteObjectsCommand,
   GetObjectCommand,
   HeadBucketCommand,
   HeadObjectCommand,
+  ListObjectsV2Command,
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -28,10 +30,32 @@ export interface PutObjectInput {
   metadata?: Record<string, string>;
 }
 
+export interface ListObjectsInput {
+  prefix: string;
+  /** From the previous page's `next`; undefined starts at the beginning. */
+  after?: string;
+  /** 1..1000 (the S3 API's cap). */
+  limit: number;
+}
+
+export interface ObjectPage {
+  objects: { key: string; lastModified: Date; size: number }[];
+  /** Continuation token of the next page; null when this was the last. */
+  next: string | null;
+}
+
 export interface ObjectStore {
   put(input: PutObjectInput): Promise<void>;
   /** Returns false when an object of that key already exists (content-addressed writes skip it). */
   exists(key: string): Promise<boolean>;
+  /**
+   * Makes an existing object as young as this use (a server-side copy onto itself), so retention,
+   * which goes by age, does not delete content-addressed bytes a new email reuses. False when no
+   * object has the key.
+   */
+  refresh(key: string): Promise<boolean>;
+  /** When the object was last written; null when no object has the key. */
+  modifiedAt(key: string): Promise<Date | null>;
   /** Server-side copy; the bytes never pass through Mailgate. */
   copy(fromKey: string, toKey: string): Promise<void>;
   getStream(key: string): Promise<Readable>;
@@ -40,6 +64,10 @@ export interface ObjectStore {
   getBuffer(key: string): Promise<Buffer>;
   presignGet(key: string, ttlSeconds: number, downloadName?: string): Promise<string>;
   ping(): Promise<void>;
+  /** One page of the keys under a prefix, in key order. */
+  list(input: ListObjectsInput): Promise<ObjectPage>;
+  /** Deletes up to 1000 keys in one request; a key already gone counts as deleted (idempotent). */
+  deleteMany(keys: string[]): Promise<void>;
 }
 
 export class ObjectStoreError extends TypedError {}
@@ -108,6 +136,38 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
           throw error;
         }
       }),
+    refresh: (key) =>
+      wrap(`refresh ${key}`, async () => {
+        let head;
+        try {
+          head = await client.send(new HeadObjectCommand({ Bucket, Key: key }));
+        } catch (error) {
+          if (classifyS3Error(error) === 'ObjectNotFound') return false;
+          throw error;
+        }
+        await client.send(
+          new CopyObjectCommand({
+            Bucket,
+            Key: key,
+            CopySource: `${Bucket}/${encodeURIComponent(key).replace(/%2F/g, '/')}`,
+            // S3 refuses a copy onto itself unless something changes: replacing the metadata with
+            // itself is that change, and it resets LastModified.
+            MetadataDirective: 'REPLACE',
+            ContentType: safeContentType(head.ContentType),
+            Metadata: head.Metadata,
+          }),
+        );
+        return true;
+      }),
+    modifiedAt: (key) =>
+      wrap(`head ${key}`, async () => {
+        try {
+          return (await client.send(new HeadObjectCommand({ Bucket, Key: key }))).LastModified ?? null;
+        } catch (error) {
+          if (classifyS3Error(error) === 'ObjectNotFound') return null;
+          throw error;
+        }
+      }),
     copy: (fromKey, toKey) =>
       wrap(`copy ${fromKey} to ${toKey}`, async () => {
         await client.send(new CopyObjectCommand({ Bucket, Key: toKey, CopySource: `${Bucket}/${encodeURIComponent(fromKey).replace(/%2F/g, '/')}` }));
@@ -145,6 +205,25 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
     ping: () =>
       wrap('ping', async () => {
         await client.send(new HeadBucketCommand({ Bucket }));
+      }),
+    list: (input) =>
+      wrap(`list ${input.prefix}`, async () => {
+        const out = await client.send(
+          new ListObjectsV2Command({ Bucket, Prefix: input.prefix, MaxKeys: input.limit, ...(input.after ? { ContinuationToken: input.after } : {}) }),
+        );
+        const objects = (out.Contents ?? []).flatMap((o) =>
+          o.Key && o.LastModified ? [{ key: o.Key, lastModified: o.LastModified, size: o.Size ?? 0 }] : [],
+        );
+        return { objects, next: out.IsTruncated && out.NextContinuationToken ? out.NextContinuationToken : null };
+      }),
+    deleteMany: (keys) =>
+      wrap(`delete ${keys.length} objects`, async () => {
+        if (keys.length === 0) return;
+        if (keys.length > 1000) throw new RangeError(`at most 1000 keys per delete, got ${keys.length}`);
+        const out = await client.send(new DeleteObjectsCommand({ Bucket, Delete: { Objects: keys.map((Key) => ({ Key })), Quiet: true } }));
+        // S3 answers 200 with per-key errors; a missing key is not one of them (delete is idempotent).
+        const failed = (out.Errors ?? []).filter((e) => e.Code !== 'NoSuchKey');
+        if (failed.length > 0) throw new Error(`${failed.length} of ${keys.length} deletes failed (first: ${failed[0]?.Code ?? 'unknown'})`);
       }),
   };
 }

@@ -12,6 +12,7 @@ import type { Logger } from '../logger';
 import { adminAuth, rateLimit } from './auth';
 import { emailAdminRouter } from './email-admin';
 import { emailsRouter } from './emails';
+import { erasureAdminRouter } from './erasure-admin';
 import { healthRouter } from './health';
 import { inboundRouter } from './inbound';
 import { measureIngress, metricsRouter } from './metrics';
@@ -60,6 +61,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(inboundRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
   app.use('/v1', adminAuth(deps.config.adminToken));
   app.use(emailAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
+  app.use(erasureAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
   app.use(emailsRouter(deps));
   app.use(undeliverableRouter({ ledger: deps.tickets, log: deps.log }));
   app.use(

@@ -5,10 +5,9 @@
  *   mailgate emails show <workflow-id>
  *   mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket]
  *   mailgate emails discard <workflow-id> --reason TEXT
-  mailgate undeliverable list [--limit N]
-  mailgate undeliverable clear <address>
  *   mailgate undeliverable list [--limit N]
  *   mailgate undeliverable clear <address>
+ *   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
  * Exit code 0 on success, 1 on an API refusal (printed), 2 on a usage error.
  */
 import { parseArgs } from 'node:util';
@@ -20,6 +19,9 @@ const USAGE = `usage:
   mailgate emails discard <workflow-id> --reason TEXT
   mailgate undeliverable list [--limit N]
   mailgate undeliverable clear <address>
+  mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
+    erases one requester's raw messages, parsed documents, attachments, tickets and ledger rows
+    (every spelling of the mailbox); --dry-run only counts; both leave an audit record
 `;
 
 function out(text: string): void {
@@ -49,11 +51,26 @@ async function main(argv: string[]): Promise<number> {
       'skip-ack': { type: 'boolean', default: false },
       'force-new-ticket': { type: 'boolean', default: false },
       reason: { type: 'string' },
+      'requested-by': { type: 'string' },
+      'dry-run': { type: 'boolean', default: false },
+      'request-id': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
   const [noun, verb, id] = positionals;
   if (!values.help && noun === 'undeliverable' && verb) return undeliverable(verb, id, values.limit);
+  if (!values.help && noun === 'erase') {
+    if (!verb || !values['requested-by']) return (out(USAGE), 2);
+    const erased = await call('POST', '/v1/erasures', {
+      address: verb,
+      requestedBy: values['requested-by'],
+      dryRun: values['dry-run'],
+      wait: true,
+      ...(values['request-id'] ? { requestId: values['request-id'] } : {}),
+    });
+    out(JSON.stringify(erased.json, null, 2));
+    return erased.status >= 200 && erased.status < 300 ? 0 : 1;
+  }
   if (values.help || noun !== 'emails' || !verb) {
     out(USAGE);
     return values.help ? 0 : 2;

@@ -45,7 +45,7 @@ export const ENGINE_UNAVAILABLE = 'the email could not be handed to the workflow
 export const NO_RECIPIENT = 'no recipient belongs to an inbound domain';
 
 export interface AcceptEmailDeps {
-  store: Pick<ObjectStore, 'put' | 'exists'>;
+  store: Pick<ObjectStore, 'put' | 'refresh'>;
   temporal: WorkflowClient;
   /** Where a Message-ID clash is noted on both emails (the ledger). */
   clashes: Pick<Ledger, 'recordMessageIdClash'>;
@@ -216,7 +216,9 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
       return { recipient, queue, key, workflowId: inboundEmailWorkflowId(key) };
     });
     try {
-      if (bytes.length <= REWRITE_BELOW_BYTES || !(await deps.store.exists(rawKey))) {
+      // An existing large raw object is refreshed rather than rewritten: as young as this delivery,
+      // so the retention sweep, which goes by age, leaves it to the new workflow.
+      if (bytes.length <= REWRITE_BELOW_BYTES || !(await deps.store.refresh(rawKey))) {
         await deps.store.put({ key: rawKey, body: bytes, contentType: 'message/rfc822', contentLength: bytes.length });
       }
     } catch (error) {

@@ -58,6 +58,11 @@ export interface EmailRecord {
   /** Why, for suppressed/rejected/failed, in words an operator can act on. */
   reason: string | null;
   ticketId: string | null;
+  /**
+   * sha256 of the raw message (its object is raw/<sha256>), so retention and erasure find the
+   * stored bytes of an email. Absent on records written before it was kept.
+   */
+  rawSha256?: string | null;
 }
 
 /**

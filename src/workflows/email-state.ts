@@ -51,6 +51,8 @@ export function createEnding(options: {
   state: EmailState;
   workflowId: string;
   queue: () => string;
+  /** The raw message's sha256, so retention and erasure can find the email's stored bytes. */
+  rawSha256: string;
   recordEmail: (record: EmailRecord) => Promise<void>;
 }): Ending {
   const { state } = options;
@@ -67,6 +69,7 @@ export function createEnding(options: {
       outcome: recordedOutcome(outcome),
       reason: state.reasons.join('; ') || null,
       ticketId: state.ticketId,
+      rawSha256: options.rawSha256,
     });
   };
   return {

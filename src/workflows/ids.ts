@@ -4,3 +4,14 @@ export const INBOUND_EMAIL_PREFIX = 'inbound-email/';
 export function inboundEmailWorkflowId(idempotencyKey: string): string {
   return `${INBOUND_EMAIL_PREFIX}${idempotencyKey}`;
 }
+
+/** The retention sweep's schedule and the runs it starts (one at a time: overlap is skipped). */
+export const RETENTION_SCHEDULE_ID = 'mailgate-retention';
+export const RETENTION_WORKFLOW_PREFIX = 'retention-sweep';
+
+/** One erasure per request id; the id carries no address (workflow ids are listed in the UI). */
+export const ERASURE_PREFIX = 'erasure/';
+
+export function erasureWorkflowId(requestId: string): string {
+  return `${ERASURE_PREFIX}${requestId}`;
+}

@@ -1,1 +1,3 @@
 export { processInboundEmail } from './process-inbound-email';
+export { retentionSweep } from './retention';
+export { eraseRequester } from './erasure';

@@ -34,7 +34,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   const parking = createParking({ state, overrides: input.overrides, parkTimeoutSeconds: input.policy?.parkTimeoutSeconds });
   const { step } = parking;
   const queue = (): string => parking.overrides().queue ?? input.queue;
-  const ending = createEnding({ state, workflowId, queue, recordEmail: activities.recordEmail });
+  const ending = createEnding({ state, workflowId, queue, rawSha256: input.rawSha256, recordEmail: activities.recordEmail });
   const { finish } = ending;
   upsertSearchAttributes([
     { key: RecipientQueueKey, value: input.queue },

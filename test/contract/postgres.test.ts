@@ -9,6 +9,7 @@ import { builtInStoreContract } from './built-in-store.contract';
 import { builtInHelpdesk, builtInLedger, type FreshStore } from './built-in-store';
 import { helpdeskContract } from './helpdesk.contract';
 import { ledgerContract } from './ledger.contract';
+import { retentionContract } from './retention.contract';
 
 const run = `contract_${process.pid}_${Date.now().toString(36)}`;
 let schemas = 0;
@@ -32,3 +33,4 @@ async function openFresh(): Promise<FreshStore> {
 helpdeskContract('built-in store on PostgreSQL', builtInHelpdesk(openFresh));
 ledgerContract('built-in store on PostgreSQL', builtInLedger(openFresh));
 builtInStoreContract('PostgreSQL', openFresh);
+retentionContract('built-in store on PostgreSQL', openFresh);

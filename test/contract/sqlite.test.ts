@@ -8,6 +8,7 @@ import { builtInStoreContract } from './built-in-store.contract';
 import { builtInHelpdesk, builtInLedger, type FreshStore } from './built-in-store';
 import { helpdeskContract } from './helpdesk.contract';
 import { ledgerContract } from './ledger.contract';
+import { retentionContract } from './retention.contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailgate-contract-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,3 +24,4 @@ async function openFresh(): Promise<FreshStore> {
 helpdeskContract('built-in store on SQLite', builtInHelpdesk(openFresh));
 ledgerContract('built-in store on SQLite', builtInLedger(openFresh));
 builtInStoreContract('SQLite', openFresh);
+retentionContract('built-in store on SQLite', openFresh);

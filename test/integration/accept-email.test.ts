@@ -46,7 +46,7 @@ const clashes: AcceptEmailDeps['clashes'] = {
 
 function recordingStore(events: string[], inner: ObjectStore = store): AcceptEmailDeps['store'] {
   return {
-    exists: (key) => inner.exists(key),
+    refresh: (key) => inner.refresh(key),
     put: async (input) => {
       await inner.put(input);
       events.push(`put ${input.key}`);

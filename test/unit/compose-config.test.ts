@@ -481,3 +481,11 @@ test("the clamav service runs with the native stack's scan settings, limits and 
   for (const alert of ['AlertExceedsMax', 'AlertEncrypted', 'AlertBrokenExecutables']) assert.equal(docker.get(alert), 'yes', alert);
   assert.equal(docker.get('TCPSocket'), '3310', 'the worker reaches clamav:3310');
 });
+
+test('the object store serves objects through the S3 API only: master and filer HTTP are off and only the S3 port is published', async () => {
+  const config = await resolvedConfig();
+  const command = asList(service(config, 'seaweedfs').command, 'seaweedfs command').map((c) => asString(c, 'argument'));
+  assert.ok(command.includes('-disableHttp'), `the master HTTP API is on: ${command.join(' ')}`);
+  assert.ok(command.includes('-filer.disableHttp'), `the filer HTTP API is on: ${command.join(' ')}`);
+  assert.deepEqual(publishedPorts(config, 'seaweedfs').map((p) => p.target), ['8333']);
+});

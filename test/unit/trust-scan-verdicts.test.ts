@@ -134,6 +134,10 @@ function recordingStore(objects: Record<string, Buffer>): ObjectStore & { calls:
     calls,
     put: () => Promise.reject(new Error('not used')),
     exists: (key) => Promise.resolve(key in objects),
+    refresh: (key) => Promise.resolve(key in objects),
+    modifiedAt: () => Promise.reject(new Error('not used')),
+    list: () => Promise.reject(new Error('not used')),
+    deleteMany: () => Promise.reject(new Error('not used')),
     copy: (from, to) => {
       calls.push(`copy ${from} ${to}`);
       if (!objects[from]) return Promise.reject(missing(from));

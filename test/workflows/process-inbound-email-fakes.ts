@@ -4,6 +4,7 @@
  * opens ticket #1 and is acknowledged; a test replaces the steps it is about. Every call is recorded
  * with its input, its attempt and whether it ran as a local activity.
  */
+import { EMPTY_ERASURE_COUNTS } from '../../src/ports/retention';
 import { activityInfo } from '@temporalio/activity';
 import type { Activities } from '../../src/activities';
 import type { ClassifyEmailResult } from '../../src/activities/classify-email';
@@ -95,6 +96,13 @@ const defaults: Fakes = {
   markAcknowledgementSent: () => undefined,
   recordEmail: () => undefined,
   recordHardBounce: ({ recipients }) => ({ marked: recipients, refused: [] }),
+  // The retention and erasure workflows' activities: never called by the email workflow.
+  sweepObjects: () => ({ listed: 0, deleted: 0, kept: {}, next: null }),
+  purgeEmailRecords: () => ({ deleted: 0, batchSize: 1 }),
+  planErasure: () => ({ ...EMPTY_ERASURE_COUNTS }),
+  eraseObjects: () => ({ ...EMPTY_ERASURE_COUNTS }),
+  eraseRows: () => ({ ...EMPTY_ERASURE_COUNTS }),
+  recordErasure: () => undefined,
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -116,6 +124,12 @@ export class RecordedActivities {
       markAcknowledgementSent: (input) => this.run('markAcknowledgementSent', input),
       recordEmail: (input) => this.run('recordEmail', input),
       recordHardBounce: (input) => this.run('recordHardBounce', input),
+      sweepObjects: (input) => this.run('sweepObjects', input),
+      purgeEmailRecords: (input) => this.run('purgeEmailRecords', input),
+      planErasure: (input) => this.run('planErasure', input),
+      eraseObjects: (input) => this.run('eraseObjects', input),
+      eraseRows: (input) => this.run('eraseRows', input),
+      recordErasure: (input) => this.run('recordErasure', input),
     };
   }
 

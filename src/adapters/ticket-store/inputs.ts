@@ -89,6 +89,12 @@ export function linkedTicketMissing(linkedTicketId: string): InvalidTicketInputE
 }
 
 /** The values of an `emails` row in column order, from workflow_id to ticket_id. */
+function rawSha256Of(value: string | null | undefined): string | null {
+  if (value === undefined || value === null) return null;
+  if (!/^[0-9a-f]{64}$/.test(value)) throw new InvalidTicketInputError('rawSha256 must be 64 lower-case hex digits');
+  return value;
+}
+
 export function emailColumns(record: EmailRecord): (string | null)[] {
   if (!Array.isArray(record.evidence) || !record.evidence.every((e: unknown) => typeof e === 'string')) {
     throw new InvalidTicketInputError('evidence must be a list of strings');
@@ -104,6 +110,7 @@ export function emailColumns(record: EmailRecord): (string | null)[] {
     oneOf<EmailOutcomeRecord>(record.outcome, EMAIL_OUTCOMES, 'outcome'),
     record.reason,
     record.ticketId,
+    rawSha256Of(record.rawSha256),
   ];
 }
 

@@ -328,6 +328,42 @@ CREATE TABLE participants (
 );
 CREATE INDEX acknowledgements_message_id ON acknowledgements (message_id);`,
   },
+  {
+    version: 7,
+    name: 'retention and erasure: the raw message of each email record, erasure audit records',
+    // raw_sha256 stays NULL on records written before this version: retention then goes by the
+    // object's age alone. The audit keeps counts and a keyed digest of the requester, never content.
+    sqlite: `
+ALTER TABLE emails ADD COLUMN raw_sha256 TEXT;
+CREATE INDEX emails_raw ON emails (raw_sha256, updated);
+CREATE INDEX emails_updated ON emails (updated);
+CREATE INDEX emails_sender ON emails (sender);
+CREATE TABLE erasures (
+  id TEXT PRIMARY KEY,
+  requested_by TEXT NOT NULL,
+  requested_at TEXT NOT NULL,
+  subject_digest TEXT NOT NULL,
+  dry_run INTEGER NOT NULL CHECK (dry_run IN (0, 1)),
+  counts TEXT NOT NULL,
+  completed_at TEXT NOT NULL
+);
+CREATE INDEX erasures_subject ON erasures (subject_digest);`,
+    postgres: `
+ALTER TABLE emails ADD COLUMN raw_sha256 text;
+CREATE INDEX emails_raw ON emails (raw_sha256, updated);
+CREATE INDEX emails_updated ON emails (updated);
+CREATE INDEX emails_sender ON emails (sender);
+CREATE TABLE erasures (
+  id text PRIMARY KEY,
+  requested_by text NOT NULL,
+  requested_at timestamptz(3) NOT NULL,
+  subject_digest text NOT NULL,
+  dry_run boolean NOT NULL,
+  counts text NOT NULL,
+  completed_at timestamptz(3) NOT NULL
+);
+CREATE INDEX erasures_subject ON erasures (subject_digest);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

@@ -4,6 +4,7 @@
  * the Helpdesk port with the built-in's own reads, *-ledger.ts the Ledger port.
  */
 import type { Ledger } from '../../ports/ledger';
+import type { RetentionStore } from '../../ports/retention';
 import type { TicketStore } from './types';
 
 /** Both ports share one database, so `ping` and `close` belong to the connection, not to a port. */
@@ -25,11 +26,15 @@ export type HelpdeskMethods = Pick<
 
 export type LedgerMethods = Omit<Ledger, keyof ConnectionMethods>;
 
+/** The Retention port, written once for both databases (retention-store.ts). */
+export type RetentionMethods = RetentionStore;
+
 type Overlap =
   | (keyof ConnectionMethods & keyof HelpdeskMethods)
   | (keyof ConnectionMethods & keyof LedgerMethods)
-  | (keyof HelpdeskMethods & keyof LedgerMethods);
-type Uncovered = Exclude<keyof TicketStore, keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods>;
+  | (keyof HelpdeskMethods & keyof LedgerMethods)
+  | (keyof RetentionMethods & (keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods));
+type Uncovered = Exclude<keyof TicketStore, keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods | keyof RetentionMethods>;
 type Expect<T extends true> = T;
 
 /** Compiles only while every TicketStore method belongs to exactly one part. */

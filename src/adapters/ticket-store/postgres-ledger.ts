@@ -169,12 +169,13 @@ function mailLedger({ pool, transaction, guarded }: PostgresAccess): MailLedger 
         const columns = emailColumns(record);
         await pool.query(
           `INSERT INTO emails (workflow_id, message_id, queue, sender, subject, email_class, evidence, outcome, reason,
-             ticket_id, created, updated)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+             ticket_id, raw_sha256, created, updated)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)
            ON CONFLICT (workflow_id) DO UPDATE SET message_id = excluded.message_id, queue = excluded.queue,
              sender = excluded.sender, subject = excluded.subject, email_class = excluded.email_class,
              evidence = excluded.evidence, outcome = excluded.outcome, reason = excluded.reason,
-             ticket_id = excluded.ticket_id, updated = GREATEST(emails.updated, excluded.updated)`,
+             ticket_id = excluded.ticket_id, raw_sha256 = COALESCE(excluded.raw_sha256, emails.raw_sha256),
+             updated = GREATEST(emails.updated, excluded.updated)`,
           [...columns, now()],
         );
       }),

@@ -12,6 +12,7 @@ import { pendingMigrations } from './migrations';
 import { type PostgresAccess, rows } from './postgres-query';
 import { postgresHelpdeskMethods } from './postgres-helpdesk';
 import { postgresLedgerMethods } from './postgres-ledger';
+import { retentionMethods } from './retention-store';
 import type { TicketStore } from './types';
 
 export interface PostgresTicketStoreOptions {
@@ -47,6 +48,12 @@ function describe(url: string): string {
   } catch {
     return 'the configured server';
   }
+}
+
+/** `?` placeholders (the shared retention SQL) as PostgreSQL's `$1, $2, …`. */
+function numbered(sql: string): string {
+  let n = 0;
+  return sql.replace(/\?/g, () => `$${++n}`);
 }
 
 export function createPostgresTicketStore(url: string, options: PostgresTicketStoreOptions = {}): TicketStore {
@@ -126,5 +133,19 @@ export function createPostgresTicketStore(url: string, options: PostgresTicketSt
 
     ...postgresHelpdeskMethods(access),
     ...postgresLedgerMethods(access),
+    ...retentionMethods(
+      {
+        all: (sql, params) => guarded(() => rows(pool, numbered(sql), params)),
+        batch: (statements) =>
+          guarded(() =>
+            transaction(async (client) => {
+              const changed: number[] = [];
+              for (const s of statements) changed.push((await client.query(numbered(s.sql), s.params)).rowCount ?? 0);
+              return changed;
+            }),
+          ),
+      },
+      { dryRunValue: (dryRun) => String(dryRun) },
+    ),
   };
 }

@@ -109,6 +109,7 @@ export function toEmail(row: Row): EmailRecord & { created: string; updated: str
     outcome: oneOf<EmailOutcomeRecord>(row, 'outcome', EMAIL_OUTCOMES),
     reason: nullableText(row, 'reason'),
     ticketId: nullableText(row, 'ticket_id'),
+    ...(nullableText(row, 'raw_sha256') === null ? {} : { rawSha256: nullableText(row, 'raw_sha256') }),
     created: timestamp(row, 'created'),
     updated: timestamp(row, 'updated'),
   };

@@ -165,12 +165,13 @@ function mailLedger({ get, all, run, write, guarded }: SqliteAccess): MailLedger
         const at = now();
         run(
           `INSERT INTO emails (workflow_id, message_id, queue, sender, subject, email_class, evidence, outcome, reason,
-             ticket_id, created, updated)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+             ticket_id, raw_sha256, created, updated)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
            ON CONFLICT (workflow_id) DO UPDATE SET message_id = excluded.message_id, queue = excluded.queue,
              sender = excluded.sender, subject = excluded.subject, email_class = excluded.email_class,
              evidence = excluded.evidence, outcome = excluded.outcome, reason = excluded.reason,
-             ticket_id = excluded.ticket_id, updated = MAX(emails.updated, excluded.updated)`,
+             ticket_id = excluded.ticket_id, raw_sha256 = COALESCE(excluded.raw_sha256, emails.raw_sha256),
+             updated = MAX(emails.updated, excluded.updated)`,
           ...columns,
           at,
           at,

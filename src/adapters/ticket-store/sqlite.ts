@@ -15,6 +15,7 @@ import type { Row } from './rows';
 import type { SqliteAccess } from './sqlite-access';
 import { sqliteHelpdeskMethods } from './sqlite-helpdesk';
 import { sqliteLedgerMethods } from './sqlite-ledger';
+import { retentionMethods } from './retention-store';
 import type { TicketStore } from './types';
 
 export interface SqliteTicketStoreOptions {
@@ -104,5 +105,12 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
 
     ...sqliteHelpdeskMethods(access),
     ...sqliteLedgerMethods(access),
+    ...retentionMethods(
+      {
+        all: (sql, params) => guarded(() => all(sql, ...params)),
+        batch: (statements) => guarded(() => write(() => statements.map((s) => run(s.sql, ...s.params)))),
+      },
+      { dryRunValue: (dryRun) => (dryRun ? 1 : 0) },
+    ),
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { AttachmentRecord, Helpdesk, HelpdeskTicket, NewComment, NewTicket } from '../../ports/helpdesk';
 import type { Ledger } from '../../ports/ledger';
+import type { RetentionStore } from '../../ports/retention';
 import type { TicketStatus } from '../../domain/vocabulary';
 
 export type * from '../../domain/vocabulary';
@@ -59,7 +60,7 @@ export interface TicketPage {
   nextCursor: string | null;
 }
 
-export interface TicketStore extends Helpdesk, Ledger {
+export interface TicketStore extends Helpdesk, Ledger, RetentionStore {
   createTicket(input: CreateTicketInput): Promise<{ ticket: Ticket; created: boolean }>;
   findByExternalRef(originKey: string): Promise<Ticket | null>;
   addComment(ticketId: string, input: CommentInput): Promise<{ comment: Comment; created: boolean }>;
