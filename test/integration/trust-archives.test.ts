@@ -65,8 +65,13 @@ describe('archives of every format through the real pipeline', () => {
     for (const name of Object.keys(blocked)) {
       const file = byName.get(name);
       assert.equal(file?.link, null, `${name} is never linked`);
-      assert.equal(file?.scanStatus, 'skipped', `${name}: ${file?.scanDetail}`);
-      assert.match(file?.scanDetail ?? '', /blocked by the attachment policy: blocked: /, name);
+      // The test executable is a stub PE that clamd cannot parse: when clamd sees it inside the
+      // archive it stops there (unscannable, class 1) before the policy blocks it. Either way withheld.
+      if (file?.scanStatus === 'unscannable') assert.match(file.scanDetail ?? '', /Heuristics\.(Broken|Limits)/, name);
+      else {
+        assert.equal(file?.scanStatus, 'skipped', `${name}: ${file?.scanDetail}`);
+        assert.match(file?.scanDetail ?? '', /blocked by the attachment policy: blocked: /, name);
+      }
     }
     for (const name of Object.keys(unscannable)) {
       const file = byName.get(name);

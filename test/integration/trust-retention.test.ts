@@ -45,11 +45,12 @@ describe('retention and erasure through the real pipeline', () => {
   let bobTicketId = '';
   let annTicketIds: string[] = [];
 
-  const send = async (name: string, options: { from: string; subject: string; file?: string; inReplyTo?: string }): Promise<Sent> => {
+  const send = async (name: string, options: { from: string; subject: string; file?: string; inReplyTo?: string; cc?: string }): Promise<Sent> => {
     const messageId = `${unique(name)}@customer.example`;
     const raw = await compose({
       from: options.from,
       to: 'support@mailgate.local',
+      ...(options.cc ? { cc: options.cc } : {}),
       subject: options.subject,
       text: `words of ${options.from}`,
       messageId: `<${messageId}>`,
@@ -89,7 +90,8 @@ describe('retention and erasure through the real pipeline', () => {
 
     const annFirst = await send('ann-1', { from: ann, subject: 'Printer', file: sharedFile });
     const annSecond = await send('ann-2', { from: `Ann+Billing@${domain.toUpperCase()}`, subject: 'Invoice', file: annOnlyFile });
-    const bobFirst = await send('bob-1', { from: bob, subject: 'Laptop', file: sharedFile });
+    // Bob copies Ann in, so her answer on his ticket is a participant's (issue 12, class 6).
+    const bobFirst = await send('bob-1', { from: bob, cc: ann, subject: 'Laptop', file: sharedFile });
     const views: EmailView[] = [];
     for (const s of [annFirst, annSecond, bobFirst]) views.push(await settled(app.url, s.workflowId, 90_000));
     assert.deepEqual(views.map((v) => v.state?.outcome), ['ticket_created', 'ticket_created', 'ticket_created']);

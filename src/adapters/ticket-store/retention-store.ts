@@ -170,6 +170,12 @@ async function eraseRows(db: SqlSurface, mailbox: string): Promise<ErasureCounts
     ['acknowledgements', stmtsIn((m) => `DELETE FROM acknowledgements WHERE workflow_id IN (${m})`, fp.ackWorkflowIds)],
     [null, stmtsIn((m) => `DELETE FROM comments WHERE ticket_id IN (${m})`, fp.ticketIds)],
     [null, stmtsIn((m) => `DELETE FROM ticket_queues WHERE ticket_id IN (${m})`, fp.ticketIds)],
+    // Participants (issue 12, class 6) are stored by mailbox: hers on any ticket, and everyone's on hers.
+    [null, stmtsIn((m) => `DELETE FROM participants WHERE ticket_id IN (${m})`, fp.ticketIds)],
+    [null, [{ sql: 'DELETE FROM participants WHERE mailbox = ?', params: [target] }]],
+    // Message-ID clash notes (class 11) name her emails' workflow ids.
+    [null, stmtsIn((m) => `DELETE FROM message_id_clashes WHERE workflow_id IN (${m})`, fp.emailWorkflowIds)],
+    [null, stmtsIn((m) => `DELETE FROM message_id_clashes WHERE other_workflow_id IN (${m})`, fp.emailWorkflowIds)],
     [null, stmtsIn((m) => `UPDATE tickets SET linked_ticket_id = NULL WHERE linked_ticket_id IN (${m})`, fp.ticketIds)],
     // Other people's email records that landed on an erased ticket keep their outcome, not the link.
     [null, stmtsIn((m) => `UPDATE emails SET ticket_id = NULL WHERE ticket_id IN (${m})`, fp.ticketIds)],
