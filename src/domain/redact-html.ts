@@ -2,7 +2,8 @@ import { decodeHTML } from 'entities';
 import { ProjectionBuilder, applyEdits, percentAt, type Edit, type Projection } from './redact-projection';
 import { resolveReadings, summary, tally, type Redaction, type RedactionPolicy } from './redact-text';
 
-interface Range { start: number; end: number; quoted: boolean }
+/** `url`: the value of an attribute that holds a URL, where a replacement is %-escaped. */
+interface Range { start: number; end: number; quoted: boolean; url: boolean }
 /** `name`: the lower-case tag name, "!--" for a comment, "!" for a doctype or processing instruction. */
 interface Segment { markup: boolean; raw: string; values: Range[]; name: string }
 
@@ -34,7 +35,7 @@ function splitHtml(html: string): Segment[] {
       // A comment's body is redacted like an attribute value: it is text a reader of the source sees.
       const close = html.indexOf('-->', lt + 4);
       const end = close < 0 ? html.length : close;
-      push(lt, close < 0 ? end : end + 3, '!--', [{ start: 4, end: end - lt, quoted: true }]);
+      push(lt, close < 0 ? end : end + 3, '!--', [{ start: 4, end: end - lt, quoted: true, url: false }]);
     } else if (isLetter(next) || (next === '/' && isLetter(html.charAt(lt + 2)))) {
       const tag = scanTag(html, lt);
       push(lt, tag.end, tag.name, tag.values);
@@ -68,8 +69,10 @@ function scanTag(html: string, lt: number): { name: string; end: number; values:
     skip('/');
     if (k >= html.length) return { name, end: html.length, values };
     if (html.charAt(k) === '>') return { name, end: k + 1, values };
+    const attrStart = k;
     k++;
     while (k < html.length && !isSpace(html.charAt(k)) && !'/>='.includes(html.charAt(k))) k++;
+    const url = URL_ATTRIBUTES.has(html.slice(attrStart, k).toLowerCase());
     skip('');
     if (html.charAt(k) !== '=') continue;
     k++;
@@ -78,15 +81,18 @@ function scanTag(html: string, lt: number): { name: string; end: number; values:
     if (quote === '"' || quote === "'") {
       const close = html.indexOf(quote, k + 1);
       if (close < 0) return { name, end: html.length, values };
-      values.push({ start: k + 1 - lt, end: close - lt, quoted: true });
+      values.push({ start: k + 1 - lt, end: close - lt, quoted: true, url });
       k = close + 1;
     } else if (quote !== '>') {
       const start = k;
       while (k < html.length && !isSpace(html.charAt(k)) && html.charAt(k) !== '>') k++;
-      values.push({ start: start - lt, end: k - lt, quoted: false });
+      values.push({ start: start - lt, end: k - lt, quoted: false, url });
     }
   }
 }
+
+// Attributes whose value is a URL: a replacement there is %-escaped the way the sanitizer writes a URL.
+const URL_ATTRIBUTES = new Set(['href', 'src', 'action', 'formaction', 'cite', 'background', 'poster', 'longdesc', 'data', 'ping', 'xlink:href']);
 
 // Phrasing elements: a reader sees their text run on, so "4111<b>1111</b>…" is one number. Table
 // cells and rows are boundaries no number crosses (neighbouring cells are separate values); every
@@ -181,7 +187,28 @@ export function redactHtml(html: string, policy: RedactionPolicy): { html: strin
   const values = projectValues(html, segments, '');
   const valueReadings = values.invisible ? [values, projectValues(html, segments, ' ')] : [values];
   const { hits, edits } = resolveReadings([...readings, ...valueReadings], policy);
-  return { html: applyEdits(html, quoteUnquoted(html, segments, edits)), redactions: summary(tally(hits)) };
+  return { html: applyEdits(html, quoteUnquoted(html, segments, escapeInUrls(segments, edits))), redactions: summary(tally(hits)) };
+}
+
+/**
+ * A replacement inside a URL (a mailto subject, a query) has its spaces and non-ASCII characters
+ * %-escaped, so the link stays a valid URL and sanitizing the output changes nothing.
+ */
+function escapeInUrls(segments: Segment[], edits: Edit[]): Edit[] {
+  const urls: { start: number; end: number }[] = [];
+  let at = 0;
+  for (const s of segments) {
+    for (const range of s.values) if (range.url) urls.push({ start: at + range.start, end: at + range.end });
+    at += s.raw.length;
+  }
+  if (urls.length === 0) return edits;
+  let u = 0;
+  return edits.map((edit) => {
+    for (let value = urls[u]; value && value.end < edit.end; value = urls[u]) u++;
+    const value = urls[u];
+    if (!value || edit.start < value.start) return edit;
+    return { ...edit, replacement: edit.replacement.replace(/[^\x21-\x7e]/gu, (c) => encodeURIComponent(c)) };
+  });
 }
 
 /** A replacement contains spaces, so an unquoted attribute value with an edit is quoted whole. */
