@@ -213,7 +213,9 @@ for (const backend of backends) {
       assert.equal(infected?.scanStatus, 'infected');
       assert.equal(infected?.link, null, 'a quarantined file is never linked');
       assert.match(infected?.scanDetail ?? '', /Mailgate\.Test\.EICAR/);
-      assert.ok(files.find((f) => f.filename === 'notes.txt')?.link);
+      const notes = files.find((f) => f.filename === 'notes.txt');
+      assert.ok(notes?.link);
+      assert.match(notes?.scanDetail ?? '', /^clean \(ClamAV \d+\.\d+[^)]*\)$/, 'a clean file says what scanned it');
       const note = t.comments.find((c) => c.internal);
       assert.match(note?.text ?? '', /"tool\.com" was quarantined: the virus scanner found Mailgate\.Test\.EICAR/);
       const direct = await apiFetch(`${app.url}/v1/attachments/${infected!.id}`, { redirect: 'manual' });
