@@ -1,15 +1,16 @@
 /**
  * Who may call the API. Ingress requests carry an HMAC signature over timestamp and body (see
- * signing.ts); a signature is good once: its replay within the window is refused, except after a
- * 5xx, when nothing was done and the sender may retry the identical request. Everything else under
- * /v1 needs the admin bearer token, a separate credential. Failures are 401 with a reason.
+ * signing.ts); a signature is claimed once: a byte-identical retry of an accepted request gets the
+ * original answer again (marked duplicate), a retry after a 5xx is handled as new, and any other
+ * replay within the window is refused. Everything else under /v1 needs the admin bearer token, a
+ * separate credential. Failures are 401 with a reason.
  */
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Ledger } from '../ports/ledger';
 import type { Logger } from '../logger';
 import { ingressBody } from './inbound-body';
-import { checkSignatureHeaders, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from './signing';
+import { AnsweredSignatures, bodyDigest, checkSignatureHeaders, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from './signing';
 
 function refuse(res: Response, reason: string): void {
   res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'unauthorized', reason });
@@ -38,14 +39,43 @@ export function ingressHeaderCheck(deps: { maxSkewSeconds: number; log: Logger }
   };
 }
 
-export function ingressAuth(deps: { secrets: string[]; maxSkewSeconds: number; tickets: Pick<Ledger, 'claimOnce' | 'releaseClaim'>; log: Logger }): RequestHandler {
+/** How long a retry waits for the answer to the same request still being handled elsewhere in this process. */
+export const RETRY_WAIT_MS = 30_000;
+
+/** A remembered 202, answered again with every email marked a duplicate delivery. */
+function answerAgain(res: Response, json: string): void {
+  const body = JSON.parse(json) as { emails?: { status?: string }[] };
+  const emails = (body.emails ?? []).map((email) => ({ ...email, status: 'duplicate' }));
+  res.set('X-Mailgate-Retry', 'answered-before').status(202).json({ ...body, emails, retry: true });
+}
+
+/**
+ * After the body is read: the signature over it must hold. A signature is then claimed once in the
+ * ledger (shared by every API process), and this process remembers what it answered (signing.ts,
+ * AnsweredSignatures): a byte-identical retry of an accepted request is answered 202 again with the
+ * same workflow ids, marked duplicate; a retry while the first is still being handled waits for its
+ * answer; after a 5xx the claim is given back, so the retry is handled as new. A replay of a refused
+ * request, or one this process has no answer for, is refused (401 "replay").
+ */
+export function ingressAuth(deps: {
+  secrets: string[];
+  maxSkewSeconds: number;
+  tickets: Pick<Ledger, 'claimOnce' | 'releaseClaim'>;
+  log: Logger;
+  answered?: AnsweredSignatures;
+  retryWaitMs?: number;
+}): RequestHandler {
+  // Twice the window, like the claims: an older signature already fails the timestamp check.
+  const answered = deps.answered ?? new AnsweredSignatures(2 * deps.maxSkewSeconds * 1000);
+  const retryWaitMs = deps.retryWaitMs ?? RETRY_WAIT_MS;
   return async (req: Request, res: Response, next: NextFunction) => {
     const now = Date.now();
+    const wire = ingressBody(req)?.wire ?? Buffer.alloc(0);
     const verdict = verifySignature({
       secrets: deps.secrets,
       timestamp: req.get(TIMESTAMP_HEADER),
       signature: req.get(SIGNATURE_HEADER),
-      body: ingressBody(req)?.wire ?? Buffer.alloc(0),
+      body: wire,
       nowMs: now,
       maxSkewSeconds: deps.maxSkewSeconds,
     });
@@ -54,18 +84,65 @@ export function ingressAuth(deps: { secrets: string[]; maxSkewSeconds: number; t
       refuse(res, verdict.reason);
       return;
     }
-    const claim = `ingress-signature:${verdict.signature}`;
-    // Claims are kept for twice the window: an older signature already fails the timestamp check.
-    const first = await deps.tickets.claimOnce(claim, new Date(now).toISOString(), new Date(now - 2 * deps.maxSkewSeconds * 1000).toISOString());
-    if (!first) {
-      refuse(res, 'this signed request was already accepted (replay)');
+    const signature = verdict.signature;
+    const digestOfBody = bodyDigest(wire);
+    const waitUntil = now + retryWaitMs;
+    for (;;) {
+      const seen = answered.get(signature);
+      if (seen === undefined) break;
+      if (seen.bodySha256 !== digestOfBody) {
+        refuse(res, 'this signature was already used for another body (replay)');
+        return;
+      }
+      if (seen.answer === null) {
+        const left = waitUntil - Date.now();
+        const waited = left > 0 && (await Promise.race([seen.settled.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), left).unref())]));
+        if (!waited) {
+          res.set('Retry-After', '5').status(503).json({ error: 'unavailable', reason: 'the same request is still being handled; retry shortly' });
+          return;
+        }
+        continue;
+      }
+      if (seen.answer.status === 202 && seen.answer.json !== null) {
+        deps.log.info('ingress retry answered as before', { source: req.socket.remoteAddress });
+        answerAgain(res, seen.answer.json);
+        return;
+      }
+      refuse(res, `this signed request was already refused with ${seen.answer.status} (replay)`);
       return;
     }
-    res.on('finish', () => {
-      if (res.statusCode >= 500) {
-        deps.tickets.releaseClaim(claim).catch((error: unknown) => deps.log.warn('claim not released', { error }));
+    // Remembered before the claim is awaited, so a concurrent retry in this process waits for this answer.
+    answered.begin(signature, digestOfBody);
+    const claim = `ingress-signature:${signature}`;
+    let first: boolean;
+    try {
+      first = await deps.tickets.claimOnce(claim, new Date(now).toISOString(), new Date(now - 2 * deps.maxSkewSeconds * 1000).toISOString());
+    } catch (error) {
+      answered.drop(signature);
+      next(error);
+      return;
+    }
+    if (!first) {
+      answered.drop(signature);
+      refuse(res, 'this signed request was already received (replay)');
+      return;
+    }
+    // The answer is taken when it is written, not when it is delivered: a sender that gave up
+    // waiting has closed its connection, and its retry must still get this answer.
+    const json = res.json.bind(res);
+    res.json = (body: unknown) => {
+      const status = res.statusCode;
+      if (status >= 500) {
+        // Nothing was done that a retry could double: the claim goes back before the entry does.
+        deps.tickets
+          .releaseClaim(claim)
+          .catch((error: unknown) => deps.log.warn('claim not released', { error }))
+          .finally(() => answered.drop(signature));
+      } else {
+        answered.answer(signature, { status, json: status === 202 ? JSON.stringify(body) : null });
       }
-    });
+      return json(body);
+    };
     next();
   };
 }
