@@ -7,6 +7,8 @@
  *   accepted, duplicate → 202 (the raw message is stored and every workflow exists)
  *   retry-later         → 503 with Retry-After (nothing was done that a retry could double)
  *   refused             → 413 too large, 400 not an email or a malformed envelope, 422 no recipient
+ * A byte-identical retry of a request already answered never reaches acceptEmail: ingressAuth
+ * (./auth.ts) answers it as the first was answered, or refuses it as a replay.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { metrics } from '../metrics';
