@@ -10,7 +10,7 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Ledger } from '../ports/ledger';
 import type { Logger } from '../logger';
 import { ingressBody } from './inbound-body';
-import { AnsweredSignatures, bodyDigest, checkSignatureHeaders, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature } from './signing';
+import { AnsweredSignatures, bodyDigest, checkSignatureHeaders, SIGNATURE_HEADER, TIMESTAMP_HEADER, verifySignature, type RememberedAnswer } from './signing';
 
 function refuse(res: Response, reason: string): void {
   res.set('WWW-Authenticate', 'Bearer').status(401).json({ error: 'unauthorized', reason });
@@ -39,8 +39,10 @@ export function ingressHeaderCheck(deps: { maxSkewSeconds: number; log: Logger }
   };
 }
 
-/** How long a retry waits for the answer to the same request still being handled elsewhere in this process. */
+/** How long a retry waits for the answer to the same request still being handled. */
 export const RETRY_WAIT_MS = 30_000;
+/** How often a retry looks for the answer of a request another API process is handling. */
+const ANSWER_POLL_MS = 250;
 
 /** A remembered 202, answered again with every email marked a duplicate delivery. */
 function answerAgain(res: Response, json: string): void {
@@ -49,18 +51,42 @@ function answerAgain(res: Response, json: string): void {
   res.set('X-Mailgate-Retry', 'answered-before').status(202).json({ ...body, emails, retry: true });
 }
 
+function answerAsBefore(res: Response, answer: RememberedAnswer): void {
+  if (answer.status === 202 && answer.json !== null) {
+    answerAgain(res, answer.json);
+    return;
+  }
+  refuse(res, `this signed request was already refused with ${answer.status} (replay)`);
+}
+
+function busy(res: Response): void {
+  res.set('Retry-After', '5').status(503).json({ error: 'unavailable', reason: 'the same request is still being handled; retry shortly' });
+}
+
+/** A claim's stored answer, or null when the text is not one (then the replay is refused). */
+function storedAnswer(text: string): RememberedAnswer | null {
+  try {
+    const value = JSON.parse(text) as Partial<RememberedAnswer>;
+    if (typeof value.status === 'number' && (typeof value.json === 'string' || value.json === null)) return { status: value.status, json: value.json };
+  } catch {
+    // Not ours: refused below.
+  }
+  return null;
+}
+
 /**
  * After the body is read: the signature over it must hold. A signature is then claimed once in the
- * ledger (shared by every API process), and this process remembers what it answered (signing.ts,
- * AnsweredSignatures): a byte-identical retry of an accepted request is answered 202 again with the
- * same workflow ids, marked duplicate; a retry while the first is still being handled waits for its
- * answer; after a 5xx the claim is given back, so the retry is handled as new. A replay of a refused
- * request, or one this process has no answer for, is refused (401 "replay").
+ * ledger (shared by every API process), and the answer it gets is kept with the claim and, for
+ * quick answers and waiting, in this process (signing.ts, AnsweredSignatures). So a
+ * byte-identical retry of an accepted request is answered 202 again with the same workflow ids,
+ * marked duplicate, whichever API process it reaches; a retry while the first is still being handled
+ * waits for that answer (RETRY_WAIT_MS, then 503); after a 5xx the claim is given back, so the retry
+ * is handled as new. A replay of a refused request is refused (401 "replay").
  */
 export function ingressAuth(deps: {
   secrets: string[];
   maxSkewSeconds: number;
-  tickets: Pick<Ledger, 'claimOnce' | 'releaseClaim'>;
+  tickets: Pick<Ledger, 'claimOnce' | 'releaseClaim' | 'answerClaim' | 'claimAnswer'>;
   log: Logger;
   answered?: AnsweredSignatures;
   retryWaitMs?: number;
@@ -85,46 +111,71 @@ export function ingressAuth(deps: {
       return;
     }
     const signature = verdict.signature;
+    const claim = `ingress-signature:${signature}`;
     const digestOfBody = bodyDigest(wire);
-    const waitUntil = now + retryWaitMs;
+    const deadline = now + retryWaitMs;
+    /** Waits for `settled` (or a poll interval); false once the retry has waited long enough. */
+    const waitFor = async (settled?: Promise<void>): Promise<boolean> => {
+      const left = deadline - Date.now();
+      if (left <= 0) return false;
+      const pause = settled ? left : Math.min(ANSWER_POLL_MS, left);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([settled ?? new Promise<void>(() => undefined), new Promise<void>((r) => (timer = setTimeout(r, pause)))]);
+      clearTimeout(timer);
+      return settled ? true : Date.now() < deadline;
+    };
     for (;;) {
-      const seen = answered.get(signature);
-      if (seen === undefined) break;
-      if (seen.bodySha256 !== digestOfBody) {
-        refuse(res, 'this signature was already used for another body (replay)');
+      if (Date.now() > deadline) {
+        busy(res);
         return;
       }
-      if (seen.answer === null) {
-        const left = waitUntil - Date.now();
-        const waited = left > 0 && (await Promise.race([seen.settled.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), left).unref())]));
-        if (!waited) {
-          res.set('Retry-After', '5').status(503).json({ error: 'unavailable', reason: 'the same request is still being handled; retry shortly' });
+      const seen = answered.get(signature);
+      if (seen !== undefined) {
+        if (seen.bodySha256 !== digestOfBody) {
+          refuse(res, 'this signature was already used for another body (replay)');
+          return;
+        }
+        if (seen.answer === null) {
+          if (!(await waitFor(seen.settled))) {
+            busy(res);
+            return;
+          }
+          continue;
+        }
+        deps.log.info('ingress retry answered as before', { status: seen.answer.status, source: req.socket.remoteAddress });
+        answerAsBefore(res, seen.answer);
+        return;
+      }
+      // Remembered before the claim is awaited, so a concurrent retry in this process waits for this answer.
+      answered.begin(signature, digestOfBody);
+      let first: boolean;
+      let stored: { answer: string | null } | null = null;
+      try {
+        first = await deps.tickets.claimOnce(claim, new Date(now).toISOString(), new Date(now - 2 * deps.maxSkewSeconds * 1000).toISOString());
+        if (!first) stored = await deps.tickets.claimAnswer(claim);
+      } catch (error) {
+        answered.drop(signature);
+        next(error);
+        return;
+      }
+      if (first) break;
+      answered.drop(signature);
+      // Claimed by another process (or by this one before a restart): its answer is in the ledger.
+      if (stored === null) continue; // given back after a 5xx meanwhile: claim it again
+      if (stored.answer === null) {
+        if (!(await waitFor())) {
+          busy(res);
           return;
         }
         continue;
       }
-      if (seen.answer.status === 202 && seen.answer.json !== null) {
-        deps.log.info('ingress retry answered as before', { source: req.socket.remoteAddress });
-        answerAgain(res, seen.answer.json);
+      const before = storedAnswer(stored.answer);
+      if (before === null) {
+        refuse(res, 'this signed request was already received (replay)');
         return;
       }
-      refuse(res, `this signed request was already refused with ${seen.answer.status} (replay)`);
-      return;
-    }
-    // Remembered before the claim is awaited, so a concurrent retry in this process waits for this answer.
-    answered.begin(signature, digestOfBody);
-    const claim = `ingress-signature:${signature}`;
-    let first: boolean;
-    try {
-      first = await deps.tickets.claimOnce(claim, new Date(now).toISOString(), new Date(now - 2 * deps.maxSkewSeconds * 1000).toISOString());
-    } catch (error) {
-      answered.drop(signature);
-      next(error);
-      return;
-    }
-    if (!first) {
-      answered.drop(signature);
-      refuse(res, 'this signed request was already received (replay)');
+      deps.log.info('ingress retry answered as before', { status: before.status, source: req.socket.remoteAddress, from: 'ledger' });
+      answerAsBefore(res, before);
       return;
     }
     // The answer is taken when it is written, not when it is delivered: a sender that gave up
@@ -139,7 +190,9 @@ export function ingressAuth(deps: {
           .catch((error: unknown) => deps.log.warn('claim not released', { error }))
           .finally(() => answered.drop(signature));
       } else {
-        answered.answer(signature, { status, json: status === 202 ? JSON.stringify(body) : null });
+        const answer: RememberedAnswer = { status, json: status === 202 ? JSON.stringify(body) : null };
+        answered.answer(signature, answer);
+        deps.tickets.answerClaim(claim, JSON.stringify(answer)).catch((error: unknown) => deps.log.warn('ingress answer not recorded with its claim', { error }));
       }
       return json(body);
     };

@@ -72,15 +72,16 @@ export function verifySignature(input: {
 /**
  * What this process answered to each signature it accepted, so a byte-identical retry gets the same
  * answer instead of a 401 (issue 13, point 6): an MTA or a provider that timed out resends exactly
- * what it sent. Entries are keyed by the verified signature and hold the SHA-256 of the wire body,
+ * what it sent. The ledger keeps each answer with its claim too (auth.ts), for a retry that reaches
+ * another API process; this cache answers without a database read and lets a concurrent retry wait
+ * for the first request instead of polling. Entries are keyed by the verified signature and hold the SHA-256 of the wire body,
  * so only the very request that was signed can be answered from here. An entry is
  *   in-flight  the first request is still being handled; a retry waits for its answer;
  *   answered   202 (kept with its JSON body) or a refusal (kept as its status only).
  * A 5xx answer is never kept: the claim is given back and a retry is handled as new.
  * Bounded twice: entries expire after `ttlMs` (a signature older than the skew window fails the
  * timestamp check anyway) and at most `maxEntries` are kept, the oldest dropped first; a body over
- * MAX_REMEMBERED_BODY_BYTES is not kept. A retry whose entry was dropped is refused as a replay, as
- * before this cache existed.
+ * MAX_REMEMBERED_BODY_BYTES is not kept. A retry whose entry was dropped is answered from the ledger.
  */
 export const MAX_REMEMBERED_BODY_BYTES = 64 * 1024;
 

@@ -21,7 +21,7 @@ import { signatureHeaders } from '../../src/api/signing';
 import { createLogger } from '../../src/logger';
 import { freePort } from '../helpers/app';
 import { compose } from '../helpers/mail';
-import { config, unique } from '../helpers/stack';
+import { config, eventually, unique } from '../helpers/stack';
 
 interface Answer {
   status: number;
@@ -68,6 +68,8 @@ describe('a byte-identical retry of a signed ingress request', () => {
   let connection: Connection;
   let server: Server;
   let url: string;
+  let otherServer: Server;
+  let otherUrl: string;
   let stores: ReturnType<typeof switchableStore>;
   const secret = config.ingress.secrets[0]!;
 
@@ -79,32 +81,39 @@ describe('a byte-identical retry of a signed ingress request', () => {
       createS3ObjectStore(config.s3),
       createS3ObjectStore({ ...config.s3, endpoint: `http://127.0.0.1:${await freePort()}` }, { maxAttempts: 1, timeoutMs: 5_000 }),
     );
-    const app = createApp({
-      // A task queue no worker polls: the workflows only have to exist.
-      config: { ...config, temporal: { ...config.temporal, taskQueue: unique('ingress-retry') } },
-      store: stores.store,
-      scanner: createClamdScanner(config.clamd),
-      tickets,
-      temporal: new Client({ connection, namespace: config.temporal.namespace }),
-      log: createLogger({ process: 'test' }, 'error'),
-    });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Two API processes' worth of app over one ledger: each remembers its own answers.
+    const taskQueue = unique('ingress-retry');
+    const serve = async (): Promise<{ server: Server; url: string }> => {
+      const app = createApp({
+        // A task queue no worker polls: the workflows only have to exist.
+        config: { ...config, temporal: { ...config.temporal, taskQueue } },
+        store: stores.store,
+        scanner: createClamdScanner(config.clamd),
+        tickets,
+        temporal: new Client({ connection, namespace: config.temporal.namespace }),
+        log: createLogger({ process: 'test' }, 'error'),
+      });
+      const listening = app.listen(0, '127.0.0.1');
+      await new Promise((resolve) => listening.once('listening', resolve));
+      return { server: listening, url: `http://127.0.0.1:${(listening.address() as AddressInfo).port}` };
+    };
+    ({ server, url } = await serve());
+    ({ server: otherServer, url: otherUrl } = await serve());
   });
   after(async () => {
     server?.close();
+    otherServer?.close();
     await connection?.close();
     await tickets?.close();
   });
 
   /** One signed request: the same body and headers can be sent again, exactly as a retrying MTA does. */
-  async function signed(to = 'support@mailgate.local'): Promise<() => Promise<Answer>> {
+  async function signed(to = 'support@mailgate.local'): Promise<(target?: string) => Promise<Answer>> {
     const id = unique('retry');
     const body = await compose({ from: `${id}@customer.example`, to, subject: `Retry ${id}`, messageId: `<${id}@c.example>`, text: 'x' });
     const headers = { 'content-type': 'message/rfc822', ...signatureHeaders(secret, body) };
-    return async () => {
-      const response = await fetch(`${url}/v1/inbound/mime`, { method: 'POST', headers, body: new Uint8Array(body) });
+    return async (target = url) => {
+      const response = await fetch(`${target}/v1/inbound/mime`, { method: 'POST', headers, body: new Uint8Array(body) });
       return { status: response.status, retryHeader: response.headers.get('x-mailgate-retry'), body: (await response.json()) as Answer['body'] };
     };
   }
@@ -122,6 +131,37 @@ describe('a byte-identical retry of a signed ingress request', () => {
     assert.equal(again.retryHeader, 'answered-before');
     const third = await send();
     assert.equal(third.status, 202, 'any number of retries');
+  });
+
+  test('a retry that reaches another API process gets the same answer, from the ledger', async () => {
+    const send = await signed();
+    const first = await send();
+    assert.equal(first.status, 202);
+    const elsewhere = await eventually('the answer recorded with the claim', async () => {
+      const again = await send(otherUrl);
+      return again.status === 202 ? again : undefined;
+    });
+    assert.deepEqual(elsewhere.body.emails?.map((e) => [e.workflowId, e.status]), first.body.emails?.map((e) => [e.workflowId, 'duplicate']));
+    assert.equal(elsewhere.body.retry, true);
+    const refusedFirst = await signed('someone@elsewhere.example');
+    assert.equal((await refusedFirst()).status, 422);
+    const replay = await refusedFirst(otherUrl);
+    assert.equal(replay.status, 401, 'a refused request stays refused in every process');
+  });
+
+  test('a retry that reaches another API process while the first is in flight waits for its answer', async () => {
+    const send = await signed();
+    const gate = stores.hold();
+    const first = send();
+    await gate.reached;
+    const retry = send(otherUrl);
+    await new Promise((r) => setTimeout(r, 400));
+    gate.open();
+    const [a, b] = await Promise.all([first, retry]);
+    assert.equal(a.status, 202);
+    assert.equal(b.status, 202, JSON.stringify(b.body));
+    assert.equal(b.body.emails?.[0]?.workflowId, a.body.emails?.[0]?.workflowId);
+    assert.equal(b.body.emails?.[0]?.status, 'duplicate');
   });
 
   test('a retry that arrives while the first request is still in flight waits and gets the same answer', async () => {
