@@ -21,7 +21,7 @@ describe('acknowledgement templates and rules reload', () => {
 
   before(async () => {
     // startApp makes the log folder; the rules file is written next to the test's other files.
-    rulesFile = path.join(ROOT, process.env.MAILGATE_DATA_DIR ?? '.data/test', `${unique('rules')}.json`);
+    rulesFile = path.resolve(ROOT, process.env.MAILGATE_DATA_DIR ?? '.data/test', `${unique('rules')}.json`);
     copyFileSync(FIXTURE, rulesFile);
     app = await startApp({ env: { MAILGATE_RULES_FILE: rulesFile } });
   });
