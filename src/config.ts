@@ -380,8 +380,8 @@ export function loadConfig(env: Env = process.env): Config {
     attachmentUrlTtlSeconds: int(env, 'ATTACHMENT_URL_TTL_SECONDS', 300, 7 * 24 * 3600),
     unscannableAttachments: oneOf(env, 'UNSCANNABLE_ATTACHMENTS', UNSCANNABLE_POLICIES, 'quarantine'),
     attachmentLinks: {
-      // Unset: a key derived from MAILGATE_SIGNING_KEY (one-way, labelled), so links need no extra secret.
-      secret: optional(env, 'ATTACHMENT_LINK_SECRET') === undefined ? createHmac('sha256', signingKey(env)).update('mailgate attachment links').digest('hex') : longSecret(env, 'ATTACHMENT_LINK_SECRET'),
+      // Unset: a key derived one-way from MAILGATE_SIGNING_KEY (validated as signingKey), so links need no extra secret.
+      secret: optional(env, 'ATTACHMENT_LINK_SECRET') === undefined ? createHmac('sha256', optional(env, 'MAILGATE_SIGNING_KEY') ?? '').update('mailgate attachment links').digest('hex') : longSecret(env, 'ATTACHMENT_LINK_SECRET'),
       ttlSeconds: int(env, 'ATTACHMENT_LINK_TTL_SECONDS', 900, 24 * 3600),
     },
     rulesFile: optional(env, 'MAILGATE_RULES_FILE'),
