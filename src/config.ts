@@ -2,6 +2,7 @@
  * Typed configuration, parsed once from the environment at start-up. A bad value fails fast with the
  * variable's name; secrets never appear in errors or logs (see `describeConfig`).
  */
+import { createHmac } from 'node:crypto';
 import { isAddress } from './domain/addresses';
 import { isAuthservId } from './domain/auth-results';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits';
@@ -70,6 +71,10 @@ export interface Config {
   limits: Limits;
   /** Lifetime of presigned attachment URLs handed out by the API redirect. */
   attachmentUrlTtlSeconds: number;
+  /** Signed attachment links on tickets: HMAC key (never logged) and lifetime (ATTACHMENT_LINK_*). */
+  attachmentLinks: { secret: string; ttlSeconds: number };
+  /** The rules file, read again on SIGHUP (MAILGATE_RULES_FILE). */
+  rulesFile: string | undefined;
   /**
    * An attachment the virus scanner could not read whole (a limit, encryption): kept under
    * quarantine/ for an operator, or deleted. Never linked either way (UNSCANNABLE_ATTACHMENTS).
@@ -374,6 +379,12 @@ export function loadConfig(env: Env = process.env): Config {
     },
     attachmentUrlTtlSeconds: int(env, 'ATTACHMENT_URL_TTL_SECONDS', 300, 7 * 24 * 3600),
     unscannableAttachments: oneOf(env, 'UNSCANNABLE_ATTACHMENTS', UNSCANNABLE_POLICIES, 'quarantine'),
+    attachmentLinks: {
+      // Unset: a key derived one-way from MAILGATE_SIGNING_KEY (validated as signingKey), so links need no extra secret.
+      secret: optional(env, 'ATTACHMENT_LINK_SECRET') === undefined ? createHmac('sha256', optional(env, 'MAILGATE_SIGNING_KEY') ?? '').update('mailgate attachment links').digest('hex') : longSecret(env, 'ATTACHMENT_LINK_SECRET'),
+      ttlSeconds: int(env, 'ATTACHMENT_LINK_TTL_SECONDS', 900, 24 * 3600),
+    },
+    rulesFile: optional(env, 'MAILGATE_RULES_FILE'),
     rules: loadRules(optional(env, 'MAILGATE_RULES_FILE')),
     signingKey: signingKey(env),
     ingress: {

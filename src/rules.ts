@@ -1,9 +1,11 @@
 /**
- * Mailgate's email rules: routing, threading policy, loop breakers and priority, from one JSON file
- * (MAILGATE_RULES_FILE, default config/rules.json), validated once at start-up. Every field has a
+ * Mailgate's email rules: routing, threading policy, loop breakers, priority and the
+ * acknowledgement's wording, from one JSON file (MAILGATE_RULES_FILE, default config/rules.json),
+ * validated at start-up and again on each reload (./rules-reload.ts: SIGHUP). Every field has a
  * default, so an empty object is a valid rules file.
  */
 import { readFileSync } from 'node:fs';
+import { ACK_LANGUAGES, AckTemplateError, checkAckTemplate, DEFAULT_ACK_TEMPLATES, type AckLanguage, type AckTemplates } from './domain/ack-template';
 import { isAddress, normalizeAddress } from './domain/addresses';
 import { assertAttachmentPolicy, DEFAULT_ATTACHMENT_POLICY, type AttachmentPolicy } from './domain/attachment-policy';
 import type { RemoteImagePolicy } from './domain/html';
@@ -22,6 +24,8 @@ export interface QueueRule {
   closedReply: ClosedReplyPolicy;
   /** What is redacted before this queue's tickets are written; null = the rules-wide default. */
   redact: RedactionKind[] | null;
+  /** The acknowledgement's language and templates, resolved (queue, then rules-wide, then the language's defaults). */
+  acknowledgement: AckTemplates;
 }
 
 export interface RateLimit {
@@ -60,6 +64,8 @@ export interface Rules {
   /** PII redacted before tickets are written, unless a queue says otherwise. */
   redact: RedactionKind[];
   priority: PriorityRules;
+  /** The acknowledgement of a queue the file does not list (no queues, or the default queue's own). */
+  acknowledgement: AckTemplates;
 }
 
 export class RulesError extends Error {
@@ -96,6 +102,7 @@ const DEFAULTS: Rules = {
     vipDomains: [],
     headers: true,
   },
+  acknowledgement: DEFAULT_ACK_TEMPLATES.en,
 };
 
 type Json = Record<string, unknown>;
@@ -158,6 +165,38 @@ function attachmentPolicy(value: unknown): AttachmentPolicy {
   return policy;
 }
 
+/**
+ * An "acknowledgement" block: { language, subject, text, html }, each optional. A field left out
+ * comes from `inherited` when that is in the same language, else from the language's defaults
+ * (a German queue under English rules-wide templates gets the German defaults, not English text).
+ */
+function acknowledgement(value: unknown, where: string, inherited: AckTemplates | null): AckTemplates {
+  const o = object(value, where);
+  const unknownField = Object.keys(o).find((k) => !['language', 'subject', 'text', 'html'].includes(k));
+  if (unknownField) throw new RulesError(`${where}: unknown field "${unknownField}" (language, subject, text, html)`);
+  const language = oneOf(o.language, `${where}.language`, ACK_LANGUAGES, inherited?.language ?? 'en') as AckLanguage;
+  const base = inherited && inherited.language === language ? inherited : DEFAULT_ACK_TEMPLATES[language];
+  const template = (field: 'subject' | 'text' | 'html'): string => {
+    const given = o[field];
+    if (given === undefined) return base[field];
+    if (typeof given !== 'string' || given.trim() === '') throw new RulesError(`${where}.${field} must be a non-empty string`);
+    if (field === 'subject' && /[\r\n]/.test(given)) throw new RulesError(`${where}.subject must be a single line`);
+    try {
+      checkAckTemplate(given, `${where}.${field}`);
+    } catch (error) {
+      if (error instanceof AckTemplateError) throw new RulesError(error.message);
+      throw error;
+    }
+    return given;
+  };
+  return { language, subject: template('subject'), text: template('text'), html: template('html') };
+}
+
+/** The acknowledgement templates for one queue. */
+export function acknowledgementFor(rules: Rules, queue: string): AckTemplates {
+  return rules.queues.find((q) => q.address === queue)?.acknowledgement ?? rules.acknowledgement;
+}
+
 /** The redaction kinds for one queue. */
 export function redactionFor(rules: Rules, queue: string): RedactionKind[] {
   return rules.queues.find((q) => q.address === queue)?.redact ?? rules.redact;
@@ -170,13 +209,17 @@ function rateLimit(value: unknown, where: string, fallback: RateLimit): RateLimi
 
 export function parseRules(input: unknown): Rules {
   const o = object(input, 'rules');
+  const ruleWideAck = acknowledgement(o.acknowledgement, 'acknowledgement', null);
   const queues = (Array.isArray(o.queues) ? o.queues : o.queues === undefined ? [] : null)?.map((q: unknown, i: number): QueueRule => {
     const queue = object(q, `queues[${i}]`);
+    const queueAddress = address(queue.address, `queues[${i}].address`);
     return {
-      address: address(queue.address, `queues[${i}].address`),
+      address: queueAddress,
       aliases: strings(queue.aliases, `queues[${i}].aliases`, []).map((a) => address(a, `queues[${i}].aliases`)),
       closedReply: oneOf(queue.closedReply, `queues[${i}].closedReply`, ['reopen', 'new_linked'] as const, 'reopen'),
       redact: queue.redact === undefined ? null : redactKinds(queue.redact, `queues[${i}].redact`),
+      // Named by its address as well as its place, so the error says which queue to fix.
+      acknowledgement: acknowledgement(queue.acknowledgement, `queues[${i}] (${queueAddress}): acknowledgement`, ruleWideAck),
     };
   });
   if (!queues) throw new RulesError('queues must be a list');
@@ -216,6 +259,7 @@ export function parseRules(input: unknown): Rules {
       vipDomains: strings(priority.vipDomains, 'priority.vipDomains', DEFAULTS.priority.vipDomains),
       headers: priority.headers === undefined ? true : priority.headers === true,
     },
+    acknowledgement: ruleWideAck,
   };
   // Addresses are matched in routing form (queueFor): two that share one would make the queue a
   // recipient lands in depend on the order of the file.

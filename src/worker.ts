@@ -17,6 +17,7 @@ import { describeConfig, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { metrics, registry } from './metrics';
 import { ensureRetentionSchedule } from './retention-schedule';
+import { reloadRulesOnSighup } from './rules-reload';
 import { temporalConnectionOptions } from './temporal-connection';
 import { startMetricsServer, temporalMetricsAddress, temporalMetricsBindError } from './worker-metrics';
 
@@ -149,6 +150,8 @@ async function selfCheckScanner(config: Config, log: Logger): Promise<void> {
 async function main(): Promise<void> {
   const log = createLogger({ process: 'worker' });
   const config = loadConfig();
+  // The activities read config.rules: a reload replaces them in place (src/rules-reload.ts).
+  reloadRulesOnSighup({ rules: config.rules, file: config.rulesFile, log });
   const { host } = config.workerMetrics;
   const temporalMetrics = await temporalMetricsAddress({ host, port: config.workerMetrics.temporalPort, variable: 'TEMPORAL_METRICS_PORT' });
   installRuntime(log, temporalMetrics);

@@ -59,7 +59,13 @@ export function createActivities(deps: ActivityDeps) {
   return {
     parseEmail: createParseEmail(deps),
     classifyEmail: createClassifyEmail(deps),
-    scanAttachments: createScanAttachments({ ...deps, attachmentPolicy: deps.rules.attachments }),
+    scanAttachments: createScanAttachments({
+      ...deps,
+      // A getter: a rules reload (SIGHUP) replaces deps.rules.attachments, and the next scan uses it.
+      get attachmentPolicy() {
+        return deps.rules.attachments;
+      },
+    }),
     storeAttachments: createStoreAttachments(deps),
     findThread: createFindThread(deps),
     recordTicket: createRecordTicket(deps),

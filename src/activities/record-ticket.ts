@@ -86,7 +86,8 @@ function attachmentRecord(attachment: AttachmentFacts): AttachmentRecord {
     sha256: attachment.sha256,
     storageKey: linkableKey(attachment),
     scanStatus: scanStatusOf(attachment),
-    scanDetail: attachment.scan?.detail ?? 'not scanned',
+    // A clean verdict recorded before it named its engine still says it was scanned.
+    scanDetail: attachment.scan?.detail ?? (attachment.scan ? attachment.scan.status : 'not scanned'),
     contentId: attachment.contentId,
     inline: attachment.inline,
   };

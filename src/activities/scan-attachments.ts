@@ -5,7 +5,9 @@
  * so Temporal retries it. A part clamd could not read to the end (a limit, encryption, a refusal),
  * or an archive the inspector could not open, is "unscannable"; a part the policy blocks or a limit
  * cut before scanning is "skipped". Neither is ever treated as clean, and each carries its reason.
- * A declared type or name that disagrees with the content is flagged.
+ * A declared type or name that disagrees with the content is flagged. A clean file's detail names
+ * the engine and signature version that found it clean ("clean (ClamAV 1.4.3/27480)"), so a ticket
+ * says what the scan was, not merely that one ran.
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { Scanner } from '../adapters/clamd';
@@ -27,7 +29,7 @@ export interface ScanAttachmentsInput {
 export interface ScanResult {
   index: number;
   status: ScanStatus;
-  /** Signature name when infected; the reason when skipped. */
+  /** Signature name when infected; the reason when skipped; the engine that passed it when clean. */
   detail: string | null;
   /** Findings that do not block (a type mismatch). */
   flags?: string[];
@@ -76,8 +78,29 @@ export function createScanAttachments(deps: Deps) {
   return (input: ScanAttachmentsInput): Promise<ScanResult[]> => whileAlive(() => scanAll(deps, input));
 }
 
+/**
+ * "ClamAV 1.4.3/27480/Mon Dec  7 08:12:01 2026" → "ClamAV 1.4.3/27480": the engine and the
+ * signature database version; the database's date adds nothing the version does not say.
+ */
+export function engineOf(version: string): string {
+  const [engine, signatures] = version.trim().split('/');
+  const name = engine?.trim() || 'ClamAV';
+  return signatures && /^\d+$/.test(signatures.trim()) ? `${name}/${signatures.trim()}` : name;
+}
+
+/** Asked once per activity and only when a file came out clean; a failed VERSION still says it was clamd. */
+function engineOnce(scanner: Scanner): () => Promise<string> {
+  let engine: Promise<string> | undefined;
+  return () =>
+    (engine ??= scanner.version().then(engineOf, (error: unknown) => {
+      activityLog().warn('clamd VERSION failed; the clean verdict names no version', { error: error instanceof Error ? error.message : String(error) });
+      return 'ClamAV';
+    }));
+}
+
 async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanResult[]> {
   const results: ScanResult[] = [];
+  const engine = engineOnce(deps.scanner);
   for (const part of input.parts) {
     if (part.skippedReason) {
       results.push({ index: part.index, status: 'skipped', detail: part.skippedReason });
@@ -116,7 +139,7 @@ async function scanAll(deps: Deps, input: ScanAttachmentsInput): Promise<ScanRes
       } else if (decision.verdict === 'blocked') {
         results.push({ index: part.index, status: 'skipped', detail: `blocked by the attachment policy: ${decision.reasons.join('; ')}` });
       } else {
-        results.push({ index: part.index, status: 'clean', detail: null, ...(decision.mismatch ? { flags: decision.reasons } : {}) });
+        results.push({ index: part.index, status: 'clean', detail: `clean (${await engine()})`, ...(decision.mismatch ? { flags: decision.reasons } : {}) });
       }
     } catch (error) {
       if ((error as { type?: string }).type === ErrorType.ScannerRejected) {

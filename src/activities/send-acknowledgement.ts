@@ -13,16 +13,19 @@
  * progress) at once, so a worker that dies before answering leaves its retry the same knowledge.
  * (Only a worker killed between the SMTP "250" and that record can repeat the send; the repeat
  * carries the same Message-ID, which mail clients collapse.)
+ * The wording is the queue's templates from the rules (src/domain/ack-template.ts), read at each
+ * send, so a reloaded rules file changes the next acknowledgement.
  */
 import type { Mailer } from '../adapters/mailer';
 import type { Ledger } from '../ports/ledger';
 import { domainOf, isAddress } from '../domain/addresses';
 import { mailboxDomainOf, mailboxOf } from '../domain/mailbox';
 import { bracket } from '../domain/message-id';
+import { oneLine, renderAcknowledgement } from '../domain/ack-template';
 import { DEFAULT_REDACTION_POLICY, redactText } from '../domain/redact';
 import { acknowledgementMessageId, bodyMarker, replyAddress } from '../domain/signed-ids';
 import { ticketToken } from '../domain/ticket-token';
-import type { RateLimit, Rules } from '../rules';
+import { acknowledgementFor, type RateLimit, type Rules } from '../rules';
 import { rethrowAsFailure } from './failures';
 import { earlierProgress, recordProgress } from './heartbeat';
 import { activityLog } from './log';
@@ -38,6 +41,8 @@ export interface SendAcknowledgementInput {
   references: string[];
   /** The sender failed DMARC or SPF: its From may be forged. */
   untrusted?: boolean;
+  /** The From header's display name; absent in runs recorded before it was passed. */
+  requesterName?: string;
 }
 
 export interface SendAcknowledgementResult {
@@ -59,19 +64,14 @@ export const LOOP_HEADER = 'X-Mailgate-Loop';
 /** Local parts that never read replies (EMAIL-RULES.md §1, sender tier). */
 const NO_REPLY = /^(no-?reply|do-?not-?reply|mailer-daemon|postmaster|bounces?|abuse|root|notifications?)([+.-]|$)/i;
 
-/** Subject lines are one header: a CR/LF from the customer's subject must not start a new one. */
-function oneLine(text: string): string {
-  return text.replace(/[\r\n\t\0]+/g, ' ').trim();
-}
-
 /**
- * The subject as it may leave us: every redaction kind, whatever the queue's policy. The parse step
- * already redacted it; this holds for runs whose summary predates that (issue 12, class 4: a card
- * number in the subject was mailed back), and the acknowledgement goes to an address anyone can
- * forge, so it never echoes a card, IBAN, SSN or key.
+ * What the templates may echo: every redaction kind, whatever the queue's policy. The parse step
+ * already redacted the subject; this holds for runs whose summary predates that (issue 12, class 4:
+ * a card number in the subject was mailed back), and the acknowledgement goes to an address anyone
+ * can forge, so it never echoes a card, IBAN, SSN or key.
  */
-function ackSubject(token: string, subject: string): string {
-  return oneLine(`${token} ${redactText(subject, DEFAULT_REDACTION_POLICY).text || '(no subject)'}`).slice(0, 900);
+function echoed(text: string): string {
+  return redactText(text, DEFAULT_REDACTION_POLICY).text;
 }
 
 function displayName(from: string): string {
@@ -121,8 +121,9 @@ export function createSendAcknowledgement(deps: {
   signingKey: string;
   inboundDomains: string[];
 }) {
-  const { acknowledgementsPerRecipient: perRecipient, acknowledgementsPerDomain: perDomain } = deps.rules.rateLimits;
   return async function sendAcknowledgement(input: SendAcknowledgementInput): Promise<SendAcknowledgementResult> {
+    // Read per send: a rules reload (SIGHUP) applies to the next acknowledgement.
+    const { acknowledgementsPerRecipient: perRecipient, acknowledgementsPerDomain: perDomain } = deps.rules.rateLimits;
     const messageId = acknowledgementMessageId(deps.signingKey, {
       workflowId: input.workflowId,
       ticketNumber: input.ticketNumber,
@@ -160,18 +161,28 @@ export function createSendAcknowledgement(deps: {
       await deps.ledger.indexMessageId({ messageId, ticketId: input.ticketId, queue: input.queue, kind: 'acknowledgement' });
       const token = ticketToken(input.ticketNumber);
       const replyTo = deps.rules.replyTokens ? replyAddress(deps.signingKey, input.queue, input.ticketNumber) : input.queue;
+      const templates = acknowledgementFor(deps.rules, input.queue);
+      const rendered = renderAcknowledgement(
+        templates,
+        {
+          ticketNumber: String(input.ticketNumber),
+          ticketToken: token,
+          subject: echoed(input.subject) || '(no subject)',
+          requesterName: echoed(oneLine(input.requesterName ?? '')).slice(0, 200) || to,
+          queue: input.queue,
+        },
+        bodyMarker(deps.signingKey, input.ticketNumber),
+      );
       await deps.mailer.send({
         from: `"${displayName(deps.ackFrom)}" <${input.queue}>`,
         to,
-        subject: ackSubject(token, input.subject),
-        text:
-          `We received your message and opened ticket ${token.slice(1, -1)}.\n\n` +
-          `Reply to this email to add to the ticket; keep ${token} in the subject.\n\n` +
-          `${bodyMarker(deps.signingKey, input.ticketNumber)}\n`,
+        subject: rendered.subject,
+        text: rendered.text,
+        html: rendered.html,
         messageId: bracket(messageId),
         inReplyTo: bracket(input.originalMessageId),
         references: [...input.references, input.originalMessageId].slice(-20).map(bracket),
-        headers: { ...AUTO_REPLY_HEADERS, [LOOP_HEADER]: deps.rules.instanceId, 'Reply-To': replyTo },
+        headers: { ...AUTO_REPLY_HEADERS, [LOOP_HEADER]: deps.rules.instanceId, 'Reply-To': replyTo, 'Content-Language': templates.language },
       });
       recordProgress({ sent: true });
       const recorded = await markSent(deps.ledger, input.workflowId);

@@ -12,6 +12,8 @@ export interface OutboundMessage {
   to: string;
   subject: string;
   text: string;
+  /** An HTML alternative to the text. */
+  html?: string;
   messageId: string;
   inReplyTo?: string;
   references?: string[];
@@ -50,6 +52,7 @@ export function createSmtpMailer(config: Config['smtp']): Mailer {
           to: message.to,
           subject: message.subject,
           text: message.text,
+          ...(message.html ? { html: message.html } : {}),
           messageId: message.messageId,
           ...(message.inReplyTo ? { inReplyTo: message.inReplyTo } : {}),
           ...(message.references?.length ? { references: message.references } : {}),

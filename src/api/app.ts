@@ -17,7 +17,7 @@ import { healthRouter } from './health';
 import { inboundRouter } from './inbound';
 import { measureIngress, metricsRouter } from './metrics';
 import { metrics } from '../metrics';
-import { ticketsRouter } from './tickets';
+import { attachmentLinkRouter, ticketsRouter } from './tickets';
 import { undeliverableRouter } from './undeliverable';
 
 export interface ApiDeps {
@@ -59,6 +59,16 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(measureIngress());
   app.use('/v1', rateLimit(deps.config.ingress.ratePerMinute, deps.config.ingress.rateBurst));
   app.use(inboundRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
+  // A signed link is its own credential: an agent without the admin token opens attachments.
+  app.use(
+    attachmentLinkRouter({
+      tickets: deps.tickets,
+      store: deps.store,
+      attachmentUrlTtlSeconds: deps.config.attachmentUrlTtlSeconds,
+      attachmentLinks: deps.config.attachmentLinks,
+      log: deps.log,
+    }),
+  );
   app.use('/v1', adminAuth(deps.config.adminToken));
   app.use(emailAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
   app.use(erasureAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
@@ -70,6 +80,7 @@ export function createApp(deps: ApiDeps): express.Express {
       store: deps.store,
       publicUrl: deps.config.api.publicUrl,
       attachmentUrlTtlSeconds: deps.config.attachmentUrlTtlSeconds,
+      attachmentLinks: deps.config.attachmentLinks,
     }),
   );
   app.use((_req, res) => {

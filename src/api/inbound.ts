@@ -7,6 +7,8 @@
  *   accepted, duplicate → 202 (the raw message is stored and every workflow exists)
  *   retry-later         → 503 with Retry-After (nothing was done that a retry could double)
  *   refused             → 413 too large, 400 not an email or a malformed envelope, 422 no recipient
+ * A byte-identical retry of a request already answered never reaches acceptEmail: ingressAuth
+ * (./auth.ts) answers it as the first was answered, or refuses it as a replay.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { metrics } from '../metrics';
@@ -16,7 +18,7 @@ import type { TicketStore } from '../adapters/ticket-store/types';
 import type { Config } from '../config';
 import { acceptEmailSettings, createAcceptEmail } from '../ingress/accept-email';
 import { addressesOf } from '../ingress/mime-headers';
-import type { AcceptAnswer, Envelope } from '../ingress/types';
+import type { AcceptAnswer, AcceptEmail, Envelope } from '../ingress/types';
 import type { Logger } from '../logger';
 import { ingressAuth, ingressHeaderCheck } from './auth';
 import { decodeWireBody, ingressBody, readWireBody } from './inbound-body';
@@ -87,14 +89,17 @@ function send(res: Response, answer: AcceptAnswer): void {
 }
 
 export function inboundRouter(deps: InboundDeps): Router {
-  const acceptEmail = createAcceptEmail({
-    ...acceptEmailSettings(deps.config),
-    taskQueue: deps.taskQueue,
-    store: deps.store,
-    temporal: deps.temporal,
-    clashes: deps.tickets,
-    log: deps.log,
-  });
+  // Built per request from the rules in force: a reload (SIGHUP) changes routing and the policy
+  // snapshot each new workflow starts with, from the next request on.
+  const acceptEmail: AcceptEmail = (raw, envelope, source) =>
+    createAcceptEmail({
+      ...acceptEmailSettings(deps.config),
+      taskQueue: deps.taskQueue,
+      store: deps.store,
+      temporal: deps.temporal,
+      clashes: deps.tickets,
+      log: deps.log,
+    })(raw, envelope, source);
   const router = express.Router();
   router.post(
     '/v1/inbound/mime',

@@ -10,6 +10,7 @@ import { openTicketStore } from '../adapters/ticket-store';
 import { describeConfig, loadConfig } from '../config';
 import { createLogger } from '../logger';
 import { metrics } from '../metrics';
+import { reloadRulesOnSighup } from '../rules-reload';
 import { temporalConnectionOptions } from '../temporal-connection';
 import { createApp } from './app';
 
@@ -17,6 +18,8 @@ async function main(): Promise<void> {
   const log = createLogger({ process: 'api' });
   const config = loadConfig();
   log.info('starting api', { config: describeConfig(config) });
+  // Routing reads config.rules per request: a reload replaces them in place (src/rules-reload.ts).
+  reloadRulesOnSighup({ rules: config.rules, file: config.rulesFile, log });
   const tickets = openTicketStore(config.databaseUrl);
   await tickets.migrate();
   const connection = Connection.lazy(temporalConnectionOptions(config.temporal));

@@ -8,7 +8,7 @@
  * any. The timestamp must be within the allowed skew in both directions; comparison is
  * constant-time. Used by the API to verify, and by clients (tests, benchmarks) to sign.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
 export const TIMESTAMP_HEADER = 'x-mailgate-timestamp';
 export const SIGNATURE_HEADER = 'x-mailgate-signature';
@@ -67,6 +67,97 @@ export function verifySignature(input: {
     }
   }
   return { ok: false, reason: 'signature does not match the body with any active secret' };
+}
+
+/**
+ * What this process answered to each signature it accepted, so a byte-identical retry gets the same
+ * answer instead of a 401 (issue 13, point 6): an MTA or a provider that timed out resends exactly
+ * what it sent. The ledger keeps each answer with its claim too (auth.ts), for a retry that reaches
+ * another API process; this cache answers without a database read and lets a concurrent retry wait
+ * for the first request instead of polling. Entries are keyed by the verified signature and hold the SHA-256 of the wire body,
+ * so only the very request that was signed can be answered from here. An entry is
+ *   in-flight  the first request is still being handled; a retry waits for its answer;
+ *   answered   202 (kept with its JSON body) or a refusal (kept as its status only).
+ * A 5xx answer is never kept: the claim is given back and a retry is handled as new.
+ * Bounded twice: entries expire after `ttlMs` (a signature older than the skew window fails the
+ * timestamp check anyway) and at most `maxEntries` are kept, the oldest dropped first; a body over
+ * MAX_REMEMBERED_BODY_BYTES is not kept. A retry whose entry was dropped is answered from the ledger.
+ */
+export const MAX_REMEMBERED_BODY_BYTES = 64 * 1024;
+
+export type RememberedAnswer = { status: number; json: string | null };
+
+interface Entry {
+  bodySha256: string;
+  expiresAt: number;
+  answer: RememberedAnswer | null;
+  /** Resolves once the entry is answered or dropped. */
+  settled: Promise<void>;
+  settle: () => void;
+}
+
+export function bodyDigest(body: Buffer): string {
+  return createHash('sha256').update(body).digest('hex');
+}
+
+export class AnsweredSignatures {
+  private readonly entries = new Map<string, Entry>();
+  constructor(
+    readonly ttlMs: number,
+    readonly maxEntries = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const [name, value] of Object.entries({ ttlMs, maxEntries })) {
+      if (!(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`${name} must be a positive integer, not ${value}`);
+    }
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The entry of a signature, if it is still kept. */
+  get(signature: string): Pick<Entry, 'bodySha256' | 'answer' | 'settled'> | undefined {
+    this.expire();
+    return this.entries.get(signature);
+  }
+
+  /** Starts an in-flight entry (the caller checked that none exists). */
+  begin(signature: string, bodySha256: string): void {
+    this.expire();
+    let settle = (): void => undefined;
+    const settled = new Promise<void>((resolve) => (settle = resolve));
+    this.entries.set(signature, { bodySha256, expiresAt: this.now() + this.ttlMs, answer: null, settled, settle });
+    while (this.entries.size > this.maxEntries) this.drop(this.entries.keys().next().value as string);
+  }
+
+  /** Records the answer a request got; a JSON body too large to keep leaves no entry. */
+  answer(signature: string, answer: RememberedAnswer): void {
+    const entry = this.entries.get(signature);
+    if (!entry) return;
+    if (answer.json !== null && Buffer.byteLength(answer.json) > MAX_REMEMBERED_BODY_BYTES) {
+      this.drop(signature);
+      return;
+    }
+    entry.answer = answer;
+    entry.settle();
+  }
+
+  /** Forgets a signature (its request failed with a 5xx, or another process holds its claim). */
+  drop(signature: string): void {
+    const entry = this.entries.get(signature);
+    this.entries.delete(signature);
+    entry?.settle();
+  }
+
+  private expire(): void {
+    const now = this.now();
+    for (const [key, entry] of this.entries) {
+      // Insertion order is expiry order: stop at the first one still in force.
+      if (entry.expiresAt > now) break;
+      this.drop(key);
+    }
+  }
 }
 
 /**

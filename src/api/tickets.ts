@@ -1,18 +1,67 @@
 /**
- * The built-in ticket store over HTTP: list and read tickets; attachment links redirect to a fresh,
- * short-lived presigned URL, so a ticket opened days later still downloads, and a leaked link
- * expires. Quarantined or skipped files have no link at all.
+ * The built-in ticket store over HTTP: list and read tickets. Each clean attachment on a ticket
+ * carries a signed link (./attachment-links.ts) that an agent opens without the admin token; it
+ * expires after ATTACHMENT_LINK_TTL_SECONDS, and reading the ticket again gives fresh ones. A link
+ * redirects to a presigned object-store URL that lives ATTACHMENT_URL_TTL_SECONDS, so a leaked
+ * URL expires too. Quarantined or skipped files have no link at all. Operators with the admin token
+ * can also open /v1/attachments/<id>.
  */
-import express, { type Router } from 'express';
+import express, { type Request, type Response, type Router } from 'express';
 import type { ObjectStore } from '../adapters/object-store';
 import { InvalidTicketQueryError } from '../adapters/ticket-store/errors';
 import type { StoredAttachment, TicketStatus, TicketStore, TicketWithComments } from '../adapters/ticket-store/types';
+import type { Logger } from '../logger';
+import { ATTACHMENT_LINK_PATH, checkAttachmentLink, signedAttachmentLink, type AttachmentLinkSettings } from './attachment-links';
 
 export interface TicketsDeps {
   tickets: TicketStore;
   store: ObjectStore;
   publicUrl: string;
   attachmentUrlTtlSeconds: number;
+  attachmentLinks: AttachmentLinkSettings;
+}
+
+/** Redirects to the stored file, or says why a file has none (410: it was never kept for download). */
+async function download(deps: Pick<TicketsDeps, 'store' | 'attachmentUrlTtlSeconds'>, attachment: StoredAttachment, res: Response): Promise<void> {
+  if (attachment.scanStatus !== 'clean' || !attachment.storageKey) {
+    res.status(410).json({
+      error: 'not_available',
+      reason:
+        attachment.scanStatus === 'infected'
+          ? `quarantined: ${attachment.scanDetail ?? 'infected'}`
+          : attachment.scanStatus === 'unscannable'
+            ? `not scanned whole: ${attachment.scanDetail ?? 'unscannable'}`
+            : `not stored: ${attachment.scanDetail ?? attachment.scanStatus}`,
+    });
+    return;
+  }
+  const url = await deps.store.presignGet(attachment.storageKey, deps.attachmentUrlTtlSeconds, attachment.filename);
+  res.set('Cache-Control', 'no-store').redirect(302, url);
+}
+
+/**
+ * GET /v1/attachment-links/<id>: mounted before the admin token check, since the signature is the
+ * credential. Checked before the attachment is looked up, so a forged link learns nothing about
+ * which ids exist.
+ */
+export function attachmentLinkRouter(deps: Pick<TicketsDeps, 'tickets' | 'store' | 'attachmentUrlTtlSeconds' | 'attachmentLinks'> & { log: Logger }): Router {
+  const router = express.Router();
+  router.get(`${ATTACHMENT_LINK_PATH}/:id`, async (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const check = checkAttachmentLink({ secret: deps.attachmentLinks.secret, id, expires: req.query.expires, signature: req.query.signature });
+    if (!check.ok) {
+      deps.log.info('attachment link refused', { reason: check.reason, source: req.socket.remoteAddress });
+      res.set('Cache-Control', 'no-store').status(403).json({ error: 'forbidden', reason: check.reason });
+      return;
+    }
+    const attachment = await deps.tickets.getAttachment(id);
+    if (!attachment) {
+      res.status(404).json({ error: 'not_found', reason: 'no such attachment' });
+      return;
+    }
+    await download(deps, attachment, res);
+  });
+  return router;
 }
 
 const STATUSES: TicketStatus[] = ['open', 'pending', 'closed'];
@@ -32,7 +81,7 @@ function one(value: unknown): string | undefined {
 export function ticketsRouter(deps: TicketsDeps): Router {
   const router = express.Router();
   const link = (a: StoredAttachment): string | null =>
-    a.scanStatus === 'clean' && a.storageKey ? `${deps.publicUrl}/v1/attachments/${encodeURIComponent(a.id)}` : null;
+    a.scanStatus === 'clean' && a.storageKey ? signedAttachmentLink(deps.publicUrl, deps.attachmentLinks, a.id) : null;
   // Inline images (RFC 2392 cid: URLs) point at our attachment links; an image that is not linkable
   // (quarantined, blocked, too large) loses its source instead of pointing anywhere.
   const inlineImages = (html: string | null, attachments: StoredAttachment[]): string | null =>
@@ -111,20 +160,7 @@ export function ticketsRouter(deps: TicketsDeps): Router {
       res.status(404).json({ error: 'not_found', reason: 'no such attachment' });
       return;
     }
-    if (attachment.scanStatus !== 'clean' || !attachment.storageKey) {
-      res.status(410).json({
-        error: 'not_available',
-        reason:
-          attachment.scanStatus === 'infected'
-            ? `quarantined: ${attachment.scanDetail ?? 'infected'}`
-            : attachment.scanStatus === 'unscannable'
-              ? `not scanned whole: ${attachment.scanDetail ?? 'unscannable'}`
-              : `not stored: ${attachment.scanDetail ?? attachment.scanStatus}`,
-      });
-      return;
-    }
-    const url = await deps.store.presignGet(attachment.storageKey, deps.attachmentUrlTtlSeconds, attachment.filename);
-    res.set('Cache-Control', 'no-store').redirect(302, url);
+    await download(deps, attachment, res);
   });
   return router;
 }

@@ -176,6 +176,10 @@ export interface Ledger {
   claimOnce(key: string, at: string, forgetBefore: string): Promise<boolean>;
   /** Gives a claim back (the request it guarded failed and may be retried as it was). */
   releaseClaim(key: string): Promise<void>;
+  /** Records the answer the claiming request got (opaque text); a claim that is gone is left alone. */
+  answerClaim(key: string, answer: string): Promise<void>;
+  /** The claim of `key`: null when there is none, `answer` null while its request is in flight. */
+  claimAnswer(key: string): Promise<{ answer: string | null } | null>;
   /** Upsert by workflow id: the latest outcome of that email wins. */
   recordEmail(record: EmailRecord): Promise<void>;
   getEmail(workflowId: string): Promise<(EmailRecord & { created: string; updated: string }) | null>;

@@ -46,6 +46,7 @@ export async function acknowledge(
     subject: string;
     originalMessageId: string;
     references: string[];
+    requesterName?: string;
   },
 ): Promise<void> {
   const refusal = acknowledgementRefusal({
@@ -68,6 +69,7 @@ export async function acknowledge(
     originalMessageId: email.originalMessageId,
     references: email.references,
     untrusted: email.untrusted,
+    ...(email.requesterName ? { requesterName: email.requesterName } : {}),
   });
   const acknowledgement = await parking.step('acknowledging', () => activities.sendAcknowledgement(input()));
   state.acknowledgement = acknowledgement;

@@ -120,6 +120,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       subject: summary.subject,
       originalMessageId: messageId,
       references: summary.references,
+      requesterName: summary.fromName,
     });
     return await finish('ticket_created');
   } catch (error) {

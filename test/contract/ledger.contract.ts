@@ -452,6 +452,20 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
         await ledger.releaseClaim(nextKey('never-claimed'));
       });
 
+      test('a claim keeps the answer its request got: none while in flight, the answer after, nothing once released', async () => {
+        const now = Date.now();
+        const key = nextKey('signature');
+        assert.equal(await ledger.claimAnswer(key), null);
+        assert.equal(await ledger.claimOnce(key, iso(now), iso(now - HOUR_MS)), true);
+        assert.deepEqual(await ledger.claimAnswer(key), { answer: null });
+        await ledger.answerClaim(key, '{"status":202,"json":"{}"}');
+        assert.deepEqual(await ledger.claimAnswer(key), { answer: '{"status":202,"json":"{}"}' });
+        await ledger.releaseClaim(key);
+        assert.equal(await ledger.claimAnswer(key), null);
+        await ledger.answerClaim(key, 'late');
+        assert.equal(await ledger.claimAnswer(key), null, 'an answer for a claim that is gone makes none');
+      });
+
       test('claims older than forgetBefore are forgotten, newer ones are kept', async () => {
         const old = Date.parse('2020-01-01T00:00:00.000Z');
         const forgotten = nextKey('signature');

@@ -28,6 +28,8 @@ export interface RunningApp {
   /** Sends the API a signal and resolves when it has exited. */
   stopApi(signal?: NodeJS.Signals): Promise<Exit>;
   startApi(): Promise<void>;
+  /** Sends a signal to the running API and worker (SIGHUP: reload the rules). */
+  signal(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
 }
 
@@ -139,6 +141,9 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       if (!current) return { code: null, signal: null };
       current.kill(signal);
       return exited(current);
+    },
+    signal(signal: NodeJS.Signals) {
+      for (const child of [api, worker]) child?.kill(signal);
     },
     async stop() {
       const stopping = [api, worker].filter((c): c is ChildProcess => c !== undefined);

@@ -8,6 +8,7 @@ export interface ReceivedMail {
   inReplyTo?: string;
   headers: Record<string, string | string[]>;
   text?: string;
+  html?: string;
   to: { address: string }[];
   from: { address: string; name?: string }[];
 }

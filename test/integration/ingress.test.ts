@@ -235,11 +235,22 @@ describe('the inbound MIME endpoint', () => {
     }
   });
 
-  test('a signed request is accepted once; its replay is refused; a rotated secret signs too', async () => {
+  test('a signed request is accepted once; its byte-identical retry is answered as a duplicate; a refused one stays refused; a rotated secret signs too', async () => {
     const body = (await compose({ from: 'a@customer.example', to: 'support@mailgate.local', subject: 'once', messageId: `<${unique('once')}@c.example>`, text: 'x' })).toString();
     const headers = signatureHeaders((process.env.INGRESS_SECRETS ?? '').split(',')[0]!, body);
-    assert.equal((await rawPost(app.url, body, headers)).status, 202);
-    const replay = await rawPost(app.url, body, headers);
+    const post = (): Promise<Response> => fetch(`${app.url}/v1/inbound/mime`, { method: 'POST', headers: { 'content-type': 'message/rfc822', ...headers }, body });
+    const first = await post();
+    assert.equal(first.status, 202);
+    const accepted = (await first.json()) as { emails: { workflowId: string; status: string }[] };
+    const retry = await post();
+    assert.equal(retry.status, 202);
+    const again = (await retry.json()) as { emails: { workflowId: string; status: string }[]; retry?: boolean };
+    assert.deepEqual(again.emails.map((e) => [e.workflowId, e.status]), accepted.emails.map((e) => [e.workflowId, 'duplicate']));
+    assert.equal(again.retry, true);
+    const nowhere = (await compose({ from: 'a@customer.example', to: 'someone@elsewhere.example', subject: 'nowhere', messageId: `<${unique('nowhere')}@c.example>`, text: 'x' })).toString();
+    const nowhereHeaders = signatureHeaders((process.env.INGRESS_SECRETS ?? '').split(',')[0]!, nowhere);
+    assert.equal((await rawPost(app.url, nowhere, nowhereHeaders)).status, 422);
+    const replay = await rawPost(app.url, nowhere, nowhereHeaders);
     assert.equal(replay.status, 401);
     assert.match(replay.reason, /replay/);
     const rotated = (await compose({ from: 'a@customer.example', to: 'support@mailgate.local', subject: 'rotated', messageId: `<${unique('rot')}@c.example>`, text: 'x' })).toString();

@@ -5,6 +5,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
+import { signedAttachmentLink } from '../../src/api/attachment-links';
+import { loadConfig } from '../../src/config';
 import { startApp, type RunningApp } from '../helpers/app';
 import { mailMatching } from '../helpers/maildev';
 import { apiFetch, compose, fixture, postMime } from '../helpers/mail';
@@ -80,8 +82,19 @@ for (const backend of backends) {
       assert.equal(file?.scanStatus, 'clean');
       assert.equal(file?.size, attachment.length);
       assert.equal(file?.sha256, createHash('sha256').update(attachment).digest('hex'));
-      const redirect = await apiFetch(file!.link!, { redirect: 'manual' });
+      // The link is signed: an agent opens it with no admin token.
+      assert.match(file!.link!, /\/v1\/attachment-links\/[^?]+\?expires=\d+&signature=[0-9a-f]{64}$/);
+      const redirect = await fetch(file!.link!, { redirect: 'manual' });
       assert.equal(redirect.status, 302);
+      const tampered = new URL(file!.link!);
+      tampered.searchParams.set('expires', String(Number(tampered.searchParams.get('expires')) + 3600));
+      const refused = await fetch(tampered, { redirect: 'manual' });
+      assert.equal(refused.status, 403);
+      assert.match(((await refused.json()) as { reason: string }).reason, /signature does not match/);
+      const expired = signedAttachmentLink(app.url, { ...loadConfig().attachmentLinks, ttlSeconds: 1 }, file!.id, Date.now() - 60_000);
+      const late = await fetch(expired, { redirect: 'manual' });
+      assert.equal(late.status, 403);
+      assert.match(((await late.json()) as { reason: string }).reason, /expired/);
       assert.match(redirect.headers.get('location') ?? '', /X-Amz-Expires=\d+/);
       const download = await fetch(redirect.headers.get('location')!);
       assert.deepEqual(Buffer.from(await download.arrayBuffer()), attachment);
@@ -213,11 +226,16 @@ for (const backend of backends) {
       assert.equal(infected?.scanStatus, 'infected');
       assert.equal(infected?.link, null, 'a quarantined file is never linked');
       assert.match(infected?.scanDetail ?? '', /Mailgate\.Test\.EICAR/);
-      assert.ok(files.find((f) => f.filename === 'notes.txt')?.link);
+      const notes = files.find((f) => f.filename === 'notes.txt');
+      assert.ok(notes?.link);
+      assert.match(notes?.scanDetail ?? '', /^clean \(ClamAV \d+\.\d+[^)]*\)$/, 'a clean file says what scanned it');
       const note = t.comments.find((c) => c.internal);
       assert.match(note?.text ?? '', /"tool\.com" was quarantined: the virus scanner found Mailgate\.Test\.EICAR/);
       const direct = await apiFetch(`${app.url}/v1/attachments/${infected!.id}`, { redirect: 'manual' });
       assert.equal(direct.status, 410);
+      // Even a correctly signed link to it (none is ever handed out) leads nowhere.
+      const signed = await fetch(signedAttachmentLink(app.url, loadConfig().attachmentLinks, infected!.id), { redirect: 'manual' });
+      assert.equal(signed.status, 410);
     });
 
     test('an inline cid: image points at its attachment link in the ticket; a quarantined one loses its source', async () => {

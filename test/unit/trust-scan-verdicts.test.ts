@@ -12,7 +12,7 @@ import { Readable } from 'node:stream';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { createClamdScanner, parseScanReply, type Scanner, type ScanVerdict } from '../../src/adapters/clamd';
 import type { ObjectStore } from '../../src/adapters/object-store';
-import { createScanAttachments } from '../../src/activities/scan-attachments';
+import { createScanAttachments, engineOf } from '../../src/activities/scan-attachments';
 import { createStoreAttachments } from '../../src/activities/store-attachments';
 import { loadConfig } from '../../src/config';
 import { DEFAULT_ATTACHMENT_POLICY } from '../../src/domain/attachment-policy';
@@ -190,6 +190,26 @@ describe('the scan and store activities', () => {
       assert.match(result?.detail ?? '', policy === 'quarantine' ? /kept in quarantine/ : /deleted/);
     });
   }
+
+  test('a clean part says which engine and signature version passed it, asking clamd once per activity', async () => {
+    let asked = 0;
+    const scanner: Scanner = { ...scannerSaying({ status: 'clean' }), version: () => ((asked += 1), Promise.resolve('ClamAV 1.4.3/27480/Mon Dec  7 08:12:01 2026')) };
+    const scan = createScanAttachments({
+      store: recordingStore({ 'parts/r/0': Buffer.from('first notes'), 'parts/r/1': Buffer.from('second notes') }),
+      scanner,
+      attachmentPolicy: DEFAULT_ATTACHMENT_POLICY,
+      unscannableAttachments: 'quarantine',
+    });
+    const results = await runActivity(scan, { parts: [{ ...part, filename: 'a.txt', contentType: 'text/plain', size: 11 }, { ...part, index: 1, partKey: 'parts/r/1', filename: 'b.txt', contentType: 'text/plain', size: 12 }] });
+    assert.deepEqual(results.map((r) => [r.status, r.detail]), [['clean', 'clean (ClamAV 1.4.3/27480)'], ['clean', 'clean (ClamAV 1.4.3/27480)']]);
+    assert.equal(asked, 1);
+  });
+
+  test('the engine name keeps the version and signature number and drops the database date', () => {
+    assert.equal(engineOf('ClamAV 1.4.3/27480/Mon Dec  7 08:12:01 2026\n'), 'ClamAV 1.4.3/27480');
+    assert.equal(engineOf('ClamAV 1.4.3'), 'ClamAV 1.4.3');
+    assert.equal(engineOf(''), 'ClamAV');
+  });
 
   test('a part read short from the store is never passed as clean: the activity fails as transient and is retried', async () => {
     const scan = createScanAttachments({

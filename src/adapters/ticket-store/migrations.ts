@@ -364,6 +364,14 @@ CREATE TABLE erasures (
 );
 CREATE INDEX erasures_subject ON erasures (subject_digest);`,
   },
+  {
+    version: 8,
+    name: 'claims: the answer given to the request that made the claim (ingress retries)',
+    // NULL while the request is in flight (and on claims made before this version). Claims are
+    // forgotten after twice the signature window, so the answers go with them.
+    sqlite: `ALTER TABLE claims ADD COLUMN answer TEXT;`,
+    postgres: `ALTER TABLE claims ADD COLUMN answer text;`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

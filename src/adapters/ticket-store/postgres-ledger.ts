@@ -8,7 +8,7 @@ import { authorAddress, emailColumns, isoInstant, participantMailboxes } from '.
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
-import { toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toUndeliverable } from './rows';
+import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toUndeliverable } from './rows';
 import { pickThread } from './thread-match';
 
 /**
@@ -193,6 +193,17 @@ function mailLedger({ pool, transaction, guarded }: PostgresAccess): MailLedger 
     releaseClaim: (key) =>
       guarded(async () => {
         await pool.query('DELETE FROM claims WHERE key = $1', [key]);
+      }),
+
+    answerClaim: (key, answer) =>
+      guarded(async () => {
+        await pool.query('UPDATE claims SET answer = $1 WHERE key = $2', [answer, key]);
+      }),
+
+    claimAnswer: (key) =>
+      guarded(async () => {
+        const row = await one(pool, 'SELECT answer FROM claims WHERE key = $1', [key]);
+        return row ? toClaimAnswer(row) : null;
       }),
 
     getEmail: (workflowId) =>

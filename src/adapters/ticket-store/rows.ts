@@ -160,6 +160,11 @@ export function toTicketWithComments(ticketRow: Row, commentRows: Row[], attachm
 }
 
 /** A `SELECT COUNT(*) AS n` row (cast to a 32-bit integer where the dialect would say bigint). */
+/** A claim's answer: NULL while its request is in flight. */
+export function toClaimAnswer(row: Row): { answer: string | null } {
+  return { answer: nullableText(row, 'answer') };
+}
+
 export function toCount(row: Row | undefined): number {
   if (!row) throw new Error('count query returned no row');
   return integer(row, 'n');

@@ -7,7 +7,7 @@ import { mailboxOf } from '../../domain/mailbox';
 import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
-import { toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toUndeliverable } from './rows';
+import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toUndeliverable } from './rows';
 import type { SqliteAccess } from './sqlite-access';
 import { pickThread } from './thread-match';
 
@@ -189,6 +189,17 @@ function mailLedger({ get, all, run, write, guarded }: SqliteAccess): MailLedger
     releaseClaim: (key) =>
       guarded(() => {
         run('DELETE FROM claims WHERE key = ?', key);
+      }),
+
+    answerClaim: (key, answer) =>
+      guarded(() => {
+        run('UPDATE claims SET answer = ? WHERE key = ?', answer, key);
+      }),
+
+    claimAnswer: (key) =>
+      guarded(() => {
+        const row = get('SELECT answer FROM claims WHERE key = ?', key);
+        return row ? toClaimAnswer(row) : null;
       }),
 
     getEmail: (workflowId) =>
