@@ -6,6 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { metrics, registry, SERVED_BY, servedRegistry } from '../../src/metrics';
+import { startMetricsServer, type HealthReport } from '../../src/worker-metrics';
 
 const QUEUE = 'served-test@example.test';
 
@@ -73,4 +74,23 @@ test('priming twice keeps counts: a counted event is not reset to 0', async () =
   const after = (await servedRegistry('worker').metrics()).match(/^helpdesk_av_verdicts_total\{verdict="clean"\} (\d+)$/m)?.[1];
   assert.ok(Number(before) >= 1);
   assert.equal(after, before);
+});
+
+test("the worker's metrics server answers /healthz from its health check: 200 when ok, 503 with the reason otherwise", async () => {
+  let report: HealthReport = { ok: false, status: 'starting' };
+  const server = await startMetricsServer({ host: '127.0.0.1', port: 0, registry: servedRegistry('worker'), variable: 'WORKER_METRICS_PORT', health: () => Promise.resolve(report) });
+  try {
+    const healthz = server.url.replace(/\/metrics$/, '/healthz');
+    const starting = await fetch(healthz);
+    assert.equal(starting.status, 503);
+    assert.deepEqual(await starting.json(), { status: 'starting' });
+    report = { ok: true, status: 'running', temporal: 'ok' };
+    const running = await fetch(healthz);
+    assert.equal(running.status, 200);
+    assert.deepEqual(await running.json(), { status: 'running', temporal: 'ok' });
+    assert.equal((await fetch(server.url)).status, 200);
+    assert.equal((await fetch(healthz, { method: 'POST' })).status, 404);
+  } finally {
+    await server.close();
+  }
 });
