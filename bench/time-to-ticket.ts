@@ -32,7 +32,7 @@ async function fetchBefore(deadline: number, what: string, url: string, init?: R
   const left = deadline - performance.now();
   if (left <= 0) throw new Error(`timed out after ${values.timeout} s ${what}`);
   try {
-    return await fetch(url, { ...init, signal: AbortSignal.timeout(left) });
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(Math.ceil(left)) });
   } catch (error) {
     if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) throw new Error(`timed out after ${values.timeout} s ${what}`);
     throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
