@@ -64,6 +64,14 @@ export type TicketFailedStep = (typeof TICKET_FAILED_STEPS)[number];
 
 export type MetricsProcess = 'api' | 'worker';
 
+/**
+ * The ingress routes whose duration series exist from the start (src/api/inbound.ts): the 5xx
+ * alert takes a rate of helpdesk_webhook_duration_seconds_count{status_class="5xx"}, which misses a
+ * series that first appears at 1.
+ */
+export const INGRESS_ROUTES = ['/v1/inbound/mime'] as const;
+const STATUS_CLASSES = ['2xx', '4xx', '5xx'] as const;
+
 const inboundTotal = new Counter({
   name: 'helpdesk_inbound_total',
   help: 'Emails accepted by the ingress (one per recipient), by queue and whether the workflow was new or a duplicate delivery',
@@ -221,6 +229,7 @@ export const metrics = {
         for (const cause of RETRY_CAUSES) ingressAnswersTotal.labels(ingress, 'retry-later', cause).inc(0);
       }
       for (const coding of CONTENT_CODINGS) ingressDecodedBytesTotal.labels(coding).inc(0);
+      for (const route of INGRESS_ROUTES) for (const statusClass of STATUS_CLASSES) webhookDuration.zero({ route, status_class: statusClass });
       return;
     }
     for (const queue of labels) {

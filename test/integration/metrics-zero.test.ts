@@ -37,8 +37,15 @@ describe('the /metrics of a fresh API and worker', () => {
       'helpdesk_ingress_answers_total{ingress="http",answer="retry-later",reason="object-store"} 0',
       'helpdesk_ingress_answers_total{ingress="http",answer="retry-later",reason="workflow-engine"} 0',
       'helpdesk_ingress_decoded_bytes_total{coding="br"} 0',
+      'helpdesk_webhook_duration_seconds_count{route="/v1/inbound/mime",status_class="5xx"} 0',
+      'helpdesk_webhook_duration_seconds_count{route="/v1/inbound/mime",status_class="4xx"} 0',
     ];
     for (const line of lines) assert.ok(text.includes(line), `the API serves ${line}`);
+    // A real request lands on the primed series, not a new one: the route label is the same.
+    const unsigned = await fetch(`${app.url}/v1/inbound/mime`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: 'Subject: x\r\n\r\nx' });
+    assert.equal(unsigned.status, 401);
+    const after = await scrape(`${app.url}/metrics`);
+    assert.ok(after.includes('helpdesk_webhook_duration_seconds_count{route="/v1/inbound/mime",status_class="4xx"} 1'), 'the 401 counted on the primed series');
     for (const workerMetric of ['helpdesk_ticket_created_total', 'helpdesk_av_verdicts_total', 'helpdesk_emails_total']) {
       assert.ok(!text.includes(`# HELP ${workerMetric} `), `the API does not serve the worker's ${workerMetric}`);
     }
