@@ -8,7 +8,7 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse } from 'yaml';
@@ -138,4 +138,27 @@ test('every variable Mailgate reads is set for the worker and the API, and the c
     const unset = [...read].filter((variable) => !(variable in env));
     assert.deepEqual(unset, [], `${name}: variables the configuration reads that docker-compose.yml does not pass (an operator could not set them)`);
   }
+});
+
+test('deploy/compose.env.example documents every variable docker-compose.yml reads, and scripts/compose-env fills every secret', async () => {
+  const example = readFileSync(path.join(ROOT, 'deploy/compose.env.example'), 'utf8');
+  const listed = new Set([...example.matchAll(/^#?([A-Z][A-Z0-9_]*)=/gm)].map((m) => m[1]!));
+  // $${NAME} is an escaped dollar, for the container's shell: not Compose's to interpolate.
+  const used = new Set([...readFileSync(COMPOSE_FILE, 'utf8').matchAll(/(?<!\$)\$\{([A-Z][A-Z0-9_]*)/g)].map((m) => m[1]!));
+  assert.deepEqual([...used].filter((name) => !listed.has(name)), [], 'variables docker-compose.yml reads that the example does not document');
+  const file = path.join(scratch, 'generated.env');
+  const generated = await new Promise<{ code: number; stderr: string }>((resolve) => {
+    execFile(path.join(ROOT, 'scripts/compose-env'), [file], { env: { PATH: process.env.PATH ?? '' } }, (error, _stdout, stderr) =>
+      resolve({ code: error === null ? 0 : typeof error.code === 'number' ? error.code : 1, stderr }),
+    );
+  });
+  assert.equal(generated.code, 0, generated.stderr);
+  const env = readEnvFile(file);
+  for (const secret of ['INGRESS_SECRETS', 'ADMIN_TOKEN', 'MAILGATE_SIGNING_KEY', 'S3_SECRET_ACCESS_KEY', 'PG_PASSWORD']) assert.match(env[secret] ?? '', /^[0-9a-f]{64}$/, secret);
+  assert.ok(!generated.stderr.includes(env.ADMIN_TOKEN ?? '-'), 'a secret was printed');
+  assert.equal(statSync(file).mode & 0o777, 0o600, 'the env file is readable by its owner only');
+  const api = serviceEnvironment(loadCompose(COMPOSE_FILE, { envFile: file }), 'api');
+  assert.equal(api.ADMIN_TOKEN, env.ADMIN_TOKEN);
+  const again = await new Promise<number>((resolve) => execFile(path.join(ROOT, 'scripts/compose-env'), [file], (error) => resolve(error === null ? 0 : Number(error.code))));
+  assert.equal(again, 1, 'an existing env file is never overwritten');
 });
