@@ -61,6 +61,7 @@ test('the test profile starts PostgreSQL with the infrastructure (STACK_POSTGRES
   const run = await plan(['infra'], { MAILGATE_PROFILE: 'test' });
   assert.equal(run.code, 0, run.stderr);
   assert.deepEqual(run.services, ['temporal', 's3', 'clamd', 'postgres', 'smtp']);
+  assert.match(run.stderr, /postgres is started although the ticket store is SQLite .*: STACK_POSTGRES=always/);
 });
 
 test('postgres named on its own always starts; a wrong STACK_POSTGRES or service is refused', async () => {
