@@ -182,10 +182,10 @@ function statusClass(status: number): string {
 }
 
 /**
- * Which process writes each of Mailgate's metrics, and so serves it (README "Metrics"). A helpdesk_
- * metric missing here would be served by both; test/unit/metrics-served.test.ts refuses that.
+ * Which process writes each of Mailgate's metrics, and so serves it (README "Metrics"); `both` for
+ * one that both write. test/unit/metrics-served.test.ts refuses a helpdesk_ metric missing here.
  */
-export const SERVED_BY: Readonly<Record<string, MetricsProcess>> = Object.freeze({
+export const SERVED_BY: Readonly<Record<string, MetricsProcess | 'both'>> = Object.freeze({
   helpdesk_inbound_total: 'api',
   helpdesk_ingress_answers_total: 'api',
   helpdesk_webhook_duration_seconds: 'api',
@@ -201,41 +201,39 @@ export const SERVED_BY: Readonly<Record<string, MetricsProcess>> = Object.freeze
   helpdesk_emails_total: 'worker',
 });
 
-/** A registry with the metrics `process` writes (SERVED_BY) and the ones no process owns (Node's). */
+/** A registry with the metrics `process` writes (SERVED_BY: its own and `both`) and Node's process metrics. */
 export function servedRegistry(process: MetricsProcess): Registry {
   const served = new Registry();
   for (const { name } of registry.getMetricsAsArray()) {
     const owner = SERVED_BY[name];
     const metric = registry.getSingleMetric(name);
-    if (metric !== undefined && (owner === undefined || owner === process)) served.registerMetric(metric);
+    if (metric !== undefined && (owner === undefined || owner === 'both' || owner === process)) served.registerMetric(metric);
   }
   return served;
 }
 
 export const metrics = {
   /**
-   * Creates every known series of the metrics `process` writes at 0, so the first failure is a
-   * visible increase (rate() and increase() see nothing on a series that starts at 1): per configured
-   * queue, and every value of the closed label sets. Safe to call more than once.
+   * Creates every known series at 0, so the first failure is a visible increase (rate() and
+   * increase() see nothing on a series that starts at 1): per configured queue, and every value of
+   * the closed label sets. Each process serves only its own metrics (servedRegistry), so the other
+   * process's series primed here are never exported. Safe to call more than once (a rules reload).
    */
-  prime(process: MetricsProcess, queues: readonly string[], ingressKinds: readonly IngressKind[] = ['http']): void {
+  prime(queues: readonly string[], ingressKinds: readonly IngressKind[] = ['http']): void {
     const labels = queues.map(queueLabel);
-    if (process === 'api') {
-      for (const queue of labels) for (const status of ['accepted', 'duplicate'] as const) inboundTotal.labels(queue, status).inc(0);
-      for (const ingress of ingressKinds) {
-        ingressAnswersTotal.labels(ingress, 'accepted', 'none').inc(0);
-        ingressAnswersTotal.labels(ingress, 'duplicate', 'none').inc(0);
-        for (const refusal of REFUSALS) ingressAnswersTotal.labels(ingress, 'refused', refusal).inc(0);
-        for (const cause of RETRY_CAUSES) ingressAnswersTotal.labels(ingress, 'retry-later', cause).inc(0);
-      }
-      for (const coding of CONTENT_CODINGS) ingressDecodedBytesTotal.labels(coding).inc(0);
-      for (const route of INGRESS_ROUTES) for (const statusClass of STATUS_CLASSES) webhookDuration.zero({ route, status_class: statusClass });
-      return;
-    }
     for (const queue of labels) {
+      for (const status of ['accepted', 'duplicate'] as const) inboundTotal.labels(queue, status).inc(0);
       ticketCreatedTotal.labels(queue).inc(0);
       for (const step of TICKET_FAILED_STEPS) ticketFailedTotal.labels(queue, step).inc(0);
     }
+    for (const ingress of ingressKinds) {
+      ingressAnswersTotal.labels(ingress, 'accepted', 'none').inc(0);
+      ingressAnswersTotal.labels(ingress, 'duplicate', 'none').inc(0);
+      for (const refusal of REFUSALS) ingressAnswersTotal.labels(ingress, 'refused', refusal).inc(0);
+      for (const cause of RETRY_CAUSES) ingressAnswersTotal.labels(ingress, 'retry-later', cause).inc(0);
+    }
+    for (const coding of CONTENT_CODINGS) ingressDecodedBytesTotal.labels(coding).inc(0);
+    for (const route of INGRESS_ROUTES) for (const statusClass of STATUS_CLASSES) webhookDuration.zero({ route, status_class: statusClass });
     for (const reason of SUPPRESSION_REASONS) suppressedTotal.labels(reason).inc(0);
     for (const verdict of AV_VERDICTS) avVerdictsTotal.labels(verdict).inc(0);
     for (const outcome of RECORDED_OUTCOMES) for (const emailClass of EMAIL_CLASSES) emailsTotal.labels(outcome, emailClass).inc(0);

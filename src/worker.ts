@@ -174,7 +174,7 @@ async function main(): Promise<void> {
   const temporalMetrics = await temporalMetricsAddress({ host, port: config.workerMetrics.temporalPort, variable: 'TEMPORAL_METRICS_PORT' });
   installRuntime(log, temporalMetrics);
   log.info('temporal metrics listening', { url: `http://${temporalMetrics}/metrics` });
-  metrics.prime('worker', config.rules.queues.map((q) => q.address));
+  metrics.prime(config.rules.queues.map((q) => q.address));
   // Until the worker exists (migrations, the scanner check, connecting), /healthz says "starting".
   let health = (): Promise<HealthReport> => Promise.resolve({ ok: false, status: 'starting' });
   const metricsServer = await startMetricsServer({

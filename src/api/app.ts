@@ -54,7 +54,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(healthRouter(deps));
   // Unauthenticated, like /healthz: reachable only from the monitoring network (see ./metrics).
   app.use(metricsRouter());
-  metrics.prime('api', deps.config.rules.queues.map((q) => q.address));
+  metrics.prime(deps.config.rules.queues.map((q) => q.address));
   // Before the rate limit, so a 429 at the ingress is timed too.
   app.use(measureIngress());
   app.use('/v1', rateLimit(deps.config.ingress.ratePerMinute, deps.config.ingress.rateBurst));

@@ -24,14 +24,14 @@ test("each process serves its own metrics and Node's, never the other's", async 
   const worker = await servedRegistry('worker').metrics();
   for (const [name, owner] of Object.entries(SERVED_BY)) {
     const help = `# HELP ${name} `;
-    assert.equal(api.includes(help), owner === 'api', `${name} on the API`);
-    assert.equal(worker.includes(help), owner === 'worker', `${name} on the worker`);
+    assert.equal(api.includes(help), owner !== 'worker', `${name} on the API`);
+    assert.equal(worker.includes(help), owner !== 'api', `${name} on the worker`);
   }
   for (const text of [api, worker]) assert.match(text, /^process_resident_memory_bytes /m);
 });
 
-test('priming the API creates its counters at 0: per queue, per ingress answer and reason, per content coding', async () => {
-  metrics.prime('api', [QUEUE]);
+test('after priming, the API serves its counters at 0: per queue, per ingress answer and reason, per content coding', async () => {
+  metrics.prime([QUEUE]);
   const text = await servedRegistry('api').metrics();
   for (const line of [
     `helpdesk_inbound_total{queue="${QUEUE}",status="accepted"} 0`,
@@ -48,8 +48,8 @@ test('priming the API creates its counters at 0: per queue, per ingress answer a
   assert.ok(!text.includes('helpdesk_ticket_created_total{'), 'no worker series on the API');
 });
 
-test('priming the worker creates its counters at 0: tickets and failures per queue, suppression reasons, verdicts, outcomes by class', async () => {
-  metrics.prime('worker', [QUEUE]);
+test('after priming, the worker serves its counters at 0: tickets and failures per queue, suppression reasons, verdicts, outcomes by class', async () => {
+  metrics.prime([QUEUE]);
   const text = await servedRegistry('worker').metrics();
   for (const line of [
     `helpdesk_ticket_created_total{queue="${QUEUE}"} 0`,
@@ -67,10 +67,10 @@ test('priming the worker creates its counters at 0: tickets and failures per que
 });
 
 test('priming twice keeps counts: a counted event is not reset to 0', async () => {
-  metrics.prime('worker', [QUEUE]);
+  metrics.prime([QUEUE]);
   metrics.avVerdict('clean');
   const before = (await servedRegistry('worker').metrics()).match(/^helpdesk_av_verdicts_total\{verdict="clean"\} (\d+)$/m)?.[1];
-  metrics.prime('worker', [QUEUE]);
+  metrics.prime([QUEUE]);
   const after = (await servedRegistry('worker').metrics()).match(/^helpdesk_av_verdicts_total\{verdict="clean"\} (\d+)$/m)?.[1];
   assert.ok(Number(before) >= 1);
   assert.equal(after, before);

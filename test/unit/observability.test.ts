@@ -185,8 +185,7 @@ test('Prometheus scrapes the API, the worker and the worker\'s Temporal SDK expo
 });
 
 test('each helper writes its helpdesk_ metric into the exposition text', async () => {
-  metrics.prime('api', ['support@example.test']);
-  metrics.prime('worker', ['support@example.test']);
+  metrics.prime(['support@example.test']);
   metrics.inbound('support@example.test', 'accepted');
   metrics.webhookDuration('/v1/inbound/helper', 202, 0.004);
   metrics.ticketCreated('support@example.test', 0.6);
