@@ -1,7 +1,10 @@
 # Mailgate image: one image for both processes.
 #   worker (default): node dist/src/worker.js
 #   API:              node dist/src/api/server.js   (docker-compose.yml sets the command)
-# Configuration comes from the environment only (see config/defaults.env for the names).
+# Configuration comes from the environment only (see config/defaults.env for the names);
+# docker-compose.yml passes it from an env file (deploy/compose.env.example, scripts/compose-env).
+# The working directory /app holds dist/ and config/rules.json as the repository root does, so the
+# relative MAILGATE_RULES_FILE=config/rules.json reads the same file in the image and on a host.
 #
 # Debian (glibc), not Alpine: @temporalio/core-bridge and @swc/core ship prebuilt glibc binaries.
 # No BuildKit-only syntax, so the classic builder (docker-compose 1.x) builds it too.

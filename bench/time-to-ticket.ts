@@ -1,7 +1,11 @@
 /**
  * Time from POST to ticket through a running Mailgate (default: `make up` on 127.0.0.1:3000):
  * N emails one at a time, small and with a large attachment, printing p50/p95/max.
- *   scripts/with-env node dist/bench/time-to-ticket.js [--small N] [--large N] [--large-mb MB]
+ *   scripts/with-env node dist/bench/time-to-ticket.js [--small N] [--large N] [--large-mb MB] [--timeout SECONDS]
+ *
+ * Every email comes from its own sender: the rules' new-ticket limit per sender (20 an hour) would
+ * otherwise suppress the 21st and no ticket would ever come. Every wait is bounded (--timeout, 60 s
+ * per email by default) and a timeout says what it waited for and what the email's state was.
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
@@ -14,15 +18,35 @@ const { values } = parseArgs({
     small: { type: 'string', default: '20' },
     large: { type: 'string', default: '3' },
     'large-mb': { type: 'string', default: '20' },
+    timeout: { type: 'string', default: '60' },
   },
 });
+const timeoutMs = Number(values.timeout) * 1000;
+if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) throw new Error('--timeout must be a positive number of seconds');
 const base = values.url;
 const fetch = authorizedFetch({ ingressSecret: (process.env.INGRESS_SECRETS ?? '').split(',')[0] ?? '', adminToken: process.env.ADMIN_TOKEN ?? '' });
 const run = `${Date.now().toString(36)}`;
 
+/** `fetch` that gives up after the time left until `deadline`, saying what it was doing. */
+async function fetchBefore(deadline: number, what: string, url: string, init?: RequestInit): Promise<Response> {
+  const left = deadline - performance.now();
+  if (left <= 0) throw new Error(`timed out after ${values.timeout} s ${what}`);
+  try {
+    return await fetch(url, { ...init, signal: AbortSignal.timeout(Math.ceil(left)) });
+  } catch (error) {
+    if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) throw new Error(`timed out after ${values.timeout} s ${what}`);
+    throw new Error(`${what}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+interface EmailState {
+  state?: { ticketId?: string | null; step?: string; outcome?: string; reasons?: string[] };
+}
+
 async function timeOne(index: number, attachmentBytes: number): Promise<{ postMs: number; ticketMs: number }> {
+  const sender = `bench-${run}-${attachmentBytes > 0 ? 'large' : 'small'}-${index}@customer.example`;
   const raw = await new MailComposer({
-    from: `bench-${run}@customer.example`,
+    from: sender,
     to: 'support@mailgate.local',
     subject: `bench ${run} ${index}`,
     messageId: `<bench.${run}.${index}.${attachmentBytes}@customer.example>`,
@@ -32,14 +56,27 @@ async function timeOne(index: number, attachmentBytes: number): Promise<{ postMs
     .compile()
     .build();
   const started = performance.now();
-  const response = await fetch(`${base}/v1/inbound/mime`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: new Uint8Array(raw) });
+  const deadline = started + timeoutMs;
+  const response = await fetchBefore(deadline, `waiting for the API's answer to POST /v1/inbound/mime (email from ${sender})`, `${base}/v1/inbound/mime`, {
+    method: 'POST',
+    headers: { 'content-type': 'message/rfc822' },
+    body: new Uint8Array(raw),
+  });
   const postMs = performance.now() - started;
-  if (response.status !== 202) throw new Error(`POST answered ${response.status}`);
+  if (response.status !== 202) throw new Error(`POST /v1/inbound/mime answered ${response.status} (email from ${sender}): ${await response.text()}`);
   const { emails } = (await response.json()) as { emails: { workflowId: string }[] };
   const workflowId = emails[0]!.workflowId;
+  let last: EmailState['state'];
   for (;;) {
-    const state = (await (await fetch(`${base}/v1/emails/${workflowId}`)).json()) as { state?: { ticketId?: string | null } };
-    if (state.state?.ticketId) return { postMs, ticketMs: performance.now() - started };
+    const what = `waiting for the ticket of ${workflowId} (email from ${sender}; last state: ${last ? JSON.stringify(last) : 'none yet'})`;
+    const answer = await fetchBefore(deadline, what, `${base}/v1/emails/${workflowId}`);
+    last = ((await answer.json()) as EmailState).state;
+    if (last?.ticketId) return { postMs, ticketMs: performance.now() - started };
+    // A finished email without a ticket will never get one: say so now instead of at the timeout.
+    if (last?.outcome && !['pending', 'ticket_created', 'comment_added'].includes(last.outcome)) {
+      throw new Error(`${workflowId} (email from ${sender}) ended ${last.outcome} without a ticket: ${JSON.stringify(last.reasons ?? [])}`);
+    }
+    if (performance.now() >= deadline) throw new Error(`timed out after ${values.timeout} s ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
 }

@@ -9,7 +9,7 @@ import { DEFAULT_LIMITS, type Limits } from './domain/limits';
 import { UNSCANNABLE_POLICIES, type UnscannablePolicy } from './domain/vocabulary';
 import { describePeriod, parseRetentionPeriod, type RetentionKind, type RetentionPeriod, type RetentionPolicy } from './domain/retention';
 import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
-import { loadRules, type Rules } from './rules';
+import { loadRules, RulesError, type Rules } from './rules';
 
 /** TLS to the Temporal frontend. PEM contents are read and checked at start-up, never logged. */
 export interface TemporalTls {
@@ -112,55 +112,117 @@ export interface RetentionConfig {
   batchSize: number;
 }
 
+/** One invalid or missing variable: its name and what is wrong, never its value. */
+export interface ConfigProblem {
+  readonly variable: string;
+  readonly reason: string;
+}
+
+/**
+ * The configuration could not be loaded. `problems` holds every invalid or missing variable found
+ * in one pass (an operator fixes them all at once instead of one restart per variable); `variable`
+ * is the first of them. Reasons name variables and rules, never a secret's value.
+ */
 export class ConfigError extends Error {
-  constructor(
-    readonly variable: string,
-    reason: string,
-  ) {
-    super(`invalid configuration: ${variable} ${reason}`);
+  readonly problems: readonly ConfigProblem[];
+  readonly variable: string;
+
+  constructor(variable: string, reason: string, more: readonly ConfigProblem[] = []) {
+    const problems = [{ variable, reason }, ...more];
+    super(
+      problems.length === 1
+        ? `invalid configuration: ${variable} ${reason}`
+        : `invalid configuration (${problems.length} variables): ${problems.map((p) => `${p.variable} ${p.reason}`).join('; ')}`,
+    );
     this.name = 'ConfigError';
+    this.problems = problems;
+    this.variable = variable;
+  }
+
+  /** The names of the variables at fault, in the order they were read. */
+  get variables(): string[] {
+    return this.problems.map((p) => p.variable);
+  }
+
+  static of(problems: readonly ConfigProblem[]): ConfigError {
+    const [first, ...more] = problems;
+    if (first === undefined) throw new Error('ConfigError.of needs at least one problem');
+    return new ConfigError(first.variable, first.reason, more);
   }
 }
 
 type Env = Record<string, string | undefined>;
 
-function str(env: Env, name: string, fallback?: string): string {
-  const value = env[name]?.trim();
-  if (value) return value;
-  if (fallback !== undefined) return fallback;
-  throw new ConfigError(name, 'is required');
+/**
+ * The environment being read, and every problem found so far. A reader that meets a bad value
+ * records it and goes on with a placeholder, so one pass finds them all; `loadConfig` throws before
+ * any placeholder can be used. One problem per variable: the first is the cause of the rest.
+ */
+class Source {
+  readonly problems: ConfigProblem[] = [];
+
+  constructor(readonly env: Env) {}
+
+  /** `read()`, or `placeholder` after recording the ConfigError it threw. */
+  check<T>(placeholder: T, read: () => T): T {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      for (const problem of error.problems) this.report(problem.variable, problem.reason);
+      return placeholder;
+    }
+  }
+
+  report(variable: string, reason: string): void {
+    if (!this.problems.some((p) => p.variable === variable)) this.problems.push({ variable, reason });
+  }
 }
 
-function optional(env: Env, name: string): string | undefined {
-  const value = env[name]?.trim();
+function str(src: Source, name: string, fallback?: string): string {
+  const value = src.env[name]?.trim();
+  if (value) return value;
+  if (fallback !== undefined) return fallback;
+  src.report(name, 'is required');
+  return '';
+}
+
+function optional(src: Source, name: string): string | undefined {
+  const value = src.env[name]?.trim();
   return value ? value : undefined;
 }
 
 /** A positive integer; 0, NaN or a fraction is refused, never read as "no limit". */
-function int(env: Env, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  if (!/^\d+$/.test(raw)) throw new ConfigError(name, 'must be a positive integer');
-  const value = Number(raw);
-  if (value < 1 || value > max) throw new ConfigError(name, `must be between 1 and ${max}`);
-  return value;
+function int(src: Source, name: string, fallback: number, max = Number.MAX_SAFE_INTEGER): number {
+  return src.check(fallback, () => {
+    const raw = src.env[name]?.trim();
+    if (!raw) return fallback;
+    if (!/^\d+$/.test(raw)) throw new ConfigError(name, 'must be a positive integer');
+    const value = Number(raw);
+    if (value < 1 || value > max) throw new ConfigError(name, `must be between 1 and ${max}`);
+    return value;
+  });
 }
 
 /** A TCP port to listen on: 0 asks the OS for a free one (explicitly, never by a missing value). */
-function listenPort(env: Env, name: string, fallback: number): number {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError(name, 'must be a port number between 0 and 65535');
-  return Number(raw);
+function listenPort(src: Source, name: string, fallback: number): number {
+  return src.check(fallback, () => {
+    const raw = src.env[name]?.trim();
+    if (!raw) return fallback;
+    if (!/^\d+$/.test(raw) || Number(raw) > 65535) throw new ConfigError(name, 'must be a port number between 0 and 65535');
+    return Number(raw);
+  });
 }
 
 /** Days a kind of data is kept, or `never`; unset takes the default, 0 or garbage stops the start. */
-function period(env: Env, name: string, fallback: RetentionPeriod): RetentionPeriod {
-  const raw = env[name]?.trim();
-  if (!raw) return fallback;
-  const parsed = parseRetentionPeriod(raw);
-  if (typeof parsed === 'object' && 'error' in parsed) throw new ConfigError(name, parsed.error);
-  return parsed;
+function period(src: Source, name: string, fallback: RetentionPeriod): RetentionPeriod {
+  return src.check(fallback, () => {
+    const raw = src.env[name]?.trim();
+    if (!raw) return fallback;
+    const parsed = parseRetentionPeriod(raw);
+    if (typeof parsed === 'object' && 'error' in parsed) throw new ConfigError(name, parsed.error);
+    return parsed;
+  });
 }
 
 /** Defaults: see config/defaults.env, where each one is explained. */
@@ -172,64 +234,67 @@ export const RETENTION_VARIABLES: Readonly<Record<RetentionKind, [string, Retent
   emailRecords: ['RETENTION_EMAIL_RECORDS_DAYS', { days: 365 }],
 });
 
-function retentionConfig(env: Env): RetentionConfig {
+function retentionConfig(src: Source): RetentionConfig {
   const policy = Object.fromEntries(
-    Object.entries(RETENTION_VARIABLES).map(([kind, [name, fallback]]) => [kind, period(env, name, fallback)]),
+    Object.entries(RETENTION_VARIABLES).map(([kind, [name, fallback]]) => [kind, period(src, name, fallback)]),
   ) as RetentionPolicy;
   return {
     policy,
-    intervalMinutes: int(env, 'RETENTION_INTERVAL_MINUTES', 60, 7 * 24 * 60),
-    batchSize: int(env, 'RETENTION_BATCH_SIZE', 500, 1000),
+    intervalMinutes: int(src, 'RETENTION_INTERVAL_MINUTES', 60, 7 * 24 * 60),
+    batchSize: int(src, 'RETENTION_BATCH_SIZE', 500, 1000),
   };
 }
 
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  if (['1', 'true', 'yes'].includes(raw)) return true;
-  if (['0', 'false', 'no'].includes(raw)) return false;
-  throw new ConfigError(name, 'must be true or false');
+function bool(src: Source, name: string, fallback: boolean): boolean {
+  return src.check(fallback, () => {
+    const raw = src.env[name]?.trim().toLowerCase();
+    if (!raw) return fallback;
+    if (['1', 'true', 'yes'].includes(raw)) return true;
+    if (['0', 'false', 'no'].includes(raw)) return false;
+    throw new ConfigError(name, 'must be true or false');
+  });
 }
 
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name]?.trim().toLowerCase();
-  if (!raw) return fallback;
-  const match = allowed.find((value) => value === raw);
-  if (match === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
-  return match;
+function oneOf<T extends string>(src: Source, name: string, allowed: readonly T[], fallback: T): T {
+  return src.check(fallback, () => {
+    const raw = src.env[name]?.trim().toLowerCase();
+    if (!raw) return fallback;
+    const match = allowed.find((value) => value === raw);
+    if (match === undefined) throw new ConfigError(name, `must be one of ${allowed.join(', ')}`);
+    return match;
+  });
 }
 
-function hostPort(env: Env, name: string, fallback: string): string {
-  const value = str(env, name, fallback);
-  if (!/^[^\s:]+:\d{1,5}$/.test(value)) throw new ConfigError(name, 'must be host:port');
+function hostPort(src: Source, name: string, fallback: string): string {
+  const value = str(src, name, fallback);
+  if (!/^[^\s:]+:\d{1,5}$/.test(value)) src.report(name, 'must be host:port');
   return value;
 }
 
 /** Secrets shorter than 16 characters are guessable; refusing them is cheaper than a breach. */
-function longSecret(env: Env, name: string): string {
-  const key = str(env, name);
-  if (key.length < 16) throw new ConfigError(name, 'must be at least 16 characters');
+function longSecret(src: Source, name: string): string {
+  const key = str(src, name);
+  if (key && key.length < 16) src.report(name, 'must be at least 16 characters');
   return key;
 }
 
-function signingKey(env: Env): string {
-  return longSecret(env, 'MAILGATE_SIGNING_KEY');
-}
-
-function secretList(env: Env, name: string): string[] {
-  const secrets = str(env, name).split(',').map((s) => s.trim()).filter(Boolean);
-  if (secrets.length === 0 || secrets.some((s) => s.length < 16)) throw new ConfigError(name, 'must list secrets of at least 16 characters, comma-separated');
+function secretList(src: Source, name: string): string[] {
+  const secrets = str(src, name).split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.length === 0 || secrets.some((s) => s.length < 16)) src.report(name, 'must list secrets of at least 16 characters, comma-separated');
   return secrets;
 }
 
 /** The file named by `name`, read by `read`; its problems become ConfigErrors naming the variable. */
-function fromFile<T>(env: Env, name: string, read: (file: string) => T): T | undefined {
-  const file = optional(env, name);
+function fromFile<T>(src: Source, name: string, read: (file: string) => T): T | undefined {
+  const file = optional(src, name);
   if (file === undefined) return undefined;
   try {
     return read(file);
   } catch (error) {
-    if (error instanceof PemFileError) throw new ConfigError(name, error.message);
+    if (error instanceof PemFileError) {
+      src.report(name, error.message);
+      return undefined;
+    }
     throw error;
   }
 }
@@ -238,40 +303,56 @@ function fromFile<T>(env: Env, name: string, read: (file: string) => T): T | und
  * Either the key itself or a file holding it (a mounted secret), never both. Whitespace inside is
  * refused: the key becomes an HTTP/2 header value, where a line break would start another header.
  */
-function apiKey(env: Env): string | undefined {
-  const inline = optional(env, 'TEMPORAL_API_KEY');
-  if (optional(env, 'TEMPORAL_API_KEY_FILE') === undefined) {
-    if (inline !== undefined && /\s/.test(inline)) throw new ConfigError('TEMPORAL_API_KEY', 'must not contain whitespace');
-    return inline;
-  }
-  if (inline !== undefined) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'and TEMPORAL_API_KEY are both set; set one');
-  const key = fromFile(env, 'TEMPORAL_API_KEY_FILE', readTextFile)?.trim();
-  if (!key) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'names an empty file');
-  if (/\s/.test(key)) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'names a file whose key contains whitespace');
-  return key;
+function apiKey(src: Source): string | undefined {
+  return src.check(undefined, () => {
+    const inline = optional(src, 'TEMPORAL_API_KEY');
+    if (optional(src, 'TEMPORAL_API_KEY_FILE') === undefined) {
+      if (inline !== undefined && /\s/.test(inline)) throw new ConfigError('TEMPORAL_API_KEY', 'must not contain whitespace');
+      return inline;
+    }
+    if (inline !== undefined) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'and TEMPORAL_API_KEY are both set; set one');
+    const file = new Source(src.env);
+    const key = fromFile(file, 'TEMPORAL_API_KEY_FILE', readTextFile)?.trim();
+    if (file.problems.length > 0) throw ConfigError.of(file.problems);
+    if (!key) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'names an empty file');
+    if (/\s/.test(key)) throw new ConfigError('TEMPORAL_API_KEY_FILE', 'names a file whose key contains whitespace');
+    return key;
+  });
 }
 
 /** Comma-separated authserv-ids; unset or empty trusts none. A malformed name is refused, not skipped. */
-function authservIds(env: Env, name: string): string[] {
-  const ids = (optional(env, name) ?? '').split(',').map((id) => id.trim().toLowerCase()).filter(Boolean);
+function authservIds(src: Source, name: string): string[] {
+  const ids = (optional(src, name) ?? '').split(',').map((id) => id.trim().toLowerCase()).filter(Boolean);
   const bad = ids.find((id) => !isAuthservId(id));
-  if (bad !== undefined) throw new ConfigError(name, `must list authserv-ids (domain names such as mx.example.com), comma-separated; "${bad}" is not one`);
+  if (bad !== undefined) src.report(name, `must list authserv-ids (domain names such as mx.example.com), comma-separated; "${bad}" is not one`);
   return [...new Set(ids)];
 }
 
-function strangerReply(env: Env): 'new_ticket' | 'internal_note' {
-  const value = str(env, 'STRANGER_REPLY', 'new-ticket').toLowerCase();
+function strangerReply(src: Source): 'new_ticket' | 'internal_note' {
+  const value = str(src, 'STRANGER_REPLY', 'new-ticket').toLowerCase();
   if (value === 'new-ticket') return 'new_ticket';
   if (value === 'internal-note') return 'internal_note';
-  throw new ConfigError('STRANGER_REPLY', 'must be new-ticket or internal-note');
+  src.report('STRANGER_REPLY', 'must be new-ticket or internal-note');
+  return 'new_ticket';
 }
 
 /** Comma-separated addresses and @domains; a malformed entry is refused, not skipped. */
-function agentAddresses(env: Env, name: string): string[] {
-  const entries = (optional(env, name) ?? '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
+function agentAddresses(src: Source, name: string): string[] {
+  const entries = (optional(src, name) ?? '').split(',').map((e) => e.trim().toLowerCase()).filter(Boolean);
   const bad = entries.find((e) => !(e.startsWith('@') ? isAddress(`agent${e}`) : isAddress(e)));
-  if (bad !== undefined) throw new ConfigError(name, `must list addresses or @domains, comma-separated; "${bad}" is neither`);
+  if (bad !== undefined) src.report(name, `must list addresses or @domains, comma-separated; "${bad}" is neither`);
   return [...new Set(entries)];
+}
+
+/** The rules file; what is wrong with it is reported under MAILGATE_RULES_FILE, beside the rest. */
+function rules(src: Source): Rules {
+  try {
+    return loadRules(optional(src, 'MAILGATE_RULES_FILE'));
+  } catch (error) {
+    if (!(error instanceof RulesError)) throw error;
+    src.report('MAILGATE_RULES_FILE', `is invalid: ${error.message}`);
+    return loadRules(undefined);
+  }
 }
 
 const TLS_VARIABLES = ['TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPORAL_TLS_KEY_FILE', 'TEMPORAL_TLS_SERVER_NAME'];
@@ -281,127 +362,138 @@ const TLS_VARIABLES = ['TEMPORAL_TLS_CA_FILE', 'TEMPORAL_TLS_CERT_FILE', 'TEMPOR
  * (the dev server) otherwise. Turning it off explicitly beside such a setting is refused rather than
  * guessed: an API key over plaintext would hand the credential to anyone on the path.
  */
-function temporalConfig(env: Env): TemporalConfig {
-  const key = apiKey(env);
-  const tlsSetting = TLS_VARIABLES.find((name) => optional(env, name) !== undefined);
-  const tlsOn = bool(env, 'TEMPORAL_TLS', tlsSetting !== undefined || key !== undefined);
-  if (!tlsOn && key !== undefined) throw new ConfigError('TEMPORAL_TLS', 'is false but an API key is set; an API key is only sent over TLS');
-  if (!tlsOn && tlsSetting !== undefined) throw new ConfigError('TEMPORAL_TLS', `is false but ${tlsSetting} is set`);
-  const serverName = optional(env, 'TEMPORAL_TLS_SERVER_NAME');
+function temporalConfig(src: Source): TemporalConfig {
+  const key = apiKey(src);
+  const tlsSetting = TLS_VARIABLES.find((name) => optional(src, name) !== undefined);
+  const tlsOn = bool(src, 'TEMPORAL_TLS', tlsSetting !== undefined || key !== undefined);
+  if (!tlsOn && key !== undefined) src.report('TEMPORAL_TLS', 'is false but an API key is set; an API key is only sent over TLS');
+  if (!tlsOn && tlsSetting !== undefined) src.report('TEMPORAL_TLS', `is false but ${tlsSetting} is set`);
+  const serverName = optional(src, 'TEMPORAL_TLS_SERVER_NAME');
   if (serverName !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$/.test(serverName)) {
-    throw new ConfigError('TEMPORAL_TLS_SERVER_NAME', 'must be a DNS name');
+    src.report('TEMPORAL_TLS_SERVER_NAME', 'must be a DNS name');
   }
-  const ca = fromFile(env, 'TEMPORAL_TLS_CA_FILE', readCertificates);
-  const cert = fromFile(env, 'TEMPORAL_TLS_CERT_FILE', readCertificates);
-  const privateKey = fromFile(env, 'TEMPORAL_TLS_KEY_FILE', readPrivateKey);
-  if (cert && !privateKey) throw new ConfigError('TEMPORAL_TLS_KEY_FILE', 'is required when TEMPORAL_TLS_CERT_FILE is set');
-  if (privateKey && !cert) throw new ConfigError('TEMPORAL_TLS_CERT_FILE', 'is required when TEMPORAL_TLS_KEY_FILE is set');
+  const ca = fromFile(src, 'TEMPORAL_TLS_CA_FILE', readCertificates);
+  const cert = fromFile(src, 'TEMPORAL_TLS_CERT_FILE', readCertificates);
+  const privateKey = fromFile(src, 'TEMPORAL_TLS_KEY_FILE', readPrivateKey);
+  const certSet = optional(src, 'TEMPORAL_TLS_CERT_FILE') !== undefined;
+  const keySet = optional(src, 'TEMPORAL_TLS_KEY_FILE') !== undefined;
+  if (certSet && !keySet) src.report('TEMPORAL_TLS_KEY_FILE', 'is required when TEMPORAL_TLS_CERT_FILE is set');
+  if (keySet && !certSet) src.report('TEMPORAL_TLS_CERT_FILE', 'is required when TEMPORAL_TLS_KEY_FILE is set');
   if (cert && privateKey && !cert.leaf.checkPrivateKey(privateKey.key)) {
-    throw new ConfigError('TEMPORAL_TLS_KEY_FILE', 'does not match the (first) certificate in TEMPORAL_TLS_CERT_FILE');
+    src.report('TEMPORAL_TLS_KEY_FILE', 'does not match the (first) certificate in TEMPORAL_TLS_CERT_FILE');
   }
   return {
-    address: hostPort(env, 'TEMPORAL_ADDRESS', '127.0.0.1:7233'),
-    namespace: str(env, 'TEMPORAL_NAMESPACE', 'default'),
-    taskQueue: str(env, 'TEMPORAL_TASK_QUEUE', 'mailgate'),
-    uiPort: int(env, 'TEMPORAL_UI_PORT', 8233, 65535),
+    address: hostPort(src, 'TEMPORAL_ADDRESS', '127.0.0.1:7233'),
+    namespace: str(src, 'TEMPORAL_NAMESPACE', 'default'),
+    taskQueue: str(src, 'TEMPORAL_TASK_QUEUE', 'mailgate'),
+    uiPort: int(src, 'TEMPORAL_UI_PORT', 8233, 65535),
     tls: tlsOn ? { serverCa: ca?.pem, serverName, client: cert && privateKey ? { cert: cert.pem, key: privateKey.pem } : undefined } : undefined,
     apiKey: key,
   };
 }
 
+/**
+ * Reads and checks the whole configuration. Every invalid or missing variable is found in one pass
+ * and reported together in one ConfigError (names and reasons, never a secret's value).
+ */
 export function loadConfig(env: Env = process.env): Config {
-  const apiHost = str(env, 'API_HOST', '127.0.0.1');
-  const apiPort = int(env, 'API_PORT', 3000, 65535);
-  const endpoint = optional(env, 'S3_ENDPOINT');
-  if (endpoint && !/^https?:\/\/[^\s]+$/.test(endpoint)) throw new ConfigError('S3_ENDPOINT', 'must be an http(s) URL');
-  const domains = str(env, 'INBOUND_DOMAINS', 'mailgate.local')
+  const src = new Source(env);
+  const apiHost = str(src, 'API_HOST', '127.0.0.1');
+  const apiPort = int(src, 'API_PORT', 3000, 65535);
+  const endpoint = optional(src, 'S3_ENDPOINT');
+  if (endpoint && !/^https?:\/\/[^\s]+$/.test(endpoint)) src.report('S3_ENDPOINT', 'must be an http(s) URL');
+  const domains = str(src, 'INBOUND_DOMAINS', 'mailgate.local')
     .split(',')
     .map((d) => d.trim().toLowerCase())
     .filter(Boolean);
-  if (domains.length === 0) throw new ConfigError('INBOUND_DOMAINS', 'must name at least one domain');
-  const databaseUrl = str(env, 'DATABASE_URL', 'sqlite:.data/default/mailgate.sqlite');
+  if (domains.length === 0) src.report('INBOUND_DOMAINS', 'must name at least one domain');
+  const databaseUrl = str(src, 'DATABASE_URL', 'sqlite:.data/default/mailgate.sqlite');
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
-    throw new ConfigError('DATABASE_URL', 'must start with sqlite: or postgres://');
+    // The value is not echoed: a postgres URL carries a password.
+    src.report('DATABASE_URL', 'must start with sqlite: or postgres://');
   }
-  const workerMetricsPort = listenPort(env, 'WORKER_METRICS_PORT', 9464);
-  const temporalMetricsPort = listenPort(env, 'TEMPORAL_METRICS_PORT', 9465);
+  const workerMetricsPort = listenPort(src, 'WORKER_METRICS_PORT', 9464);
+  const temporalMetricsPort = listenPort(src, 'TEMPORAL_METRICS_PORT', 9465);
   if (workerMetricsPort !== 0 && workerMetricsPort === temporalMetricsPort) {
-    throw new ConfigError('TEMPORAL_METRICS_PORT', 'must differ from WORKER_METRICS_PORT');
+    src.report('TEMPORAL_METRICS_PORT', 'must differ from WORKER_METRICS_PORT');
   }
-  return {
-    temporal: temporalConfig(env),
+  const config: Config = {
+    temporal: temporalConfig(src),
     s3: {
       endpoint,
-      publicEndpoint: optional(env, 'S3_PUBLIC_ENDPOINT'),
-      region: str(env, 'S3_REGION', 'us-east-1'),
-      bucket: str(env, 'S3_BUCKET', 'mailgate'),
-      accessKeyId: str(env, 'S3_ACCESS_KEY_ID'),
-      secretAccessKey: str(env, 'S3_SECRET_ACCESS_KEY'),
-      forcePathStyle: bool(env, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+      publicEndpoint: optional(src, 'S3_PUBLIC_ENDPOINT'),
+      region: str(src, 'S3_REGION', 'us-east-1'),
+      bucket: str(src, 'S3_BUCKET', 'mailgate'),
+      accessKeyId: str(src, 'S3_ACCESS_KEY_ID'),
+      secretAccessKey: str(src, 'S3_SECRET_ACCESS_KEY'),
+      forcePathStyle: bool(src, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
     },
     clamd: {
-      host: str(env, 'CLAMD_HOST', '127.0.0.1'),
-      port: int(env, 'CLAMD_PORT', 3310, 65535),
-      timeoutMs: int(env, 'CLAMD_TIMEOUT_MS', 60_000),
+      host: str(src, 'CLAMD_HOST', '127.0.0.1'),
+      port: int(src, 'CLAMD_PORT', 3310, 65535),
+      timeoutMs: int(src, 'CLAMD_TIMEOUT_MS', 60_000),
     },
     databaseUrl,
     smtp: {
-      host: str(env, 'SMTP_HOST', '127.0.0.1'),
-      port: int(env, 'SMTP_PORT', 25, 65535),
-      secure: bool(env, 'SMTP_SECURE', false),
-      user: optional(env, 'SMTP_USER'),
-      password: optional(env, 'SMTP_PASSWORD'),
+      host: str(src, 'SMTP_HOST', '127.0.0.1'),
+      port: int(src, 'SMTP_PORT', 25, 65535),
+      secure: bool(src, 'SMTP_SECURE', false),
+      user: optional(src, 'SMTP_USER'),
+      password: optional(src, 'SMTP_PASSWORD'),
     },
-    ackFrom: str(env, 'ACK_FROM', `Mailgate <support@${domains[0]}>`),
+    ackFrom: str(src, 'ACK_FROM', `Mailgate <support@${domains[0] ?? 'mailgate.local'}>`),
     api: {
       host: apiHost,
       port: apiPort,
-      publicUrl: str(env, 'API_PUBLIC_URL', `http://${apiHost}:${apiPort}`).replace(/\/+$/, ''),
-      requestTimeoutSeconds: int(env, 'REQUEST_TIMEOUT_SECONDS', 120, 3600),
-      shutdownGraceSeconds: int(env, 'SHUTDOWN_GRACE_SECONDS', 25, 3600),
+      publicUrl: str(src, 'API_PUBLIC_URL', `http://${apiHost}:${apiPort}`).replace(/\/+$/, ''),
+      requestTimeoutSeconds: int(src, 'REQUEST_TIMEOUT_SECONDS', 120, 3600),
+      shutdownGraceSeconds: int(src, 'SHUTDOWN_GRACE_SECONDS', 25, 3600),
     },
     inboundDomains: domains,
-    trustedAuthservIds: authservIds(env, 'TRUSTED_AUTHSERV_IDS'),
+    trustedAuthservIds: authservIds(src, 'TRUSTED_AUTHSERV_IDS'),
     trust: {
-      strangerReply: strangerReply(env),
-      agentAddresses: agentAddresses(env, 'AGENT_ADDRESSES'),
+      strangerReply: strangerReply(src),
+      agentAddresses: agentAddresses(src, 'AGENT_ADDRESSES'),
       // Ten years at most: a mark is a pause, and "forever" is what issue 12 removed.
-      undeliverableMarkDays: int(env, 'UNDELIVERABLE_MARK_DAYS', 30, 3650),
+      undeliverableMarkDays: int(src, 'UNDELIVERABLE_MARK_DAYS', 30, 3650),
     },
-    catchAll: optional(env, 'INBOUND_CATCH_ALL')?.toLowerCase(),
+    catchAll: optional(src, 'INBOUND_CATCH_ALL')?.toLowerCase(),
     limits: {
       ...DEFAULT_LIMITS,
-      maxMessageBytes: int(env, 'MAX_MESSAGE_BYTES', DEFAULT_LIMITS.maxMessageBytes),
-      maxAttachmentBytes: int(env, 'MAX_ATTACHMENT_BYTES', DEFAULT_LIMITS.maxAttachmentBytes),
-      maxAttachments: int(env, 'MAX_ATTACHMENTS', DEFAULT_LIMITS.maxAttachments, 10_000),
-      maxMimeParts: int(env, 'MAX_MIME_PARTS', DEFAULT_LIMITS.maxMimeParts, 1_000),
-      maxHeaderBytes: int(env, 'MAX_HEADER_BYTES', DEFAULT_LIMITS.maxHeaderBytes, 16 * 1024 * 1024),
+      maxMessageBytes: int(src, 'MAX_MESSAGE_BYTES', DEFAULT_LIMITS.maxMessageBytes),
+      maxAttachmentBytes: int(src, 'MAX_ATTACHMENT_BYTES', DEFAULT_LIMITS.maxAttachmentBytes),
+      maxAttachments: int(src, 'MAX_ATTACHMENTS', DEFAULT_LIMITS.maxAttachments, 10_000),
+      maxMimeParts: int(src, 'MAX_MIME_PARTS', DEFAULT_LIMITS.maxMimeParts, 1_000),
+      maxHeaderBytes: int(src, 'MAX_HEADER_BYTES', DEFAULT_LIMITS.maxHeaderBytes, 16 * 1024 * 1024),
     },
-    attachmentUrlTtlSeconds: int(env, 'ATTACHMENT_URL_TTL_SECONDS', 300, 7 * 24 * 3600),
-    unscannableAttachments: oneOf(env, 'UNSCANNABLE_ATTACHMENTS', UNSCANNABLE_POLICIES, 'quarantine'),
+    attachmentUrlTtlSeconds: int(src, 'ATTACHMENT_URL_TTL_SECONDS', 300, 7 * 24 * 3600),
+    unscannableAttachments: oneOf(src, 'UNSCANNABLE_ATTACHMENTS', UNSCANNABLE_POLICIES, 'quarantine'),
     attachmentLinks: {
       // Unset: a key derived one-way from MAILGATE_SIGNING_KEY (validated as signingKey), so links need no extra secret.
-      secret: optional(env, 'ATTACHMENT_LINK_SECRET') === undefined ? createHmac('sha256', optional(env, 'MAILGATE_SIGNING_KEY') ?? '').update('mailgate attachment links').digest('hex') : longSecret(env, 'ATTACHMENT_LINK_SECRET'),
-      ttlSeconds: int(env, 'ATTACHMENT_LINK_TTL_SECONDS', 900, 24 * 3600),
+      secret: optional(src, 'ATTACHMENT_LINK_SECRET') === undefined ? createHmac('sha256', optional(src, 'MAILGATE_SIGNING_KEY') ?? '').update('mailgate attachment links').digest('hex') : longSecret(src, 'ATTACHMENT_LINK_SECRET'),
+      ttlSeconds: int(src, 'ATTACHMENT_LINK_TTL_SECONDS', 900, 24 * 3600),
     },
-    rulesFile: optional(env, 'MAILGATE_RULES_FILE'),
-    rules: loadRules(optional(env, 'MAILGATE_RULES_FILE')),
-    signingKey: signingKey(env),
+    rulesFile: optional(src, 'MAILGATE_RULES_FILE'),
+    rules: rules(src),
+    signingKey: longSecret(src, 'MAILGATE_SIGNING_KEY'),
     ingress: {
-      secrets: secretList(env, 'INGRESS_SECRETS'),
-      maxSkewSeconds: int(env, 'INGRESS_MAX_SKEW_SECONDS', 300, 3600),
-      ratePerMinute: int(env, 'INGRESS_RATE_PER_MINUTE', 1200),
-      rateBurst: int(env, 'INGRESS_RATE_BURST', 60),
+      secrets: secretList(src, 'INGRESS_SECRETS'),
+      maxSkewSeconds: int(src, 'INGRESS_MAX_SKEW_SECONDS', 300, 3600),
+      ratePerMinute: int(src, 'INGRESS_RATE_PER_MINUTE', 1200),
+      rateBurst: int(src, 'INGRESS_RATE_BURST', 60),
     },
-    adminToken: longSecret(env, 'ADMIN_TOKEN'),
+    adminToken: longSecret(src, 'ADMIN_TOKEN'),
     workerMetrics: {
-      host: str(env, 'WORKER_METRICS_HOST', '127.0.0.1'),
+      host: str(src, 'WORKER_METRICS_HOST', '127.0.0.1'),
       port: workerMetricsPort,
       temporalPort: temporalMetricsPort,
     },
-    retention: retentionConfig(env),
+    retention: retentionConfig(src),
   };
+  if (src.problems.length > 0) throw ConfigError.of(src.problems);
+  return config;
 }
+
 
 /** What is safe to log about the configuration: endpoints and names, never credentials. */
 export function describeConfig(config: Config): Record<string, unknown> {

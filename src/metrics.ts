@@ -1,6 +1,8 @@
 /**
- * Mailgate's Prometheus metrics: one registry per process (the API and the worker each import this
- * module and serve their own), the metric definitions, and typed helpers for the call sites.
+ * Mailgate's Prometheus metrics: the metric definitions, typed helpers for the call sites, and what
+ * each process serves. Every metric is defined in `registry`; the API and the worker each serve
+ * `servedRegistry(process)`, which holds the metrics that process writes (SERVED_BY) and Node's
+ * process metrics, so no process exports another's counters as a constant 0.
  *
  * Label values are bounded on purpose. A queue label comes from the rules file, but with no queues
  * configured the recipient itself is the queue, and anyone can address random recipients at an
@@ -15,6 +17,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { EmailClass, ScanStatus } from './adapters/ticket-store/types';
 import { CONTENT_CODINGS, type ContentCoding } from './ingress/decode-body';
 import type { AcceptAnswer, IngressKind, Refusal, RetryCause } from './ingress/types';
+import type { EmailOutcomeRecord } from './domain/vocabulary';
 import type { EmailOutcome, EmailStep } from './workflows/types';
 
 export const registry = new Registry();
@@ -34,6 +37,50 @@ export type AvVerdict = ScanStatus;
 export const AV_VERDICTS: readonly AvVerdict[] = ['clean', 'infected', 'skipped', 'unscannable'];
 /** A finished email: every outcome except the transient "pending". */
 export type FinalOutcome = Exclude<EmailOutcome, 'pending'>;
+
+/**
+ * The values each label can take, listed at run time so the series exist at 0 from the start
+ * (`metrics.prime`). Written as the keys of a record over the type, so a new member of the union
+ * fails the build here until it is listed.
+ */
+function members<T extends string>(record: Record<T, true>): readonly T[] {
+  return Object.keys(record) as T[];
+}
+const REFUSALS = members<Refusal>({ 'too-large': true, 'not-an-email': true, 'no-recipient': true, 'malformed-envelope': true });
+const RETRY_CAUSES = members<RetryCause>({ 'object-store': true, 'workflow-engine': true, source: true });
+/** What the ledger records, so what helpdesk_emails_total counts (record-email.ts). */
+const RECORDED_OUTCOMES = members<EmailOutcomeRecord>({
+  ticket_created: true,
+  comment_added: true,
+  note_added: true,
+  suppressed: true,
+  rejected: true,
+  failed: true,
+});
+const EMAIL_CLASSES = [...members<EmailClass>({ human: true, auto_reply: true, auto_generated: true, bounce: true, own_loop: true }), 'unknown'] as const;
+/** The steps helpdesk_ticket_failed_total is counted at (add one here to count another). */
+export const TICKET_FAILED_STEPS = ['ticketing'] as const satisfies readonly EmailStep[];
+export type TicketFailedStep = (typeof TICKET_FAILED_STEPS)[number];
+
+export type MetricsProcess = 'api' | 'worker';
+
+/**
+ * The ingress routes whose duration series exist from the start (src/api/inbound.ts): the 5xx
+ * alert takes a rate of helpdesk_webhook_duration_seconds_count{status_class="5xx"}, which misses a
+ * series that first appears at 1.
+ */
+export const INGRESS_ROUTES = ['/v1/inbound/mime'] as const;
+const STATUS_CLASSES = ['2xx', '4xx', '5xx'] as const;
+
+/** Rules file reloads (SIGHUP, src/rules-reload.ts); both series exist from the start. */
+export const rulesReloadsTotal = new Counter({
+  name: 'helpdesk_rules_reloads_total',
+  help: 'Rules file reloads (SIGHUP), by result: ok (the new rules are in force) or error (the old rules stay)',
+  labelNames: ['result'] as const,
+  registers: [registry],
+});
+rulesReloadsTotal.inc({ result: 'ok' }, 0);
+rulesReloadsTotal.inc({ result: 'error' }, 0);
 
 const inboundTotal = new Counter({
   name: 'helpdesk_inbound_total',
@@ -144,20 +191,63 @@ function statusClass(status: number): string {
   return status >= 100 && status < 600 ? `${Math.floor(status / 100)}xx` : 'other';
 }
 
+/**
+ * Which process writes each of Mailgate's metrics, and so serves it (README "Metrics"); `both` for
+ * one that both write. test/unit/metrics-served.test.ts refuses a helpdesk_ metric missing here.
+ */
+export const SERVED_BY: Readonly<Record<string, MetricsProcess | 'both'>> = Object.freeze({
+  helpdesk_inbound_total: 'api',
+  helpdesk_ingress_answers_total: 'api',
+  helpdesk_webhook_duration_seconds: 'api',
+  helpdesk_ingress_decoded_bytes_total: 'api',
+  helpdesk_parked: 'api',
+  helpdesk_ticket_created_total: 'worker',
+  helpdesk_ticket_failed_total: 'worker',
+  helpdesk_parse_failure_total: 'worker',
+  helpdesk_time_to_ticket_seconds: 'worker',
+  helpdesk_suppressed_total: 'worker',
+  helpdesk_attachment_bytes: 'worker',
+  helpdesk_av_verdicts_total: 'worker',
+  helpdesk_emails_total: 'worker',
+  helpdesk_rules_reloads_total: 'both',
+});
+
+/** A registry with the metrics `process` writes (SERVED_BY: its own and `both`) and Node's process metrics. */
+export function servedRegistry(process: MetricsProcess): Registry {
+  const served = new Registry();
+  for (const { name } of registry.getMetricsAsArray()) {
+    const owner = SERVED_BY[name];
+    const metric = registry.getSingleMetric(name);
+    if (metric !== undefined && (owner === undefined || owner === 'both' || owner === process)) served.registerMetric(metric);
+  }
+  return served;
+}
+
 export const metrics = {
   /**
-   * Creates the series for the configured queues at 0, so the first failure is a visible increase
-   * (rate() and increase() see nothing on a series that starts at 1). Safe to call more than once.
+   * Creates every known series at 0, so the first failure is a visible increase (rate() and
+   * increase() see nothing on a series that starts at 1): per configured queue, and every value of
+   * the closed label sets. Each process serves only its own metrics (servedRegistry), so the other
+   * process's series primed here are never exported. Safe to call more than once (a rules reload).
    */
-  prime(queues: readonly string[]): void {
-    for (const raw of queues) {
-      const queue = queueLabel(raw);
+  prime(queues: readonly string[], ingressKinds: readonly IngressKind[] = ['http']): void {
+    const labels = queues.map(queueLabel);
+    for (const queue of labels) {
       for (const status of ['accepted', 'duplicate'] as const) inboundTotal.labels(queue, status).inc(0);
       ticketCreatedTotal.labels(queue).inc(0);
+      for (const step of TICKET_FAILED_STEPS) ticketFailedTotal.labels(queue, step).inc(0);
     }
+    for (const ingress of ingressKinds) {
+      ingressAnswersTotal.labels(ingress, 'accepted', 'none').inc(0);
+      ingressAnswersTotal.labels(ingress, 'duplicate', 'none').inc(0);
+      for (const refusal of REFUSALS) ingressAnswersTotal.labels(ingress, 'refused', refusal).inc(0);
+      for (const cause of RETRY_CAUSES) ingressAnswersTotal.labels(ingress, 'retry-later', cause).inc(0);
+    }
+    for (const coding of CONTENT_CODINGS) ingressDecodedBytesTotal.labels(coding).inc(0);
+    for (const route of INGRESS_ROUTES) for (const statusClass of STATUS_CLASSES) webhookDuration.zero({ route, status_class: statusClass });
     for (const reason of SUPPRESSION_REASONS) suppressedTotal.labels(reason).inc(0);
     for (const verdict of AV_VERDICTS) avVerdictsTotal.labels(verdict).inc(0);
-    for (const coding of CONTENT_CODINGS) ingressDecodedBytesTotal.labels(coding).inc(0);
+    for (const outcome of RECORDED_OUTCOMES) for (const emailClass of EMAIL_CLASSES) emailsTotal.labels(outcome, emailClass).inc(0);
   },
   inbound(queue: string, status: InboundStatus): void {
     inboundTotal.labels(queueLabel(queue), status).inc();
@@ -175,7 +265,7 @@ export const metrics = {
     // A clock step between the API and worker hosts can make this negative: not a measurement.
     if (Number.isFinite(secondsSinceReceived) && secondsSinceReceived >= 0) timeToTicket.observe(secondsSinceReceived);
   },
-  ticketFailed(queue: string, step: EmailStep): void {
+  ticketFailed(queue: string, step: TicketFailedStep): void {
     ticketFailedTotal.labels(queueLabel(queue), step).inc();
   },
   /** Each chunk a Content-Encoding decoder produces, as it is produced (bounded labels: ContentCoding). */

@@ -7,20 +7,9 @@
  * (helpdesk_rules_reloads_total{result="error"}) so an alert can say the file on disk is not the one
  * in force.
  */
-import { Counter } from 'prom-client';
 import type { Logger } from './logger';
-import { metrics, registry } from './metrics';
+import { metrics, rulesReloadsTotal as reloadsTotal } from './metrics';
 import { loadRules, type Rules } from './rules';
-
-const reloadsTotal = new Counter({
-  name: 'helpdesk_rules_reloads_total',
-  help: 'Rules file reloads (SIGHUP), by result: ok (the new rules are in force) or error (the old rules stay)',
-  labelNames: ['result'] as const,
-  registers: [registry],
-});
-// Both series exist from the start: an increase()-based alert sees the first failed reload.
-reloadsTotal.inc({ result: 'ok' }, 0);
-reloadsTotal.inc({ result: 'error' }, 0);
 
 export type ReloadResult = { ok: true; queues: string[] } | { ok: false; error: string };
 

@@ -1,7 +1,9 @@
 /**
  * The worker's two Prometheus endpoints: a small node:http server for Mailgate's own registry
  * (WORKER_METRICS_PORT), and the address for the Temporal SDK's runtime exporter
- * (TEMPORAL_METRICS_PORT), which core binds itself when the Runtime is installed.
+ * (TEMPORAL_METRICS_PORT), which core binds itself when the Runtime is installed. The first also
+ * answers GET /healthz for container healthchecks: 200 while the worker polls and Temporal answers,
+ * 503 with the reason otherwise (starting, stopping, Temporal unreachable).
  *
  * Neither has authentication: bind them to loopback (the default) or the monitoring network only.
  * A port already in use fails the start with the port and variable named, rather than leaving a
@@ -16,6 +18,15 @@ export interface MetricsEndpoint {
   url: string;
   close(): Promise<void>;
 }
+
+/** What /healthz answers: `ok` decides 200 or 503; the rest is the JSON body. */
+export interface HealthReport {
+  ok: boolean;
+  status: string;
+  [detail: string]: unknown;
+}
+
+export type HealthCheck = () => Promise<HealthReport>;
 
 function addressInUse(error: unknown): boolean {
   return (error as NodeJS.ErrnoException | undefined)?.code === 'EADDRINUSE';
@@ -42,11 +53,25 @@ function listen(server: Server | net.Server, host: string, port: number): Promis
   });
 }
 
-/** Serves `registry` at GET /metrics on host:port (port 0 = ephemeral). */
-export async function startMetricsServer(options: { host: string; port: number; registry: Registry; variable: string }): Promise<MetricsEndpoint> {
-  const { registry } = options;
+/** Serves `registry` at GET /metrics and `health` at GET /healthz on host:port (port 0 = ephemeral). */
+export async function startMetricsServer(options: {
+  host: string;
+  port: number;
+  registry: Registry;
+  variable: string;
+  health?: HealthCheck;
+}): Promise<MetricsEndpoint> {
+  const { registry, health } = options;
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
+    if (req.method === 'GET' && path === '/healthz' && health !== undefined) {
+      const json = { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' };
+      health().then(
+        ({ ok, ...body }) => res.writeHead(ok ? 200 : 503, json).end(JSON.stringify(body)),
+        (error: unknown) => res.writeHead(503, json).end(JSON.stringify({ status: 'unknown', error: error instanceof Error ? error.message : String(error) })),
+      );
+      return;
+    }
     if (req.method !== 'GET' || path !== '/metrics') {
       res.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' }).end('not found\n');
       return;

@@ -15,11 +15,11 @@ import type { TicketStore } from './adapters/ticket-store/types';
 import { createActivities, type ActivityDeps } from './activities';
 import { describeConfig, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
-import { metrics, registry } from './metrics';
+import { metrics, servedRegistry } from './metrics';
 import { ensureRetentionSchedule } from './retention-schedule';
 import { reloadRulesOnSighup } from './rules-reload';
 import { temporalConnectionOptions } from './temporal-connection';
-import { startMetricsServer, temporalMetricsAddress, temporalMetricsBindError } from './worker-metrics';
+import { startMetricsServer, temporalMetricsAddress, temporalMetricsBindError, type HealthReport } from './worker-metrics';
 
 export interface WorkerOptions {
   config: Config;
@@ -56,7 +56,16 @@ export function activityDeps(config: Config, tickets: TicketStore, inFlight: InF
   };
 }
 
-export async function createMailgateWorker({ config, taskQueue }: WorkerOptions): Promise<{ worker: Worker; close: () => Promise<void> }> {
+export interface MailgateWorker {
+  worker: Worker;
+  /** Whether the worker polls its task queue and Temporal answers now (GET /healthz). */
+  health: () => Promise<HealthReport>;
+  close: () => Promise<void>;
+}
+
+const HEALTH_DEADLINE_MS = 3_000;
+
+export async function createMailgateWorker({ config, taskQueue }: WorkerOptions): Promise<MailgateWorker> {
   const tickets = openTicketStore(config.databaseUrl);
   await tickets.migrate();
   const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
@@ -74,8 +83,20 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
     maxConcurrentActivityTaskExecutions: 20,
     shutdownGraceTime: '30 seconds',
   });
+  // The SDK retries a lost connection by itself and stays RUNNING meanwhile: ask the frontend.
+  const health = async (): Promise<HealthReport> => {
+    const state = worker.getState();
+    if (state !== 'RUNNING') return { ok: false, status: state.toLowerCase(), taskQueue: queue };
+    try {
+      await clientConnection.withDeadline(Date.now() + HEALTH_DEADLINE_MS, () => clientConnection.workflowService.getSystemInfo({}));
+      return { ok: true, status: 'running', taskQueue: queue, temporal: 'ok' };
+    } catch (error) {
+      return { ok: false, status: 'disconnected', taskQueue: queue, temporal: `down: ${error instanceof Error ? error.message : String(error)}` };
+    }
+  };
   return {
     worker,
+    health,
     close: async () => {
       await connection.close();
       await clientConnection.close();
@@ -157,12 +178,22 @@ async function main(): Promise<void> {
   installRuntime(log, temporalMetrics);
   log.info('temporal metrics listening', { url: `http://${temporalMetrics}/metrics` });
   metrics.prime(config.rules.queues.map((q) => q.address));
-  const metricsServer = await startMetricsServer({ host, port: config.workerMetrics.port, registry, variable: 'WORKER_METRICS_PORT' });
-  log.info('worker metrics listening', { url: metricsServer.url });
+  // Until the worker exists (migrations, the scanner check, connecting), /healthz says "starting".
+  let health = (): Promise<HealthReport> => Promise.resolve({ ok: false, status: 'starting' });
+  const metricsServer = await startMetricsServer({
+    host,
+    port: config.workerMetrics.port,
+    registry: servedRegistry('worker'),
+    variable: 'WORKER_METRICS_PORT',
+    health: () => health(),
+  });
+  log.info('worker metrics listening', { url: metricsServer.url, health: metricsServer.url.replace(/\/metrics$/, '/healthz') });
   try {
     log.info('starting worker', { config: describeConfig(config) });
     await selfCheckScanner(config, log);
-    const { worker, close } = await createMailgateWorker({ config });
+    const mailgate = await createMailgateWorker({ config });
+    const { worker, close } = mailgate;
+    health = mailgate.health;
     log.info('worker running', { taskQueue: config.temporal.taskQueue });
     try {
       await worker.run();

@@ -1,5 +1,5 @@
 /**
- * GET /metrics (Prometheus text exposition of this process's registry) and the middleware that times
+ * GET /metrics (Prometheus text exposition of the metrics the API writes) and the middleware that times
  * the ingress.
  *
  * /metrics has no authentication: Prometheus scrapes it as it scrapes the worker's. Expose it to the
@@ -8,13 +8,15 @@
  * volumes, never email content.
  */
 import express, { type NextFunction, type Request, type Response, type Router } from 'express';
-import { metrics, registry } from '../metrics';
+import type { Registry } from 'prom-client';
+import { metrics, servedRegistry } from '../metrics';
 
 export const INGRESS_PREFIX = '/v1/inbound/';
 /** Route label of an ingress request that matched no route (404, or refused before routing: 429). */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-export function metricsRouter(): Router {
+/** Serves the API's own metrics (src/metrics.ts SERVED_BY), not the worker's. */
+export function metricsRouter(registry: Registry = servedRegistry('api')): Router {
   const router = express.Router();
   router.get('/metrics', (_req, res, next) => {
     registry.metrics().then((text) => {

@@ -16,8 +16,20 @@ const COMPOSE_FILE = path.join(ROOT, 'docker-compose.yml');
 
 // --- running docker-compose --------------------------------------------------------------------------
 
-/** An empty env file, so a developer's git-ignored .env does not change what the tests see. */
+/**
+ * An env file with the required secrets only (what deploy/compose.env.example leaves to fill in), so
+ * a developer's git-ignored .env does not change what the tests see.
+ */
 const scratch = mkdtempSync(path.join(tmpdir(), 'mailgate-compose-test-'));
+const SECRETS: Readonly<Record<string, string>> = {
+  INGRESS_SECRETS: 'compose-test-ingress-secret',
+  ADMIN_TOKEN: 'compose-test-admin-token',
+  MAILGATE_SIGNING_KEY: 'compose-test-signing-key',
+  S3_SECRET_ACCESS_KEY: 'compose-test-s3-secret',
+  PG_PASSWORD: 'compose-test-pg-password',
+};
+const SECRETS_ENV_FILE = path.join(scratch, 'secrets.env');
+writeFileSync(SECRETS_ENV_FILE, Object.entries(SECRETS).map(([k, v]) => `${k}=${v}\n`).join(''));
 const EMPTY_ENV_FILE = path.join(scratch, 'empty.env');
 writeFileSync(EMPTY_ENV_FILE, '');
 process.on('exit', () => rmSync(scratch, { recursive: true, force: true }));
@@ -29,11 +41,11 @@ interface ComposeRun {
 }
 
 /**
- * Runs `docker-compose --env-file <empty> -f docker-compose.yml ARGS` from the repository root with
+ * Runs `docker-compose --env-file <secrets> -f docker-compose.yml ARGS` from the repository root with
  * only PATH and `env` in its environment. A missing binary is an error that says what to install.
  */
-function dockerCompose(args: string[], env: Record<string, string> = {}): Promise<ComposeRun> {
-  const argv = ['--env-file', EMPTY_ENV_FILE, '-f', COMPOSE_FILE, ...args];
+function dockerCompose(args: string[], env: Record<string, string> = {}, envFile = SECRETS_ENV_FILE): Promise<ComposeRun> {
+  const argv = ['--env-file', envFile, '-f', COMPOSE_FILE, ...args];
   return new Promise((resolve, reject) => {
     execFile(
       'docker-compose',
@@ -305,6 +317,8 @@ const CONFIGURED_VARIABLES = [
   'S3_ACCESS_KEY_ID',
   'S3_SECRET_ACCESS_KEY',
   'INBOUND_DOMAINS',
+  'MAILGATE_RULES_FILE',
+  ...Object.keys(SECRETS).filter((name) => name !== 'PG_PASSWORD'),
 ];
 
 // --- the tests -------------------------------------------------------------------------------------------
@@ -312,6 +326,28 @@ const CONFIGURED_VARIABLES = [
 test('docker-compose accepts the compose file as valid', async () => {
   const run = await dockerCompose(['config', '-q']);
   assert.equal(run.code, 0, `docker-compose config -q failed:\n${run.stderr}`);
+});
+
+test('without the secrets compose refuses to start and names the missing variable', async () => {
+  const run = await dockerCompose(['config', '-q'], {}, EMPTY_ENV_FILE);
+  assert.notEqual(run.code, 0, 'docker-compose config accepted a stack without secrets');
+  assert.match(run.stderr, /set (INGRESS_SECRETS|ADMIN_TOKEN|MAILGATE_SIGNING_KEY|S3_SECRET_ACCESS_KEY|PG_PASSWORD) in the env file \(scripts\/compose-env writes one\)/);
+  for (const missing of Object.keys(SECRETS)) {
+    const others = Object.fromEntries(Object.entries(SECRETS).filter(([name]) => name !== missing));
+    const alone = await dockerCompose(['config', '-q'], others, EMPTY_ENV_FILE);
+    assert.notEqual(alone.code, 0, `compose started without ${missing}`);
+    assert.match(alone.stderr, new RegExp(`set ${missing} in the env file`), missing);
+  }
+});
+
+test('the app gets the secrets from the env file, and the shell wins over the file', async () => {
+  for (const name of APP_SERVICES) {
+    const env = environment(await resolvedConfig(), name);
+    for (const secret of ['INGRESS_SECRETS', 'ADMIN_TOKEN', 'MAILGATE_SIGNING_KEY', 'S3_SECRET_ACCESS_KEY']) assert.equal(env[secret], SECRETS[secret], `${name} ${secret}`);
+    assert.match(env.DATABASE_URL ?? '', new RegExp(`:${SECRETS.PG_PASSWORD}@postgres:5432/`));
+  }
+  const shell = environment(await resolvedConfig({ ADMIN_TOKEN: 'admin-token-from-the-shell' }), 'api');
+  assert.equal(shell.ADMIN_TOKEN, 'admin-token-from-the-shell');
 });
 
 test('the stack runs Temporal, object storage, ClamAV, PostgreSQL, MailDev, the worker and the API', async () => {
@@ -418,7 +454,7 @@ test('the worker and the API start only once their dependencies are healthy and 
     postgres: 'service_healthy',
   });
   assert.deepEqual(dependsOn(config, 'seaweedfs-bucket'), { seaweedfs: 'service_healthy' });
-  for (const name of ['temporal', 'seaweedfs', 'clamav', 'postgres', 'maildev', 'api']) {
+  for (const name of ['temporal', 'seaweedfs', 'clamav', 'postgres', 'maildev', 'api', 'worker']) {
     const healthcheck = asMap(service(config, name).healthcheck, `healthcheck of ${name}`);
     assert.ok(asList(healthcheck.test, `healthcheck test of ${name}`).length > 0, `${name} has an empty healthcheck`);
   }
