@@ -4,9 +4,15 @@
  * compile error here, not a start that no worker picks up.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import libmime from 'libmime';
+import { DEFAULT_REDACTION_POLICY, redactText } from '../domain/redact';
 import { processInboundEmail } from '../workflows';
 import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attributes';
 import type { ProcessInboundEmailInput } from '../workflows/types';
+import { emailStartDetails, emailSummary, type EmailHeadline } from '../workflows/user-metadata';
+import { addressesOf, type HeaderBlock } from './mime-headers';
+
+export type { EmailHeadline } from '../workflows/user-metadata';
 
 export type WorkflowClient = Pick<Client, 'workflow' | 'connection'>;
 
@@ -20,14 +26,36 @@ export interface EmailMemo {
   messageIdClashWith?: string;
 }
 
+/**
+ * The subject and sender the Temporal UI lists the email by, from its header block: the subject
+ * decoded (RFC 2047) and redacted with every kind whatever the queue's policy (the UI is read by
+ * every operator, and Temporal keeps it for the namespace's retention), the sender's address.
+ */
+export function headlineOf(headers: HeaderBlock): EmailHeadline {
+  const raw = headers.get('subject');
+  let subject: string | null = null;
+  if (raw !== undefined) {
+    let decoded = raw;
+    try {
+      decoded = libmime.decodeWords(raw);
+    } catch {
+      // Undecodable words are shown as they came.
+    }
+    subject = redactText(decoded, DEFAULT_REDACTION_POLICY).text;
+  }
+  return { subject, from: addressesOf(headers.all('from'))[0] ?? null };
+}
+
 /** "exists": the id is taken (running, or closed within the namespace's retention). */
 export type StartResult = 'started' | 'exists';
 
 export async function startEmailWorkflow(
   temporal: WorkflowClient,
-  options: { workflowId: string; taskQueue: string; input: ProcessInboundEmailInput; deadlineMs: number; memo?: EmailMemo },
+  options: { workflowId: string; taskQueue: string; input: ProcessInboundEmailInput; deadlineMs: number; memo?: EmailMemo; headline?: EmailHeadline },
 ): Promise<StartResult> {
   const { workflowId, taskQueue, input, deadlineMs, memo } = options;
+  // Without a header block (a caller that has none) the envelope sender stands in.
+  const headline = options.headline ?? { subject: null, from: input.envelopeFrom };
   try {
     await temporal.connection.withDeadline(Date.now() + deadlineMs, () =>
       temporal.workflow.start(processInboundEmail, {
@@ -41,7 +69,8 @@ export async function startEmailWorkflow(
           { key: RecipientQueueKey, value: input.queue },
           { key: EmailStatusKey, value: 'received' },
         ],
-        staticSummary: `email to ${input.queue}`,
+        staticSummary: emailSummary(headline, input.queue),
+        staticDetails: emailStartDetails(workflowId, headline, input),
         ...(memo ? { memo: { ...memo } } : {}),
       }),
     );
