@@ -73,6 +73,11 @@ export function summarized<A extends unknown[], R>(name: string, fn: Summarizabl
 
 type Plain<T> = { [K in keyof T]: T[K] extends (...args: infer A) => infer R ? (...args: A) => R : never };
 
+/** The named activities of a proxy, each called with its summary (a proxy has no own keys to list). */
+export function withSummaries<T extends object, K extends keyof T>(proxy: T, names: K[]): Plain<Pick<T, K>> {
+  return summarizeAll(pick(proxy, names));
+}
+
 /** Every activity of `proxies` called with its summary from ./user-metadata.ts. */
 export function summarizeAll<T extends object>(proxies: T): Plain<T> {
   const out = {} as Record<string, unknown>;
