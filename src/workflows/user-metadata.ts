@@ -26,15 +26,21 @@ const CLI = 'scripts/mailgate';
 
 /**
  * One line of text as markdown shows it literally: control characters and line breaks become
- * spaces, and every character that could start markup (emphasis, code, links, images, HTML,
- * headings, lists, tables) is backslash-escaped (CommonMark escapes any ASCII punctuation).
+ * spaces; every character that starts inline markup (emphasis, code, links, images, HTML, entities,
+ * strike-through, tables) is backslash-escaped, and so is what would make a line a heading, list or
+ * quote, and a bare URL (`https://…`, `www.…`) that would become a link. Addresses and words stay
+ * as they are, so a plain-text reader sees them unchanged.
  */
 export function markdownText(text: string): string {
   return text
     .replace(/[\p{Cc}\u2028\u2029]+/gu, ' ')
     .replace(/\s+/g, ' ')
     .trim()
-    .replace(/[\\`*_{}[\]<>()#+\-.!|~"'&:=]/g, (c) => `\\${c}`);
+    .replace(/[\\`*_[\]<>!&~|]/g, (c) => `\\${c}`)
+    .replace(/^([#+=-])/, '\\$1')
+    .replace(/^(\d+)([.)])/, '$1\\$2')
+    .replace(/:\/\//g, '\\://')
+    .replace(/\b(www)\./gi, '$1\\.');
 }
 
 /** Code spans are read literally; one that contains backticks is fenced with more of them. */
