@@ -7,14 +7,27 @@ import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, Workflo
 import libmime from 'libmime';
 import { DEFAULT_REDACTION_POLICY, redactText } from '../domain/redact';
 import { processInboundEmail } from '../workflows';
-import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attributes';
+import { EmailSenderKey, EmailStatusKey, EmailSubjectKey, RecipientQueueKey } from '../workflows/search-attributes';
 import type { ProcessInboundEmailInput } from '../workflows/types';
-import { emailStartDetails, emailSummary, type EmailHeadline } from '../workflows/user-metadata';
+import { clip, emailStartDetails, emailSummary, type EmailHeadline } from '../workflows/user-metadata';
 import { addressesOf, type HeaderBlock } from './mime-headers';
 
 export type { EmailHeadline } from '../workflows/user-metadata';
 
 export type WorkflowClient = Pick<Client, 'workflow' | 'connection'>;
+
+/** Room enough for a subject in the list's column, far below Temporal's limits on attribute size. */
+const SUBJECT_ATTRIBUTE_MAX_BYTES = 150;
+
+/**
+ * The server refuses a start that sets a search attribute it does not know. EmailSubject and
+ * EmailSender came later than the others: a cluster where they are not registered yet still starts
+ * the email, without them, rather than refusing all mail.
+ */
+function unknownSearchAttribute(error: unknown): boolean {
+  const messages = [error, (error as { cause?: unknown } | null)?.cause].map((e) => (e instanceof Error ? e.message : ''));
+  return messages.some((m) => /no mapping defined for search attribute|search attribute \S+ is not defined/i.test(m));
+}
 
 /**
  * Facts about the delivery kept beside the workflow (not in its input, so reading them needs no
@@ -56,8 +69,17 @@ export async function startEmailWorkflow(
   const { workflowId, taskQueue, input, deadlineMs, memo } = options;
   // Without a header block (a caller that has none) the envelope sender stands in.
   const headline = options.headline ?? { subject: null, from: input.envelopeFrom };
-  try {
-    await temporal.connection.withDeadline(Date.now() + deadlineMs, () =>
+  const base = [
+    { key: RecipientQueueKey, value: input.queue },
+    { key: EmailStatusKey, value: 'received' },
+  ];
+  // What the UI's list can show as columns (the list shows no summaries).
+  const display = [
+    ...(headline.subject ? [{ key: EmailSubjectKey, value: clip(headline.subject, SUBJECT_ATTRIBUTE_MAX_BYTES) }] : []),
+    ...(headline.from ? [{ key: EmailSenderKey, value: headline.from }] : []),
+  ];
+  const start = (typedSearchAttributes: typeof base) =>
+    temporal.connection.withDeadline(Date.now() + deadlineMs, () =>
       temporal.workflow.start(processInboundEmail, {
         workflowId,
         taskQueue,
@@ -65,15 +87,19 @@ export async function startEmailWorkflow(
         // One email, one run: a running id is refused (FAIL) and a closed one is never re-run.
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        typedSearchAttributes: [
-          { key: RecipientQueueKey, value: input.queue },
-          { key: EmailStatusKey, value: 'received' },
-        ],
+        typedSearchAttributes,
         staticSummary: emailSummary(headline, input.queue),
         staticDetails: emailStartDetails(workflowId, headline, input),
         ...(memo ? { memo: { ...memo } } : {}),
       }),
     );
+  try {
+    try {
+      await start([...base, ...display]);
+    } catch (error) {
+      if (display.length === 0 || !unknownSearchAttribute(error)) throw error;
+      await start(base);
+    }
     return 'started';
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';
