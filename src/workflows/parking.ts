@@ -9,7 +9,7 @@ import { ActivityFailure, ApplicationFailure, condition, log, setHandler, upsert
 import { ErrorType } from '../domain/errors';
 import { EmailStatusKey, ErrorTypeKey, ParkedStepKey, RecipientQueueKey } from './search-attributes';
 import { discardSignal, reprocessSignal, type EmailState, type EmailStep, type ReprocessOverrides } from './types';
-import { showEmailDetails } from './user-metadata';
+import { parkSummary, showEmailDetails } from './user-metadata';
 
 export const DEFAULT_PARK_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
@@ -95,7 +95,7 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
           const fromActivity = error instanceof ActivityFailure || error instanceof ApplicationFailure;
           if (!fromActivity || failureType(error) === ErrorType.MalformedEmail) throw error;
           park(name, error);
-          const woken = await condition(() => decision !== null, timeoutMs);
+          const woken = await condition(() => decision !== null, timeoutMs, { summary: parkSummary(state.parked!) });
           const taken = decision;
           decision = null;
           unpark();

@@ -178,6 +178,17 @@ function parkedLines(state: EmailState, workflowId: string): string[] {
   ];
 }
 
+/**
+ * The summary of the timer a parked email waits on: the one line of the workflow page's timeline
+ * that says why it stopped and what is awaited (the details tab has the commands).
+ */
+export function parkSummary(parked: NonNullable<EmailState['parked']>): string {
+  const head = `parked at ${parked.step}: ${markdownText(parked.errorType)}: `;
+  const tail = ' · waiting for an operator to reprocess or discard (commands in User Metadata, Current Details)';
+  const room = SUMMARY_MAX_BYTES - utf8Length(head) - utf8Length(tail);
+  return clip(`${head}${clip(markdownText(parked.message), Math.max(room, 24))}${tail}`, SUMMARY_MAX_BYTES);
+}
+
 /** The email workflow's current details: step and outcome, the ticket, and when parked what to do. */
 export function emailDetails(state: EmailState, workflowId: string): string {
   const lines: string[] = [];

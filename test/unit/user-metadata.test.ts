@@ -10,7 +10,7 @@ import { headlineOf } from '../../src/ingress/start-email-workflow';
 import { readHeaderBlock } from '../../src/ingress/mime-headers';
 import { initialState } from '../../src/workflows/email-state';
 import type { ProcessInboundEmailInput } from '../../src/workflows/types';
-import { activitySummaries, clip, emailDetails, emailStartDetails, emailSummary, markdownText, reprocessSummary, SUMMARY_MAX_BYTES } from '../../src/workflows/user-metadata';
+import { activitySummaries, clip, emailDetails, emailStartDetails, emailSummary, markdownText, parkSummary, reprocessSummary, SUMMARY_MAX_BYTES } from '../../src/workflows/user-metadata';
 
 const input: ProcessInboundEmailInput = {
   rawKey: `raw/${'a'.repeat(64)}`,
@@ -127,4 +127,11 @@ test('a reprocess run is listed by the original email', () => {
   assert.equal(reprocessSummary(original, WORKFLOW_ID), `reprocess: ${original}`);
   assert.equal(reprocessSummary(`reprocess: ${original}`, WORKFLOW_ID), `reprocess: ${original}`);
   assert.equal(unescape(reprocessSummary(undefined, WORKFLOW_ID)), `reprocess: ${WORKFLOW_ID}`);
+});
+
+test("a parked email's timer says where and why it waits, within 200 bytes, whatever the error's length", () => {
+  const parked = { step: 'acknowledging' as const, errorType: 'SmtpRejected', message: `550 5.1.1 <ann@customer.example>: ${'no such user '.repeat(40)}`, since: '2026-12-07T09:01:02.000Z' };
+  const summary = parkSummary(parked);
+  assert.ok(Buffer.byteLength(summary) <= SUMMARY_MAX_BYTES, `${Buffer.byteLength(summary)} bytes`);
+  assert.match(unescape(summary), /^parked at acknowledging: SmtpRejected: 550 5\.1\.1 <ann@customer\.example>: no such user .*… · waiting for an operator to reprocess or discard/);
 });
