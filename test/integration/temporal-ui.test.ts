@@ -7,7 +7,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startApp, type RunningApp } from '../helpers/app';
@@ -50,10 +50,29 @@ async function metadataOf(workflowId: string): Promise<{ summary?: string; detai
 /** Markdown as a reader sees it: backslash escapes removed. */
 const shown = (markdown = ''): string => markdown.replace(/\\([!-/:-@[-`{-~])/g, '$1');
 
+/**
+ * The UI renders markdown (summary, details, current details) in frames of its own: waits until one
+ * of them shows all of `texts`, and returns its text.
+ */
+async function renderedWith(page: Page, texts: string[]): Promise<string> {
+  return eventually(
+    `a rendered frame showing ${texts.join(' | ')}`,
+    async () => {
+      for (const frame of page.frames()) {
+        const text = await frame.evaluate<string>('document.body ? document.body.innerText : ""').catch(() => '');
+        if (texts.every((t) => text.includes(t))) return text;
+      }
+      return undefined;
+    },
+    30_000,
+  );
+}
+
 describe('the Temporal UI as a worklist', () => {
   let app: RunningApp;
   let browser: Browser;
   let page: Page;
+  let parkedId: string | undefined;
   const uiPort = process.env.TEMPORAL_UI_PORT;
   const namespace = config.temporal.namespace;
   const ui = (route: string): string => `http://127.0.0.1:${uiPort}/namespaces/${encodeURIComponent(namespace)}${route}`;
@@ -71,6 +90,14 @@ describe('the Temporal UI as a worklist', () => {
   });
   after(async () => {
     await stack('up', 'clamd');
+    // A parked email left by a failed run would wait for an operator until its park timeout.
+    if (parkedId) {
+      await apiFetch(`${app.url}/v1/emails/${parkedId}/discard`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ reason: 'left over from the Temporal UI test' }),
+      }).catch(() => undefined);
+    }
     await browser?.close();
     await app?.stop();
   });
@@ -94,6 +121,7 @@ describe('the Temporal UI as a worklist', () => {
         await compose({ ...parked, to: queue, messageId: `<${run}-2@customer.example>`, text: 'x', attachments: [{ filename: 'a.txt', content: 'file' }] }),
       );
       const workflowId = posted.body.emails![0]!.workflowId;
+      parkedId = workflowId;
       parkedView = await eventually(
         `${workflowId} to park`,
         async () => {
@@ -116,27 +144,55 @@ describe('the Temporal UI as a worklist', () => {
     assert.match(shown(parkedMeta.current), /Parked at scanning\*\* since .*\n\n\*\*Why:\*\* ScannerUnavailable: /);
     assert.ok(parkedMeta.activities.some((a) => shown(a) === 'scan 1 attachment with ClamAV'), parkedMeta.activities.join('\n'));
 
-    // The list, filtered to this test's task queue as an operator filters by queue or status.
+    // The list as an operator sets it up once per browser (docs/temporal-ui-worklist.js), filtered
+    // to this test's task queue: each row shows status, subject, sender, queue, ticket and class.
+    await page.goto(ui('/workflows'));
+    await page.getByTestId('workflows-summary-table-configuration-button').waitFor({ timeout: 30_000 });
+    const applied = await page.evaluate<string>(readFileSync(path.join(ROOT, 'docs/temporal-ui-worklist.js'), 'utf8'));
+    assert.match(applied, /reload the page/);
     await page.goto(ui(`/workflows?query=${encodeURIComponent(`TaskQueue="${app.taskQueue}"`)}`));
-    for (const text of [ticketed.subject, ticketed.from, parked.subject, parked.from, queue]) {
-      await page.getByText(text).first().waitFor({ state: 'visible', timeout: 30_000 });
+    const ticketRow = page.locator('tr', { hasText: ticketed.subject });
+    await ticketRow.first().waitFor({ state: 'visible', timeout: 30_000 });
+    const ticketRowText = await ticketRow.first().innerText();
+    for (const text of ['ticket_created', ticketed.from, queue, done.state!.ticketId!, 'human']) {
+      assert.ok(ticketRowText.includes(text), `the ticketed email's row shows ${text}: ${ticketRowText}`);
+    }
+    const parkedRow = page.locator('tr', { hasText: parked.subject });
+    await parkedRow.first().waitFor({ state: 'visible', timeout: 30_000 });
+    const parkedRowText = await parkedRow.first().innerText();
+    for (const text of ['parked', parked.from, queue, 'scanning', 'ScannerUnavailable']) {
+      assert.ok(parkedRowText.includes(text), `the parked email's row shows ${text}: ${parkedRowText}`);
+    }
+    for (const text of ['EmailSubject', 'EmailSender', 'RecipientQueue', 'TicketId', 'EmailClass']) {
+      await page.getByRole('columnheader', { name: text }).first().waitFor({ state: 'visible' });
     }
 
-    // The parked email's page: the step, the reason and the exact command, in the current details.
+    // The saved view of the dead letters lists the parked email and not the ticketed one.
+    await page.getByTestId('saved-views-button').click();
+    await page.getByText('Mailgate: parked emails').first().click();
+    await page.locator('tr', { hasText: parked.subject }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    assert.equal(await page.locator('tr', { hasText: ticketed.subject }).count(), 0, 'the parked view lists only parked emails');
+
+    // The parked email's page: its timeline says where and why it waits; the User Metadata tab has
+    // the summary, and the current details with the step, the reason and the exact commands.
     await page.goto(workflowPage(parkedView!));
-    for (const text of ['Parked at scanning', 'ScannerUnavailable', `mailgate emails reprocess ${parkedView!.workflowId}`]) {
-      await page.getByText(text).first().waitFor({ state: 'visible', timeout: 30_000 });
-    }
+    await page.getByText(/parked at scanning: ScannerUnavailable/).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await page.getByText('User Metadata', { exact: true }).click();
+    await page.getByText('Current Details', { exact: true }).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await renderedWith(page, [`“${parked.subject}” from ${parked.from} to ${queue}`]);
+    await renderedWith(page, [
+      'Parked at scanning',
+      'Why: ScannerUnavailable',
+      `scripts/mailgate emails reprocess ${parkedId}`,
+      `scripts/mailgate emails discard ${parkedId} --reason "why"`,
+      `POST /v1/emails/${parkedId}/reprocess`,
+    ]);
 
-    // The ticketed email's page: its ticket number.
+    // The ticketed email's page: the acknowledgement's row names the ticket number, and so do the
+    // current details.
     await page.goto(workflowPage(done));
-    await page.getByText(`#${number}`).first().waitFor({ state: 'visible', timeout: 30_000 });
-
-    const discarded = await apiFetch(`${app.url}/v1/emails/${parkedView!.workflowId}/discard`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ reason: 'left over from the UI test' }),
-    });
-    assert.equal(discarded.status, 202);
+    await page.getByText(`acknowledge ticket #${number} to ${ticketed.from}`).first().waitFor({ state: 'visible', timeout: 30_000 });
+    await page.getByText('User Metadata', { exact: true }).click();
+    await renderedWith(page, [`Ticket: #${number}, id ${done.state!.ticketId}`, 'Outcome: ticket_created']);
   });
 });
