@@ -12,7 +12,12 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { startApp, type RunningApp } from '../helpers/app';
 import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
+import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
+import { msToTs } from '@temporalio/common/lib/time';
+import { startEmailWorkflow } from '../../src/ingress/start-email-workflow';
+import { temporalConnectionOptions } from '../../src/temporal-connection';
+import { EmailStatusKey, RecipientQueueKey } from '../../src/workflows/search-attributes';
 import { settled, withTemporal, type EmailView } from '../helpers/pipeline';
 import { config, eventually, ROOT, stack, unique } from '../helpers/stack';
 
@@ -194,5 +199,53 @@ describe('the Temporal UI as a worklist', () => {
     await page.getByText(`acknowledge ticket #${number} to ${ticketed.from}`).first().waitFor({ state: 'visible', timeout: 30_000 });
     await page.getByText('User Metadata', { exact: true }).click();
     await renderedWith(page, [`Ticket: #${number}, id ${done.state!.ticketId}`, 'Outcome: ticket_created']);
+  });
+});
+
+describe('the list columns on a cluster that does not know them yet', () => {
+  test('an email starts without EmailSubject and EmailSender where they are not registered, and with the others', async () => {
+    const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
+    const namespace = unique('mailgate-bare');
+    try {
+      await connection.workflowService.registerNamespace({ namespace, workflowExecutionRetentionPeriod: msToTs('1 day') });
+      const client = new Client({ connection, namespace });
+      const workflowId = `inbound-email/${unique('bare')}`;
+      // A new namespace takes a moment to be served; the registration is idempotent.
+      await eventually(
+        `namespace ${namespace} with RecipientQueue and EmailStatus registered`,
+        async () => {
+          await connection.operatorService.addSearchAttributes({
+            namespace,
+            searchAttributes: { [RecipientQueueKey.name]: 2, [EmailStatusKey.name]: 2 },
+          });
+          return true;
+        },
+        30_000,
+      );
+      const input = {
+        rawKey: 'raw/x',
+        rawSha256: 'x',
+        rawSize: 10,
+        recipient: 'support@mailgate.local',
+        queue: 'support@mailgate.local',
+        idempotencyKey: workflowId,
+        envelopeFrom: 'ann@customer.example',
+        receivedAt: new Date().toISOString(),
+      };
+      const result = await eventually(
+        'the email to start',
+        () => startEmailWorkflow(client, { workflowId, taskQueue: unique('nobody'), input, deadlineMs: 10_000, headline: { subject: 'Printer on fire', from: 'ann@customer.example' } }),
+        30_000,
+      );
+      assert.equal(result, 'started');
+      const handle = client.workflow.getHandle(workflowId);
+      const description = await handle.describe();
+      assert.equal(description.typedSearchAttributes.get(RecipientQueueKey), 'support@mailgate.local');
+      assert.equal(description.searchAttributes['EmailSubject'], undefined);
+      assert.match((await description.staticSummary()) ?? '', /Printer on fire/);
+      await handle.terminate('test over');
+    } finally {
+      await connection.close();
+    }
   });
 });
