@@ -18,6 +18,8 @@ export type WorkflowClient = Pick<Client, 'workflow' | 'connection'>;
 
 /** Room enough for a subject in the list's column, far below Temporal's limits on attribute size. */
 const SUBJECT_ATTRIBUTE_MAX_BYTES = 150;
+/** An address is at most 254 characters (RFC 5321); a longer From is cut, never refused by the server. */
+const SENDER_ATTRIBUTE_MAX_BYTES = 254;
 
 /**
  * The server refuses a start that sets a search attribute it does not know. EmailSubject and
@@ -76,7 +78,7 @@ export async function startEmailWorkflow(
   // What the UI's list can show as columns (the list shows no summaries).
   const display = [
     ...(headline.subject ? [{ key: EmailSubjectKey, value: clip(headline.subject, SUBJECT_ATTRIBUTE_MAX_BYTES) }] : []),
-    ...(headline.from ? [{ key: EmailSenderKey, value: headline.from }] : []),
+    ...(headline.from ? [{ key: EmailSenderKey, value: clip(headline.from, SENDER_ATTRIBUTE_MAX_BYTES) }] : []),
   ];
   const start = (typedSearchAttributes: typeof base) =>
     temporal.connection.withDeadline(Date.now() + deadlineMs, () =>

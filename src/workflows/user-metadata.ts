@@ -19,7 +19,9 @@ import type { EmailState, ProcessInboundEmailInput } from './types';
 /** Temporal's limit for a static summary (the UI's list shows one line). */
 export const SUMMARY_MAX_BYTES = 200;
 /** Well below Temporal's 20 KB for details: the page stays readable. */
-const DETAILS_MAX_CHARS = 8_000;
+const DETAILS_MAX_BYTES = 8_000;
+/** A header field in the details: a subject, an address (RFC 5321 caps a path at 256). */
+const FIELD_MAX_BYTES = 1_000;
 
 /** The operator CLI as the README runs it from a clone. */
 const CLI = 'scripts/mailgate';
@@ -106,15 +108,17 @@ export function emailSummary(headline: EmailHeadline, queue: string): string {
 
 /** The email workflow's static details: what arrived and how to look it up. */
 export function emailStartDetails(workflowId: string, headline: EmailHeadline, input: ProcessInboundEmailInput): string {
+  // A header can be 256 KB long; the server refuses details that large, and nobody reads them.
+  const field = (text: string): string => markdownText(clip(text, FIELD_MAX_BYTES));
   const lines = [
-    `**Subject:** ${markdownText(headline.subject?.trim() ? headline.subject : '(no subject)')}`,
-    `**From:** ${markdownText(headline.from ?? 'unknown')}${input.envelopeFrom && input.envelopeFrom !== headline.from ? ` (envelope ${markdownText(input.envelopeFrom)})` : ''}`,
-    `**Queue:** ${markdownText(input.queue)}${input.recipient !== input.queue ? ` (delivered to ${markdownText(input.recipient)})` : ''}`,
+    `**Subject:** ${field(headline.subject?.trim() ? headline.subject : '(no subject)')}`,
+    `**From:** ${field(headline.from ?? 'unknown')}${input.envelopeFrom && input.envelopeFrom !== headline.from ? ` (envelope ${field(input.envelopeFrom)})` : ''}`,
+    `**Queue:** ${field(input.queue)}${input.recipient !== input.queue ? ` (delivered to ${field(input.recipient)})` : ''}`,
     `**Received:** ${input.receivedAt}, ${bytes(input.rawSize)} stored as ${code(input.rawKey)}`,
     ...(input.messageIdClashWith ? [`**Message-ID clash:** an earlier, different message used its Message-ID (${code(input.messageIdClashWith)})`] : []),
     `**Look it up:** ${code(`${CLI} emails show ${workflowId}`)} or ${code(`GET /v1/emails/${workflowId}`)}; its step, ticket and reasons are under Current Details.`,
   ];
-  return lines.join('\n\n');
+  return clip(lines.join('\n\n'), DETAILS_MAX_BYTES);
 }
 
 /** A reprocess run's summary: the original's, marked as a reprocess. */
@@ -205,8 +209,7 @@ export function emailDetails(state: EmailState, workflowId: string): string {
   ];
   lines.push(facts.join(' · '));
   if (state.reasons.length > 0) lines.push(['**Reasons:**', ...state.reasons.slice(-10).map((r) => `- ${markdownText(r)}`)].join('\n'));
-  const text = lines.join('\n\n');
-  return text.length <= DETAILS_MAX_CHARS ? text : `${text.slice(0, DETAILS_MAX_CHARS)}…`;
+  return clip(lines.join('\n\n'), DETAILS_MAX_BYTES);
 }
 
 /** Shows the email's state as the workflow's current details. Workflow code only. */

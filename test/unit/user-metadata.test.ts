@@ -135,3 +135,11 @@ test("a parked email's timer says where and why it waits, within 200 bytes, what
   assert.ok(Buffer.byteLength(summary) <= SUMMARY_MAX_BYTES, `${Buffer.byteLength(summary)} bytes`);
   assert.match(unescape(summary), /^parked at acknowledging: SmtpRejected: 550 5\.1\.1 <ann@customer\.example>: no such user .*… · waiting for an operator to reprocess or discard/);
 });
+
+test('a header as long as the ingress allows still makes details Temporal accepts', () => {
+  const huge = 'Rechnung '.repeat(30_000);
+  const details = emailStartDetails(WORKFLOW_ID, { subject: huge, from: `${'a'.repeat(5_000)}@customer.example` }, input);
+  assert.ok(Buffer.byteLength(details) <= 8_000, `${Buffer.byteLength(details)} bytes`);
+  assert.ok(details.includes(`GET /v1/emails/${WORKFLOW_ID}`), 'the lookup survives the cut');
+  assert.ok(Buffer.byteLength(emailSummary({ subject: huge, from: 'b'.repeat(5_000) }, 'support@mailgate.local')) <= SUMMARY_MAX_BYTES);
+});
