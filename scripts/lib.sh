@@ -12,7 +12,7 @@ MAILDEV_VERSION=2.2.1
 TEMPORAL_TEST_SERVER_VERSION=1.31.0
 
 # Mailgate's custom search attributes, registered on the Temporal server at start.
-SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass ParkedStep ErrorType)
+SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass ParkedStep ErrorType EmailSubject EmailSender)
 
 log() { printf '%s %s\n' "[mailgate]" "$*" >&2; }
 die() { printf '%s %s\n' "[mailgate] error:" "$*" >&2; exit 1; }

@@ -8,6 +8,7 @@ import { ScheduleAlreadyRunning, ScheduleOverlapPolicy, type Client } from '@tem
 import type { Logger } from './logger';
 import { retentionSweep } from './workflows';
 import { RETENTION_SCHEDULE_ID, RETENTION_WORKFLOW_PREFIX } from './workflows/ids';
+import { retentionSummary } from './workflows/user-metadata';
 
 export interface EnsureScheduleInput {
   client: Client;
@@ -30,6 +31,7 @@ export async function ensureRetentionSchedule(input: EnsureScheduleInput): Promi
     workflowId: `${RETENTION_WORKFLOW_PREFIX}/${scheduleId}`,
     taskQueue: input.taskQueue,
     args: [{}] as [Record<string, never>],
+    staticSummary: retentionSummary(input.intervalMinutes),
   };
   try {
     await input.client.schedule.create({
@@ -47,8 +49,8 @@ export async function ensureRetentionSchedule(input: EnsureScheduleInput): Promi
   const current = await handle.describe();
   const intervals = current.spec.intervals ?? [];
   const sameInterval = intervals.length === 1 && intervals[0]?.every === every;
-  const sameQueue = current.action.type === 'startWorkflow' && current.action.taskQueue === input.taskQueue;
-  if (sameInterval && sameQueue) return 'unchanged';
+  const sameAction = current.action.type === 'startWorkflow' && current.action.taskQueue === input.taskQueue && current.action.staticSummary === action.staticSummary;
+  if (sameInterval && sameAction) return 'unchanged';
   await handle.update((previous) => ({ ...previous, spec: { intervals: [{ every }] }, action }));
   input.log.info('retention schedule updated', { scheduleId, every });
   return 'updated';

@@ -14,6 +14,7 @@ import type { Logger } from '../logger';
 import { processInboundEmail } from '../workflows';
 import { INBOUND_EMAIL_PREFIX } from '../workflows/ids';
 import { discardSignal, reprocessSignal, statusQuery, type ProcessInboundEmailInput, type ReprocessOverrides } from '../workflows/types';
+import { reprocessSummary } from '../workflows/user-metadata';
 
 const DEADLINE_MS = 5_000;
 const STATUSES = ['parked', 'failed', 'received', 'ticket_created', 'comment_added', 'note_added', 'suppressed', 'rejected', 'discarded'];
@@ -88,13 +89,14 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
       const origin = original.reprocessOf ?? workflowId;
       if (!origin.startsWith(INBOUND_EMAIL_PREFIX)) throw new Error('not an inbound email workflow');
       const runId = `${origin}/reprocess-${Date.now()}`;
+      const staticSummary = reprocessSummary(await description.staticSummary(), origin);
       await deadline(() =>
         deps.temporal.workflow.start(processInboundEmail, {
           workflowId: runId,
           taskQueue: deps.taskQueue,
           args: [{ ...original, reprocessOf: origin, overrides: { ...original.overrides, ...overrides } }],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          staticSummary: `reprocess of ${origin}`,
+          staticSummary,
         }),
       );
       res.status(202).json({ workflowId: runId, action: 'reprocess started', reprocessOf: origin });

@@ -14,6 +14,7 @@ import type { Logger } from '../logger';
 import type { RetentionStore } from '../ports/retention';
 import { eraseRequester } from '../workflows';
 import { erasureWorkflowId } from '../workflows/ids';
+import { erasureSummary } from '../workflows/user-metadata';
 
 /** How long `wait` holds the request: an erasure of a few hundred emails takes seconds. */
 const WAIT_MS = 120_000;
@@ -62,7 +63,7 @@ export function erasureAdminRouter(deps: { temporal: Client; taskQueue: string; 
         taskQueue: deps.taskQueue,
         args: [{ address: request.address, requestedBy: request.requestedBy, requestedAt: new Date().toISOString(), dryRun: request.dryRun }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-        staticSummary: request.dryRun ? 'erasure (dry run)' : 'erasure',
+        staticSummary: erasureSummary(request),
       });
       deps.log.info('erasure started', { workflowId, dryRun: request.dryRun, requestedBy: request.requestedBy });
     } catch (error) {

@@ -29,7 +29,7 @@ import type { ProcessInboundEmailInput } from '../workflows/types';
 import { checkEnvelope } from './envelope';
 import { addressesOf, NotAnEmailError, readHeaderBlock } from './mime-headers';
 import { readRaw } from './read-raw';
-import type { WorkflowClient } from './start-email-workflow';
+import { headlineOf, type EmailHeadline, type WorkflowClient } from './start-email-workflow';
 import type { AcceptAnswer, AcceptEmail, Envelope, IngressSource, RecipientAnswer, Refusal, RefusedRecipient, RetryCause } from './types';
 
 /** A workflow start that takes longer than this is answered retry-later (the sender retries). */
@@ -138,18 +138,18 @@ function pending(items: Planned[], reason: string): RecipientAnswer[] {
 async function startAll(
   deps: AcceptEmailDeps & { startDeadlineMs: number },
   planned: Planned[],
-  base: Omit<ProcessInboundEmailInput, 'recipient' | 'queue' | 'idempotencyKey'> & { messageId: string | null; contentSha256: string },
+  base: Omit<ProcessInboundEmailInput, 'recipient' | 'queue' | 'idempotencyKey'> & { messageId: string | null; contentSha256: string; headline: EmailHeadline },
   log: Logger,
 ): Promise<{ done: RecipientAnswer[] } | { failed: RecipientAnswer[] }> {
   const done: RecipientAnswer[] = [];
-  const { messageId, contentSha256: content, ...common } = base;
+  const { messageId, contentSha256: content, headline, ...common } = base;
   for (const [index, { recipient, queue, key }] of planned.entries()) {
     const input: ProcessInboundEmailInput = { ...common, recipient, queue, idempotencyKey: key, policy: { ...deps.policy } };
     let delivered;
     try {
       delivered = await deliverOnce(
         { temporal: deps.temporal, clashes: deps.clashes, taskQueue: deps.taskQueue, deadlineMs: deps.startDeadlineMs },
-        { input, messageId, contentSha256: content },
+        { input, messageId, contentSha256: content, headline },
       );
     } catch (error) {
       log.warn('workflow not started', { error, workflowId: planned[index]!.workflowId });
@@ -234,6 +234,7 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
       receivedAt: now().toISOString(),
       messageId,
       contentSha256: content,
+      headline: headlineOf(headers),
     };
     const outcome = await startAll({ ...deps, startDeadlineMs }, planned, base, log);
     if ('failed' in outcome) return retryLater('workflow-engine', ENGINE_UNAVAILABLE, rawKey, outcome.failed, resolved.refused);

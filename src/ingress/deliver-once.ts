@@ -14,7 +14,7 @@ import { contentKey, deliveryVerdict } from '../domain/idempotency';
 import type { Ledger } from '../ports/ledger';
 import { inboundEmailWorkflowId } from '../workflows/ids';
 import type { ProcessInboundEmailInput } from '../workflows/types';
-import { recordedContentSha256, startEmailWorkflow, type WorkflowClient } from './start-email-workflow';
+import { recordedContentSha256, startEmailWorkflow, type EmailHeadline, type WorkflowClient } from './start-email-workflow';
 
 export interface DeliverOnceDeps {
   temporal: WorkflowClient;
@@ -30,6 +30,8 @@ export interface DeliverOnceInput {
   /** The normalized Message-ID, or null when the email has none. */
   messageId: string | null;
   contentSha256: string;
+  /** Subject and sender, for the Temporal UI's summary of the workflow. */
+  headline?: EmailHeadline;
 }
 
 export interface Delivered {
@@ -49,6 +51,7 @@ export async function deliverOnce(deps: DeliverOnceDeps, delivery: DeliverOnceIn
       input: startInput,
       deadlineMs: deps.deadlineMs,
       memo: { contentSha256, ...(clashWith ? { messageIdClashWith: clashWith } : {}) },
+      ...(delivery.headline ? { headline: delivery.headline } : {}),
     });
 
   const first = inboundEmailWorkflowId(input.idempotencyKey);

@@ -4,11 +4,32 @@
  * compile error here, not a start that no worker picks up.
  */
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
+import libmime from 'libmime';
+import { DEFAULT_REDACTION_POLICY, redactText } from '../domain/redact';
 import { processInboundEmail } from '../workflows';
-import { EmailStatusKey, RecipientQueueKey } from '../workflows/search-attributes';
+import { EmailSenderKey, EmailStatusKey, EmailSubjectKey, RecipientQueueKey } from '../workflows/search-attributes';
 import type { ProcessInboundEmailInput } from '../workflows/types';
+import { clip, emailStartDetails, emailSummary, type EmailHeadline } from '../workflows/user-metadata';
+import { addressesOf, type HeaderBlock } from './mime-headers';
+
+export type { EmailHeadline } from '../workflows/user-metadata';
 
 export type WorkflowClient = Pick<Client, 'workflow' | 'connection'>;
+
+/** Room enough for a subject in the list's column, far below Temporal's limits on attribute size. */
+const SUBJECT_ATTRIBUTE_MAX_BYTES = 150;
+/** An address is at most 254 characters (RFC 5321); a longer From is cut, never refused by the server. */
+const SENDER_ATTRIBUTE_MAX_BYTES = 254;
+
+/**
+ * The server refuses a start that sets a search attribute it does not know. EmailSubject and
+ * EmailSender came later than the others: a cluster where they are not registered yet still starts
+ * the email, without them, rather than refusing all mail.
+ */
+function unknownSearchAttribute(error: unknown): boolean {
+  const messages = [error, (error as { cause?: unknown } | null)?.cause].map((e) => (e instanceof Error ? e.message : ''));
+  return messages.some((m) => /no mapping defined for search attribute|search attribute \S+ is not defined/i.test(m));
+}
 
 /**
  * Facts about the delivery kept beside the workflow (not in its input, so reading them needs no
@@ -20,16 +41,47 @@ export interface EmailMemo {
   messageIdClashWith?: string;
 }
 
+/**
+ * The subject and sender the Temporal UI lists the email by, from its header block: the subject
+ * decoded (RFC 2047) and redacted with every kind whatever the queue's policy (the UI is read by
+ * every operator, and Temporal keeps it for the namespace's retention), the sender's address.
+ */
+export function headlineOf(headers: HeaderBlock): EmailHeadline {
+  const raw = headers.get('subject');
+  let subject: string | null = null;
+  if (raw !== undefined) {
+    let decoded = raw;
+    try {
+      decoded = libmime.decodeWords(raw);
+    } catch {
+      // Undecodable words are shown as they came.
+    }
+    subject = redactText(decoded, DEFAULT_REDACTION_POLICY).text;
+  }
+  return { subject, from: addressesOf(headers.all('from'))[0] ?? null };
+}
+
 /** "exists": the id is taken (running, or closed within the namespace's retention). */
 export type StartResult = 'started' | 'exists';
 
 export async function startEmailWorkflow(
   temporal: WorkflowClient,
-  options: { workflowId: string; taskQueue: string; input: ProcessInboundEmailInput; deadlineMs: number; memo?: EmailMemo },
+  options: { workflowId: string; taskQueue: string; input: ProcessInboundEmailInput; deadlineMs: number; memo?: EmailMemo; headline?: EmailHeadline },
 ): Promise<StartResult> {
   const { workflowId, taskQueue, input, deadlineMs, memo } = options;
-  try {
-    await temporal.connection.withDeadline(Date.now() + deadlineMs, () =>
+  // Without a header block (a caller that has none) the envelope sender stands in.
+  const headline = options.headline ?? { subject: null, from: input.envelopeFrom };
+  const base = [
+    { key: RecipientQueueKey, value: input.queue },
+    { key: EmailStatusKey, value: 'received' },
+  ];
+  // What the UI's list can show as columns (the list shows no summaries).
+  const display = [
+    ...(headline.subject ? [{ key: EmailSubjectKey, value: clip(headline.subject, SUBJECT_ATTRIBUTE_MAX_BYTES) }] : []),
+    ...(headline.from ? [{ key: EmailSenderKey, value: clip(headline.from, SENDER_ATTRIBUTE_MAX_BYTES) }] : []),
+  ];
+  const start = (typedSearchAttributes: typeof base) =>
+    temporal.connection.withDeadline(Date.now() + deadlineMs, () =>
       temporal.workflow.start(processInboundEmail, {
         workflowId,
         taskQueue,
@@ -37,14 +89,19 @@ export async function startEmailWorkflow(
         // One email, one run: a running id is refused (FAIL) and a closed one is never re-run.
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         workflowIdConflictPolicy: WorkflowIdConflictPolicy.FAIL,
-        typedSearchAttributes: [
-          { key: RecipientQueueKey, value: input.queue },
-          { key: EmailStatusKey, value: 'received' },
-        ],
-        staticSummary: `email to ${input.queue}`,
+        typedSearchAttributes,
+        staticSummary: emailSummary(headline, input.queue),
+        staticDetails: emailStartDetails(workflowId, headline, input),
         ...(memo ? { memo: { ...memo } } : {}),
       }),
     );
+  try {
+    try {
+      await start([...base, ...display]);
+    } catch (error) {
+      if (display.length === 0 || !unknownSearchAttribute(error)) throw error;
+      await start(base);
+    }
     return 'started';
   } catch (error) {
     if (error instanceof WorkflowExecutionAlreadyStartedError) return 'exists';

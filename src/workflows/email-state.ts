@@ -9,6 +9,7 @@ import type { EmailRecord } from '../ports/ledger';
 import { failureMessage } from './parking';
 import { EmailStatusKey } from './search-attributes';
 import type { EmailOutcome, EmailState, ProcessInboundEmailInput } from './types';
+import { showEmailDetails } from './user-metadata';
 
 export function initialState(input: ProcessInboundEmailInput): EmailState {
   return {
@@ -79,6 +80,7 @@ export function createEnding(options: {
       state.step = 'done';
       state.outcome = outcome;
       upsertSearchAttributes([{ key: EmailStatusKey, value: outcome }]);
+      showEmailDetails(state);
       log.info('email finished', {
         outcome,
         queue: options.queue(),
@@ -98,6 +100,7 @@ export function createEnding(options: {
       state.step = 'done';
       state.outcome = 'failed';
       upsertSearchAttributes([{ key: EmailStatusKey, value: 'failed' }]);
+      showEmailDetails(state);
       log.error('email failed', { reasons: state.reasons });
     },
   };

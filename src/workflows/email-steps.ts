@@ -16,6 +16,7 @@ import type { activityProxies } from './activity-proxies';
 import type { Parking } from './parking';
 import { EmailClassKey, TicketIdKey } from './search-attributes';
 import type { EmailState, ProcessInboundEmailInput } from './types';
+import { showEmailDetails } from './user-metadata';
 
 export type Activities = ReturnType<typeof activityProxies>;
 
@@ -172,6 +173,7 @@ export function applyTicket(state: EmailState, ticket: RecordTicketResult): void
   state.reopened = ticket.reopened;
   state.linkedTicketId = ticket.linkedTicketId;
   if (ticket.ticketId) upsertSearchAttributes([{ key: TicketIdKey, value: ticket.ticketId }]);
+  showEmailDetails(state);
   for (const q of ticket.quarantined) state.reasons.push(`attachment "${q.filename}" quarantined: ${q.signature}`);
   // State only (no workflow command): runs recorded before `cut` existed replay unchanged.
   for (const line of ticket.cut ?? []) state.reasons.push(line);

@@ -7,6 +7,7 @@
 import { proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { ErasureCounts } from '../ports/retention';
+import { withSummaries } from './activity-proxies';
 
 export interface EraseRequesterInput {
   address: string;
@@ -21,11 +22,14 @@ export interface EraseRequesterResult {
   counts: ErasureCounts;
 }
 
-const activities = proxyActivities<Activities>({
-  startToCloseTimeout: '30 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
-});
+const activities = withSummaries(
+  proxyActivities<Activities>({
+    startToCloseTimeout: '30 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '2 seconds', backoffCoefficient: 2, maximumInterval: '2 minutes', maximumAttempts: 20 },
+  }),
+  ['planErasure', 'eraseObjects', 'eraseRows', 'recordErasure'],
+);
 
 export async function eraseRequester(input: EraseRequesterInput): Promise<EraseRequesterResult> {
   const id = workflowInfo().workflowId;

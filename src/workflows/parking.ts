@@ -9,6 +9,7 @@ import { ActivityFailure, ApplicationFailure, condition, log, setHandler, upsert
 import { ErrorType } from '../domain/errors';
 import { EmailStatusKey, ErrorTypeKey, ParkedStepKey, RecipientQueueKey } from './search-attributes';
 import { discardSignal, reprocessSignal, type EmailState, type EmailStep, type ReprocessOverrides } from './types';
+import { parkSummary, showEmailDetails } from './user-metadata';
 
 export const DEFAULT_PARK_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
@@ -58,6 +59,7 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
       { key: ErrorTypeKey, value: errorType },
     ]);
     log.warn('email parked', { step: name, errorType, error: state.parked.message });
+    showEmailDetails(state);
   };
   const unpark = (): void => {
     state.parked = null;
@@ -66,6 +68,7 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
       { key: ParkedStepKey, value: null },
       { key: ErrorTypeKey, value: null },
     ]);
+    showEmailDetails(state);
   };
   const apply = (name: EmailStep, reprocess: Extract<Decision, { kind: 'reprocess' }>): void => {
     overrides = { ...overrides, ...reprocess.overrides };
@@ -83,6 +86,7 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
       for (;;) {
         state.step = name;
         upsertSearchAttributes([{ key: EmailStatusKey, value: name }]);
+        showEmailDetails(state);
         try {
           return await work();
         } catch (error) {
@@ -91,7 +95,7 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
           const fromActivity = error instanceof ActivityFailure || error instanceof ApplicationFailure;
           if (!fromActivity || failureType(error) === ErrorType.MalformedEmail) throw error;
           park(name, error);
-          const woken = await condition(() => decision !== null, timeoutMs);
+          const woken = await condition(() => decision !== null, timeoutMs, { summary: parkSummary(state.parked!) });
           const taken = decision;
           decision = null;
           unpark();

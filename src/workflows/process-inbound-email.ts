@@ -19,6 +19,7 @@ import { acknowledge, applyThread, applyTicket, applyVerdict, findThreadWaiting,
 import { createParking, Discarded, failureMessage, failureType } from './parking';
 import { EmailStatusKey, RecipientQueueKey } from './search-attributes';
 import { statusQuery, type EmailState, type ProcessInboundEmailInput } from './types';
+import { showEmailDetails } from './user-metadata';
 
 const DEFAULT_WAIT_FOR_PARENT_SECONDS = 120;
 const PARSE_SMALL_LOCALLY = 'parse-small-locally';
@@ -31,6 +32,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   const activities = activityProxies(input.policy?.maxAttempts);
   const state = initialState(input);
   setHandler(statusQuery, () => state);
+  showEmailDetails(state);
   const parking = createParking({ state, overrides: input.overrides, parkTimeoutSeconds: input.policy?.parkTimeoutSeconds });
   const { step } = parking;
   const queue = (): string => parking.overrides().queue ?? input.queue;

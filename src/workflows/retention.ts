@@ -8,6 +8,7 @@
 import { continueAsNew, log, proxyActivities, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { OBJECT_KINDS, OBJECT_PREFIXES, type ObjectKind } from '../domain/retention';
+import { withSummaries } from './activity-proxies';
 
 export interface RetentionTotals {
   listed: number;
@@ -29,11 +30,14 @@ export interface RetentionSweepInput {
 /** About 10 events a call: 200 calls keep a run near 2,000 events, a fifth of the warning mark. */
 const DEFAULT_CALLS_PER_RUN = 200;
 
-const { sweepObjects, purgeEmailRecords } = proxyActivities<Activities>({
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10 },
-});
+const { sweepObjects, purgeEmailRecords } = withSummaries(
+  proxyActivities<Activities>({
+    startToCloseTimeout: '10 minutes',
+    heartbeatTimeout: '30 seconds',
+    retry: { initialInterval: '5 seconds', backoffCoefficient: 2, maximumInterval: '5 minutes', maximumAttempts: 10 },
+  }),
+  ['sweepObjects', 'purgeEmailRecords'],
+);
 
 export async function retentionSweep(input: RetentionSweepInput = {}): Promise<RetentionTotals> {
   const now = input.now ?? new Date(workflowInfo().startTime.getTime()).toISOString();
