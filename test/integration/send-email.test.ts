@@ -133,10 +133,10 @@ describe('scripts/send-email exits as an MTA hook must', () => {
     oneLine(run, /^send-email: refused permanently with 400: \S/);
   });
 
-  test('401 a wrong signing secret: exit 65, a permanent refusal the operator must fix', async () => {
+  test('401 a wrong signing secret: exit 75, the MTA keeps the mail while the operator fixes the hook', async () => {
     const run = await sendEmail(await emailFile('unsigned'), { API_PORT: String(api.port), INGRESS_SECRETS: 'not-the-configured-ingress-secret' });
-    assert.equal(run.code, 65);
-    oneLine(run, /^send-email: refused permanently with 401/);
+    assert.equal(run.code, 75);
+    oneLine(run, /^send-email: authentication refused with 401.*INGRESS_SECRETS/);
   });
 
   test('413 over the size cap: exit 65', async () => {
