@@ -17,7 +17,7 @@ export function initialState(input: ProcessInboundEmailInput): EmailState {
     messageId: null,
     subject: null,
     requester: input.envelopeFrom,
-    queue: input.queue,
+    queue: input.overrides?.queue ?? input.queue,
     ticketId: null,
     ticketNumber: null,
     threadedOn: null,

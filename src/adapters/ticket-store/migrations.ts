@@ -364,6 +364,32 @@ CREATE TABLE erasures (
 );
 CREATE INDEX erasures_subject ON erasures (subject_digest);`,
   },
+  {
+    version: 8,
+    name: 'ticket moves: an operator put a ticket in another queue (reprocess --queue)',
+    // No foreign key to tickets: erasure deletes a ticket's moves with it (retention-store.ts), and
+    // the ledger keeps its own rows apart from any helpdesk's. One row per move a run made.
+    sqlite: `
+CREATE TABLE ticket_moves (
+  ticket_id TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  to_queue TEXT NOT NULL,
+  from_queue TEXT NOT NULL,
+  moved_by TEXT NOT NULL,
+  created TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, workflow_id, to_queue)
+);`,
+    postgres: `
+CREATE TABLE ticket_moves (
+  ticket_id text NOT NULL,
+  workflow_id text NOT NULL,
+  to_queue text NOT NULL,
+  from_queue text NOT NULL,
+  moved_by text NOT NULL,
+  created timestamptz(3) NOT NULL,
+  PRIMARY KEY (ticket_id, workflow_id, to_queue)
+);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */
