@@ -499,6 +499,28 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
       });
     });
 
+    describe('ticket moves', () => {
+      test('a move is recorded once per ticket, run and target queue, with its origin and who asked', async () => {
+        const ticket = await openTicket();
+        const run = `inbound-email/${nextKey('wf')}/reprocess-1`;
+        const move = { ticketId: ticket.id, fromQueue: 'support@mailgate.example', toQueue: 'Billing@mailgate.example', workflowId: run, by: 'ops via admin api' };
+        await ledger.recordTicketMove(move);
+        await ledger.recordTicketMove({ ...move, fromQueue: 'billing@mailgate.example' });
+        await Promise.all(Array.from({ length: PARALLEL }, () => ledger.recordTicketMove(move)));
+        await ledger.recordTicketMove({ ...move, fromQueue: 'billing@mailgate.example', toQueue: 'sales@mailgate.example' });
+        const moves = (await ledger.ticketMoves(ticket.id)).sort((a, b) => a.toQueue.localeCompare(b.toQueue));
+        assert.deepEqual(
+          moves.map((m) => [m.ticketId, m.fromQueue, m.toQueue, m.workflowId, m.by]),
+          [
+            [ticket.id, 'support@mailgate.example', 'billing@mailgate.example', run, 'ops via admin api'],
+            [ticket.id, 'billing@mailgate.example', 'sales@mailgate.example', run, 'ops via admin api'],
+          ],
+        );
+        assert.ok(!Number.isNaN(Date.parse(moves[0]!.created)));
+        assert.deepEqual(await ledger.ticketMoves((await openTicket()).id), []);
+      });
+    });
+
     describe('email records', () => {
       test('a recorded email reads back as recorded, with when it was created and last updated', async () => {
         const ticket = await openTicket();
