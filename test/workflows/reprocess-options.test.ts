@@ -294,6 +294,45 @@ describe('reprocess of a completed email', () => {
   });
 });
 
+describe('when an email parks', () => {
+  test('a permanent failure (SMTP 5xx) parks at once, after one attempt, whatever the retry budget', async () => {
+    const fakes = new RecordedActivities({
+      sendAcknowledgement: (input, call) =>
+        call === 1
+          ? (() => {
+              throw ApplicationFailure.nonRetryable('550 5.1.1 mailbox unavailable', ErrorType.SmtpRejected);
+            })()
+          : { messageId: `ack-${input.ticketNumber}@mailgate.test`, sent: true, recorded: true, reason: 'sent' },
+    });
+    const result = await run(fakes, email({ policy: { maxAttempts: 25 } }), async (handle) => {
+      const parked = await whenParked(handle);
+      assert.equal(parked.parked?.errorType, ErrorType.SmtpRejected);
+      assert.equal(fakes.count('sendAcknowledgement'), 1, 'parked after the first attempt');
+      await handle.signal(reprocessSignal, { by: OPERATOR });
+    });
+    assert.equal(finished(result).outcome, 'ticket_created');
+  });
+
+  test('a transient failure is retried first: the step parks after its budget of attempts', async () => {
+    const fakes = new RecordedActivities({
+      parseEmail: () => summary({ attachments: [attachment(0, 'a.pdf')] }),
+      scanAttachments: ({ parts }, call) =>
+        call <= 3
+          ? (() => {
+              throw ApplicationFailure.retryable('clamd: connect ECONNREFUSED', ErrorType.ScannerUnavailable);
+            })()
+          : parts.map((p) => ({ index: p.index, status: 'clean' as const, detail: null })),
+    });
+    const result = await run(fakes, email({ policy: { maxAttempts: 3 } }), async (handle) => {
+      await whenParked(handle, 30_000);
+      assert.equal(fakes.count('scanAttachments'), 3, 'three attempts, then parked');
+      assert.deepEqual(fakes.calls.filter((c) => c.name === 'scanAttachments').map((c) => c.attempt), [1, 2, 3]);
+      await handle.signal(reprocessSignal, { by: OPERATOR });
+    });
+    assert.equal(finished(result).outcome, 'ticket_created');
+  });
+});
+
 describe('the park timeout', () => {
   test('a parked email nobody answers fails with the step error when the 7-day timeout passes, and its record says why', async () => {
     const fakes = new RecordedActivities(failingAt('storing', false));
