@@ -4,7 +4,6 @@
  */
 import { execFile } from 'node:child_process';
 import path from 'node:path';
-
 import { ROOT } from './stack';
 
 /**
