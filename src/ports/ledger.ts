@@ -52,7 +52,8 @@ export interface EmailRecord {
   queue: string;
   sender: string | null;
   subject: string;
-  emailClass: EmailClass;
+  /** Null when the email failed or was discarded before it was classified (parked at parsing). */
+  emailClass: EmailClass | null;
   /** The classification and threading rules that matched, in order. */
   evidence: string[];
   outcome: EmailOutcomeRecord;

@@ -535,6 +535,15 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
         assert.equal(updated, created);
       });
 
+      test('an email that failed before it was classified is recorded with no class', async () => {
+        const record = emailRecord({ emailClass: null, outcome: 'failed', reason: 'parked at parsing for 7 days without an operator decision (park timeout): failed', ticketId: null });
+        await ledger.recordEmail(record);
+        const stored = await ledger.getEmail(record.workflowId);
+        assert.equal(stored?.emailClass, null);
+        assert.equal(stored?.outcome, 'failed');
+        assert.equal(stored?.reason, record.reason);
+      });
+
       test('recording the same workflow again replaces the outcome: the latest wins, created stays', async () => {
         const first = emailRecord({ outcome: 'failed', reason: 'the helpdesk refused the ticket', ticketId: null });
         await ledger.recordEmail(first);

@@ -247,10 +247,10 @@ describe('discard at every step', () => {
       assert.ok(state.reasons.includes(reason), state.reasons.join('; '));
       assert.equal(step === 'ticketing' ? 1 : 0, fakes.count('recordTicket'));
       assert.equal(state.ticketId, null);
-      // An email not yet classified has no email record (its class is part of the record).
+      // Discarded before it was classified (parsing, classifying): recorded too, with no class.
       const record = fakes.inputs('recordEmail')[0];
-      if (step === 'parsing' || step === 'classifying') assert.equal(record, undefined);
-      else assert.deepEqual([record?.outcome, record?.reason], ['rejected', reason]);
+      assert.deepEqual([record?.outcome, record?.reason], ['rejected', reason]);
+      assert.equal(record?.emailClass, step === 'parsing' || step === 'classifying' ? null : 'human');
       assert.equal(result.searchAttributes.get(EmailStatusKey), 'discarded');
     });
   }
@@ -344,6 +344,15 @@ describe('the park timeout', () => {
     assert.match(record?.reason ?? '', /parked at storing for 7 days without an operator decision \(park timeout\): failed/);
     assert.match(record?.reason ?? '', /storing failed: ObjectStoreUnavailable: the service said no/);
     assert.equal(result.searchAttributes.get(EmailStatusKey), 'failed');
+  });
+
+  test('an email parked at parsing that nobody answers is recorded as failed too, with no class', async () => {
+    const fakes = new RecordedActivities(failingAt('parsing', false));
+    const result = await run(fakes, email());
+    assert.ok(result.error instanceof WorkflowFailedError, String(result.error));
+    const [record] = fakes.inputs('recordEmail');
+    assert.deepEqual([record?.outcome, record?.emailClass], ['failed', null]);
+    assert.match(record?.reason ?? '', /^parked at parsing for 7 days without an operator decision \(park timeout\): failed; parsing failed: /);
   });
 
   test('a reprocess a minute before the timeout still works: the email ends with its ticket', async () => {

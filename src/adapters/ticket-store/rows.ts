@@ -104,7 +104,7 @@ export function toEmail(row: Row): EmailRecord & { created: string; updated: str
     queue: text(row, 'queue'),
     sender: nullableText(row, 'sender'),
     subject: text(row, 'subject'),
-    emailClass: oneOf<EmailClass>(row, 'email_class', EMAIL_CLASSES),
+    emailClass: nullableText(row, 'email_class') === null ? null : oneOf<EmailClass>(row, 'email_class', EMAIL_CLASSES),
     evidence: stringList(row, 'evidence'),
     outcome: oneOf<EmailOutcomeRecord>(row, 'outcome', EMAIL_OUTCOMES),
     reason: nullableText(row, 'reason'),
