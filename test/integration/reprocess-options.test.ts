@@ -12,6 +12,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { promisify } from 'node:util';
@@ -19,7 +20,8 @@ import { startApp, type RunningApp } from '../helpers/app';
 import { receivedMail } from '../helpers/maildev';
 import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket, type EmailView } from '../helpers/pipeline';
-import { eventually, ROOT, stack, unique } from '../helpers/stack';
+import { createS3ObjectStore } from '../../src/adapters/object-store';
+import { config, eventually, ROOT, stack, unique } from '../helpers/stack';
 import { readOnlyPrefix } from '../helpers/seaweed';
 
 const run = promisify(execFile);
@@ -33,6 +35,9 @@ const OPTIONS: Option[] = ['skip-ack', 'queue', 'force-new-ticket', 'discard'];
 describe('reprocess options on every step, against the real stack', () => {
   let app: RunningApp;
   let db: DatabaseSync;
+  const objects = createS3ObjectStore(config.s3);
+  /** The raw message last sent: one the object store had stored before it was stopped. */
+  let rawOfParent = '';
   const restores: (() => Promise<void>)[] = [];
 
   const cli = async (...args: string[]): Promise<{ code: number; stdout: string }> => {
@@ -64,8 +69,11 @@ describe('reprocess options on every step, against the real stack', () => {
       messageId: `<${options.messageId}>`,
       ...(options.inReplyTo ? { inReplyTo: `<${options.inReplyTo}>`, references: [`<${options.inReplyTo}>`] } : {}),
       text: `${options.subject}\n`,
-      ...(options.attachment ? { attachments: [{ filename: 'notes.txt', content: `notes for ${options.subject}` }] } : {}),
+      // Unique content: attachments are stored by content hash, and a copy stored earlier is only refreshed.
+      ...(options.attachment ? { attachments: [{ filename: 'notes.txt', content: `notes for ${options.messageId}` }] } : {}),
     });
+    // The ingress stores the bytes as raw/<sha256>.
+    rawOfParent = createHash('sha256').update(raw).digest('hex');
     const posted = await postMime(app.url, raw);
     assert.equal(posted.status, 202, JSON.stringify(posted.body));
     return posted.body.emails![0]!.workflowId;
@@ -77,7 +85,11 @@ describe('reprocess options on every step, against the real stack', () => {
       // The raw bytes must be stored first (the ingress writes them): the worker waits until then.
       workerDownWhilePosting: true,
       down: () => stack('down', 's3'),
-      up: () => stack('up', 's3'),
+      up: async () => {
+        await stack('up', 's3');
+        // The gateway answers before its volume server is back: a reprocess then would park again.
+        await eventually('the restarted object store to read what it stored', () => objects.getBuffer(`raw/${rawOfParent}`).then(() => true), 60_000);
+      },
     },
     threading: {
       down: async () => void db.exec('ALTER TABLE thread_index RENAME TO thread_index_taken_away'),
