@@ -253,6 +253,9 @@ describe('reprocess options on every step, against the real stack', () => {
     assert.equal(refused.status, 409);
     assert.match(((await refused.json()) as { reason: string }).reason, /already opened ticket .+ of its own/);
 
+    const badName = await apiFetch(`${app.url}/v1/emails/${parent.workflowId}/reprocess`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ skipAck: true, by: 'ops\u0007\u202e' }) });
+    assert.equal(badName.status, 400, 'an operator name with control characters is refused');
+
     const reply = await settled(app.url, await send({ from: customer, subject: 'Re: Printer', messageId: `${unique('fr')}@customer.example`, inReplyTo: parentId }));
     assert.equal(reply.state?.outcome, 'comment_added');
     const once = await cli('emails', 'reprocess', reply.workflowId, '--force-new-ticket');
