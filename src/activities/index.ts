@@ -15,6 +15,7 @@ import { createClassifyEmail } from './classify-email';
 import { createFindThread } from './find-thread';
 import { createParseEmail } from './parse-email';
 import { createRecordEmail } from './record-email';
+import { createMoveTicket } from './move-ticket';
 import { createRecordTicket } from './record-ticket';
 import { createScanAttachments } from './scan-attachments';
 import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send-acknowledgement';
@@ -69,6 +70,7 @@ export function createActivities(deps: ActivityDeps) {
     storeAttachments: createStoreAttachments(deps),
     findThread: createFindThread(deps),
     recordTicket: createRecordTicket(deps),
+    moveTicket: createMoveTicket(deps),
     sendAcknowledgement: createSendAcknowledgement(deps),
     markAcknowledgementSent: createMarkAcknowledgementSent(deps),
     ...createRecordEmail(deps),

@@ -7,7 +7,9 @@
  * A human reply from someone who does not take part in the ticket (issue 12) opens a new ticket
  * linked to it, noted on both, or becomes an internal note (STRANGER_REPLY); it never comments
  * publicly and never reopens. The To and Cc parties of a message accepted onto a ticket become its
- * participants, so a colleague Cc'd by the customer may answer.
+ * participants, so a colleague Cc'd by the customer may answer. When an operator reprocessed the
+ * email with a queue (`move`), the ticket it lands on is moved to that queue (recorded in the ledger,
+ * noted on the ticket) instead of gaining an extra queue (./move-ticket.ts).
  */
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../adapters/object-store';
@@ -25,6 +27,7 @@ import type { ThreadMatchFound } from './find-thread';
 import { redactionFor, type Rules } from '../rules';
 import { metrics, secondsSince } from '../metrics';
 import { rethrowAsFailure } from './failures';
+import { moveTicket, type MoveTicketResult } from './move-ticket';
 import { activityLog } from './log';
 
 export interface RecordTicketInput {
@@ -61,6 +64,11 @@ export interface RecordTicketInput {
    * for the other message's and silently dropped.
    */
   clashKey?: string;
+  /**
+   * Set when an operator put the email in `queue` on reprocess: the ticket it opens or lands on is
+   * moved there when it is in another queue (issue 13), never merely given an extra queue.
+   */
+  move?: { by: string; runWorkflowId: string };
 }
 
 export interface RecordTicketResult {
@@ -76,6 +84,8 @@ export interface RecordTicketResult {
   reason: string | null;
   /** What a limit cut from the ticket (the text past maxTextChars); absent in results recorded before it. */
   cut?: string[];
+  /** The operator's queue moved the ticket (absent when nothing moved). */
+  moved?: MoveTicketResult;
 }
 
 function attachmentRecord(attachment: AttachmentFacts): AttachmentRecord {
@@ -185,15 +195,19 @@ async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComm
     tags: [...input.tags, ...(input.redactions ?? []).filter((r) => r.count > 0).map((r) => `redacted:${r.kind}`)].slice(0, 50),
     linkedTicketId,
   });
-  if (created.ticket.queue !== input.queue) await deps.helpdesk.noteQueue(created.ticket.id, input.queue);
-  await remember(deps.ledger, input, created.ticket.id, created.ticket.queue);
+  if (created.ticket.queue !== input.queue) {
+    if (input.move) result.moved = await moveTicket(deps, { ticketId: created.ticket.id, queue: input.queue, ...input.move });
+    else await deps.helpdesk.noteQueue(created.ticket.id, input.queue);
+  }
+  await remember(deps.ledger, input, created.ticket.id, result.moved ? input.queue : created.ticket.queue);
   Object.assign(result, {
     outcome: 'ticket_created',
     ticketId: created.ticket.id,
     ticketNumber: created.ticket.number,
     // A redelivery of the same email is acknowledged again (the send is idempotent per workflow);
-    // a second queue of a shared ticket is not.
-    ticketCreated: created.created || created.ticket.queue === input.queue,
+    // a second queue of a shared ticket is not; a ticket of this email's own key that the operator
+    // moved is still this email's.
+    ticketCreated: created.created || created.ticket.queue === input.queue || (seed === null && result.moved !== undefined),
     linkedTicketId,
   });
 }
@@ -225,6 +239,10 @@ async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, 
     await deps.helpdesk.addComment(on.ticketId, comment);
     await remember(deps.ledger, input, on.ticketId, queue);
     Object.assign(result, { outcome, ticketId: on.ticketId, ticketNumber: on.ticketNumber });
+    if (input.move) {
+      const moved = await moveTicket(deps, { ticketId: on.ticketId, queue: input.queue, ...input.move });
+      if (moved.moved) result.moved = moved;
+    }
   };
   if (action === 'suppress') result.reason = `${input.classLabel} that refers to no known ticket`;
   else if (action === 'open') await openTicket(deps, input, comment, null, result);

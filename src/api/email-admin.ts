@@ -3,14 +3,19 @@
  *   GET  /v1/emails?status=parked            emails by EmailStatus, newest first (Temporal visibility)
  *   POST /v1/emails/<id>/reprocess           parked: retry from the failed step (signal); completed:
  *                                            a new run keyed by the original, so nothing doubles
- *   POST /v1/emails/<id>/discard             parked: end with {"reason"} recorded
- * Body overrides for reprocess: {"queue", "skipAck", "forceNewTicket"}.
+ *   POST /v1/emails/<id>/discard             parked: end with {"reason"} recorded; once the email
+ *                                            opened its ticket, only the acknowledgement is given up
+ * Body overrides for reprocess: {"queue", "skipAck", "forceNewTicket"}; both take an optional "by"
+ * (the operator's name, shown as "<by> via admin api" in the email's reasons). forceNewTicket on an
+ * email that opened a ticket of its own is refused with 409: a second ticket would double it.
  */
 import express, { type Request, type Response, type Router } from 'express';
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { isAddress, normalizeAddress } from '../domain/addresses';
+import { forceNewTicketRefusal } from '../domain/decisions';
 import type { Logger } from '../logger';
+import type { Ledger } from '../ports/ledger';
 import { processInboundEmail } from '../workflows';
 import { INBOUND_EMAIL_PREFIX } from '../workflows/ids';
 import { discardSignal, reprocessSignal, statusQuery, type ProcessInboundEmailInput, type ReprocessOverrides } from '../workflows/types';
@@ -40,7 +45,20 @@ function overridesOf(body: unknown): ReprocessOverrides | string {
   return out;
 }
 
-export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; log: Logger }): Router {
+const MAX_BY_CHARS = 100;
+
+/** Who asks: the admin API, and the operator's name when the request gives one. */
+function requesterOf(body: unknown): string | { error: string } {
+  const by = (body as { by?: unknown } | undefined)?.by;
+  if (by === undefined) return 'admin api';
+  // Printable text only: the name lands in reasons, logs and the ticket's notes.
+  if (typeof by !== 'string' || by.trim() === '' || by.length > MAX_BY_CHARS || /[\p{Cc}\p{Cf}]/u.test(by)) {
+    return { error: `by must be the operator's name (1-${MAX_BY_CHARS} printable characters)` };
+  }
+  return `${by.trim()} via admin api`;
+}
+
+export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; log: Logger; tickets: Pick<Ledger, 'getEmail'> }): Router {
   const router = express.Router();
   const deadline = <T>(fn: () => Promise<T>): Promise<T> => deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, fn);
 
@@ -68,6 +86,11 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
       res.status(400).json({ error: 'bad_request', reason: overrides });
       return;
     }
+    const by = requesterOf(req.body);
+    if (typeof by !== 'string') {
+      res.status(400).json({ error: 'bad_request', reason: by.error });
+      return;
+    }
     const handle = deps.temporal.workflow.getHandle(workflowId);
     try {
       const description = await deadline(() => handle.describe());
@@ -77,7 +100,12 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
           res.status(409).json({ error: 'not_parked', reason: `the email is running (step ${state.step}), not parked` });
           return;
         }
-        await deadline(() => handle.signal(reprocessSignal, { ...overrides, by: 'admin api' }));
+        const refused = overrides.forceNewTicket ? forceNewTicketRefusal({ ownTicket: state.ticketId ? { id: state.ticketId, number: state.ticketNumber } : null }) : null;
+        if (refused) {
+          res.status(409).json({ error: 'conflict', reason: refused });
+          return;
+        }
+        await deadline(() => handle.signal(reprocessSignal, { ...overrides, by }));
         res.status(202).json({ workflowId, action: 'reprocess signalled', from: state.parked.step });
         return;
       }
@@ -88,13 +116,24 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
       const original = defaultPayloadConverter.fromPayload<ProcessInboundEmailInput>(payload);
       const origin = original.reprocessOf ?? workflowId;
       if (!origin.startsWith(INBOUND_EMAIL_PREFIX)) throw new Error('not an inbound email workflow');
+      if (overrides.forceNewTicket) {
+        // The email record holds the latest outcome of every run; a failed email with a ticket failed
+        // at acknowledging, after opening its own.
+        const record = await deps.tickets.getEmail(origin);
+        const own = record?.ticketId && (record.outcome === 'ticket_created' || record.outcome === 'failed') ? { id: record.ticketId, number: null } : null;
+        const refused = forceNewTicketRefusal({ ownTicket: own });
+        if (refused) {
+          res.status(409).json({ error: 'conflict', reason: refused });
+          return;
+        }
+      }
       const runId = `${origin}/reprocess-${Date.now()}`;
       const staticSummary = reprocessSummary(await description.staticSummary(), origin);
       await deadline(() =>
         deps.temporal.workflow.start(processInboundEmail, {
           workflowId: runId,
           taskQueue: deps.taskQueue,
-          args: [{ ...original, reprocessOf: origin, overrides: { ...original.overrides, ...overrides } }],
+          args: [{ ...original, reprocessOf: origin, overrides: { ...original.overrides, ...overrides }, reprocessedBy: by }],
           workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
           staticSummary,
         }),
@@ -120,6 +159,11 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
       res.status(400).json({ error: 'bad_request', reason: 'body must be {"reason": "why"} (1-500 characters)' });
       return;
     }
+    const by = requesterOf(req.body);
+    if (typeof by !== 'string') {
+      res.status(400).json({ error: 'bad_request', reason: by.error });
+      return;
+    }
     const handle = deps.temporal.workflow.getHandle(workflowId);
     try {
       const state = await deadline(() => handle.query(statusQuery));
@@ -127,8 +171,12 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
         res.status(409).json({ error: 'not_parked', reason: `only a parked email can be discarded (this one is ${state.outcome})` });
         return;
       }
-      await deadline(() => handle.signal(discardSignal, { reason: reason.trim(), by: 'admin api' }));
-      res.status(202).json({ workflowId, action: 'discard signalled' });
+      await deadline(() => handle.signal(discardSignal, { reason: reason.trim(), by }));
+      // Once the email opened its ticket, the ticket stays: only the acknowledgement is given up.
+      const effect = state.ticketId
+        ? `the email keeps its ticket ${state.ticketNumber === null ? state.ticketId : `MG-${state.ticketNumber}`} (ticket_created); only the acknowledgement is given up`
+        : 'the email ends as discarded (recorded as rejected)';
+      res.status(202).json({ workflowId, action: 'discard signalled', effect });
     } catch (error) {
       if (error instanceof WorkflowNotFoundError) {
         res.status(404).json({ error: 'not_found', reason: `no email workflow ${workflowId}` });

@@ -3,8 +3,8 @@
  * MAILGATE_API_URL in the environment; scripts/mailgate sets them from the config files):
  *   mailgate emails list [--status parked]
  *   mailgate emails show <workflow-id>
- *   mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket]
- *   mailgate emails discard <workflow-id> --reason TEXT
+ *   mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket] [--by NAME]
+ *   mailgate emails discard <workflow-id> --reason TEXT [--by NAME]
  *   mailgate undeliverable list [--limit N]
  *   mailgate undeliverable clear <address>
  *   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
@@ -15,8 +15,14 @@ import { parseArgs } from 'node:util';
 const USAGE = `usage:
   mailgate emails list [--status parked|failed|ticket_created|...] [--limit N]
   mailgate emails show <workflow-id>
-  mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket]
-  mailgate emails discard <workflow-id> --reason TEXT
+  mailgate emails reprocess <workflow-id> [--queue ADDRESS] [--skip-ack] [--force-new-ticket] [--by NAME]
+    parked: retries the failed step with the options; finished: a new run keyed by the original
+    --queue             the retried step and all after it use ADDRESS; an existing ticket moves there
+    --skip-ack          no acknowledgement is sent (also when parked at acknowledging)
+    --force-new-ticket  a ticket of its own instead of the thread's (refused once it opened one)
+  mailgate emails discard <workflow-id> --reason TEXT [--by NAME]
+    parked: ends the email with the reason; once it opened its ticket, the ticket stays and only the
+    acknowledgement is given up
   mailgate undeliverable list [--limit N]
   mailgate undeliverable clear <address>
   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
@@ -51,6 +57,7 @@ async function main(argv: string[]): Promise<number> {
       'skip-ack': { type: 'boolean', default: false },
       'force-new-ticket': { type: 'boolean', default: false },
       reason: { type: 'string' },
+      by: { type: 'string' },
       'requested-by': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'request-id': { type: 'string' },
@@ -99,11 +106,12 @@ async function main(argv: string[]): Promise<number> {
         ...(values.queue ? { queue: values.queue } : {}),
         ...(values['skip-ack'] ? { skipAck: true } : {}),
         ...(values['force-new-ticket'] ? { forceNewTicket: true } : {}),
+        ...(values.by ? { by: values.by } : {}),
       });
       break;
     case 'discard':
       if (!id || !values.reason) return (out(USAGE), 2);
-      result = await call('POST', `/v1/emails/${id}/discard`, { reason: values.reason });
+      result = await call('POST', `/v1/emails/${id}/discard`, { reason: values.reason, ...(values.by ? { by: values.by } : {}) });
       break;
     default:
       out(USAGE);

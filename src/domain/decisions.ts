@@ -79,12 +79,46 @@ export function acknowledgementRefusal(input: {
   ticketCreated: boolean;
   /** An operator asked for no acknowledgement on reprocess. */
   skipAck: boolean;
+  /** Who asked, when known. */
+  skippedBy?: string;
 }): string | null {
   if (input.emailClass !== 'human') return `not acknowledged: only human mail is (class ${input.emailClass})`;
   if (!input.requester) return 'not acknowledged: the email has no sender address';
   if (!input.ticketCreated) return 'not acknowledged: the ticket was opened through another queue';
-  if (input.skipAck) return 'not acknowledged: skipped on reprocess';
+  if (input.skipAck) return input.skippedBy ? `not acknowledged: skipped on reprocess by ${input.skippedBy}` : 'not acknowledged: skipped on reprocess';
   return null;
+}
+
+/**
+ * Why forceNewTicket cannot apply, or null when it can: once an email opened a ticket of its own
+ * there is no thread to leave, and a second ticket for one email would double it. (A reply that
+ * commented on a thread's ticket may still be forced: that opens its one forced ticket.)
+ */
+export function forceNewTicketRefusal(input: { ownTicket: { id: string; number: number | null } | null }): string | null {
+  if (!input.ownTicket) return null;
+  const name = input.ownTicket.number === null ? input.ownTicket.id : `MG-${input.ownTicket.number} (${input.ownTicket.id})`;
+  return `the email already opened ticket ${name} of its own: force-new-ticket would double it; it applies only to an email that threaded onto another ticket or has no ticket yet`;
+}
+
+/**
+ * What an operator's discard of a parked email means. Before the email has a ticket it ends
+ * `discarded` (recorded as rejected). Once it opened one (parked at acknowledging) the ticket is
+ * live and stays: only the acknowledgement is given up, and the email stays ticket_created.
+ */
+export function discardEnding(input: {
+  step: string;
+  by: string;
+  reason: string;
+  /** The email opened its ticket before it parked. */
+  ticketCreated: boolean;
+  /** The acknowledgement already went out (only its ledger mark was pending). */
+  acknowledgementSent: boolean;
+}): { outcome: 'discarded' | 'ticket_created'; reason: string } {
+  if (!input.ticketCreated) return { outcome: 'discarded', reason: `discarded by ${input.by} while parked at ${input.step}: ${input.reason}` };
+  if (input.acknowledgementSent) {
+    return { outcome: 'ticket_created', reason: `acknowledgement sent, its ledger mark discarded by ${input.by}: ${input.reason}` };
+  }
+  return { outcome: 'ticket_created', reason: `acknowledgement discarded by ${input.by}: ${input.reason}` };
 }
 
 /** The outcome the email's durable record keeps (a discarded email is recorded as rejected). */

@@ -12,6 +12,7 @@
  *   getTicket         read a ticket's status (and who asked, in which queue)
  *   setStatus         reopen (or close) a ticket
  *   noteQueue         note that the same email also reached another queue
+ *   moveTicket        put a ticket in another queue (an operator's reprocess --queue)
  *   attachments       travel with a comment (`NewComment.attachments`): each carries its scan
  *                     verdict, and only a clean one has a storage key to link
  *   link              `NewTicket.linkedTicketId`: a follow-up of a closed ticket
@@ -102,6 +103,11 @@ export interface Helpdesk {
   setStatus(ticketId: string, status: TicketStatus): Promise<HelpdeskTicket>;
   /** Notes another queue on a ticket, when one ticket serves several queues (idempotent). Unknown ticket → a not-found error. */
   noteQueue(ticketId: string, queue: string): Promise<void>;
+  /**
+   * Puts the ticket in `queue` (it is no longer an extra queue of the ticket, if it was one).
+   * Idempotent: a ticket already there is returned as it is. Unknown ticket → a not-found error.
+   */
+  moveTicket(ticketId: string, queue: string): Promise<HelpdeskTicket>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
 }

@@ -13,6 +13,7 @@
  *   replay claims      request signatures seen once at the ingress
  *   email records      the durable outcome of every email (outlives Temporal's retention)
  *   Message-ID clashes two different messages that arrived under one Message-ID, on both emails
+ *   ticket moves       an operator put a ticket in another queue (reprocess --queue)
  *
  * Implementations: SQLite and PostgreSQL (src/adapters/ticket-store), both passing
  * test/contract/ledger.contract.ts. Both keep the ledger in the built-in store's database and refer
@@ -51,7 +52,8 @@ export interface EmailRecord {
   queue: string;
   sender: string | null;
   subject: string;
-  emailClass: EmailClass;
+  /** Null when the email failed or was discarded before it was classified (parked at parsing). */
+  emailClass: EmailClass | null;
   /** The classification and threading rules that matched, in order. */
   evidence: string[];
   outcome: EmailOutcomeRecord;
@@ -77,6 +79,17 @@ export interface MessageIdClash {
   messageId: string;
   /** ISO-8601 time the clash was recorded. */
   created: string;
+}
+
+/** An operator put a ticket in another queue (reprocess --queue): from where, to where, by whom. */
+export interface TicketMove {
+  ticketId: string;
+  fromQueue: string;
+  toQueue: string;
+  /** The workflow run that moved it (a reprocess run's own id). */
+  workflowId: string;
+  /** Who asked for the move, as the admin API names the operator. */
+  by: string;
 }
 
 /** An acknowledgement as the ledger recorded it, looked up by its Message-ID (a bounce names it). */
@@ -187,6 +200,13 @@ export interface Ledger {
   recordMessageIdClash(input: Omit<MessageIdClash, 'created'>): Promise<void>;
   /** The clashes noted on an email, oldest first; empty when none. */
   messageIdClashes(workflowId: string): Promise<MessageIdClash[]>;
+  /**
+   * Records that a ticket was moved to another queue. Idempotent by ticket, workflow and target
+   * queue (a retried activity records one move, with the first call's origin queue).
+   */
+  recordTicketMove(move: TicketMove): Promise<void>;
+  /** A ticket's recorded moves, oldest first; empty when none. */
+  ticketMoves(ticketId: string): Promise<(TicketMove & { created: string })[]>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

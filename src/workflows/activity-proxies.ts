@@ -34,6 +34,7 @@ export function activityProxies(maxAttempts = DEFAULT_MAX_ATTEMPTS) {
       'classifyEmail',
       'findThread',
       'recordTicket',
+      'moveTicket',
       'recordEmail',
       'recordHardBounce',
       'markAcknowledgementSent',

@@ -3,13 +3,19 @@
  * `finish` (recorded in the ledger, shown in EmailStatus, logged once) or `fail` (the same for an
  * error that ends the workflow).
  */
-import { log, upsertSearchAttributes } from '@temporalio/workflow';
+import { log, patched, upsertSearchAttributes } from '@temporalio/workflow';
 import { recordedOutcome } from '../domain/decisions';
 import type { EmailRecord } from '../ports/ledger';
 import { failureMessage } from './parking';
 import { EmailStatusKey } from './search-attributes';
 import type { EmailOutcome, EmailState, ProcessInboundEmailInput } from './types';
 import { showEmailDetails } from './user-metadata';
+
+/**
+ * Issue 13: an email that fails (park timeout) or is discarded before it was classified, i.e. parked
+ * at parsing or classifying, gets an email record too, with no class. Runs from before replay without.
+ */
+const RECORD_UNCLASSIFIED = 'record-unclassified-endings';
 
 export function initialState(input: ProcessInboundEmailInput): EmailState {
   return {
@@ -18,7 +24,7 @@ export function initialState(input: ProcessInboundEmailInput): EmailState {
     messageId: null,
     subject: null,
     requester: input.envelopeFrom,
-    queue: input.queue,
+    queue: input.overrides?.queue ?? input.queue,
     ticketId: null,
     ticketNumber: null,
     threadedOn: null,
@@ -58,7 +64,8 @@ export function createEnding(options: {
 }): Ending {
   const { state } = options;
   const record = async (outcome: EmailOutcome): Promise<void> => {
-    if (!state.emailClass) return;
+    // A malformed email (rejected at parsing) still has no record: Temporal and the metrics keep it.
+    if (!state.emailClass && !((outcome === 'failed' || outcome === 'discarded') && patched(RECORD_UNCLASSIFIED))) return;
     await options.recordEmail({
       workflowId: options.workflowId,
       messageId: state.messageId,

@@ -9,11 +9,12 @@ import type { ClassifyEmailResult } from '../activities/classify-email';
 import type { FindThreadInput, FindThreadResult } from '../activities/find-thread';
 import type { ParseEmailResult } from '../activities/parse-email';
 import type { RecordTicketResult } from '../activities/record-ticket';
-import { acknowledgementRefusal, type AttachmentFacts } from '../domain/decisions';
+import type { SendAcknowledgementResult } from '../activities/send-acknowledgement';
+import { acknowledgementRefusal, forceNewTicketRefusal, type AttachmentFacts } from '../domain/decisions';
 import { threadCandidates } from '../domain/threading';
 import type { EmailClass } from '../domain/vocabulary';
 import type { activityProxies } from './activity-proxies';
-import type { Parking } from './parking';
+import { REPROCESS_OPTIONS, type Parking } from './parking';
 import { EmailClassKey, TicketIdKey } from './search-attributes';
 import type { EmailState, ProcessInboundEmailInput } from './types';
 import { showEmailDetails } from './user-metadata';
@@ -32,7 +33,10 @@ const BOUNCE_MARKS_CHECKED = 'bounce-marks-checked';
 
 /**
  * The acknowledgement of a new ticket, or the reason there is none. A send the ledger did not hear of
- * is recorded in a step of its own (retried, parked if need be), never sent again.
+ * is recorded in a step of its own (retried, parked if need be), never sent again. When the step
+ * parked and an operator reprocesses it, the step reads the overrides again (behind a patch): a queue
+ * moves the ticket first, skipAck ends the step without sending, forceNewTicket is refused (the
+ * email's own ticket exists) and the refusal noted.
  */
 export async function acknowledge(
   parking: Parking,
@@ -40,7 +44,11 @@ export async function acknowledge(
   state: EmailState,
   email: {
     workflowId: string;
+    /** This run's own id (a reprocess run's differs from `workflowId`): the ledger keys moves by it. */
+    runWorkflowId: string;
     ticket: RecordTicketResult;
+    /** The queue the ticket step put the ticket in. */
+    ticketQueue: string;
     queue: () => string;
     emailClass: EmailClass;
     untrusted: boolean;
@@ -50,14 +58,17 @@ export async function acknowledge(
     requesterName?: string;
   },
 ): Promise<void> {
-  const refusal = acknowledgementRefusal({
-    emailClass: email.emailClass,
-    requester: state.requester,
-    ticketCreated: email.ticket.ticketCreated,
-    skipAck: parking.overrides().skipAck === true,
-  });
-  if (refusal) {
-    state.reasons.push(refusal);
+  const refusal = () =>
+    acknowledgementRefusal({
+      emailClass: email.emailClass,
+      requester: state.requester,
+      ticketCreated: email.ticket.ticketCreated,
+      skipAck: parking.overrides().skipAck === true,
+      skippedBy: parking.authors().skipAck,
+    });
+  const before = refusal();
+  if (before) {
+    state.reasons.push(before);
     return;
   }
   const input = () => ({
@@ -72,13 +83,40 @@ export async function acknowledge(
     untrusted: email.untrusted,
     ...(email.requesterName ? { requesterName: email.requesterName } : {}),
   });
-  const acknowledgement = await parking.step('acknowledging', () => activities.sendAcknowledgement(input()));
+  let ticketQueue = email.ticketQueue;
+  let forceNoted = false;
+  // Runs again on every reprocess of the parked step, so it sees the overrides of that decision.
+  const send = async (): Promise<SendAcknowledgementResult | null> => {
+    const overrides = parking.overrides();
+    if (overrides.forceNewTicket && !forceNoted) {
+      forceNoted = true;
+      const ownTicket = { id: email.ticket.ticketId!, number: email.ticket.ticketNumber };
+      state.evidence.push(`reprocess: forceNewTicket ignored: ${forceNewTicketRefusal({ ownTicket })}`);
+    }
+    if (email.queue() !== ticketQueue && patched(REPROCESS_OPTIONS)) {
+      const to = email.queue();
+      const moved = await activities.moveTicket({ ticketId: email.ticket.ticketId!, queue: to, by: parking.authors().queue ?? 'an operator', runWorkflowId: email.runWorkflowId });
+      ticketQueue = to;
+      if (moved.moved) state.reasons.push(movedReason(moved));
+    }
+    if (overrides.skipAck && patched(REPROCESS_OPTIONS)) return null;
+    return activities.sendAcknowledgement(input());
+  };
+  const acknowledgement = await parking.step('acknowledging', send);
+  if (acknowledgement === null) {
+    state.reasons.push(refusal() ?? 'not acknowledged: skipped on reprocess');
+    return;
+  }
   state.acknowledgement = acknowledgement;
   if (acknowledgement.sent && acknowledgement.recorded === false) {
     await parking.step('acknowledging', () => activities.markAcknowledgementSent(email.workflowId));
     state.acknowledgement = { ...acknowledgement, recorded: true };
   }
   if (!acknowledgement.sent) state.reasons.push(acknowledgement.reason);
+}
+
+function movedReason(moved: { from: string; to: string; by: string }): string {
+  return `ticket moved from ${moved.from} to ${moved.to} by ${moved.by}`;
 }
 
 /** What the thread lookup is given: the email's references and the hints the parse step found. */
@@ -177,6 +215,7 @@ export function applyTicket(state: EmailState, ticket: RecordTicketResult): void
   for (const q of ticket.quarantined) state.reasons.push(`attachment "${q.filename}" quarantined: ${q.signature}`);
   // State only (no workflow command): runs recorded before `cut` existed replay unchanged.
   for (const line of ticket.cut ?? []) state.reasons.push(line);
+  if (ticket.moved?.moved) state.reasons.push(movedReason(ticket.moved));
   if (ticket.outcome === 'ticket_created') {
     if (ticket.reopened) state.reasons.push('reopened the closed ticket');
     if (ticket.linkedTicketId) state.reasons.push(`new ticket linked to ticket ${ticket.linkedTicketId}`);

@@ -1,9 +1,12 @@
 /**
- * Parking and operator decisions. A step whose retries run out parks the email instead of failing
- * it: EmailStatus = "parked" with the step and error type as search attributes, until an operator
- * signals `reprocess` (the failed step runs again, with the operator's overrides; finished steps keep
- * their results) or `discard` (the email ends with the reason), or the park timeout passes (the email
- * fails with the step's error). A malformed email is never parked: it is rejected at once.
+ * Parking and operator decisions. A step that fails parks the email instead of failing it: at once
+ * when the failure is permanent (a non-retryable error type, src/domain/errors.ts), after the retry
+ * budget when it is transient (policy maxAttempts, default 25: about 20 minutes). EmailStatus =
+ * "parked" with the step and error type as search attributes, until an operator signals `reprocess`
+ * (the failed step runs again, with the operator's overrides; finished steps keep their results) or
+ * `discard` (the email ends with the reason), or the park timeout passes (default 7 days: the email
+ * fails with the step's error, recorded with the reason). A malformed email is never parked: it is
+ * rejected at once.
  */
 import { ActivityFailure, ApplicationFailure, condition, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
 import { ErrorType } from '../domain/errors';
@@ -24,8 +27,26 @@ export function failureMessage(error: unknown): string {
   return cause instanceof Error ? cause.message : String(cause);
 }
 
+/**
+ * Issue 13: each reprocess option does what its name says at every step, also once the ticket
+ * exists (skipAck ends the acknowledging step without sending; a queue moves the ticket). Runs from
+ * before the patch replay as they ran.
+ */
+export const REPROCESS_OPTIONS = 'reprocess-options-do-what-they-say';
+
 /** Thrown out of a step when an operator discards the parked email. */
-export class Discarded extends Error {}
+export class Discarded extends Error {
+  constructor(
+    readonly step: EmailStep,
+    readonly by: string,
+    readonly reason: string,
+  ) {
+    super(`discarded by ${by} while parked at ${step}: ${reason}`);
+  }
+}
+
+/** Who set each override in force (the input's are the reprocess run's requester). */
+export type OverrideAuthors = { [K in keyof ReprocessOverrides]?: string };
 
 type Decision = { kind: 'reprocess'; overrides: ReprocessOverrides; by: string } | { kind: 'discard'; reason: string; by: string };
 
@@ -34,12 +55,21 @@ export interface Parking {
   step<T>(name: EmailStep, work: () => Promise<T>): Promise<T>;
   /** The overrides in force: the input's, then every reprocess decision's on top. */
   overrides(): ReprocessOverrides;
+  /** Who set each override in force. */
+  authors(): OverrideAuthors;
 }
 
 /** Registers the operator signals on the email's state and returns the step runner. */
-export function createParking(options: { state: EmailState; overrides?: ReprocessOverrides; parkTimeoutSeconds?: number }): Parking {
+export function createParking(options: {
+  state: EmailState;
+  overrides?: ReprocessOverrides;
+  /** Who asked for this run's input overrides (a reprocess of a completed email). */
+  overridesBy?: string;
+  parkTimeoutSeconds?: number;
+}): Parking {
   const { state } = options;
   let overrides: ReprocessOverrides = { ...options.overrides };
+  let authors: OverrideAuthors = authorsOf(overrides, options.overridesBy ?? 'an operator');
   let decision: Decision | null = null;
   setHandler(reprocessSignal, ({ by, ...changes }) => {
     if (state.parked) decision = { kind: 'reprocess', overrides: changes, by: by ?? 'an operator' };
@@ -72,6 +102,7 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
   };
   const apply = (name: EmailStep, reprocess: Extract<Decision, { kind: 'reprocess' }>): void => {
     overrides = { ...overrides, ...reprocess.overrides };
+    authors = { ...authors, ...authorsOf(reprocess.overrides, reprocess.by) };
     const changed = Object.keys(reprocess.overrides).length ? ` with ${JSON.stringify(reprocess.overrides)}` : '';
     state.evidence.push(`reprocess: ${reprocess.by} retried ${name}${changed}`);
     if (overrides.queue) {
@@ -82,6 +113,7 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
 
   return {
     overrides: () => overrides,
+    authors: () => authors,
     async step<T>(name: EmailStep, work: () => Promise<T>): Promise<T> {
       for (;;) {
         state.step = name;
@@ -99,12 +131,30 @@ export function createParking(options: { state: EmailState; overrides?: Reproces
           const taken = decision;
           decision = null;
           unpark();
-          if (!woken || !taken) throw error;
+          if (!woken || !taken) {
+            state.reasons.push(`parked at ${name} for ${duration(timeoutMs)} without an operator decision (park timeout): failed`);
+            throw error;
+          }
           log.info('operator decision', { step: name, decision: taken.kind, by: taken.by });
-          if (taken.kind === 'discard') throw new Discarded(`discarded by ${taken.by} while parked at ${name}: ${taken.reason}`);
+          if (taken.kind === 'discard') throw new Discarded(name, taken.by, taken.reason);
           apply(name, taken);
         }
       }
     },
   };
+}
+
+function authorsOf(overrides: ReprocessOverrides, by: string): OverrideAuthors {
+  const out: OverrideAuthors = {};
+  for (const key of Object.keys(overrides) as (keyof ReprocessOverrides)[]) if (overrides[key] !== undefined) out[key] = by;
+  return out;
+}
+
+/** "7 days", "10 minutes", "90 seconds": the park timeout as the email's reason states it. */
+function duration(ms: number): string {
+  const seconds = Math.round(ms / 1000);
+  for (const [unit, size] of [['day', 86_400], ['hour', 3_600], ['minute', 60]] as const) {
+    if (seconds >= size && seconds % size === 0) return `${seconds / size} ${unit}${seconds === size ? '' : 's'}`;
+  }
+  return `${seconds} second${seconds === 1 ? '' : 's'}`;
 }

@@ -11,7 +11,7 @@
  */
 import { log, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
 import type { ParseEmailResult } from '../activities/parse-email';
-import { isAutomated, suppressAfterThreading, suppressBeforeThreading } from '../domain/decisions';
+import { discardEnding, isAutomated, suppressAfterThreading, suppressBeforeThreading } from '../domain/decisions';
 import { ErrorType } from '../domain/errors';
 import { activityProxies } from './activity-proxies';
 import { createEnding, initialState } from './email-state';
@@ -33,17 +33,23 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   const state = initialState(input);
   setHandler(statusQuery, () => state);
   showEmailDetails(state);
-  const parking = createParking({ state, overrides: input.overrides, parkTimeoutSeconds: input.policy?.parkTimeoutSeconds });
+  const parking = createParking({
+    state,
+    overrides: input.overrides,
+    overridesBy: input.reprocessedBy,
+    parkTimeoutSeconds: input.policy?.parkTimeoutSeconds,
+  });
   const { step } = parking;
   const queue = (): string => parking.overrides().queue ?? input.queue;
   const ending = createEnding({ state, workflowId, queue, rawSha256: input.rawSha256, recordEmail: activities.recordEmail });
   const { finish } = ending;
+  // A reprocess run with an operator's queue is listed under that queue from its start.
   upsertSearchAttributes([
-    { key: RecipientQueueKey, value: input.queue },
+    { key: RecipientQueueKey, value: queue() },
     { key: EmailStatusKey, value: 'received' },
   ]);
   // The SDK adds workflowId, runId and workflowType to every line and drops them during replay.
-  log.info('email received', { queue: input.queue, rawKey: input.rawKey, rawSize: input.rawSize, ...(input.reprocessOf ? { reprocessOf: input.reprocessOf } : {}) });
+  log.info('email received', { queue: queue(), rawKey: input.rawKey, rawSize: input.rawSize, ...(input.reprocessOf ? { reprocessOf: input.reprocessOf } : {}) });
 
   try {
     let summary: ParseEmailResult;
@@ -103,10 +109,13 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       redactions: summary.redactions ?? [],
       receivedAt: input.receivedAt,
       waitedSeconds: thread.waited,
+      // The operator's queue: the ticket the email opens or lands on moves there (issue 13).
+      ...(parking.overrides().queue ? { move: { by: parking.authors().queue ?? 'an operator', runWorkflowId: workflowInfo().workflowId } } : {}),
       // An activity's input is not part of the command sequence, so old histories replay unchanged.
       ...(input.messageIdClashWith ? { clashKey: input.rawSha256 } : {}),
     });
     const ticket = await step('ticketing', () => activities.recordTicket(ticketInput()));
+    const ticketQueue = queue();
     applyTicket(state, ticket);
     if (ticket.outcome === 'suppressed') return await finish('suppressed', ticket.reason ?? 'suppressed');
     if (ticket.outcome !== 'ticket_created') {
@@ -115,7 +124,9 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
 
     await acknowledge(parking, activities, state, {
       workflowId,
+      runWorkflowId: workflowInfo().workflowId,
       ticket,
+      ticketQueue,
       queue,
       emailClass: verdict.emailClass,
       untrusted: verdict.priority.untrusted,
@@ -126,7 +137,17 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     });
     return await finish('ticket_created');
   } catch (error) {
-    if (error instanceof Discarded) return await finish('discarded', error.message);
+    if (error instanceof Discarded) {
+      // Only the acknowledging step parks after the ticket step, and only for a ticket this email opened.
+      const discarded = discardEnding({
+        step: error.step,
+        by: error.by,
+        reason: error.reason,
+        ticketCreated: state.ticketId !== null,
+        acknowledgementSent: state.acknowledgement?.sent === true,
+      });
+      return await finish(discarded.outcome, discarded.reason);
+    }
     await ending.fail(error);
     throw error;
   }

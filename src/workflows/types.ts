@@ -37,15 +37,23 @@ export interface ProcessInboundEmailInput {
   /** Set on a reprocess of a completed email: the original workflow id, which keys everything. */
   reprocessOf?: string;
   overrides?: ReprocessOverrides;
+  /** Who asked for this reprocess run (the admin API's name for the operator), for the reasons. */
+  reprocessedBy?: string;
 }
 
-/** What an operator may change when reprocessing. */
+/**
+ * What an operator may change when reprocessing; each applies to the step that runs again and every
+ * step after it (README, Operating Mailgate).
+ */
 export interface ReprocessOverrides {
-  /** Put the email in this queue instead. */
+  /** Put the email in this queue instead; a ticket it already opened or landed on moves there. */
   queue?: string;
-  /** Do not send an acknowledgement. */
+  /** Do not send an acknowledgement (the acknowledging step itself ends without sending). */
   skipAck?: boolean;
-  /** Open a new ticket even if the email threads onto one (at most one such ticket per email). */
+  /**
+   * Open a new ticket even if the email threads onto one (at most one such ticket per email). Refused
+   * once the email opened a ticket of its own: there is nothing to force.
+   */
   forceNewTicket?: boolean;
 }
 

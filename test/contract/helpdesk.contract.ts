@@ -370,6 +370,22 @@ export function helpdeskContract(name: string, makeHelpdesk: () => Promise<Helpd
         await assertPermanentFailure(helpdesk.noteQueue(NO_SUCH_TICKET, 'billing@mailgate.example'), 'noteQueue on an unknown ticket');
       });
 
+      test('moveTicket puts the ticket in another queue, drops that queue from its extra ones, and moving again changes nothing', async () => {
+        const { ticket } = await helpdesk.createTicket(newTicket({ queue: 'support@mailgate.example' }));
+        await helpdesk.noteQueue(ticket.id, 'billing@mailgate.example');
+        const moved = await helpdesk.moveTicket(ticket.id, 'Billing@Mailgate.example');
+        assert.equal(moved.queue, 'billing@mailgate.example');
+        assert.equal(moved.id, ticket.id);
+        assert.equal(moved.number, ticket.number);
+        assert.equal((await helpdesk.getTicket(ticket.id))?.queue, 'billing@mailgate.example');
+        assert.deepEqual([...(await inspect.queues(ticket.id))].sort(), ['billing@mailgate.example']);
+        sameTicket(await helpdesk.moveTicket(ticket.id, 'billing@mailgate.example'), moved, 'moving a ticket to its own queue');
+      });
+
+      test('moveTicket on a ticket that does not exist fails permanently', async () => {
+        await assertPermanentFailure(helpdesk.moveTicket(NO_SUCH_TICKET, 'billing@mailgate.example'), 'moveTicket on an unknown ticket');
+      });
+
       test('ping answers while the helpdesk is reachable', async () => {
         await helpdesk.ping();
       });

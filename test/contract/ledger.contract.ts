@@ -513,6 +513,28 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
       });
     });
 
+    describe('ticket moves', () => {
+      test('a move is recorded once per ticket, run and target queue, with its origin and who asked', async () => {
+        const ticket = await openTicket();
+        const run = `inbound-email/${nextKey('wf')}/reprocess-1`;
+        const move = { ticketId: ticket.id, fromQueue: 'support@mailgate.example', toQueue: 'Billing@mailgate.example', workflowId: run, by: 'ops via admin api' };
+        await ledger.recordTicketMove(move);
+        await ledger.recordTicketMove({ ...move, fromQueue: 'billing@mailgate.example' });
+        await Promise.all(Array.from({ length: PARALLEL }, () => ledger.recordTicketMove(move)));
+        await ledger.recordTicketMove({ ...move, fromQueue: 'billing@mailgate.example', toQueue: 'sales@mailgate.example' });
+        const moves = (await ledger.ticketMoves(ticket.id)).sort((a, b) => a.toQueue.localeCompare(b.toQueue));
+        assert.deepEqual(
+          moves.map((m) => [m.ticketId, m.fromQueue, m.toQueue, m.workflowId, m.by]),
+          [
+            [ticket.id, 'support@mailgate.example', 'billing@mailgate.example', run, 'ops via admin api'],
+            [ticket.id, 'billing@mailgate.example', 'sales@mailgate.example', run, 'ops via admin api'],
+          ],
+        );
+        assert.ok(!Number.isNaN(Date.parse(moves[0]!.created)));
+        assert.deepEqual(await ledger.ticketMoves((await openTicket()).id), []);
+      });
+    });
+
     describe('email records', () => {
       test('a recorded email reads back as recorded, with when it was created and last updated', async () => {
         const ticket = await openTicket();
@@ -525,6 +547,15 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
         assert.deepEqual(rest, record);
         assert.ok(Date.parse(created) >= before - 5_000 && Date.parse(created) <= Date.now() + 5_000, `created ${created}`);
         assert.equal(updated, created);
+      });
+
+      test('an email that failed before it was classified is recorded with no class', async () => {
+        const record = emailRecord({ emailClass: null, outcome: 'failed', reason: 'parked at parsing for 7 days without an operator decision (park timeout): failed', ticketId: null });
+        await ledger.recordEmail(record);
+        const stored = await ledger.getEmail(record.workflowId);
+        assert.equal(stored?.emailClass, null);
+        assert.equal(stored?.outcome, 'failed');
+        assert.equal(stored?.reason, record.reason);
       });
 
       test('recording the same workflow again replaces the outcome: the latest wins, created stays', async () => {

@@ -2,6 +2,8 @@ import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   acknowledgementRefusal,
+  discardEnding,
+  forceNewTicketRefusal,
   isAutomated,
   keptBackNote,
   linkableKey,
@@ -90,9 +92,27 @@ describe('acknowledge or not', () => {
     assert.equal(acknowledgementRefusal({ ...yes, requester: null }), 'not acknowledged: the email has no sender address');
     assert.equal(acknowledgementRefusal({ ...yes, ticketCreated: false }), 'not acknowledged: the ticket was opened through another queue');
     assert.equal(acknowledgementRefusal({ ...yes, skipAck: true }), 'not acknowledged: skipped on reprocess');
+    assert.equal(acknowledgementRefusal({ ...yes, skipAck: true, skippedBy: 'ann via admin api' }), 'not acknowledged: skipped on reprocess by ann via admin api');
   });
   test('the class is checked first: allowlisted automated mail that opened a ticket is still not acknowledged', () => {
     assert.match(acknowledgementRefusal({ ...yes, emailClass: 'bounce', requester: null, skipAck: true }) ?? '', /only human mail/);
+  });
+});
+
+describe('operator decisions once a ticket exists (issue 13)', () => {
+  test('force-new-ticket is refused for an email that opened a ticket of its own, and allowed before', () => {
+    assert.equal(forceNewTicketRefusal({ ownTicket: null }), null);
+    assert.match(forceNewTicketRefusal({ ownTicket: { id: 't_1', number: 12 } }) ?? '', /^the email already opened ticket MG-12 \(t_1\) of its own/);
+    assert.match(forceNewTicketRefusal({ ownTicket: { id: 't_1', number: null } }) ?? '', /already opened ticket t_1 of its own/);
+  });
+  test('a discard before the ticket ends the email as discarded; after it, the email keeps ticket_created and gives up the acknowledgement', () => {
+    const base = { step: 'scanning', by: 'ops', reason: 'sent twice', ticketCreated: false, acknowledgementSent: false };
+    assert.deepEqual(discardEnding(base), { outcome: 'discarded', reason: 'discarded by ops while parked at scanning: sent twice' });
+    assert.deepEqual(discardEnding({ ...base, step: 'acknowledging', ticketCreated: true }), { outcome: 'ticket_created', reason: 'acknowledgement discarded by ops: sent twice' });
+    assert.deepEqual(discardEnding({ ...base, step: 'acknowledging', ticketCreated: true, acknowledgementSent: true }), {
+      outcome: 'ticket_created',
+      reason: 'acknowledgement sent, its ledger mark discarded by ops: sent twice',
+    });
   });
 });
 

@@ -340,7 +340,7 @@ describe('acknowledgements', () => {
 
     assert.equal(state.outcome, 'ticket_created');
     assert.equal(fakes.count('sendAcknowledgement'), 0);
-    assert.ok(state.reasons.includes('not acknowledged: skipped on reprocess'));
+    assert.ok(state.reasons.includes('not acknowledged: skipped on reprocess by an operator'), state.reasons.join('; '));
     assert.equal(fakes.inputs('recordTicket')[0]?.workflowId, original);
     assert.equal(fakes.inputs('recordEmail')[0]?.workflowId, original);
   });
@@ -431,7 +431,7 @@ describe('parking and the operator', () => {
       'recordEmail',
     ]);
     assert.equal(fakes.inputs('recordTicket')[0]?.queue, BILLING);
-    assert.ok(state.reasons.includes('not acknowledged: skipped on reprocess'), state.reasons.join('; '));
+    assert.ok(state.reasons.includes(`not acknowledged: skipped on reprocess by ${OPERATOR}`), state.reasons.join('; '));
     assert.equal(fakes.inputs('recordEmail')[0]?.queue, BILLING);
     assert.equal(result.searchAttributes.get(RecipientQueueKey), BILLING);
   });

@@ -105,7 +105,7 @@ export function emailColumns(record: EmailRecord): (string | null)[] {
     normalizeAddress(record.queue),
     record.sender === null ? null : normalizeAddress(record.sender),
     record.subject,
-    oneOf<EmailClass>(record.emailClass, EMAIL_CLASSES, 'emailClass'),
+    record.emailClass === null ? null : oneOf<EmailClass>(record.emailClass, EMAIL_CLASSES, 'emailClass'),
     JSON.stringify(record.evidence),
     oneOf<EmailOutcomeRecord>(record.outcome, EMAIL_OUTCOMES, 'outcome'),
     record.reason,

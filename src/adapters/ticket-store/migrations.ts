@@ -372,6 +372,58 @@ CREATE INDEX erasures_subject ON erasures (subject_digest);`,
     sqlite: `ALTER TABLE claims ADD COLUMN answer TEXT;`,
     postgres: `ALTER TABLE claims ADD COLUMN answer text;`,
   },
+  {
+    version: 9,
+    name: 'ticket moves (reprocess --queue); email records of emails failed or discarded before classification',
+    // No foreign key to tickets: erasure deletes a ticket's moves with it (retention-store.ts), and
+    // the ledger keeps its own rows apart from any helpdesk's. One row per move a run made.
+    // email_class may be NULL: an email that failed or was discarded while parked at parsing has a
+    // record too (issue 13). SQLite cannot drop NOT NULL in place, so the table is copied; a CHECK
+    // on NULL passes in both databases.
+    sqlite: `
+CREATE TABLE emails_v9 (
+  workflow_id TEXT PRIMARY KEY,
+  message_id TEXT,
+  queue TEXT NOT NULL,
+  sender TEXT,
+  subject TEXT NOT NULL,
+  email_class TEXT ${CHECKS.emailClass},
+  evidence TEXT NOT NULL,
+  outcome TEXT NOT NULL ${CHECKS.outcome},
+  reason TEXT,
+  ticket_id TEXT,
+  created TEXT NOT NULL,
+  updated TEXT NOT NULL,
+  raw_sha256 TEXT
+);
+INSERT INTO emails_v9 (workflow_id, message_id, queue, sender, subject, email_class, evidence, outcome, reason, ticket_id, created, updated, raw_sha256)
+  SELECT workflow_id, message_id, queue, sender, subject, email_class, evidence, outcome, reason, ticket_id, created, updated, raw_sha256 FROM emails;
+DROP TABLE emails;
+ALTER TABLE emails_v9 RENAME TO emails;
+CREATE INDEX emails_raw ON emails (raw_sha256, updated);
+CREATE INDEX emails_updated ON emails (updated);
+CREATE INDEX emails_sender ON emails (sender);
+CREATE TABLE ticket_moves (
+  ticket_id TEXT NOT NULL,
+  workflow_id TEXT NOT NULL,
+  to_queue TEXT NOT NULL,
+  from_queue TEXT NOT NULL,
+  moved_by TEXT NOT NULL,
+  created TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, workflow_id, to_queue)
+);`,
+    postgres: `
+ALTER TABLE emails ALTER COLUMN email_class DROP NOT NULL;
+CREATE TABLE ticket_moves (
+  ticket_id text NOT NULL,
+  workflow_id text NOT NULL,
+  to_queue text NOT NULL,
+  from_queue text NOT NULL,
+  moved_by text NOT NULL,
+  created timestamptz(3) NOT NULL,
+  PRIMARY KEY (ticket_id, workflow_id, to_queue)
+);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

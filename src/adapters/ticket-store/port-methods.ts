@@ -20,6 +20,7 @@ export type HelpdeskMethods = Pick<
   | 'getTicketByNumber'
   | 'setStatus'
   | 'noteQueue'
+  | 'moveTicket'
   | 'listTickets'
   | 'getAttachment'
 >;

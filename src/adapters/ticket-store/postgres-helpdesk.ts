@@ -26,7 +26,7 @@ function createLockKey(ticketId: string): number {
   return Number.parseInt(ticketId.slice(2, 10), 16) | 0;
 }
 
-type TicketWrites = Pick<HelpdeskMethods, 'createTicket' | 'addComment' | 'setStatus' | 'noteQueue'>;
+type TicketWrites = Pick<HelpdeskMethods, 'createTicket' | 'addComment' | 'setStatus' | 'noteQueue' | 'moveTicket'>;
 type TicketReads = Omit<HelpdeskMethods, keyof TicketWrites>;
 
 export function postgresHelpdeskMethods(access: PostgresAccess): HelpdeskMethods {
@@ -113,6 +113,24 @@ function ticketWrites({ pool, transaction, guarded }: PostgresAccess): TicketWri
         // The ticket's own queue is not an extra one.
         if (ticket['queue'] === extra) return;
         await pool.query('INSERT INTO ticket_queues (ticket_id, queue) VALUES ($1, $2) ON CONFLICT DO NOTHING', [ticketId, extra]);
+      }),
+
+    moveTicket: (ticketId, queue) =>
+      guarded(async () => {
+        const target = normalizeAddress(queue);
+        if (target === '') throw new InvalidTicketInputError('queue must not be empty');
+        return transaction(async (client) => {
+          const current = await one(client, 'SELECT queue FROM tickets WHERE id = $1 FOR NO KEY UPDATE', [ticketId]);
+          if (!current) throw new TicketNotFoundError(ticketId);
+          // Only a real move bumps `updated`, so a retried activity leaves the ticket as it was.
+          if (current['queue'] !== target) {
+            await client.query('UPDATE tickets SET queue = $2, updated = GREATEST(updated, $3) WHERE id = $1', [ticketId, target, now()]);
+          }
+          await client.query('DELETE FROM ticket_queues WHERE ticket_id = $1 AND queue = $2', [ticketId, target]);
+          const row = await one(client, `${POSTGRES_TICKET_SELECT} WHERE id = $1`, [ticketId]);
+          if (!row) throw new TicketNotFoundError(ticketId);
+          return toTicket(row);
+        });
       }),
   };
 }

@@ -8,7 +8,7 @@ import { authorAddress, emailColumns, isoInstant, participantMailboxes } from '.
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
-import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toUndeliverable } from './rows';
+import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import { pickThread } from './thread-match';
 
 /**
@@ -226,5 +226,17 @@ function mailLedger({ pool, transaction, guarded }: PostgresAccess): MailLedger 
       guarded(async () =>
         (await rows(pool, 'SELECT * FROM message_id_clashes WHERE workflow_id = $1 ORDER BY created, other_workflow_id', [workflowId])).map(toMessageIdClash),
       ),
+
+    recordTicketMove: (move) =>
+      guarded(async () => {
+        await pool.query(
+          `INSERT INTO ticket_moves (ticket_id, workflow_id, to_queue, from_queue, moved_by, created)
+           VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING`,
+          [move.ticketId, move.workflowId, normalizeAddress(move.toQueue), normalizeAddress(move.fromQueue), move.by, now()],
+        );
+      }),
+
+    ticketMoves: (ticketId) =>
+      guarded(async () => (await rows(pool, 'SELECT * FROM ticket_moves WHERE ticket_id = $1 ORDER BY created, workflow_id', [ticketId])).map(toTicketMove)),
   };
 }

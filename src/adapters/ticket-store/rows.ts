@@ -4,7 +4,7 @@
  * PostgreSQL: booleans and Dates).
  */
 import { EMAIL_CLASSES, EMAIL_OUTCOMES, PRIORITIES, TICKET_STATUSES } from './inputs';
-import type { MessageIdClash } from '../../ports/ledger';
+import type { MessageIdClash, TicketMove } from '../../ports/ledger';
 import type { ThreadEntry } from './thread-match';
 import type {
   Comment,
@@ -104,7 +104,7 @@ export function toEmail(row: Row): EmailRecord & { created: string; updated: str
     queue: text(row, 'queue'),
     sender: nullableText(row, 'sender'),
     subject: text(row, 'subject'),
-    emailClass: oneOf<EmailClass>(row, 'email_class', EMAIL_CLASSES),
+    emailClass: nullableText(row, 'email_class') === null ? null : oneOf<EmailClass>(row, 'email_class', EMAIL_CLASSES),
     evidence: stringList(row, 'evidence'),
     outcome: oneOf<EmailOutcomeRecord>(row, 'outcome', EMAIL_OUTCOMES),
     reason: nullableText(row, 'reason'),
@@ -120,6 +120,17 @@ export function toMessageIdClash(row: Row): MessageIdClash {
     workflowId: text(row, 'workflow_id'),
     otherWorkflowId: text(row, 'other_workflow_id'),
     messageId: text(row, 'message_id'),
+    created: timestamp(row, 'created'),
+  };
+}
+
+export function toTicketMove(row: Row): TicketMove & { created: string } {
+  return {
+    ticketId: text(row, 'ticket_id'),
+    fromQueue: text(row, 'from_queue'),
+    toQueue: text(row, 'to_queue'),
+    workflowId: text(row, 'workflow_id'),
+    by: text(row, 'moved_by'),
     created: timestamp(row, 'created'),
   };
 }

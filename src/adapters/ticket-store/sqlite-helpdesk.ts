@@ -13,7 +13,7 @@ import type { SqliteAccess } from './sqlite-access';
 import { RETURNING_NEW_TICKET, SQLITE_TICKET_SELECT } from './ticket-select';
 import type { Comment, CommentInput, TicketWithComments } from './types';
 
-type TicketWrites = Pick<HelpdeskMethods, 'createTicket' | 'addComment' | 'setStatus' | 'noteQueue'>;
+type TicketWrites = Pick<HelpdeskMethods, 'createTicket' | 'addComment' | 'setStatus' | 'noteQueue' | 'moveTicket'>;
 type TicketReads = Omit<HelpdeskMethods, keyof TicketWrites>;
 
 export function sqliteHelpdeskMethods(access: SqliteAccess): HelpdeskMethods {
@@ -103,6 +103,20 @@ function ticketWrites(access: SqliteAccess): TicketWrites {
           // The ticket's own queue is not an extra one.
           if (ticket['queue'] === extra) return;
           run('INSERT INTO ticket_queues (ticket_id, queue) VALUES (?, ?) ON CONFLICT DO NOTHING', ticketId, extra);
+        });
+      }),
+
+    moveTicket: (ticketId, queue) =>
+      guarded(() => {
+        const target = normalizeAddress(queue);
+        if (target === '') throw new InvalidTicketInputError('queue must not be empty');
+        return write(() => {
+          // Only a real move bumps `updated`, so a retried activity leaves the ticket as it was.
+          run('UPDATE tickets SET queue = ?, updated = MAX(updated, ?) WHERE id = ? AND queue <> ?', target, now(), ticketId, target);
+          run('DELETE FROM ticket_queues WHERE ticket_id = ? AND queue = ?', ticketId, target);
+          const row = get(`${SQLITE_TICKET_SELECT} WHERE id = ?`, ticketId);
+          if (!row) throw new TicketNotFoundError(ticketId);
+          return toTicket(row);
         });
       }),
   };

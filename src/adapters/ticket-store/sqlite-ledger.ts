@@ -7,7 +7,7 @@ import { mailboxOf } from '../../domain/mailbox';
 import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
-import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toUndeliverable } from './rows';
+import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import type { SqliteAccess } from './sqlite-access';
 import { pickThread } from './thread-match';
 
@@ -230,5 +230,21 @@ function mailLedger({ get, all, run, write, guarded }: SqliteAccess): MailLedger
 
     messageIdClashes: (workflowId) =>
       guarded(() => all('SELECT * FROM message_id_clashes WHERE workflow_id = ? ORDER BY created, other_workflow_id', workflowId).map(toMessageIdClash)),
+
+    recordTicketMove: (move) =>
+      guarded(() => {
+        run(
+          `INSERT INTO ticket_moves (ticket_id, workflow_id, to_queue, from_queue, moved_by, created)
+           VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+          move.ticketId,
+          move.workflowId,
+          normalizeAddress(move.toQueue),
+          normalizeAddress(move.fromQueue),
+          move.by,
+          now(),
+        );
+      }),
+
+    ticketMoves: (ticketId) => guarded(() => all('SELECT * FROM ticket_moves WHERE ticket_id = ? ORDER BY created, rowid', ticketId).map(toTicketMove)),
   };
 }
