@@ -18,6 +18,10 @@ export interface DeliveryReportOptions {
   id: string;
   /** Our address the report is sent back to. */
   to?: string;
+  /** The report's own In-Reply-To and References (some MTAs point at the returned message so). */
+  inReplyTo?: string;
+  /** Leave the returned original out: the report's references are then its only pointer. */
+  withoutOriginal?: boolean;
 }
 
 export function deliveryReport(options: DeliveryReportOptions): string {
@@ -30,6 +34,7 @@ export function deliveryReport(options: DeliveryReportOptions): string {
     `To: ${to}`,
     'Subject: Undelivered Mail Returned to Sender',
     `Message-ID: <${options.id}@mx.customer.example>`,
+    ...(options.inReplyTo ? [`In-Reply-To: <${options.inReplyTo}>`, `References: <${options.inReplyTo}>`] : []),
     'Auto-Submitted: auto-replied',
     'MIME-Version: 1.0',
     `Content-Type: multipart/report; report-type=delivery-status; boundary="${b}"`,
@@ -48,11 +53,9 @@ export function deliveryReport(options: DeliveryReportOptions): string {
     `Status: ${options.status}`,
     `Diagnostic-Code: smtp; ${code} ${options.status} mailbox problem`,
     '',
-    `--${b}`,
-    `Content-Type: ${options.asMessage ? 'message/rfc822' : 'text/rfc822-headers'}`,
-    '',
-    ...(options.asMessage ? original : original.slice(0, 4)),
-    '',
+    ...(options.withoutOriginal
+      ? []
+      : [`--${b}`, `Content-Type: ${options.asMessage ? 'message/rfc822' : 'text/rfc822-headers'}`, '', ...(options.asMessage ? original : original.slice(0, 4)), '']),
     `--${b}--`,
     '',
   ].join('\r\n');

@@ -60,33 +60,7 @@ async function marks(app: RunningApp): Promise<Mark[]> {
 
 /** A hard bounce whose only pointer to the returned message is its own In-Reply-To/References. */
 function referencesOnlyReport(recipient: string, ackId: string): string {
-  const b = `b-${unique('r')}`;
-  return [
-    'From: Mail Delivery System <MAILER-DAEMON@mx.customer.example>',
-    'To: support@mailgate.local',
-    'Subject: Undelivered Mail Returned to Sender',
-    `Message-ID: <${unique('dsn')}@mx.customer.example>`,
-    `In-Reply-To: <${ackId}>`,
-    `References: <${ackId}>`,
-    'MIME-Version: 1.0',
-    `Content-Type: multipart/report; report-type=delivery-status; boundary="${b}"`,
-    '',
-    `--${b}`,
-    'Content-Type: text/plain',
-    '',
-    'The mail could not be delivered.',
-    `--${b}`,
-    'Content-Type: message/delivery-status',
-    '',
-    'Reporting-MTA: dns; mx.customer.example',
-    '',
-    `Final-Recipient: rfc822; ${recipient}`,
-    'Action: failed',
-    'Status: 5.1.1',
-    '',
-    `--${b}--`,
-    '',
-  ].join('\r\n');
+  return deliveryReport({ recipient, original: ackId, status: '5.1.1', action: 'failed', asMessage: false, id: unique('dsn'), inReplyTo: ackId, withoutOriginal: true });
 }
 
 for (const backend of ['SQLite', 'PostgreSQL'] as const) {
