@@ -6,15 +6,11 @@
  * park timeout or a minute's wait for a parent takes seconds of wall time.
  */
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports -- a test file: it runs in Node, not in the sandbox
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports -- a test file: it runs in Node, not in the sandbox
 import assert from 'node:assert/strict';
-import { ActivityFailure, ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TypedSearchAttributes } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { ActivityFailure, ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { ErrorType } from '../../src/domain/errors';
-import { processInboundEmail } from '../../src/workflows';
 import {
   EmailClassKey,
   EmailStatusKey,
@@ -23,9 +19,9 @@ import {
   RecipientQueueKey,
   TicketIdKey,
 } from '../../src/workflows/search-attributes';
-import { discardSignal, reprocessSignal, statusQuery, type EmailState, type ProcessInboundEmailInput } from '../../src/workflows/types';
-import { unique } from '../helpers/stack';
-import { createTimeSkippingEnv } from '../helpers/time-skipping';
+import { discardSignal, reprocessSignal, type EmailState } from '../../src/workflows/types';
+import type { TypedSearchAttributes } from '@temporalio/common';
+import { email, finished, run, useTimeSkippingServer, whenParked } from './email-harness';
 import { attachment, created, CUSTOMER, RecordedActivities, summary, SUPPORT, verdict, type ActivityOutput } from './process-inbound-email-fakes';
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -35,88 +31,7 @@ const QUESTION = 'question-1@customer.example';
 const REPLY = 'reply-1@customer.example';
 const threaded = { ticketId: 'ticket-1', ticketNumber: 1, messageId: QUESTION, rule: 'message-id' as const };
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-
-before(async () => {
-  env = await createTimeSkippingEnv({
-    searchAttributes: [EmailStatusKey, RecipientQueueKey, TicketIdKey, EmailClassKey, ParkedStepKey, ErrorTypeKey],
-  });
-  // One bundle for every worker: bundling takes seconds, a worker from a bundle well under one.
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
-});
-
-after(async () => {
-  await env?.teardown();
-});
-
-function email(changes: Partial<ProcessInboundEmailInput> = {}): ProcessInboundEmailInput {
-  return {
-    rawKey: 'raw/0f0f',
-    rawSha256: '0f0f',
-    rawSize: 4096,
-    recipient: SUPPORT,
-    queue: SUPPORT,
-    idempotencyKey: unique('key'),
-    envelopeFrom: CUSTOMER,
-    receivedAt: '2025-06-02T09:00:00.000Z',
-    ...changes,
-    // One attempt per step parks a failing step at once; no wait for parents unless a test asks.
-    policy: { maxAttempts: 1, waitForParentSeconds: 0, ...changes.policy },
-  };
-}
-
-type Handle = WorkflowHandle<typeof processInboundEmail>;
-
-interface Run {
-  state: EmailState | undefined;
-  error: unknown;
-  searchAttributes: TypedSearchAttributes;
-  /** Wall-clock time from start to result. */
-  wallMs: number;
-  /** Workflow time from start to close, skipped time included (the server's clock, not ours). */
-  workflowMs: number;
-}
-
-/** Runs one email on a worker of its own; `during` talks to the running workflow before its result is awaited. */
-async function run(fakes: RecordedActivities, input: ProcessInboundEmailInput, during?: (handle: Handle) => Promise<void>): Promise<Run> {
-  const taskQueue = unique('inbound-email');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: fakes.activities });
-  return await worker.runUntil(async () => {
-    const wallStart = Date.now();
-    const handle = await env.client.workflow.start(processInboundEmail, { taskQueue, workflowId: unique('inbound-email'), args: [input] });
-    if (during) await during(handle);
-    let state: EmailState | undefined;
-    let error: unknown;
-    try {
-      state = await handle.result();
-    } catch (e) {
-      error = e;
-    }
-    const wallMs = Date.now() - wallStart;
-    const { typedSearchAttributes, startTime, closeTime } = await handle.describe();
-    assert.ok(closeTime, 'the workflow is closed');
-    return { state, error, searchAttributes: typedSearchAttributes, wallMs, workflowMs: closeTime.getTime() - startTime.getTime() };
-  });
-}
-
-function finished(result: Run): EmailState {
-  assert.equal(result.error, undefined, `the workflow failed: ${String(result.error)}`);
-  assert.ok(result.state);
-  return result.state;
-}
-
-/** The status query, polled until the email is parked; an email that ends instead fails the test at once. */
-async function whenParked(handle: Handle, timeoutMs = 15_000): Promise<EmailState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await handle.query(statusQuery);
-    if (state.outcome === 'parked') return state;
-    assert.notEqual(state.step, 'done', `the email ended as ${state.outcome} instead of parking: ${state.reasons.join('; ')}`);
-    assert.ok(Date.now() < deadline, `not parked within ${timeoutMs} ms: still ${state.step}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+useTimeSkippingServer();
 
 function unavailable(type: ErrorType, message: string): never {
   throw ApplicationFailure.retryable(message, type);

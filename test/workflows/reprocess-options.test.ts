@@ -7,21 +7,17 @@
  * test/integration/reprocess-options.test.ts runs the same table against the real stack.
  */
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports -- a test file: it runs in Node, not in the sandbox
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports -- a test file: it runs in Node, not in the sandbox
 import assert from 'node:assert/strict';
-import { ApplicationFailure, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
-import type { TypedSearchAttributes } from '@temporalio/common';
-import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { bundleWorkflowCode, DefaultLogger, Worker, type WorkflowBundle } from '@temporalio/worker';
+import { ApplicationFailure, WorkflowFailedError } from '@temporalio/client';
 import { ErrorType } from '../../src/domain/errors';
 import type { EmailStep } from '../../src/domain/vocabulary';
-import { processInboundEmail } from '../../src/workflows';
-import { EmailClassKey, EmailStatusKey, ErrorTypeKey, ParkedStepKey, RecipientQueueKey, TicketIdKey } from '../../src/workflows/search-attributes';
-import { discardSignal, reprocessSignal, statusQuery, type EmailState, type ProcessInboundEmailInput } from '../../src/workflows/types';
-import { unique } from '../helpers/stack';
-import { createTimeSkippingEnv } from '../helpers/time-skipping';
-import { attachment, CUSTOMER, RecordedActivities, summary, SUPPORT, type Fakes } from './process-inbound-email-fakes';
+import { EmailStatusKey, RecipientQueueKey } from '../../src/workflows/search-attributes';
+import { discardSignal, reprocessSignal, statusQuery, type EmailState } from '../../src/workflows/types';
+import type { TypedSearchAttributes } from '@temporalio/common';
+import { email, finished, run, testServer, useTimeSkippingServer, whenParked, type Handle, type Run } from './email-harness';
+import { attachment, created, RecordedActivities, summary, SUPPORT, type Fakes } from './process-inbound-email-fakes';
 
 const DAY_MS = 24 * 3600 * 1000;
 const OPERATOR = 'ops@mailgate.test';
@@ -29,77 +25,7 @@ const BILLING = 'billing@mailgate.test';
 const QUESTION = 'question-1@customer.example';
 const threaded = { ticketId: 'ticket-0', ticketNumber: 7, messageId: QUESTION, rule: 'message-id' as const };
 
-let env: TestWorkflowEnvironment;
-let bundle: WorkflowBundle;
-
-before(async () => {
-  env = await createTimeSkippingEnv({ searchAttributes: [EmailStatusKey, RecipientQueueKey, TicketIdKey, EmailClassKey, ParkedStepKey, ErrorTypeKey] });
-  bundle = await bundleWorkflowCode({ workflowsPath: require.resolve('../../src/workflows'), logger: new DefaultLogger('WARN') });
-});
-
-after(async () => {
-  await env?.teardown();
-});
-
-function email(changes: Partial<ProcessInboundEmailInput> = {}): ProcessInboundEmailInput {
-  return {
-    rawKey: 'raw/0f0f',
-    rawSha256: '0f0f',
-    rawSize: 4096,
-    recipient: SUPPORT,
-    queue: SUPPORT,
-    idempotencyKey: unique('key'),
-    envelopeFrom: CUSTOMER,
-    receivedAt: '2025-06-02T09:00:00.000Z',
-    ...changes,
-    policy: { maxAttempts: 1, waitForParentSeconds: 0, ...changes.policy },
-  };
-}
-
-type Handle = WorkflowHandle<typeof processInboundEmail>;
-
-interface Run {
-  state: EmailState | undefined;
-  error: unknown;
-  searchAttributes: TypedSearchAttributes;
-  workflowMs: number;
-}
-
-async function run(fakes: RecordedActivities, input: ProcessInboundEmailInput, during?: (handle: Handle) => Promise<void>): Promise<Run> {
-  const taskQueue = unique('reprocess-options');
-  const worker = await Worker.create({ connection: env.nativeConnection, taskQueue, workflowBundle: bundle, activities: fakes.activities });
-  return await worker.runUntil(async () => {
-    const handle = await env.client.workflow.start(processInboundEmail, { taskQueue, workflowId: unique('inbound-email'), args: [input] });
-    if (during) await during(handle);
-    let state: EmailState | undefined;
-    let error: unknown;
-    try {
-      state = await handle.result();
-    } catch (e) {
-      error = e;
-    }
-    const { typedSearchAttributes, startTime, closeTime } = await handle.describe();
-    assert.ok(closeTime, 'the workflow is closed');
-    return { state, error, searchAttributes: typedSearchAttributes, workflowMs: closeTime.getTime() - startTime.getTime() };
-  });
-}
-
-function finished(result: Run): EmailState {
-  assert.equal(result.error, undefined, `the workflow failed: ${String(result.error)}`);
-  assert.ok(result.state);
-  return result.state;
-}
-
-async function whenParked(handle: Handle, timeoutMs = 15_000): Promise<EmailState> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const state = await handle.query(statusQuery);
-    if (state.outcome === 'parked') return state;
-    assert.notEqual(state.step, 'done', `the email ended as ${state.outcome} instead of parking: ${state.reasons.join('; ')}`);
-    assert.ok(Date.now() < deadline, `not parked within ${timeoutMs} ms: still ${state.step}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+useTimeSkippingServer();
 
 /** Fails the first call: transient (retried, then parked) or permanent (parked at once). */
 function failFirst<T>(call: number, type: ErrorType, result: () => T): T {
@@ -137,14 +63,7 @@ function failingAt(step: EmailStep, threads: boolean): Partial<Fakes> {
     case 'ticketing':
       fakes.recordTicket = (input, call) =>
         failFirst(call, ErrorType.DatabaseUnavailable, () => ({
-          outcome: 'ticket_created' as const,
-          ticketId: 'ticket-1',
-          ticketNumber: 1,
-          ticketCreated: true,
-          reopened: false,
-          linkedTicketId: null,
-          quarantined: [],
-          reason: null,
+          ...created,
           ...(input.move ? { moved: { moved: true, from: SUPPORT, to: input.queue, by: input.move.by } } : {}),
         }));
       break;
@@ -359,7 +278,7 @@ describe('the park timeout', () => {
     const fakes = new RecordedActivities(failingAt('scanning', false));
     const result = await run(fakes, email(), async (handle) => {
       await whenParked(handle);
-      await env.sleep(7 * DAY_MS - 60_000);
+      await testServer().sleep(7 * DAY_MS - 60_000);
       const state = await handle.query(statusQuery);
       assert.equal(state.outcome, 'parked', 'still parked a minute before the timeout');
       await handle.signal(reprocessSignal, { by: OPERATOR });
