@@ -57,25 +57,9 @@ export class ByteBudget {
   }
 }
 
-/** How long a refused sender may go on sending, read and discarded, before its connection is cut. */
-const LINGER_MS = 2_000;
-
-/**
- * 413 while the sender may still be sending. Closing at once would make the kernel answer the bytes
- * still in flight with a reset, and a client that is writing then sees the reset, not the 413 (and
- * an MTA hook would retry a message that can never fit). So the answer goes first, the rest of the
- * body is read and discarded, and the connection is cut after LINGER_MS: a client that stops when
- * it reads the answer never sees a reset.
- */
-function tooLarge(req: Request, res: Response, reason: string): void {
-  res.status(413).json({ error: 'too_large', reason });
-  req.resume();
-  // A sender that finished its body keeps its connection; one still sending loses it.
-  const timer = setTimeout(() => {
-    if (!req.complete) req.socket.destroy();
-  }, LINGER_MS);
-  timer.unref();
-  req.socket.once('close', () => clearTimeout(timer));
+function tooLarge(res: Response, reason: string): void {
+  // The sender may still be sending: close rather than read on for a keep-alive connection.
+  res.set('Connection', 'close').status(413).json({ error: 'too_large', reason });
 }
 
 export function readWireBody(deps: { maxBytes: number; log: Logger; budget?: ByteBudget }): RequestHandler {
@@ -83,7 +67,7 @@ export function readWireBody(deps: { maxBytes: number; log: Logger; budget?: Byt
   return (req: Request, res: Response, next: NextFunction) => {
     const declared = req.get('content-length');
     if (declared !== undefined && Number(declared) > deps.maxBytes) {
-      tooLarge(req, res, `the body of ${declared} bytes exceeds ${deps.maxBytes} bytes`);
+      tooLarge(res, `the body of ${declared} bytes exceeds ${deps.maxBytes} bytes`);
       return;
     }
     const release = budget.reserve(declared === undefined ? deps.maxBytes : Number(declared));
@@ -101,7 +85,7 @@ export function readWireBody(deps: { maxBytes: number; log: Logger; budget?: Byt
           (req as WithBody)[BODY] = { wire: read.bytes };
           next();
         } else if (read.tooLarge) {
-          tooLarge(req, res, `the body exceeds ${deps.maxBytes} bytes`);
+          tooLarge(res, `the body exceeds ${deps.maxBytes} bytes`);
         } else {
           deps.log.warn('ingress body not read', { error: read.error, source: req.socket.remoteAddress });
           if (!res.headersSent) res.set('Connection', 'close').status(400).json({ error: 'bad_request', reason: 'the body ended early' });

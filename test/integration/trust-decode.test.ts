@@ -37,7 +37,11 @@ async function email(subject: string): Promise<Buffer> {
 }
 
 /** A request written by hand: headers (a Content-Length may lie), then body chunks until the answer comes or `maxBytes` are sent. */
-function handWritten(app: RunningApp, headers: Record<string, string>, chunk: Buffer | null, maxBytes: number): Promise<{ status: number; sent: number }> {
+/**
+ * `status` 0 with `reset`: the server cut the connection while the client was still writing, before
+ * its answer could be read (the kernel's reset can overtake the 413 on loopback).
+ */
+function handWritten(app: RunningApp, headers: Record<string, string>, chunk: Buffer | null, maxBytes: number): Promise<{ status: number; sent: number; reset?: boolean }> {
   return new Promise((resolve, reject) => {
     const url = new URL(app.url);
     let sent = 0;
@@ -50,7 +54,11 @@ function handWritten(app: RunningApp, headers: Record<string, string>, chunk: Bu
         resolve({ status: res.statusCode ?? 0, sent });
       });
     });
-    req.on('error', (error) => (answered ? undefined : reject(error)));
+    req.on('error', (error: NodeJS.ErrnoException) => {
+      if (answered) return;
+      if (error.code === 'EPIPE' || error.code === 'ECONNRESET') resolve({ status: 0, sent, reset: true });
+      else reject(error);
+    });
     req.flushHeaders();
     const pump = (): void => {
       if (answered || chunk === null) return;
@@ -164,7 +172,9 @@ describe('nothing is decoded before authentication', () => {
     const headers = { 'transfer-encoding': 'chunked', 'x-mailgate-timestamp': String(now), 'x-mailgate-signature': `v1=${'a'.repeat(64)}` };
     // The sender would go on to 64 MiB; the answer must come while it is still sending.
     const answer = await handWritten(app, headers, Buffer.alloc(64 * 1024, 0x61), 64 * MIB);
-    assert.equal(answer.status, 413);
+    // The 413, or (a race on loopback) the connection cut while the client still wrote: either way
+    // the server stopped the body early, which is what this test is about.
+    assert.ok(answer.status === 413 || answer.reset === true, `answered ${answer.status}`);
     assert.ok(answer.sent < 16 * MIB, `the answer came after ${answer.sent} bytes`);
   });
 
