@@ -380,16 +380,21 @@ export async function evaluateThreading(options: {
   let counter = 0;
   const settle = async (workflowId: string): Promise<ThreadingView> => {
     const deadline = Date.now() + 120_000;
+    // What the last answer said, so a run that never settles says where it stood.
+    let last = 'no answer';
     while (Date.now() < deadline) {
       const response = await options.fetch(`${baseUrl}/v1/emails/${workflowId}`);
       if (response.ok) {
-        const view = (await response.json()) as ThreadingView;
+        const view = (await response.json()) as ThreadingView & { stateError?: string; state: (ThreadingView['state'] & { step?: string; parked?: unknown }) | null };
         if (view.runStatus === 'COMPLETED' && view.state) return view;
         if (view.runStatus === 'FAILED') throw new Error(`${workflowId} failed`);
+        last = `${view.runStatus}, step ${view.state?.step ?? '?'}${view.state?.parked ? `, parked ${JSON.stringify(view.state.parked)}` : ''}${view.stateError ? `, ${view.stateError}` : ''}`;
+      } else {
+        last = `HTTP ${response.status}`;
       }
       await new Promise((r) => setTimeout(r, 100));
     }
-    throw new Error(`${workflowId} did not settle`);
+    throw new Error(`${workflowId} did not settle in 120 s (last seen: ${last})`);
   };
   const post = async (raw: Buffer | string): Promise<string> => {
     const response = await options.fetch(`${baseUrl}/v1/inbound/mime`, {

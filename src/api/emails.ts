@@ -1,6 +1,9 @@
 /**
- * GET /v1/emails/:workflowId — an email's processing state, from the workflow itself (the `status`
- * query) while a worker is up, or from Temporal's record of the execution when none is.
+ * GET /v1/emails/:workflowId — an email's processing state. A completed email's state is its
+ * workflow's result, read from Temporal's history: no worker has to replay the run to answer, so the
+ * answer does not depend on a busy or absent worker. A running (or failed) email's state comes from
+ * the workflow itself (the `status` query) while a worker is up; without one, Temporal's record of
+ * the execution is still returned, with `stateError` saying why the state is missing.
  * The workflow id contains a slash (inbound-email/<key>); it may be given as is or URL-encoded.
  * `messageIdClashes` lists the other emails that used this one's Message-ID with different content.
  */
@@ -25,10 +28,19 @@ export function emailsRouter(deps: { temporal: Client; tickets: Pick<Ledger, 'me
       );
       let state: unknown = null;
       let stateError: string | null = null;
-      try {
-        state = await deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, () => handle.query(statusQuery));
-      } catch (error) {
-        stateError = `state unavailable (no worker answered the query): ${error instanceof Error ? error.message : String(error)}`;
+      if (description.status.name === 'COMPLETED') {
+        try {
+          state = await deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, () => deps.temporal.workflow.getHandle(workflowId, description.runId).result());
+        } catch (error) {
+          deps.log.warn('email result unavailable', { error, workflowId });
+        }
+      }
+      if (state === null) {
+        try {
+          state = await deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, () => handle.query(statusQuery));
+        } catch (error) {
+          stateError = `state unavailable (no worker answered the query): ${error instanceof Error ? error.message : String(error)}`;
+        }
       }
       // Noted in the ledger on both emails when two different messages used one Message-ID. A ledger
       // outage leaves the rest of the answer useful, and says so.

@@ -47,3 +47,39 @@ describe('a worker killed mid-flight', () => {
     assert.deepEqual(found, ticketIds, "each email's ticket is its customer's only one");
   });
 });
+
+describe('an email asked about while no worker runs', () => {
+  let app: RunningApp;
+  before(async () => {
+    app = await startApp();
+  });
+  after(async () => {
+    await app?.stop();
+  });
+
+  test('a completed email still shows its state (read from its result, no replay); a running one says why it has none', async () => {
+    const run = unique('noworker');
+    const first = await postCustomerEmails(app.url, { run, count: 1, subject: 'Done before the worker went away', attachmentLines: 0 });
+    const done = await settled(app.url, first.workflowIds[0]!);
+    assert.equal(done.state?.outcome, 'ticket_created');
+
+    await app.killWorker('SIGKILL');
+    try {
+      const view = await getJson<{ runStatus: string; state: { outcome?: string; ticketId?: string } | null; stateError?: string }>(
+        `${app.url}/v1/emails/${first.workflowIds[0]}`,
+      );
+      assert.equal(view.body.runStatus, 'COMPLETED');
+      assert.equal(view.body.state?.outcome, 'ticket_created', JSON.stringify(view.body));
+      assert.equal(view.body.state?.ticketId, done.state?.ticketId);
+      assert.equal(view.body.stateError, undefined);
+
+      const pending = await postCustomerEmails(app.url, { run: `${run}-late`, count: 1, subject: 'Arrives while no worker runs', attachmentLines: 0 });
+      const waiting = await getJson<{ runStatus: string; state: unknown; stateError?: string }>(`${app.url}/v1/emails/${pending.workflowIds[0]}`);
+      assert.equal(waiting.body.runStatus, 'RUNNING');
+      assert.equal(waiting.body.state, null);
+      assert.match(waiting.body.stateError ?? '', /no worker answered the query/);
+    } finally {
+      await app.startWorker();
+    }
+  });
+});
