@@ -16,6 +16,8 @@ export class NotAnEmailError extends Error {
 export interface HeaderBlock {
   get(name: string): string | undefined;
   all(name: string): string[];
+  /** Bytes before the message proper (mbox separator, blank lines, stray lines); 0 for most mail. */
+  prefixBytes: number;
 }
 
 /** Header blocks beyond `maxHeaderBytes` are hostile or broken; real ones are a few kilobytes. */
@@ -23,8 +25,9 @@ export function readHeaderBlock(raw: Buffer, maxHeaderBytes = 256 * 1024): Heade
   const MAX_HEADER_BYTES = maxHeaderBytes;
   if (raw.length === 0) throw new NotAnEmailError('the body is empty');
   const fields = new Map<string, string[]>();
-  const block = { get: (name: string) => fields.get(name.toLowerCase())?.[0], all: (name: string) => fields.get(name.toLowerCase()) ?? [] };
+  const block: HeaderBlock = { get: (name) => fields.get(name.toLowerCase())?.[0], all: (name) => fields.get(name.toLowerCase()) ?? [], prefixBytes: 0 };
   const start = findMailStart(raw);
+  block.prefixBytes = start.offset;
   const rest = raw.subarray(start.offset);
   if (start.bodyOnly) {
     const reason = notMailReason(rest, start.offset);

@@ -176,7 +176,6 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     const part = data as AttachmentStream;
     const index = attachments.length;
     const contentType = (part.contentType || 'application/octet-stream').toLowerCase();
-    const decoder = uudecoderFor(part.headers.get('content-transfer-encoding'));
     const record: AttachmentPart = {
       index,
       filename: (part.filename ?? `attachment-${index + 1}`).slice(0, 255),
@@ -197,9 +196,7 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
       pending.push(skipPart(part, record));
       return;
     }
-    // The begin line names the file a uuencoded part without a file name of its own carries.
-    if (decoder && part.filename === undefined) decoder.once('named', (name: string) => (record.filename = name));
-    keep(record, part.content as Readable, decoder, part.release);
+    keep(record, part.content as Readable, uudecoderFor(part, record), part.release);
   });
 
   try {

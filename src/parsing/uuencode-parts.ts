@@ -12,11 +12,26 @@ import { extractUuBlocks, UudecodeStream, UUENCODE_TRANSFER_ENCODINGS } from './
 
 export type { UudecodeStream } from './uuencode';
 
-/** A decoder when the part's Content-Transfer-Encoding is a uuencode name, otherwise null. */
-export function uudecoderFor(transferEncoding: unknown): UudecodeStream | null {
-  if (typeof transferEncoding !== 'string') return null;
-  const token = transferEncoding.replace(/\([^)]*\)/g, '').trim().toLowerCase();
-  return UUENCODE_TRANSFER_ENCODINGS.has(token) ? new UudecodeStream() : null;
+/** Media types old clients (Eudora, Pegasus) gave a uuencoded file instead of a transfer encoding. */
+const UUENCODE_MEDIA_TYPES: ReadonlySet<string> = new Set(['application/x-uuencode', 'application/x-uue', 'text/x-uuencode', 'text/x-uue']);
+
+/**
+ * A decoder when the part is uuencoded (its Content-Transfer-Encoding, or its media type, names
+ * uuencode), otherwise null. The begin line names the file when the part has no name of its own, and
+ * gives its type when the part's says only "octet-stream" or "uuencode".
+ */
+export function uudecoderFor(part: { headers: Map<string, unknown>; filename?: string | undefined }, record: AttachmentPart): UudecodeStream | null {
+  const transferEncoding = part.headers.get('content-transfer-encoding');
+  const token = typeof transferEncoding === 'string' ? transferEncoding.replace(/\([^)]*\)/g, '').trim().toLowerCase() : '';
+  if (!UUENCODE_TRANSFER_ENCODINGS.has(token) && !UUENCODE_MEDIA_TYPES.has(record.contentType)) return null;
+  const decoder = new UudecodeStream();
+  decoder.once('named', (name: string) => {
+    if (part.filename === undefined) record.filename = name;
+    if (record.contentType === 'application/octet-stream' || UUENCODE_MEDIA_TYPES.has(record.contentType)) {
+      record.contentType = (libmime.detectMimeType(name) || 'application/octet-stream').toLowerCase();
+    }
+  });
+  return decoder;
 }
 
 /**

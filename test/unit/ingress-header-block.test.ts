@@ -4,6 +4,7 @@
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { contentSha256 } from '../../src/domain/content-hash';
 import { addressesOf, NotAnEmailError, readHeaderBlock } from '../../src/ingress/mime-headers';
 
 const HEADERS = 'From: Ann <ann@customer.example>\r\nTo: support@mailgate.local\r\nCc: billing@mailgate.local\r\nSubject: Printer jam\r\nMessage-ID: <jam@customer.example>\r\n';
@@ -14,6 +15,17 @@ describe('the ingress header reader', () => {
     assert.deepEqual(addressesOf(headers.all('to')), ['support@mailgate.local']);
     assert.deepEqual(addressesOf(headers.all('cc')), ['billing@mailgate.local']);
     assert.equal(headers.get('message-id'), '<jam@customer.example>');
+  });
+
+  test('two deliveries of one message whose mbox separators differ have the same content hash', () => {
+    const hash = (separator: string): string => {
+      const raw = Buffer.from(`${separator}\r\n${HEADERS}\r\nbody`);
+      const headers = readHeaderBlock(raw);
+      assert.equal(headers.prefixBytes, separator.length + 2);
+      return contentSha256(raw.subarray(headers.prefixBytes));
+    };
+    assert.equal(hash('From ann@customer.example Mon Jan  1 00:00:00 2001'), hash('From ann@customer.example Tue Jan  2 09:30:00 2001'));
+    assert.equal(readHeaderBlock(Buffer.from(`${HEADERS}\r\nbody`)).prefixBytes, 0);
   });
 
   test('reads the headers below leading blank lines and below a stray line', () => {

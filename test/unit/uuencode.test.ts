@@ -73,6 +73,26 @@ describe('uuencoded MIME parts', () => {
     assert.ok(stored.get(0)?.bytes.equals(REPORT));
   });
 
+  fidelity('a part typed application/x-uuencode (no transfer encoding) is decoded and typed by its begin line', async () => {
+    const raw = fixture('uu-cte-uuencode-unnamed.eml')
+      .toString('latin1')
+      .replace('Content-Type: application/octet-stream\r\nContent-Transfer-Encoding: uuencode', 'Content-Type: application/x-uuencode\r\nContent-Transfer-Encoding: 7bit');
+    const { document, stored } = await parse(Buffer.from(raw, 'latin1'));
+    assert.equal(document.attachments[0]?.filename, 'report.bin');
+    assert.equal(document.attachments[0]?.contentType, 'application/octet-stream');
+    assert.ok(stored.get(0)?.bytes.equals(REPORT));
+  });
+
+  fidelity('an inline text part declared x-uuencode reaches the text, and its block still becomes the file', async () => {
+    const raw = fixture('uu-cte-x-uuencode.eml')
+      .toString('latin1')
+      .replace('Content-Type: application/octet-stream; name="report.bin"\r\nContent-Disposition: attachment; filename="report.bin"', 'Content-Type: text/plain');
+    const { document, stored } = await parse(Buffer.from(raw, 'latin1'));
+    assert.deepEqual(document.attachments.map((a) => a.filename), ['report.bin']);
+    assert.ok(stored.get(0)?.bytes.equals(REPORT));
+    assert.match(document.text, /\[attachment: report\.bin\]/);
+  });
+
   fidelity('a uuencoded part larger than the attachment limit is not stored, like any other part', async () => {
     const { document } = await parse(fixture('uu-cte-x-uuencode.eml'), { ...DEFAULT_LIMITS, maxAttachmentBytes: 500 });
     assert.match(document.attachments[0]?.skippedReason ?? '', /500-byte attachment limit/);
