@@ -46,8 +46,12 @@ export function decodeUuLine(line: string): { bytes: Buffer; padded: boolean } |
   // Extra characters after the data are a checksum some encoders append; missing ones were spaces.
   const data = text.slice(1, 1 + needed).padEnd(needed, ' ');
   const out = Buffer.alloc(Math.ceil(length / 3) * 3);
+  const sextet = (at: number): number => (data.charCodeAt(at) - 0x20) & 0x3f;
   for (let i = 0, o = 0; i < needed; i += 4, o += 3) {
-    const [a, b, c, d] = [0, 1, 2, 3].map((k) => (data.charCodeAt(i + k) - 0x20) & 0x3f) as [number, number, number, number];
+    const a = sextet(i);
+    const b = sextet(i + 1);
+    const c = sextet(i + 2);
+    const d = sextet(i + 3);
     out[o] = (a << 2) | (b >> 4);
     out[o + 1] = ((b << 4) | (c >> 2)) & 0xff;
     out[o + 2] = ((c << 6) | d) & 0xff;
