@@ -44,7 +44,12 @@ const FIELD = /^([!-9;-~]+)[ \t]*:/;
  * name, but `{"subject":` is the start of a JSON document, not a field named `{"subject"`).
  */
 const FIRST_FIELD = /^[A-Za-z][A-Za-z0-9_.-]*[ \t]*:/;
-const MBOX_SEPARATOR = /^>*From [^\r\n]*$/;
+/**
+ * An mbox separator with its asctime date (RFC 4155: `From sender Mon Jan  1 00:00:00 2001`). Prose
+ * can start with "From " too ("From what I can tell…"); a `From ` line without the date counts only as
+ * a stray line, skipped when a header block follows it.
+ */
+const MBOX_SEPARATOR = /^>*From \S+ +(?:(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun),? +)?(?:\d{1,2} +)?(?:Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) .*\d{1,2}:\d{2}/;
 const HTTP_START = /^(?:HTTP\/\d(?:\.\d)? \d{3}\b|(?:GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) \S+ HTTP\/\d)/;
 const BOM = '\u00ef\u00bb\u00bf';
 /** Fields real messages carry; one of them vouches for a header block found below stray lines. */

@@ -53,6 +53,8 @@ const accepted: Accepted[] = [
   { name: 'a header block with only an unusual field', raw: Buffer.from('X-Ticket-Form: 7\n\nThe printer jams.\n'), subject: '', from: null, text: /^The printer jams/ },
   { name: 'a body without any header', raw: Buffer.from('The printer jams.\nPlease call me.\n'), subject: '', from: null, text: /^The printer jams\.\nPlease call me/ },
   { name: 'prose whose second line looks like a field keeps its first line', raw: Buffer.from('Dear team,\nNote: the printer jams again\n\nthanks\n'), subject: '', from: null, text: /^Dear team,\nNote: the printer jams again/ },
+  { name: 'prose that starts with "From " keeps its first line', raw: Buffer.from('From what I can tell, the printer jams.\n\nPlease call me.\n'), subject: '', from: null, text: /^From what I can tell, the printer jams\.\n\nPlease call me/ },
+  { name: 'a date-less From_ line above the headers', raw: Buffer.from(`From ann@customer.example\n${HEADERS}\nThe printer jams.\n`), subject: 'Printer jam', from: 'ann@customer.example', text: /^The printer jams/ },
   { name: 'corpus: mikel/mail attachment_with_encoded_name.eml (mbox)', raw: fixture('attachment_with_encoded_name.eml'), subject: 'Fwd: Signed email causes file attachments', from: 'xxxxxxxxx.xxxxxxx@gmail.com', text: /Forwarded message/ },
   { name: 'corpus: mikel/mail attachment_with_base64_encoded_name.eml (mbox)', raw: fixture('attachment_with_base64_encoded_name.eml'), subject: 'Fwd: Signed email causes file attachments', from: 'xxxxxxxxx.xxxxxxx@gmail.com', text: /Forwarded message/ },
   { name: 'corpus: mikel/mail raw_email_with_nested_attachment.eml (mbox)', raw: fixture('raw_email_with_nested_attachment.eml'), subject: 'Testing attachments', from: 'jamis@37signals.com', text: /./ },
