@@ -74,6 +74,7 @@ describe('real mail accepted, legacy encodings decoded, through the pipeline', (
       'x-envelope-from': `${id}@customer.example`,
     });
     assert.equal(t.requester, `${id}@customer.example`);
+    assert.equal(t.subject, '(no subject)');
     assert.match(t.comments[0]!.text, new RegExp(`^Please call me back about ${id}\\.`));
   });
 
