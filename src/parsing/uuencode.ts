@@ -9,7 +9,7 @@
  * The mode on the begin line is ignored: a helpdesk stores content, not Unix permissions.
  *
  * Damage is tolerated, never fatal. A line whose trailing spaces a relay stripped is padded with zero
- * bytes, which is what those spaces encoded. A broken line (a character outside the uuencode
+ * bytes, which is what those spaces encoded (old encoders wrote a space for zero, newer ones a '`'). A broken line (a character outside the uuencode
  * alphabet) is skipped and counted. A block that stops without its `end` line keeps what decoded. What
  * was wrong is returned as a note for the ticket; the raw message keeps the original bytes.
  */
@@ -37,9 +37,9 @@ export function uuFileName(name: string): string {
 }
 
 /** The bytes of one uuencoded line, or null when it is not one (a character outside the alphabet). */
-export function decodeUuLine(line: string): { bytes: Buffer; padded: boolean } | null {
+export function decodeUuLine(line: string): Buffer | null {
   const text = line.replace(/\r$/, '');
-  if (text === '') return { bytes: Buffer.alloc(0), padded: false };
+  if (text === '') return Buffer.alloc(0);
   if (!UU_LINE.test(text)) return null;
   const length = (text.charCodeAt(0) - 0x20) & 0x3f;
   const needed = Math.ceil(length / 3) * 4;
@@ -56,11 +56,11 @@ export function decodeUuLine(line: string): { bytes: Buffer; padded: boolean } |
     out[o + 1] = ((b << 4) | (c >> 2)) & 0xff;
     out[o + 2] = ((c << 6) | d) & 0xff;
   }
-  return { bytes: out.subarray(0, length), padded: text.length - 1 < needed };
+  return out.subarray(0, length);
 }
 
 /** What went wrong while decoding, as one sentence for the ticket, or null when nothing did. */
-function describe(problems: { broken: number; padded: number; unterminated: boolean; over: boolean }, maxBytes: number): string | null {
+function describe(problems: { broken: number; unterminated: boolean; over: boolean }, maxBytes: number): string | null {
   const parts: string[] = [];
   if (problems.unterminated) parts.push('the block ends without its end line');
   if (problems.broken > 0) parts.push(`${problems.broken} broken line${problems.broken === 1 ? '' : 's'} skipped`);
@@ -116,7 +116,7 @@ export function extractUuBlocks(text: string, options: { maxBlocks: number; maxB
     }
     const name = uuFileName(begin[3]!);
     const collector = new Collector(options.maxBytes);
-    const problems = { broken: 0, padded: 0, unterminated: true, over: false };
+    const problems = { broken: 0, unterminated: true, over: false };
     let b64 = '';
     let j = i + 1;
     for (; j < lines.length; j++) {
@@ -138,9 +138,17 @@ export function extractUuBlocks(text: string, options: { maxBlocks: number; maxB
         continue;
       }
       const decoded = decodeUuLine(data);
+      if (decoded && decoded.length === 0) {
+        // The zero-length line ends the data: `end` must follow, or the block ends here without it
+        // (what comes after is text again, even a line that would pass for data).
+        if (END.test(lines[j + 1]?.replace(/\r$/, '') ?? '')) {
+          problems.unterminated = false;
+          j += 2;
+        } else j++;
+        break;
+      }
       if (decoded) {
-        collector.add(decoded.bytes);
-        if (decoded.padded) problems.padded++;
+        collector.add(decoded);
         continue;
       }
       // A damaged line inside the block is skipped when data goes on after it; otherwise the block ends.
@@ -174,7 +182,7 @@ export class UudecodeStream extends Transform {
   private leading: Buffer[] = [];
   private leadingBytes = 0;
   private b64 = '';
-  private readonly problems = { broken: 0, padded: 0, unterminated: false, over: false };
+  private readonly problems = { broken: 0, unterminated: false, over: false };
   private noBegin = false;
 
   /** What was wrong, for the ticket, once the stream has ended; null when nothing was. */
@@ -250,8 +258,7 @@ export class UudecodeStream extends Transform {
           this.problems.broken++;
           return;
         }
-        if (decoded.padded) this.problems.padded++;
-        if (decoded.bytes.length > 0) this.push(decoded.bytes);
+        if (decoded.length > 0) this.push(decoded);
         return;
       }
       case 'base64': {

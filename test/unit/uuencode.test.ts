@@ -140,6 +140,12 @@ describe('begin … end blocks in a plain text body', () => {
     assert.match(document.text, /\[attachment: report\.bin, incomplete: 1 broken line skipped\]\nthanks/);
   });
 
+  fidelity('a block that stops after its zero-length line leaves the text after it alone', () => {
+    const { text, blocks } = extractUuBlocks('begin 644 a.txt\n!80``\n\nREGARDS,\nJOHN\n', { maxBlocks: 5, maxBytes: 1000 });
+    assert.equal(blocks[0]?.content.toString(), 'a');
+    assert.equal(text, '[attachment: a.txt, incomplete: the block ends without its end line]\nREGARDS,\nJOHN\n');
+  });
+
   fidelity('the uuencode -m form (begin-base64 … ====) decodes too', async () => {
     const { stored } = await parse(fixture('uu-body-base64.eml'));
     assert.ok(stored.get(0)?.bytes.equals(REPORT));
@@ -173,8 +179,8 @@ describe('begin … end blocks in a plain text body', () => {
 
 describe('the decoder itself', () => {
   test('decodes a line by its length character and rejects characters outside the alphabet', () => {
-    assert.equal(decodeUuLine('+:&5L;&\\@=V]R;&0*')?.bytes.toString(), 'hello world');
-    assert.equal(decodeUuLine('`')?.bytes.length, 0);
+    assert.equal(decodeUuLine('+:&5L;&\\@=V]R;&0*')?.toString(), 'hello world');
+    assert.equal(decodeUuLine('`')?.length, 0);
     assert.equal(decodeUuLine('M this has lower case'), null);
   });
 
