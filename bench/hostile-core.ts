@@ -73,6 +73,9 @@ export function attackCases(run: string): HostileCase[] {
   add('1,000 tiny parts', multipart(id('parts'), Array.from({ length: 1000 }, (_, i) => `Content-Type: text/plain; name="p${i}.txt"\r\nContent-Disposition: attachment; filename="p${i}.txt"\r\n\r\npart ${i}`)));
   add('HTML with script and event handlers', multipart(id('html'), ['Content-Type: text/html\r\n\r\n<img src=x onerror=alert(1)><script>alert(2)</script><a href="jav&#x09;ascript:alert(3)">x</a>'], 'alternative'));
   add('headers only, no body separator', `${header(id('nobody'))}X-End: yes`);
+  add('mbox separator, blank lines and a stray line before the headers', `From fuzz@customer.example Mon Jan  1 00:00:00 2001\r\n\r\n\x01\x01\x01\x01\r\n${header(id('prefix'))}\r\nbody\r\n`);
+  add('uuencoded block with mangled lines and no end', `${header(id('uu'))}\r\nbegin 644 ../../x.bin\r\nM${'!'.repeat(60)}\r\nMabc\x00\xff\r\n${'M'.repeat(5000)}\r\n`);
+  add('x-uuencode part that holds no uuencoded data', multipart(id('uucte'), ['Content-Type: text/plain\r\n\r\nsee file', `Content-Type: application/octet-stream; name="x.bin"\r\nContent-Transfer-Encoding: x-uuencode\r\n\r\n${'\xff'.repeat(70_000)}`]));
   add('bare LF line endings and a CR-only line', `${header(id('lf')).replace(/\r\n/g, '\n')}\n\rline\rwith\rCRs\n`);
   return cases;
 }

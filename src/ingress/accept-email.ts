@@ -210,7 +210,9 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
     if (resolved.accepted.length === 0) return refuse('no-recipient', NO_RECIPIENT, rawKey, resolved.refused);
 
     const messageId = normalizeMessageId(headers.get('message-id'));
-    const content = contentSha256(bytes);
+    // An mbox separator carries the delivery time, so two deliveries of one message differ in it: like
+    // the trace fields, what comes before the message is not its content.
+    const content = contentSha256(bytes.subarray(headers.prefixBytes));
     const planned: Planned[] = resolved.accepted.map(({ recipient, queue }) => {
       const key = idempotencyKey({ messageId, queue, contentSha256: content });
       return { recipient, queue, key, workflowId: inboundEmailWorkflowId(key) };

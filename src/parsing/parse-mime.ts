@@ -14,6 +14,8 @@ import { sanitizeEmailHtml, type RemoteImagePolicy } from '../domain/html';
 import type { Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
+import { MailPrefixStripper } from './mail-prefix';
+import { uuBlockParts, uudecoderFor, type UudecodeStream } from './uuencode-parts';
 
 export interface PartInfo {
   index: number;
@@ -133,10 +135,42 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
   parser.on('headerLines', (lines: { key: string; line: string }[]) => {
     headerLines = lines;
   });
+  /** Where a decoded legacy encoding lost something: said in the text, next to the file. */
+  const decodeNotes: string[] = [];
+
+  const keep = (record: AttachmentPart, content: Readable, decoder: UudecodeStream | null, release: (() => void) | null | undefined): void => {
+    const { index, contentType } = record;
+    const meter = new Meter(limits.maxAttachmentBytes, REPORT_TYPES.has(contentType) ? MAX_REPORT_PART : 0);
+    const done = (async () => {
+      try {
+        const stored = sink({ index, filename: record.filename, contentType }, meter);
+        await Promise.all([stored, decoder ? pipeline(content, decoder, meter) : pipeline(content, meter)]);
+        record.partKey = (await stored).partKey;
+      } catch (error) {
+        // A failed sink would leave the parser waiting on this part forever: stop everything.
+        parser.destroy(error instanceof Error ? error : new Error(String(error)));
+        throw error;
+      }
+      record.size = meter.bytes;
+      record.sha256 = meter.hash.digest('hex');
+      if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
+      if (meter.head.length > 0) reportParts.push({ contentType, text: Buffer.concat(meter.head).toString('utf8') });
+      if (decoder?.note) decodeNotes.push(`[attachment: ${record.filename}, ${decoder.note}]`);
+    })().finally(() => release?.());
+    // Awaited below with the others; this keeps an early rejection from counting as unhandled.
+    done.catch(() => undefined);
+    pending.push(done);
+  };
+
   parser.on('data', (data: AttachmentStream | MessageText) => {
     if (data.type === 'text') {
-      text = data.text ?? '';
       html = typeof data.html === 'string' ? data.html : null;
+      const taken = uuBlockParts(data.text ?? '', { limits, first: attachments.length });
+      text = taken.text;
+      for (const { record, content } of taken.parts) {
+        attachments.push(record);
+        if (record.skippedReason === null) keep(record, content, null, null);
+      }
       return;
     }
     const part = data as AttachmentStream;
@@ -162,29 +196,11 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
       pending.push(skipPart(part, record));
       return;
     }
-    const meter = new Meter(limits.maxAttachmentBytes, REPORT_TYPES.has(contentType) ? MAX_REPORT_PART : 0);
-    const done = (async () => {
-      try {
-        const stored = sink({ index, filename: record.filename, contentType }, meter);
-        await Promise.all([stored, pipeline(part.content as Readable, meter)]);
-        record.partKey = (await stored).partKey;
-      } catch (error) {
-        // A failed sink would leave the parser waiting on this part forever: stop everything.
-        parser.destroy(error instanceof Error ? error : new Error(String(error)));
-        throw error;
-      }
-      record.size = meter.bytes;
-      record.sha256 = meter.hash.digest('hex');
-      if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
-      if (meter.head.length > 0) reportParts.push({ contentType, text: Buffer.concat(meter.head).toString('utf8') });
-    })().finally(() => part.release?.());
-    // Awaited below with the others; this keeps an early rejection from counting as unhandled.
-    done.catch(() => undefined);
-    pending.push(done);
+    keep(record, part.content as Readable, uudecoderFor(part, record), part.release);
   });
 
   try {
-    await pipeline(raw, parser);
+    await pipeline(raw, new MailPrefixStripper(), parser);
     await Promise.all(pending);
   } catch (error) {
     if (error instanceof Error && 'type' in error) throw error;
@@ -211,7 +227,7 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     date: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
     inReplyTo: parseMessageIdList(headerText(headers.get('in-reply-to'))),
     references: parseMessageIdList(headers.get('references') as string | string[] | undefined),
-    text,
+    text: decodeNotes.length > 0 ? `${text}\n\n${decodeNotes.join('\n')}` : text,
     html: html === null ? null : sanitizeEmailHtml(html, { remoteImages: options.remoteImages ?? 'drop' }),
     attachments,
     headers: kept,

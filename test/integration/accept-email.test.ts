@@ -300,9 +300,9 @@ describe('acceptEmail', () => {
     const empty = await accept(Buffer.alloc(0), { mailFrom: null }, SMTP);
     assert.equal(refusal(empty), 'not-an-email');
     assert.match(empty.reason, /empty/);
-    const prose = await accept(Buffer.from('hello, this is not an email at all\n\nreally'), { mailFrom: null }, SMTP);
-    assert.equal(refusal(prose), 'not-an-email');
-    assert.match(prose.reason, /not a header field/);
+    const binary = await accept(Buffer.from([0x1f, 0x8b, 0x08, 0, 0, 0, 0, 0]), { mailFrom: null }, SMTP);
+    assert.equal(refusal(binary), 'not-an-email');
+    assert.match(binary.reason, /binary data, not text/);
 
     const elsewhere = await compose({ from: 'a@customer.example', to: 'someone@elsewhere.example', subject: 'wrong', text: 'x' });
     const byHeader = await accept(elsewhere, { mailFrom: null }, SMTP);

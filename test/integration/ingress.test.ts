@@ -29,14 +29,18 @@ describe('the inbound MIME endpoint', () => {
     await app?.stop();
   });
 
-  test('an empty body and a body that is not MIME are refused with 400 and a reason', async () => {
+  test('an empty body and a body that is plainly not mail are refused with 400 and a reason; prose without headers is mail', async () => {
     const empty = await postMime(app.url, '');
     assert.equal(empty.status, 400);
     assert.match(empty.body.reason ?? '', /empty/);
+    const page = await postMime(app.url, '<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>\n');
+    assert.equal(page.status, 400);
+    assert.equal(page.body.error, 'not_an_email');
+    assert.match(page.body.reason ?? '', /HTML page/);
+    // Issue 14, class 1: a body without headers is mail; without an envelope it has no recipient.
     const prose = await postMime(app.url, 'hello, this is not an email at all\n\nreally');
-    assert.equal(prose.status, 400);
-    assert.equal(prose.body.error, 'not_an_email');
-    assert.match(prose.body.reason ?? '', /not a header field/);
+    assert.equal(prose.status, 422);
+    assert.equal(prose.body.error, 'no_recipient');
   });
 
   test('a body that is not message/rfc822 is refused with 415', async () => {

@@ -125,8 +125,9 @@ describe('scripts/send-email exits as an MTA hook must', () => {
   });
 
   test('400 not an email: exit 65 (EX_DATAERR) with the API\'s reason', async () => {
-    const file = path.join(scratch, 'prose.eml');
-    writeFileSync(file, 'just some words\n\nand more words\n');
+    // Prose without headers is mail (issue 14, class 1); an HTML page is plainly not.
+    const file = path.join(scratch, 'page.eml');
+    writeFileSync(file, '<!DOCTYPE html>\n<html><body>502 Bad Gateway</body></html>\n');
     const run = await sendEmail(file, { API_PORT: String(api.port) });
     assert.equal(run.code, 65);
     assert.equal(run.stdout, '');
