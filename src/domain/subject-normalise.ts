@@ -15,6 +15,16 @@ const PREFIX = new RegExp(`^\\s*(?:${PREFIX_WORDS})\\s*(?:\\[\\d{1,3}\\]|\\(\\d{
 /** A bracketed tag: "[list-name]", "[MG-42]", "[Ticket#1234]", "【重要】"; bounded so prose in brackets is not eaten whole. */
 const TAG = /^\s*(?:\[[^\][]{1,60}\]|【[^】]{1,30}】)/u;
 
+/** Reply prefixes only (a forward starts a conversation of its own): RE, AW, Antw, SV, VS, R, RIF, RES, ODP, YNT, 回复. */
+const REPLY_PREFIX = /^\s*(?:re|aw|antw|sv|vs|r|rif|res|odp|ynt|回复|回覆|答复)\s*(?:\[\d{1,3}\]|\(\d{1,3}\))?\s*[:：]/iu;
+
+/** True when the subject, after any leading tags, opens with a reply prefix ("Re: x", "[list] AW: x"). */
+export function isReplySubject(subject: string): boolean {
+  let rest = subject.normalize('NFC');
+  for (let guard = 0; guard < 10 && TAG.test(rest); guard += 1) rest = rest.replace(TAG, '');
+  return REPLY_PREFIX.test(rest);
+}
+
 /** True when the subject opens with a reply or forward prefix (before any tag): a person answered or passed it on. */
 export function opensWithReplyPrefix(subject: string): boolean {
   return PREFIX.test(subject.normalize('NFC'));

@@ -140,6 +140,9 @@ export function threadLookup(
     candidates: threadCandidates({ inReplyTo: summary.inReplyTo, references: summary.references, ownMessageId: summary.messageId, max: MAX_THREAD_CANDIDATES }),
     replyTokens: input.policy?.replyTokens ?? true,
     untrusted: verdict.priority.untrusted,
+    // Activity inputs are not compared on replay: older histories keep theirs.
+    human: verdict.emailClass === 'human',
+    receivedAt: input.receivedAt,
   };
 }
 
