@@ -36,7 +36,6 @@ interface ThreadSpec {
   note?: string;
 }
 
-/* prettier-ignore */
 export const LIST_MONTH: ThreadSpec[] = [
   { subject: 'Segfault in the XML parser on large files', day: 0, starter: 'alice', posts: 'bob:h alice:h bob:n carol:h' },
   { subject: 'Proposal: drop Python 3.8 support', day: 0, starter: 'dave', posts: 'erin:h frank:h dave:h erin:n gina:h dave:h' },

@@ -443,6 +443,16 @@ export const SUBJECT_SCENARIOS: Scenario[] = [
       return { probe, expect: { new: true } };
     },
   },
+  {
+    name: 'a reply naming a parent never seen, with the subject of the requester\'s ticket, waits and opens a new ticket (threading headers exclude the subject rule)',
+    async run(ctx) {
+      const c = ctx.customer('subjparent');
+      const subject = uniqueSubject(ctx, 'Label printer offline');
+      await opened(ctx, c, subject);
+      const probe = await ctx.send(headerless(ctx, c, `Re: ${subject}`, { inReplyTo: `<${ctx.id('unseen')}@customer.example>` }));
+      return { probe, expect: { new: true } };
+    },
+  },
   ...['Hello', 'Question', '(no subject)', ''].map((generic) => ({
     name: `a generic subject ("${generic}") never threads by subject`,
     async run(ctx: Context) {

@@ -7,9 +7,9 @@
  *   4. body-marker      the signed marker we put in our outbound mail, quoted back in the body
  *   5. subject-token    [MG-42] in the subject, only when the sender already takes part in ticket 42
  *   6. bounce-original  the Message-ID of the original message a bounce returns
- *   7. subject-participant  off unless the rules enable `threadBySubject`: a human reply with the
- *                       normalised subject of exactly one ticket of the queue that the sender takes
- *                       part in, within the window (./thread-by-subject.ts)
+ *   7. subject-participant  off unless the rules enable `threadBySubject`: a human reply with no
+ *                       In-Reply-To or References and the normalised subject of exactly one ticket of
+ *                       the queue, within the window, that the sender takes part in (./thread-by-subject.ts)
  * Every match says whether the sender takes part in the ticket (src/domain/participants.ts): a
  * Message-ID is no proof of who writes (issue 12). The subject token of a stranger is ignored, as
  * before; for the other rules the ticket step applies the stranger policy.
@@ -126,7 +126,9 @@ export function createFindThread(deps: {
     }
 
     const bySubject = deps.rules?.threadBySubject;
-    if (bySubject?.enabled && input.human === true && input.sender !== null) {
+    // Header-less replies only: one naming a parent we have not seen waits for it, and must not be
+    // taken by its subject in the meantime.
+    if (bySubject?.enabled && input.human === true && input.sender !== null && input.candidates.length === 0) {
       const received = input.receivedAt !== undefined && !Number.isNaN(Date.parse(input.receivedAt)) ? input.receivedAt : new Date().toISOString();
       const found = await findBySubject(deps.ledger, (ticketId) => participates(input, ticketId), {
         rule: bySubject,

@@ -1,6 +1,7 @@
 /**
- * Threading by subject (issue 14, class 7): a reply that carries no threading header, token or
- * marker joins an existing ticket only when all of these hold, and the rule is tried last:
+ * Threading by subject (issue 14, class 7): a reply that carries no threading header (In-Reply-To,
+ * References), token or marker joins an existing ticket only when all of these hold; the rule is
+ * tried last:
  *   - the email is human (never a bounce, auto-reply or notification);
  *   - its subject is a reply's ("Re:", "AW:", … after any tags): a conversation's first message
  *     carries no threading headers either, and a new one with an old subject must stay new;
