@@ -98,6 +98,10 @@ describe('challenge-response sender verification', () => {
     const reply = classifyEmail(doc({ subject: 'Re: login', text: `The page says "${text}"`, inReplyTo: ['ack.3.t1.bb@mailgate.local'] }), ctx);
     assert.deepEqual([reply.emailClass, reply.suspectedAutomated], ['human', undefined]);
   });
+  test('a calendar invitation saying "you were added to the guest list" is human and acknowledged (seen in the corpus)', () => {
+    const result = classifyEmail(doc({ subject: 'Invitation: Team sync', text: 'Invitation from Google Calendar: you were added to the guest list.' }), ctx);
+    assert.deepEqual([result.emailClass, result.suspectedAutomated], ['human', undefined]);
+  });
   test('a subject asking to verify an address, from a person with no challenge wording, is human', () => {
     const result = classifyEmail(doc({ subject: 'Cannot verify your email address', text: 'The link never arrives.' }), ctx);
     assert.deepEqual([result.emailClass, result.suspectedAutomated], ['human', undefined]);
