@@ -178,7 +178,8 @@ export function robotReplyFindings(doc: EmailDocument, ctx: RobotReplyContext): 
   const content = subjectScore + bodyScore;
   // Acknowledgements mark themselves in the subject: without a subject signal nothing is decided.
   const helpdeskDecided = subjectScore > 0 && content >= 3 && nonContent.length > 0;
-  const helpdeskSuspect = !helpdeskDecided && content > 0 && content + nonContent.length >= 2;
+  // As with challenges, words alone in a person's reply are that person's words.
+  const helpdeskSuspect = !helpdeskDecided && content > 0 && content + nonContent.length >= 2 && !(personReplied && nonContent.length === 0);
 
   const decided = challenge.decided || helpdeskDecided;
   const relevant = challenge.evidence.length > 0 || evidence.length > 0 || taggedAutoReplyPhrase !== null;

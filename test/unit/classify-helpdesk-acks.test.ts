@@ -78,6 +78,13 @@ describe('other helpdesks\' acknowledgements', () => {
     assert.equal(result.emailClass, 'auto_reply');
     assert.ok(result.evidence.includes('replies-to-our-mail'));
   });
+  test('a person\'s "Re:" whose own text repeats a robot\'s words is human and acknowledged; the same words from support@ are suspect', () => {
+    const text = 'Please do not reply to this email, it said. But I must: the order is wrong.';
+    const person = classifyEmail(doc({ subject: 'Re: Order 5512', text }), ctx);
+    assert.deepEqual([person.emailClass, person.suspectedAutomated], ['human', undefined]);
+    const robot = classifyEmail(doc({ from: 'support@vendor.example', subject: 'Re: Order 5512', text }), ctx);
+    assert.deepEqual([robot.emailClass, robot.suspectedAutomated], ['human', true]);
+  });
   test('a person\'s plain reply to our acknowledgement is human whatever its subject says', () => {
     const result = classifyEmail(doc({ subject: 'Re: [MG-12] We received your request: printer', inReplyTo: ['ack.12.t1.aa@mailgate.local'] }), ctx);
     assert.deepEqual([result.emailClass, result.suspectedAutomated], ['human', undefined]);
