@@ -32,6 +32,8 @@ export interface LabelledCase {
   source: string;
   licence: string;
   note: string;
+  /** Human mail that must open its ticket without an acknowledgement (suspect evidence, Classification.suspectedAutomated). */
+  withheld: boolean;
 }
 
 export interface WrongCase {
@@ -49,6 +51,8 @@ export interface EvaluationResult {
   confusion: Record<string, Record<string, number>>;
   /** Bounces labelled and classified as bounces: how many got hard/soft right. */
   bounceKinds: { correct: number; total: number };
+  /** Human mail left unacknowledged (suspect): precision and recall against the `ack` column. */
+  withheld: { precision: number; recall: number; support: number; predicted: number };
 }
 
 function isClass(value: string): value is EmailClass {
@@ -58,16 +62,17 @@ function isClass(value: string): value is EmailClass {
 export async function readLabels(evalDir: string = EVAL_DIR): Promise<LabelledCase[]> {
   const lines = (await readFile(path.join(evalDir, 'classification.tsv'), 'utf8')).split('\n');
   const header = lines.shift()?.split('\t') ?? [];
-  if (header.join(',') !== 'path,class,bounce_kind,source,licence,note') throw new Error(`unexpected header in classification.tsv: ${header.join(',')}`);
+  if (header.join(',') !== 'path,class,bounce_kind,source,licence,note,ack') throw new Error(`unexpected header in classification.tsv: ${header.join(',')}`);
   return lines
     .filter((line) => line.trim() !== '')
     .map((line, i) => {
-      const [file = '', cls = '', kind = '', source = '', licence = '', note = ''] = line.split('\t');
+      const [file = '', cls = '', kind = '', source = '', licence = '', note = '', ack = ''] = line.split('\t');
       if (!isClass(cls)) throw new Error(`classification.tsv line ${i + 2}: unknown class "${cls}"`);
       if (cls === 'bounce' ? kind !== 'hard' && kind !== 'soft' : kind !== '') {
         throw new Error(`classification.tsv line ${i + 2}: bounce_kind "${kind}" does not fit class ${cls}`);
       }
-      return { path: file, emailClass: cls, bounceKind: kind === 'hard' || kind === 'soft' ? kind : null, source, licence, note };
+      if (ack !== '' && !(ack === 'withheld' && cls === 'human')) throw new Error(`classification.tsv line ${i + 2}: ack "${ack}" (only "withheld", on human mail)`);
+      return { path: file, emailClass: cls, bounceKind: kind === 'hard' || kind === 'soft' ? kind : null, source, licence, note, withheld: ack === 'withheld' };
     });
 }
 
@@ -81,21 +86,25 @@ const discard: PartSink = async (_part, content: Readable) => {
 };
 
 const label = (cls: string, kind: string | null | undefined): string => (kind ? `${cls} (${kind})` : cls);
+const ackLabel = (withheld: boolean): string => (withheld ? ' (not acknowledged)' : '');
 
 export async function evaluateClassification(evalDir: string = EVAL_DIR): Promise<EvaluationResult> {
   const cases = await readLabels(evalDir);
   const confusion: Record<string, Record<string, number>> = {};
   const wrong: WrongCase[] = [];
   const bounceKinds = { correct: 0, total: 0 };
+  const withheld = { truePositives: 0, predicted: 0, support: 0 };
   for (const c of cases) {
     let actual: string;
     let actualKind: string | null = null;
+    let actualWithheld = false;
     let evidence: string[] = [];
     try {
       const doc = await parseMime(createReadStream(path.join(evalDir, c.path)), { limits: DEFAULT_LIMITS, sink: discard });
       const result = classifyEmail(doc, EVAL_CONTEXT);
       actual = result.emailClass;
       actualKind = result.bounce?.kind ?? null;
+      actualWithheld = result.suspectedAutomated === true;
       evidence = result.evidence;
     } catch (error) {
       actual = 'error';
@@ -107,8 +116,16 @@ export async function evaluateClassification(evalDir: string = EVAL_DIR): Promis
       bounceKinds.total += 1;
       if (actualKind === c.bounceKind) bounceKinds.correct += 1;
     }
-    if (actual !== c.emailClass || (actual === 'bounce' && actualKind !== c.bounceKind)) {
-      wrong.push({ path: c.path, expected: label(c.emailClass, c.bounceKind), actual: label(actual, actualKind), evidence });
+    if (c.withheld) withheld.support += 1;
+    if (actualWithheld) withheld.predicted += 1;
+    if (c.withheld && actualWithheld) withheld.truePositives += 1;
+    if (actual !== c.emailClass || (actual === 'bounce' && actualKind !== c.bounceKind) || (actual === 'human' && actualWithheld !== c.withheld)) {
+      wrong.push({
+        path: c.path,
+        expected: label(c.emailClass, c.bounceKind) + ackLabel(c.withheld),
+        actual: label(actual, actualKind) + ackLabel(actualWithheld),
+        evidence,
+      });
     }
   }
   const perClass: EvaluationResult['perClass'] = {};
@@ -122,5 +139,17 @@ export async function evaluateClassification(evalDir: string = EVAL_DIR): Promis
       support,
     };
   }
-  return { total: cases.length, wrong, perClass, confusion, bounceKinds };
+  return {
+    total: cases.length,
+    wrong,
+    perClass,
+    confusion,
+    bounceKinds,
+    withheld: {
+      precision: withheld.predicted === 0 ? 1 : withheld.truePositives / withheld.predicted,
+      recall: withheld.support === 0 ? 1 : withheld.truePositives / withheld.support,
+      support: withheld.support,
+      predicted: withheld.predicted,
+    },
+  };
 }

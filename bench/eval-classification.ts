@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   console.log(`\nnon-human ${nonHuman}, human ${result.perClass.human?.support ?? 0}`);
   const { correct, total } = result.bounceKinds;
   console.log(`bounce hard/soft: ${correct}/${total} correct (${pct(total === 0 ? 1 : correct / total)})`);
+  const w = result.withheld;
+  console.log(`human not acknowledged (suspect): support ${w.support}, predicted ${w.predicted}, precision ${pct(w.precision)}, recall ${pct(w.recall)}`);
 
   if (result.wrong.length === 0) {
     console.log('\nno misclassified messages');

@@ -35,10 +35,12 @@ interface Context {
   id(tag: string): string;
   customer(tag: string): string;
   ackMail(to: string): Promise<{ replyTo: string; text: string }>;
+  /** The running Mailgate's threadBySubject rules option (off unless the caller says otherwise). */
+  subjectRule: { enabled: boolean; windowDays: number };
 }
 
 /** `linked`: a new ticket linked to that one (a stranger named it by `rule`; issue 12). */
-type Expectation = { same: ThreadingView; rule: string } | { new: true } | { linked: ThreadingView; rule: string };
+type Expectation = { same: ThreadingView; rule: string } | { new: true } | { linked: ThreadingView; rule: string } | { suppressed: true };
 
 interface Scenario {
   name: string;
@@ -368,6 +370,110 @@ export const SCENARIOS: Scenario[] = [
   },
 ];
 
+/** A subject no other scenario or run uses: ambiguity is judged over every ticket of the queue. */
+const uniqueSubject = (ctx: Context, words: string): string => `${words} ${ctx.id('subj')}`;
+
+/** A reply with no threading header, token or marker: only its subject and sender say where it belongs. */
+function headerless(ctx: Context, from: string, subject: string, extra: Mail.Options = {}): Mail.Options {
+  return { from, to: SUPPORT, subject, messageId: `<${ctx.id('headerless')}@customer.example>`, text: 'Any news on this?', ...extra };
+}
+
+/** Threading by subject and participant (issue 14, class 7): only when the rules enable it. */
+export const SUBJECT_SCENARIOS: Scenario[] = [
+  {
+    name: 'a header-less "Re:" from the requester joins the one ticket with its subject (subject-participant, when enabled)',
+    async run(ctx) {
+      const c = ctx.customer('subj');
+      const subject = uniqueSubject(ctx, 'Label printer offline');
+      const parent = await opened(ctx, c, subject);
+      const probe = await ctx.send(headerless(ctx, c, `Re: ${subject}`));
+      return { probe, expect: ctx.subjectRule.enabled ? { same: parent, rule: 'subject-participant' } : { new: true } };
+    },
+  },
+  {
+    name: 'a header-less "AW: [tag]" reply from a colleague who already commented joins it too (when enabled)',
+    async run(ctx) {
+      const c = ctx.customer('subjcol');
+      const colleague = ctx.customer('subjcol2');
+      const subject = uniqueSubject(ctx, 'Scanner drivers missing');
+      const parent = await opened(ctx, c, subject);
+      await ctx.send(reply(ctx, colleague, { subject: `Re: ${subject}`, inReplyTo: `<${ackId(parent)}>` }));
+      const probe = await ctx.send(headerless(ctx, colleague, `AW: [intern] ${subject}`));
+      return { probe, expect: ctx.subjectRule.enabled ? { same: parent, rule: 'subject-participant' } : { new: true } };
+    },
+  },
+  {
+    name: 'a header-less reply with the subject from a non-participant opens a new ticket',
+    async run(ctx) {
+      const subject = uniqueSubject(ctx, 'Label printer offline');
+      await opened(ctx, ctx.customer('subjowner'), subject);
+      const probe = await ctx.send(headerless(ctx, ctx.customer('subjstranger'), `Re: ${subject}`));
+      return { probe, expect: { new: true } };
+    },
+  },
+  {
+    name: 'a header-less reply from the requester after the window opens a new ticket',
+    async run(ctx) {
+      const c = ctx.customer('subjlate');
+      const subject = uniqueSubject(ctx, 'Label printer offline');
+      await opened(ctx, c, subject);
+      if (ctx.subjectRule.enabled) await new Promise((r) => setTimeout(r, ctx.subjectRule.windowDays * 86_400_000 + 3000));
+      const probe = await ctx.send(headerless(ctx, c, `Re: ${subject}`));
+      return { probe, expect: { new: true } };
+    },
+  },
+  {
+    name: 'two tickets of the requester with the subject: a header-less reply is ambiguous and opens a new ticket',
+    async run(ctx) {
+      const c = ctx.customer('subjtwo');
+      const subject = uniqueSubject(ctx, 'Label printer offline');
+      await opened(ctx, c, subject);
+      await ctx.send({ from: c, to: SUPPORT, subject, messageId: `<${ctx.id('second')}@customer.example>`, text: 'The other printer too.' });
+      const probe = await ctx.send(headerless(ctx, c, `Re: ${subject}`));
+      return { probe, expect: { new: true } };
+    },
+  },
+  {
+    name: 'a new email (no reply prefix) with the subject of the requester\'s ticket opens a new ticket',
+    async run(ctx) {
+      const c = ctx.customer('subjfresh');
+      const subject = uniqueSubject(ctx, 'Label printer offline');
+      await opened(ctx, c, subject);
+      const probe = await ctx.send(headerless(ctx, c, subject));
+      return { probe, expect: { new: true } };
+    },
+  },
+  {
+    name: 'a reply naming a parent never seen, with the subject of the requester\'s ticket, waits and opens a new ticket (threading headers exclude the subject rule)',
+    async run(ctx) {
+      const c = ctx.customer('subjparent');
+      const subject = uniqueSubject(ctx, 'Label printer offline');
+      await opened(ctx, c, subject);
+      const probe = await ctx.send(headerless(ctx, c, `Re: ${subject}`, { inReplyTo: `<${ctx.id('unseen')}@customer.example>` }));
+      return { probe, expect: { new: true } };
+    },
+  },
+  ...['Hello', 'Question', '(no subject)', ''].map((generic) => ({
+    name: `a generic subject ("${generic}") never threads by subject`,
+    async run(ctx: Context) {
+      const c = ctx.customer('subjgeneric');
+      await opened(ctx, c, generic);
+      const probe = await ctx.send(headerless(ctx, c, `Re: ${generic}`));
+      return { probe, expect: { new: true } as const };
+    },
+  })),
+  {
+    name: 'an auto-reply with the subject of the requester\'s ticket never threads by subject (suppressed)',
+    async run(ctx) {
+      const c = ctx.customer('subjauto');
+      const subject = uniqueSubject(ctx, 'Label printer offline');
+      await opened(ctx, c, subject);
+      const probe = await ctx.send(headerless(ctx, c, `Re: ${subject}`, { headers: { 'Auto-Submitted': 'auto-replied' }, text: 'I am away until Monday.' }));
+      return { probe, expect: { suppressed: true } };
+    },
+  },
+];
+
 export async function evaluateThreading(options: {
   /** A fetch that signs ingress requests and sends the admin token (src/api/signing.ts). */
   fetch: typeof fetch;
@@ -375,6 +481,8 @@ export async function evaluateThreading(options: {
   mailViewUrl: string;
   run: string;
   onResult?: (result: ScenarioResult) => void;
+  /** The running Mailgate's threadBySubject option: the subject scenarios expect a join only when enabled. */
+  subjectRule?: { enabled: boolean; windowDays: number };
 }): Promise<ScenarioResult[]> {
   const { baseUrl } = options;
   let counter = 0;
@@ -412,6 +520,7 @@ export async function evaluateThreading(options: {
     send: async (mail) => settle(await post(await new MailComposer(mail).compile().build())),
     id: (tag) => `${tag}.${options.run}.${++counter}`,
     customer: (tag) => `${tag}.${options.run}.${++counter}@customer.example`,
+    subjectRule: options.subjectRule ?? { enabled: false, windowDays: 14 },
     async ackMail(to) {
       const deadline = Date.now() + 30_000;
       while (Date.now() < deadline) {
@@ -424,12 +533,15 @@ export async function evaluateThreading(options: {
     },
   };
   const results: ScenarioResult[] = [];
-  for (const scenario of SCENARIOS) {
+  for (const scenario of [...SCENARIOS, ...SUBJECT_SCENARIOS]) {
     let result: ScenarioResult;
     try {
       const { probe, expect } = await scenario.run(ctx);
       const actual = `${probe.state?.outcome} ticket=${probe.state?.ticketId} rule=${probe.state?.threadRule}`;
-      if ('new' in expect) {
+      if ('suppressed' in expect) {
+        const ok = probe.state?.outcome === 'suppressed' && probe.state.threadRule === null;
+        result = { name: scenario.name, ok, expected: 'suppressed, no thread', actual };
+      } else if ('new' in expect) {
         const ok = probe.state?.outcome === 'ticket_created' && probe.state.threadRule === null;
         result = { name: scenario.name, ok, expected: 'new ticket', actual };
       } else if ('linked' in expect) {

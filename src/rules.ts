@@ -10,6 +10,7 @@ import { isAddress, normalizeAddress } from './domain/addresses';
 import { assertAttachmentPolicy, DEFAULT_ATTACHMENT_POLICY, type AttachmentPolicy } from './domain/attachment-policy';
 import type { RemoteImagePolicy } from './domain/html';
 import type { PriorityRules } from './domain/priority';
+import { DEFAULT_THREAD_BY_SUBJECT, MAX_THREAD_BY_SUBJECT_WINDOW_DAYS, type ThreadBySubjectRule } from './domain/thread-by-subject';
 import { routingAddressOf } from './domain/mailbox';
 import { DEFAULT_REDACTION_POLICY, type RedactionKind } from './domain/redact';
 import type { ClosedReplyPolicy } from './domain/vocabulary';
@@ -46,6 +47,8 @@ export interface Rules {
   replyTokens: boolean;
   /** How long a reply whose parent we have not seen waits for it before opening a new ticket. */
   waitForParentSeconds: number;
+  /** Threading a header-less human reply by subject and participant, tried last (src/domain/thread-by-subject.ts); off by default. */
+  threadBySubject: ThreadBySubjectRule;
   /** Automated senders (addresses or "@domain") allowed to open tickets. */
   allowlist: string[];
   /** Acknowledge a sender that failed DMARC/SPF (a forged From would make us mail a stranger). */
@@ -80,6 +83,7 @@ const DEFAULTS: Rules = {
   multipleQueues: 'ticket_per_queue',
   replyTokens: true,
   waitForParentSeconds: 120,
+  threadBySubject: DEFAULT_THREAD_BY_SUBJECT,
   allowlist: [],
   acknowledgeUntrusted: false,
   // 25 attempts with backoff capped at a minute: about 20 minutes of retries before parking.
@@ -202,6 +206,19 @@ export function redactionFor(rules: Rules, queue: string): RedactionKind[] {
   return rules.queues.find((q) => q.address === queue)?.redact ?? rules.redact;
 }
 
+/** `threadBySubject: { enabled, windowDays }`; windowDays may be a fraction (0.5 = 12 hours), never 0. */
+function threadBySubject(value: unknown): ThreadBySubjectRule {
+  const o = object(value, 'threadBySubject');
+  const unknownField = Object.keys(o).find((k) => !['enabled', 'windowDays'].includes(k));
+  if (unknownField) throw new RulesError(`threadBySubject: unknown field "${unknownField}" (enabled, windowDays)`);
+  if (o.enabled !== undefined && typeof o.enabled !== 'boolean') throw new RulesError('threadBySubject.enabled must be true or false');
+  const days = o.windowDays === undefined ? DEFAULT_THREAD_BY_SUBJECT.windowDays : o.windowDays;
+  if (typeof days !== 'number' || !Number.isFinite(days) || days <= 0 || days > MAX_THREAD_BY_SUBJECT_WINDOW_DAYS) {
+    throw new RulesError(`threadBySubject.windowDays must be a number of days above 0 and at most ${MAX_THREAD_BY_SUBJECT_WINDOW_DAYS}`);
+  }
+  return { enabled: o.enabled === true, windowDays: days };
+}
+
 function rateLimit(value: unknown, where: string, fallback: RateLimit): RateLimit {
   const o = object(value, where);
   return { limit: positive(o.limit, `${where}.limit`, fallback.limit), windowSeconds: positive(o.windowSeconds, `${where}.windowSeconds`, fallback.windowSeconds) };
@@ -237,6 +254,7 @@ export function parseRules(input: unknown): Rules {
     multipleQueues: oneOf(o.multipleQueues, 'multipleQueues', ['ticket_per_queue', 'one_ticket'] as const, DEFAULTS.multipleQueues),
     replyTokens: o.replyTokens === undefined ? DEFAULTS.replyTokens : o.replyTokens === true,
     waitForParentSeconds: positive(o.waitForParentSeconds, 'waitForParentSeconds', DEFAULTS.waitForParentSeconds, true),
+    threadBySubject: threadBySubject(o.threadBySubject),
     allowlist: strings(o.allowlist, 'allowlist', DEFAULTS.allowlist),
     acknowledgeUntrusted: o.acknowledgeUntrusted === true,
     parking: {

@@ -7,6 +7,9 @@
  *   4. body-marker      the signed marker we put in our outbound mail, quoted back in the body
  *   5. subject-token    [MG-42] in the subject, only when the sender already takes part in ticket 42
  *   6. bounce-original  the Message-ID of the original message a bounce returns
+ *   7. subject-participant  off unless the rules enable `threadBySubject`: a human reply with no
+ *                       In-Reply-To or References and the normalised subject of exactly one ticket of
+ *                       the queue, within the window, that the sender takes part in (./thread-by-subject.ts)
  * Every match says whether the sender takes part in the ticket (src/domain/participants.ts): a
  * Message-ID is no proof of who writes (issue 12). The subject token of a stranger is ignored, as
  * before; for the other rules the ticket step applies the stranger policy.
@@ -17,9 +20,11 @@ import type { Ledger, ThreadMatch } from '../ports/ledger';
 import type { EmailDocument } from '../domain/email';
 import { isAgent } from '../domain/participants';
 import { findBodyMarker, verifyOwnMessageId, verifyReplyAddress } from '../domain/signed-ids';
+import type { ThreadBySubjectRule } from '../domain/thread-by-subject';
 import { parseTicketToken } from '../domain/ticket-token';
 import type { ThreadRule } from '../domain/vocabulary';
 import { rethrowAsFailure } from './failures';
+import { findBySubject } from './thread-by-subject';
 
 export type { ThreadRule } from '../domain/vocabulary';
 
@@ -42,6 +47,10 @@ export interface FindThreadInput {
   replyTokens: boolean;
   /** The sender failed a trusted DMARC check: its From proves nothing, so it takes part in nothing. */
   untrusted?: boolean;
+  /** Only human mail may thread by subject; absent (a workflow from before the rule) counts as not human. */
+  human?: boolean;
+  /** When the ingress accepted the email (ISO-8601): the subject rule's window counts back from it. */
+  receivedAt?: string;
 }
 
 /** A thread match, with the rule that found it and whether the sender takes part in the ticket. */
@@ -53,7 +62,15 @@ export interface FindThreadResult {
   refused: string[];
 }
 
-export function createFindThread(deps: { helpdesk: Helpdesk; ledger: Ledger; store: ObjectStore; signingKey: string; agentAddresses?: readonly string[] }) {
+export function createFindThread(deps: {
+  helpdesk: Helpdesk;
+  ledger: Ledger;
+  store: ObjectStore;
+  signingKey: string;
+  agentAddresses?: readonly string[];
+  /** Read at each lookup, so a rules reload applies to the next email. */
+  rules?: { threadBySubject: ThreadBySubjectRule };
+}) {
   const byNumber = async (number: number, rule: ThreadRule, messageId: string): Promise<FindThreadResult['match']> => {
     const ticket = await deps.helpdesk.getTicketByNumber(number);
     return ticket ? { ticketId: ticket.id, ticketNumber: ticket.number, messageId, rule } : null;
@@ -106,6 +123,21 @@ export function createFindThread(deps: { helpdesk: Helpdesk; ledger: Ledger; sto
       if (own) return { match: own, refused };
       const found = await deps.ledger.findThread([original], input.queue);
       if (found) return { match: { ...found, rule: 'bounce-original' }, refused };
+    }
+
+    const bySubject = deps.rules?.threadBySubject;
+    // Header-less replies only: one naming a parent we have not seen waits for it, and must not be
+    // taken by its subject in the meantime.
+    if (bySubject?.enabled && input.human === true && input.sender !== null && input.candidates.length === 0) {
+      const received = input.receivedAt !== undefined && !Number.isNaN(Date.parse(input.receivedAt)) ? input.receivedAt : new Date().toISOString();
+      const found = await findBySubject(deps.ledger, (ticketId) => participates(input, ticketId), {
+        rule: bySubject,
+        subject: input.subject,
+        queue: input.queue,
+        at: received,
+      });
+      refused.push(...found.refused);
+      if (found.match) return { match: { ...found.match, rule: 'subject-participant' }, refused };
     }
     return { match: null, refused };
   };

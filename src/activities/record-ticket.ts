@@ -29,6 +29,7 @@ import { metrics, secondsSince } from '../metrics';
 import { rethrowAsFailure } from './failures';
 import { moveTicket, type MoveTicketResult } from './move-ticket';
 import { activityLog } from './log';
+import { indexSubject } from './thread-by-subject';
 
 export interface RecordTicketInput {
   workflowId: string;
@@ -273,6 +274,7 @@ export function createRecordTicket(deps: Deps) {
       // Only a message accepted as the conversation's (a new ticket, a public comment) brings parties.
       if (result.ticketId && (result.outcome === 'ticket_created' || result.outcome === 'comment_added')) {
         await recordParticipants(deps, result.ticketId, input, document);
+        await indexSubject(deps.ledger, { ticketId: result.ticketId, subject: input.subject, at: input.receivedAt ?? new Date().toISOString() });
       }
       result.quarantined = comment.attachments
         .filter((a) => a.scanStatus === 'infected')

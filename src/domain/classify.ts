@@ -1,6 +1,6 @@
 /**
  * Classifying an inbound email by the tiers of EMAIL-RULES.md §1: own → DSN → RFC 3834 → Microsoft
- * → lists → vendor → sender → weak. The first tier that matches decides the class; every tier is
+ * → lists → vendor → sender → helpdesk → weak. The first tier that matches decides the class; every tier is
  * still evaluated so the evidence shows all rules that matched (an operator reading a misfiled email
  * sees why). Pure: no I/O, so the evaluation set and the activity classify exactly alike.
  *
@@ -12,6 +12,7 @@
 import { domainOf } from './addresses';
 import { dsnTier, type Bounce } from './classify-bounce';
 import { automatedLocalPart, firstToken, headerValues } from './classify-headers';
+import { robotReplyFindings } from './classify-helpdesk-acks';
 import { outOfOfficePhrase } from './classify-phrases';
 import type { EmailDocument } from './email';
 
@@ -41,13 +42,18 @@ export interface Classification {
   weak: boolean;
   /** True when the sender is on the allowlist: the class stays what the rules say, the caller lets it open tickets. */
   allowlisted: boolean;
+  /**
+   * Human by every tier, yet it reads like a challenge or another helpdesk's acknowledgement
+   * (classify-helpdesk-acks.ts): it opens its ticket but is not acknowledged. Absent otherwise.
+   */
+  suspectedAutomated?: true;
 }
 
 export const LOOP_HEADER = 'x-mailgate-loop';
 /** Body text scanned for bounce wording and status codes; DSN prose sits at the top. */
 const MAX_SCANNED_TEXT = 20_000;
 
-type Tier = 'own' | 'dsn' | 'rfc3834' | 'microsoft' | 'lists' | 'vendor' | 'sender' | 'weak';
+type Tier = 'own' | 'dsn' | 'rfc3834' | 'microsoft' | 'lists' | 'vendor' | 'sender' | 'helpdesk' | 'weak';
 interface Verdict {
   emailClass: EmailClass;
   evidence: string[];
@@ -151,7 +157,9 @@ function isAllowlisted(doc: EmailDocument, allowlist: string[]): boolean {
 
 export function classifyEmail(doc: EmailDocument, ctx: ClassifyContext): Classification {
   const scanned = doc.text.slice(0, MAX_SCANNED_TEXT);
-  const phrase = outOfOfficePhrase(doc.subject);
+  const robot = robotReplyFindings(doc, ctx);
+  // "[rt.example #12] AutoReply: …": the same subject evidence as the weak tier's, behind a foreign ticket tag.
+  const phrase = outOfOfficePhrase(doc.subject) ?? robot.taggedAutoReplyPhrase;
   const own = ownTier(doc, ctx);
   const dsn = dsnTier(doc, scanned);
   const tiers: [Tier, Verdict | null][] = [
@@ -162,11 +170,16 @@ export function classifyEmail(doc: EmailDocument, ctx: ClassifyContext): Classif
     ['lists', listsTier(doc)],
     ['vendor', vendorTier(doc)],
     ['sender', senderTier(doc)],
-    ['weak', phrase ? { emailClass: 'auto_reply', evidence: [`weak:subject=${phrase}`] } : null],
+    ['helpdesk', robot.decided ? { emailClass: 'auto_reply', evidence: robot.evidence } : null],
+    ['weak', phrase ? { emailClass: 'auto_reply', evidence: [`weak:subject=${phrase}`, ...(robot.decided ? [] : robot.evidence)] } : null],
   ];
   const evidence = tiers.flatMap(([, v]) => v?.evidence ?? []);
   const decided = tiers.find(([, v]) => v !== null);
-  if (!decided?.[1]) return { emailClass: 'human', bounce: null, evidence, weak: false, allowlisted: isAllowlisted(doc, ctx.allowlist) };
+  if (!decided?.[1]) {
+    const allowlisted = isAllowlisted(doc, ctx.allowlist);
+    if (!robot.suspect) return { emailClass: 'human', bounce: null, evidence, weak: false, allowlisted };
+    return { emailClass: 'human', bounce: null, evidence: [...robot.evidence, 'suspect:not-acknowledged'], weak: false, allowlisted, suspectedAutomated: true };
+  }
   const [tier, verdict] = decided;
   let emailClass = verdict.emailClass;
   // The deciding tier proves the mail automated; a later auto-reply signal names its kind. Some

@@ -81,8 +81,12 @@ export function acknowledgementRefusal(input: {
   skipAck: boolean;
   /** Who asked, when known. */
   skippedBy?: string;
+  /** Human by the tiers but reads like a challenge or another helpdesk's acknowledgement (Classification.suspectedAutomated). */
+  suspectedAutomated?: boolean;
 }): string | null {
   if (input.emailClass !== 'human') return `not acknowledged: only human mail is (class ${input.emailClass})`;
+  // Answering a robot's acknowledgement with ours is how a loop starts; a person misread here keeps the ticket.
+  if (input.suspectedAutomated) return 'not acknowledged: it reads like a challenge or another helpdesk\'s acknowledgement (suspect evidence); the ticket is open';
   if (!input.requester) return 'not acknowledged: the email has no sender address';
   if (!input.ticketCreated) return 'not acknowledged: the ticket was opened through another queue';
   if (input.skipAck) return input.skippedBy ? `not acknowledged: skipped on reprocess by ${input.skippedBy}` : 'not acknowledged: skipped on reprocess';

@@ -26,7 +26,7 @@ export type EmailClass = 'human' | 'auto_reply' | 'auto_generated' | 'bounce' | 
 export type ThreadEntryKind = 'inbound' | 'acknowledgement' | 'outbound';
 
 /** The threading rules of EMAIL-RULES.md §3, in the order they are tried. */
-export type ThreadRule = 'reply-token' | 'own-message-id' | 'message-id' | 'body-marker' | 'subject-token' | 'bounce-original';
+export type ThreadRule = 'reply-token' | 'own-message-id' | 'message-id' | 'body-marker' | 'subject-token' | 'bounce-original' | 'subject-participant';
 
 /** A queue's answer to a reply on a closed ticket. */
 export type ClosedReplyPolicy = 'reopen' | 'new_linked';

@@ -14,6 +14,8 @@
  *   email records      the durable outcome of every email (outlives Temporal's retention)
  *   Message-ID clashes two different messages that arrived under one Message-ID, on both emails
  *   ticket moves       an operator put a ticket in another queue (reprocess --queue)
+ *   subject index      digests of the normalised subjects of a ticket's messages, dated to its
+ *                      latest message (threading by subject, rules option threadBySubject)
  *
  * Implementations: SQLite and PostgreSQL (src/adapters/ticket-store), both passing
  * test/contract/ledger.contract.ts. Both keep the ledger in the built-in store's database and refer
@@ -100,6 +102,31 @@ export interface SentAcknowledgement {
   state: 'reserved' | 'sent';
 }
 
+/** A message with this subject landed on the ticket (threading by subject, src/domain/thread-by-subject.ts). */
+export interface SubjectEntry {
+  ticketId: string;
+  /** An opaque digest of the normalised subject: the ledger never holds the subject's text. */
+  subjectKey: string;
+  /** ISO-8601 time of the message. */
+  at: string;
+}
+
+export interface SubjectLookup {
+  subjectKey: string;
+  /** The ticket's queue, or one it was noted in (one_ticket). */
+  queue: string;
+  /** ISO-8601: only tickets whose latest message is at or after this time. */
+  since: string;
+  limit: number;
+}
+
+export interface SubjectCandidate {
+  ticketId: string;
+  ticketNumber: number;
+  /** ISO-8601 time of the ticket's latest message. */
+  lastAt: string;
+}
+
 export interface ParticipantsInput {
   ticketId: string;
   /** Addresses as written; stored by mailbox (src/domain/mailbox.ts). */
@@ -151,6 +178,14 @@ export interface Ledger {
    * the stranger a participant. False for an unknown ticket.
    */
   isParticipant(ticketId: string, address: string): Promise<boolean>;
+  /**
+   * Records that a message with this subject key landed on the ticket, and dates every subject key
+   * of the ticket to the later of its time and `at` (the window runs from the ticket's latest
+   * message). Idempotent.
+   */
+  indexSubject(entry: SubjectEntry): Promise<void>;
+  /** Tickets with this subject key in the queue whose latest message is not older than `since`, newest first, at most `limit`. */
+  findTicketsBySubject(input: SubjectLookup): Promise<SubjectCandidate[]>;
   /** Records parties of a message accepted onto the ticket (its To and Cc). Idempotent. */
   addParticipants(input: ParticipantsInput): Promise<void>;
   /** The acknowledgement whose Message-ID this is, or null when Mailgate never reserved one with it. */

@@ -51,6 +51,8 @@ export async function acknowledge(
     ticketQueue: string;
     queue: () => string;
     emailClass: EmailClass;
+    /** The classifier's doubt (Classification.suspectedAutomated); absent in verdicts older than it. */
+    suspectedAutomated?: boolean;
     untrusted: boolean;
     subject: string;
     originalMessageId: string;
@@ -61,6 +63,7 @@ export async function acknowledge(
   const refusal = () =>
     acknowledgementRefusal({
       emailClass: email.emailClass,
+      suspectedAutomated: email.suspectedAutomated,
       requester: state.requester,
       ticketCreated: email.ticket.ticketCreated,
       skipAck: parking.overrides().skipAck === true,
@@ -137,6 +140,9 @@ export function threadLookup(
     candidates: threadCandidates({ inReplyTo: summary.inReplyTo, references: summary.references, ownMessageId: summary.messageId, max: MAX_THREAD_CANDIDATES }),
     replyTokens: input.policy?.replyTokens ?? true,
     untrusted: verdict.priority.untrusted,
+    // Activity inputs are not compared on replay: older histories keep theirs.
+    human: verdict.emailClass === 'human',
+    receivedAt: input.receivedAt,
   };
 }
 

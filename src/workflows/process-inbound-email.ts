@@ -129,6 +129,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       ticketQueue,
       queue,
       emailClass: verdict.emailClass,
+      suspectedAutomated: verdict.suspectedAutomated === true,
       untrusted: verdict.priority.untrusted,
       subject: summary.subject,
       originalMessageId: messageId,

@@ -535,6 +535,41 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
       });
     });
 
+    describe('subject index', () => {
+      const QUEUE = 'support@mailgate.example';
+      const T0 = Date.parse('2024-03-01T10:00:00.000Z');
+      const lookup = (subjectKey: string, since: number, queue = QUEUE) => ledger.findTicketsBySubject({ subjectKey, queue, since: iso(since), limit: 10 });
+
+      test('a ticket is found by its subject key in its queue while its latest message is in the window, and not after', async () => {
+        const ticket = await openTicket();
+        const key = nextKey('subject');
+        await ledger.indexSubject({ ticketId: ticket.id, subjectKey: key, at: iso(T0) });
+        await ledger.indexSubject({ ticketId: ticket.id, subjectKey: key, at: iso(T0) });
+        assert.deepEqual(await lookup(key, T0 - DAY_MS), [{ ticketId: ticket.id, ticketNumber: ticket.number, lastAt: iso(T0) }]);
+        assert.deepEqual(await lookup(key, T0 + 1), []);
+        assert.deepEqual(await lookup(key, T0 - DAY_MS, 'billing@mailgate.example'), []);
+        assert.deepEqual(await lookup(`${key}-other`, T0 - DAY_MS), []);
+      });
+
+      test('a later message under any subject dates every subject of the ticket to it; an earlier one changes nothing', async () => {
+        const ticket = await openTicket();
+        const first = nextKey('subject');
+        await ledger.indexSubject({ ticketId: ticket.id, subjectKey: first, at: iso(T0) });
+        await ledger.indexSubject({ ticketId: ticket.id, subjectKey: nextKey('subject'), at: iso(T0 + 5 * DAY_MS) });
+        await ledger.indexSubject({ ticketId: ticket.id, subjectKey: first, at: iso(T0 + DAY_MS) });
+        assert.deepEqual((await lookup(first, T0 + 4 * DAY_MS)).map((c) => c.lastAt), [iso(T0 + 5 * DAY_MS)]);
+      });
+
+      test('two tickets with one subject key are both returned, newest first, so the caller sees the ambiguity', async () => {
+        const older = await openTicket();
+        const newer = await openTicket();
+        const key = nextKey('subject');
+        await ledger.indexSubject({ ticketId: older.id, subjectKey: key, at: iso(T0) });
+        await ledger.indexSubject({ ticketId: newer.id, subjectKey: key, at: iso(T0 + HOUR_MS) });
+        assert.deepEqual((await lookup(key, T0 - DAY_MS)).map((c) => c.ticketId), [newer.id, older.id]);
+      });
+    });
+
     describe('email records', () => {
       test('a recorded email reads back as recorded, with when it was created and last updated', async () => {
         const ticket = await openTicket();

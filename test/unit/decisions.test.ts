@@ -94,6 +94,10 @@ describe('acknowledge or not', () => {
     assert.equal(acknowledgementRefusal({ ...yes, skipAck: true }), 'not acknowledged: skipped on reprocess');
     assert.equal(acknowledgementRefusal({ ...yes, skipAck: true, skippedBy: 'ann via admin api' }), 'not acknowledged: skipped on reprocess by ann via admin api');
   });
+  test('human mail the classifier suspects of being a robot opens its ticket but is not acknowledged', () => {
+    assert.match(acknowledgementRefusal({ ...yes, suspectedAutomated: true }) ?? '', /reads like a challenge or another helpdesk's acknowledgement/);
+    assert.equal(acknowledgementRefusal({ ...yes, suspectedAutomated: false }), null);
+  });
   test('the class is checked first: allowlisted automated mail that opened a ticket is still not acknowledged', () => {
     assert.match(acknowledgementRefusal({ ...yes, emailClass: 'bounce', requester: null, skipAck: true }) ?? '', /only human mail/);
   });

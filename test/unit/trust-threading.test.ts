@@ -11,13 +11,13 @@ import { isAgent, isSignedRule, isStrangerReply } from '../../src/domain/partici
 import type { ThreadRule } from '../../src/domain/vocabulary';
 import { MINIMAL_ENV } from '../helpers/env';
 
-const UNSIGNED: ThreadRule[] = ['message-id', 'body-marker', 'subject-token', 'bounce-original'];
+const UNSIGNED: ThreadRule[] = ['message-id', 'body-marker', 'subject-token', 'bounce-original', 'subject-participant'];
 const SIGNED: ThreadRule[] = ['reply-token', 'own-message-id'];
 
 describe('a stranger is whoever does not take part, by every rule that is not a signed token', () => {
   test('only our signed Message-ID and the signed reply token count as signed; the body marker is quoted text and does not', () => {
     assert.deepEqual(SIGNED.map(isSignedRule), [true, true]);
-    assert.deepEqual(UNSIGNED.map(isSignedRule), [false, false, false, false]);
+    assert.deepEqual(UNSIGNED.map(isSignedRule), [false, false, false, false, false]);
   });
 
   test('a non-participant matched by any unsigned rule is a stranger, on an open or a closed ticket', () => {

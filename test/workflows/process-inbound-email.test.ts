@@ -248,6 +248,20 @@ describe('acknowledgements', () => {
     assert.ok(state.reasons.includes('not acknowledged: only human mail is (class auto_generated)'), state.reasons.join('; '));
   });
 
+  test('a human email the classifier suspects of being another helpdesk\'s acknowledgement opens a ticket but is not acknowledged', async () => {
+    const fakes = new RecordedActivities({
+      parseEmail: () => summary({ classification: verdict({ emailClass: 'human', evidence: ['helpdesk:subject=request received', 'suspect:not-acknowledged'], suspectedAutomated: true }) }),
+    });
+    const state = finished(await run(fakes, email()));
+
+    assert.equal(state.outcome, 'ticket_created');
+    assert.equal(fakes.count('sendAcknowledgement'), 0);
+    assert.equal(fakes.inputs('recordTicket')[0]?.automated, false);
+    assert.equal(fakes.inputs('findThread')[0]?.human, true, 'human mail may thread by subject');
+    assert.ok(state.evidence.includes('suspect:not-acknowledged'));
+    assert.ok(state.reasons.some((r) => /reads like a challenge or another helpdesk's acknowledgement/.test(r)), state.reasons.join('; '));
+  });
+
   test('a reprocess of a completed email with skipAck opens the ticket under the original id, unacknowledged', async () => {
     const original = 'inbound-email/original-key';
     const fakes = new RecordedActivities();

@@ -424,6 +424,29 @@ CREATE TABLE ticket_moves (
   PRIMARY KEY (ticket_id, workflow_id, to_queue)
 );`,
   },
+  {
+    version: 10,
+    name: 'subject index: threading a header-less reply by subject and participant (issue 14, rules option threadBySubject)',
+    // The key is a digest of the normalised subject, never its text. last_at is the time of the
+    // ticket's latest message under any subject, so the window runs from the ticket's last message.
+    // Tickets before this version have no rows: the rule cannot find them, which only means a split.
+    sqlite: `
+CREATE TABLE subject_index (
+  ticket_id TEXT NOT NULL REFERENCES tickets (id),
+  subject_key TEXT NOT NULL,
+  last_at TEXT NOT NULL,
+  PRIMARY KEY (ticket_id, subject_key)
+);
+CREATE INDEX subject_index_key ON subject_index (subject_key, last_at);`,
+    postgres: `
+CREATE TABLE subject_index (
+  ticket_id text NOT NULL REFERENCES tickets (id),
+  subject_key text NOT NULL,
+  last_at timestamptz(3) NOT NULL,
+  PRIMARY KEY (ticket_id, subject_key)
+);
+CREATE INDEX subject_index_key ON subject_index (subject_key, last_at);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

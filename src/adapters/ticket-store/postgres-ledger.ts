@@ -8,7 +8,7 @@ import { authorAddress, emailColumns, isoInstant, participantMailboxes } from '.
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
-import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
+import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import { pickThread } from './thread-match';
 
 /**
@@ -27,7 +27,15 @@ function countWindow(db: Queryable, key: string, windowStart: string): Promise<n
 /** What the ledger keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
 type TicketLedger = Pick<
   LedgerMethods,
-  'findThread' | 'indexMessageId' | 'isParticipant' | 'addParticipants' | 'findAcknowledgement' | 'reserveAcknowledgement' | 'markAcknowledgementSent'
+  | 'findThread'
+  | 'indexMessageId'
+  | 'isParticipant'
+  | 'addParticipants'
+  | 'findAcknowledgement'
+  | 'reserveAcknowledgement'
+  | 'markAcknowledgementSent'
+  | 'indexSubject'
+  | 'findTicketsBySubject'
 >;
 /** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
 type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
@@ -36,7 +44,7 @@ export function postgresLedgerMethods(access: PostgresAccess): LedgerMethods {
   return { ...ticketLedger(access), ...mailLedger(access) };
 }
 
-function ticketLedger({ pool, guarded }: PostgresAccess): TicketLedger {
+function ticketLedger({ pool, transaction, guarded }: PostgresAccess): TicketLedger {
   return {
     findThread: (messageIds, queue) =>
       guarded(async () => {
@@ -82,6 +90,32 @@ function ticketLedger({ pool, guarded }: PostgresAccess): TicketLedger {
           `INSERT INTO participants (ticket_id, mailbox, created) SELECT $1, m, $3 FROM unnest($2::text[]) AS m ON CONFLICT DO NOTHING`,
           [input.ticketId, mailboxes, now()],
         );
+      }),
+
+    indexSubject: (entry) =>
+      guarded(async () => {
+        const at = isoInstant(entry.at, 'at');
+        await transaction(async (client) => {
+          await client.query(
+            `INSERT INTO subject_index (ticket_id, subject_key, last_at) VALUES ($1, $2, $3)
+             ON CONFLICT (ticket_id, subject_key) DO UPDATE SET last_at = GREATEST(subject_index.last_at, excluded.last_at)`,
+            [entry.ticketId, entry.subjectKey, at],
+          );
+          await client.query('UPDATE subject_index SET last_at = $1 WHERE ticket_id = $2 AND last_at < $1', [at, entry.ticketId]);
+        });
+      }),
+
+    findTicketsBySubject: (input) =>
+      guarded(async () => {
+        const found = await rows(
+          pool,
+          `SELECT s.ticket_id, k.number, s.last_at FROM subject_index s JOIN tickets k ON k.id = s.ticket_id
+           WHERE s.subject_key = $1 AND s.last_at >= $2
+             AND (k.queue = $3 OR EXISTS (SELECT 1 FROM ticket_queues q WHERE q.ticket_id = k.id AND q.queue = $3))
+           ORDER BY s.last_at DESC, k.number LIMIT $4`,
+          [input.subjectKey, isoInstant(input.since, 'since'), normalizeAddress(input.queue), input.limit],
+        );
+        return found.map(toSubjectCandidate);
       }),
 
     findAcknowledgement: (messageId) =>

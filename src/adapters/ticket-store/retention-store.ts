@@ -166,6 +166,7 @@ async function eraseRows(db: SqlSurface, mailbox: string): Promise<ErasureCounts
       fp.foreignMessageIds.map((e) => ({ sql: 'DELETE FROM thread_index WHERE ticket_id = ? AND message_id = ?', params: [e.ticketId, e.messageId] })),
     ],
     ['threadEntries', stmtsIn((m) => `DELETE FROM thread_index WHERE ticket_id IN (${m})`, fp.ticketIds)],
+    [null, stmtsIn((m) => `DELETE FROM subject_index WHERE ticket_id IN (${m})`, fp.ticketIds)],
     ['acknowledgements', stmtsIn((m) => `DELETE FROM acknowledgements WHERE ticket_id IN (${m})`, fp.ticketIds)],
     ['acknowledgements', stmtsIn((m) => `DELETE FROM acknowledgements WHERE workflow_id IN (${m})`, fp.ackWorkflowIds)],
     [null, stmtsIn((m) => `DELETE FROM comments WHERE ticket_id IN (${m})`, fp.ticketIds)],

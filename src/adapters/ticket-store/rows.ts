@@ -4,7 +4,7 @@
  * PostgreSQL: booleans and Dates).
  */
 import { EMAIL_CLASSES, EMAIL_OUTCOMES, PRIORITIES, TICKET_STATUSES } from './inputs';
-import type { MessageIdClash, TicketMove } from '../../ports/ledger';
+import type { MessageIdClash, SubjectCandidate, TicketMove } from '../../ports/ledger';
 import type { ThreadEntry } from './thread-match';
 import type {
   Comment,
@@ -197,4 +197,8 @@ export function toThreadEntry(row: Row): ThreadEntry {
     ticketNumber: integer(row, 'number'),
     queue: text(row, 'queue'),
   };
+}
+
+export function toSubjectCandidate(row: Row): SubjectCandidate {
+  return { ticketId: text(row, 'ticket_id'), ticketNumber: integer(row, 'number'), lastAt: timestamp(row, 'last_at') };
 }

@@ -7,7 +7,7 @@ import { mailboxOf } from '../../domain/mailbox';
 import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods } from './port-methods';
-import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
+import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import type { SqliteAccess } from './sqlite-access';
 import { pickThread } from './thread-match';
 
@@ -17,7 +17,15 @@ const COUNT_WINDOW = 'SELECT COUNT(*) AS n FROM rate_events WHERE key = ? AND at
 /** What the ledger keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
 type TicketLedger = Pick<
   LedgerMethods,
-  'findThread' | 'indexMessageId' | 'isParticipant' | 'addParticipants' | 'findAcknowledgement' | 'reserveAcknowledgement' | 'markAcknowledgementSent'
+  | 'findThread'
+  | 'indexMessageId'
+  | 'isParticipant'
+  | 'addParticipants'
+  | 'findAcknowledgement'
+  | 'reserveAcknowledgement'
+  | 'markAcknowledgementSent'
+  | 'indexSubject'
+  | 'findTicketsBySubject'
 >;
 /** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
 type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
@@ -74,6 +82,37 @@ function ticketLedger({ get, all, run, write, guarded }: SqliteAccess): TicketLe
         for (const mailbox of participantMailboxes(input.addresses)) {
           run('INSERT INTO participants (ticket_id, mailbox, created) VALUES (?, ?, ?) ON CONFLICT DO NOTHING', input.ticketId, mailbox, at);
         }
+      }),
+
+    indexSubject: (entry) =>
+      guarded(() => {
+        const at = isoInstant(entry.at, 'at');
+        write(() => {
+          run(
+            `INSERT INTO subject_index (ticket_id, subject_key, last_at) VALUES (?, ?, ?)
+             ON CONFLICT (ticket_id, subject_key) DO UPDATE SET last_at = MAX(last_at, excluded.last_at)`,
+            entry.ticketId,
+            entry.subjectKey,
+            at,
+          );
+          run('UPDATE subject_index SET last_at = ? WHERE ticket_id = ? AND last_at < ?', at, entry.ticketId, at);
+        });
+      }),
+
+    findTicketsBySubject: (input) =>
+      guarded(() => {
+        const queue = normalizeAddress(input.queue);
+        return all(
+          `SELECT s.ticket_id, k.number, s.last_at FROM subject_index s JOIN tickets k ON k.id = s.ticket_id
+           WHERE s.subject_key = ? AND s.last_at >= ?
+             AND (k.queue = ? OR EXISTS (SELECT 1 FROM ticket_queues q WHERE q.ticket_id = k.id AND q.queue = ?))
+           ORDER BY s.last_at DESC, k.number LIMIT ?`,
+          input.subjectKey,
+          isoInstant(input.since, 'since'),
+          queue,
+          queue,
+          input.limit,
+        ).map(toSubjectCandidate);
       }),
 
     findAcknowledgement: (messageId) =>
