@@ -5,7 +5,7 @@
  * classification evaluation only hashes them).
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import { normalizeAddress } from '../domain/addresses';
@@ -13,7 +13,11 @@ import type { AttachmentPart, EmailDocument, Mailbox } from '../domain/email';
 import { sanitizeEmailHtml, type RemoteImagePolicy } from '../domain/html';
 import type { Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
+import { containerKind, containerReadCap, unpack } from './containers';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
+import { collectingSink, forwardedSubject, MAX_FORWARDED_BYTES } from './forwarded';
+import { PartNamer } from './part-names';
+import { isPgpEncryptedRoot, isUnreadable, protectionNote, protectionOfPart, protectionOfText, unreadableText, type Protection } from './signed-encrypted';
 
 export interface PartInfo {
   index: number;
@@ -95,22 +99,42 @@ class Meter extends Transform {
   }
 }
 
+function escapeHtml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
+}
+
 /** Drains a part that is not kept, counting its bytes for the record. */
-function skipPart(part: AttachmentStream, record: AttachmentPart): Promise<void> {
+function skipPart(content: Readable, record: AttachmentPart): Promise<void> {
   return new Promise<void>((resolve) => {
-    part.content.on('data', (chunk: Buffer) => {
+    content.on('data', (chunk: Buffer) => {
       record.size += chunk.length;
     });
-    part.content.on('end', () => {
-      part.release?.();
-      resolve();
-    });
-    part.content.on('error', () => resolve());
+    content.on('end', () => resolve());
+    content.on('error', () => resolve());
   });
 }
 
-export async function parseMime(raw: Readable, options: { limits: Limits; sink: PartSink; remoteImages?: RemoteImagePolicy }): Promise<EmailDocument> {
+/** What parseMime needs to know about a part before its bytes flow. */
+interface PartMeta {
+  given: string | null | undefined;
+  contentType: string;
+  contentId: string | null;
+  inline: boolean;
+  smimeType: string | null;
+  container?: string;
+}
+
+function smimeTypeOf(part: AttachmentStream): string | null {
+  const value = (part.headers as Map<string, unknown> | undefined)?.get('content-type') as { params?: Record<string, string> } | undefined;
+  return value?.params?.['smime-type'] ?? null;
+}
+
+export async function parseMime(
+  raw: Readable,
+  options: { limits: Limits; sink: PartSink; remoteImages?: RemoteImagePolicy; /** Forwarded messages this parse is nested in. */ depth?: number },
+): Promise<EmailDocument> {
   const { limits, sink } = options;
+  const depth = options.depth ?? 0;
   const parser = new MailParser({
     skipTextToHtml: true,
     skipImageLinks: true,
@@ -126,13 +150,95 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
   const attachments: AttachmentPart[] = [];
   const reportParts: { contentType: string; text: string }[] = [];
   const pending: Promise<void>[] = [];
+  const namer = new PartNamer();
+  const notes: string[] = [];
+  const shown: { calendar: string[]; body: string | null } = { calendar: [], body: null };
+  const protections = new Map<Protection, string>();
+  let rootType = '';
 
   parser.on('headers', (h: Map<string, unknown>) => {
     headers = h;
+    rootType = headerText(h.get('content-type')).toLowerCase();
   });
   parser.on('headerLines', (lines: { key: string; line: string }[]) => {
     headerLines = lines;
   });
+
+  /**
+   * Names, counts, meters and stores one part; then adds what a container part holds, in order, so
+   * indexes stay stable across re-parses. Resolves once every byte is stored or discarded.
+   */
+  const addPart = async (meta: PartMeta, content: Readable): Promise<void> => {
+    const index = attachments.length;
+    const { contentType } = meta;
+    const kind = containerKind(contentType, meta.given, depth, rootType);
+    // A forwarded message is named by its subject, known once its first bytes have been read.
+    const namedLater = kind === 'forwarded' && !meta.given;
+    const record: AttachmentPart = {
+      index,
+      filename: namedLater ? '' : namer.name({ given: meta.given, contentType, encrypted: isPgpEncryptedRoot(rootType) }),
+      contentType,
+      size: 0,
+      sha256: '',
+      contentId: meta.contentId,
+      inline: meta.inline,
+      partKey: '',
+      skippedReason: null,
+      ...(meta.container ? { container: meta.container } : {}),
+    };
+    attachments.push(record);
+    const protection = depth === 0 && !meta.container ? protectionOfPart(contentType, meta.smimeType, rootType) : null;
+    if (index >= limits.maxAttachments) {
+      // Past the count: listed as skipped (issue 12, class 9: it used to vanish without a trace), its
+      // bytes counted and discarded, never stored, scanned or linked. maxMimeParts bounds how many
+      // such records one message can make.
+      if (namedLater) record.filename = namer.name({ given: null, contentType, subject: '' });
+      record.skippedReason = `over the limit of ${limits.maxAttachments} attachments per email: not stored, not scanned`;
+      await skipPart(content, record);
+      return;
+    }
+    const keep = Math.max(REPORT_TYPES.has(contentType) && !meta.container ? MAX_REPORT_PART : 0, kind ? containerReadCap(kind) : 0);
+    const meter = new Meter(limits.maxAttachmentBytes, keep);
+    try {
+      const stored = sink({ index, filename: record.filename || 'forwarded-message.eml', contentType }, meter);
+      await Promise.all([stored, pipeline(content, meter)]);
+      record.partKey = (await stored).partKey;
+    } catch (error) {
+      // A failed sink would leave the parser waiting on this part forever: stop everything.
+      parser.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+    record.size = meter.bytes;
+    record.sha256 = meter.hash.digest('hex');
+    const head = meter.head.length > 0 ? Buffer.concat(meter.head) : Buffer.alloc(0);
+    if (namedLater) record.filename = namer.name({ given: null, contentType, subject: forwardedSubject(head) });
+    // PGP/MIME's ciphertext is the octet-stream part, not the "Version: 1" part before it.
+    if (protection && (!protections.has(protection) || contentType === 'application/octet-stream')) protections.set(protection, record.filename);
+    if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
+    if (REPORT_TYPES.has(contentType) && !meta.container && head.length > 0) {
+      reportParts.push({ contentType, text: head.subarray(0, MAX_REPORT_PART).toString('utf8') });
+    }
+    if (!kind || meter.overCap) return;
+    if (head.length < meter.bytes) {
+      notes.push(`"${record.filename}" is larger than ${containerReadCap(kind)} bytes and was not unpacked; it is kept as it came.`);
+      return;
+    }
+    const unpacked = await unpack(kind, record, head, {
+      remaining: limits.maxAttachments - attachments.length,
+      parseNested: async (bytes, maxAttachments) => {
+        const collected = collectingSink(MAX_FORWARDED_BYTES);
+        const document = await parseMime(Readable.from([bytes]), { limits: { ...limits, maxAttachments }, sink: collected.sink, depth: depth + 1 });
+        return { document, parts: collected.parts };
+      },
+    });
+    notes.push(...unpacked.notes);
+    if (unpacked.calendarText) shown.calendar.push(unpacked.calendarText);
+    if (unpacked.body && shown.body === null) shown.body = unpacked.body;
+    for (const file of unpacked.files) {
+      await addPart({ given: file.given, contentType: file.contentType, contentId: file.contentId, inline: file.inline, smimeType: null, container: file.container }, Readable.from([file.data]));
+    }
+  };
+
   parser.on('data', (data: AttachmentStream | MessageText) => {
     if (data.type === 'text') {
       text = data.text ?? '';
@@ -140,44 +246,14 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
       return;
     }
     const part = data as AttachmentStream;
-    const index = attachments.length;
-    const contentType = (part.contentType || 'application/octet-stream').toLowerCase();
-    const record: AttachmentPart = {
-      index,
-      filename: (part.filename ?? `attachment-${index + 1}`).slice(0, 255),
-      contentType,
-      size: 0,
-      sha256: '',
+    const meta: PartMeta = {
+      given: part.filename,
+      contentType: (part.contentType || 'application/octet-stream').toLowerCase(),
       contentId: part.cid ? part.cid.slice(0, 255) : null,
       inline: part.contentDisposition === 'inline' || part.related === true,
-      partKey: '',
-      skippedReason: null,
+      smimeType: smimeTypeOf(part),
     };
-    attachments.push(record);
-    if (index >= limits.maxAttachments) {
-      // Past the count: listed as skipped (issue 12, class 9: it used to vanish without a trace), its
-      // bytes counted and discarded, never stored, scanned or linked. maxMimeParts bounds how many
-      // such records one message can make.
-      record.skippedReason = `over the limit of ${limits.maxAttachments} attachments per email: not stored, not scanned`;
-      pending.push(skipPart(part, record));
-      return;
-    }
-    const meter = new Meter(limits.maxAttachmentBytes, REPORT_TYPES.has(contentType) ? MAX_REPORT_PART : 0);
-    const done = (async () => {
-      try {
-        const stored = sink({ index, filename: record.filename, contentType }, meter);
-        await Promise.all([stored, pipeline(part.content as Readable, meter)]);
-        record.partKey = (await stored).partKey;
-      } catch (error) {
-        // A failed sink would leave the parser waiting on this part forever: stop everything.
-        parser.destroy(error instanceof Error ? error : new Error(String(error)));
-        throw error;
-      }
-      record.size = meter.bytes;
-      record.sha256 = meter.hash.digest('hex');
-      if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
-      if (meter.head.length > 0) reportParts.push({ contentType, text: Buffer.concat(meter.head).toString('utf8') });
-    })().finally(() => part.release?.());
+    const done = addPart(meta, part.content as Readable).finally(() => part.release?.());
     // Awaited below with the others; this keeps an early rejection from counting as unhandled.
     done.catch(() => undefined);
     pending.push(done);
@@ -189,6 +265,21 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
   } catch (error) {
     if (error instanceof Error && 'type' in error) throw error;
     throw new MalformedMimeError(`the message cannot be parsed as MIME: ${error instanceof Error ? error.message : String(error)}`);
+  }
+
+  if (depth === 0) {
+    const inline = protectionOfText(text);
+    if (inline && !protections.has(inline)) protections.set(inline, '');
+    for (const protection of protections.keys()) notes.push(protectionNote(protection));
+    const unreadable = [...protections].find(([p]) => isUnreadable(p));
+    if (unreadable && !text.trim()) text = unreadableText(unreadable[0], unreadable[1] || null);
+  }
+  // The rich body of a winmail.dat is the message's text when the message itself has none.
+  if (!text.trim() && shown.body) text = shown.body;
+  if (shown.calendar.length > 0) {
+    const block = shown.calendar.join('\n\n');
+    text = text.trim() ? `${text.trimEnd()}\n\n${block}` : block;
+    if (html !== null) html = `${html}<pre>${escapeHtml(block)}</pre>`;
   }
 
   const kept: Record<string, string[]> = {};
@@ -218,5 +309,6 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     contentType: headerText(headers.get('content-type')).toLowerCase() || 'text/plain',
     deliveryStatus,
     returnedMessage: returned ? parseEmbeddedHeaders(returned.text) : null,
+    notes,
   };
 }

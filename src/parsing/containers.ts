@@ -1,0 +1,125 @@
+/**
+ * Parts that hold other things people want to see: winmail.dat (TNEF) holds files and a body, a
+ * forwarded message holds its own attachments, a calendar part holds an invitation. The parse keeps
+ * each such part as it came and, from its bytes (read into memory within a cap), adds what is inside:
+ * files as parts of their own, marked with their container, and text for the ticket. Whatever cannot
+ * be unpacked (too large, malformed, over the attachment count) stays in the container, and the
+ * ticket gets a note saying so; nothing here throws on hostile input.
+ */
+import libmime from 'libmime';
+import type { AttachmentPart, EmailDocument } from '../domain/email';
+import { calendarText, MAX_CALENDAR_BYTES, readCalendar } from './calendar';
+import { isForwardedType, MAX_FORWARD_DEPTH, MAX_FORWARDED_BYTES, type CollectedPart } from './forwarded';
+import { readTnef, TnefError } from './tnef';
+
+/** A winmail.dat is read into memory to unpack it only up to this size; a larger one stays whole. */
+export const MAX_TNEF_BYTES = 32 * 1024 * 1024;
+
+export type ContainerKind = 'tnef' | 'forwarded' | 'calendar';
+
+export function containerKind(contentType: string, filename: string | null | undefined, depth: number, rootType: string): ContainerKind | null {
+  if (contentType === 'application/ms-tnef' || contentType === 'application/vnd.ms-tnef') return 'tnef';
+  // Some clients send winmail.dat as application/octet-stream; the name is what marks it.
+  if (contentType === 'application/octet-stream' && /^winmail\.dat$/i.test(filename ?? '')) return 'tnef';
+  if (contentType === 'text/calendar') return depth === 0 ? 'calendar' : null;
+  // A delivery report's returned message is evidence for the bounce, not a forward to unpack.
+  if (isForwardedType(contentType) && depth < MAX_FORWARD_DEPTH && !/^multipart\/report\b/.test(rootType)) return 'forwarded';
+  return null;
+}
+
+/** Bytes of a container part kept in memory to unpack it. */
+export function containerReadCap(kind: ContainerKind): number {
+  return kind === 'tnef' ? MAX_TNEF_BYTES : kind === 'forwarded' ? MAX_FORWARDED_BYTES : MAX_CALENDAR_BYTES;
+}
+
+export interface InnerFile {
+  given: string;
+  contentType: string;
+  data: Buffer;
+  inline: boolean;
+  contentId: string | null;
+  /** The container's name, with the inner container's after it for nested ones. */
+  container: string;
+}
+
+export interface Unpacked {
+  files: InnerFile[];
+  notes: string[];
+  /** Text for the ticket: the invitation's lines, or the TNEF body. */
+  calendarText: string | null;
+  body: string | null;
+}
+
+export interface UnpackContext {
+  /** Attachments the email may still add. */
+  remaining: number;
+  /** Parses a forwarded message one level deeper, collecting its parts' bytes. */
+  parseNested: (bytes: Buffer, maxAttachments: number) => Promise<{ document: EmailDocument; parts: CollectedPart[] }>;
+}
+
+function typeForName(filename: string, declared: string | null): string {
+  if (declared && declared !== 'application/octet-stream') return declared;
+  return (filename ? libmime.detectMimeType(filename) : '') || 'application/octet-stream';
+}
+
+function unpackTnef(record: AttachmentPart, bytes: Buffer, ctx: UnpackContext): Unpacked {
+  const out: Unpacked = { files: [], notes: [], calendarText: null, body: null };
+  try {
+    const tnef = readTnef(bytes, { maxFiles: Math.max(0, ctx.remaining) });
+    for (const file of tnef.files) {
+      out.files.push({ given: file.filename, contentType: typeForName(file.filename, file.contentType), data: file.data, inline: false, contentId: null, container: record.filename });
+    }
+    out.body = tnef.body;
+    if (tnef.filesOverLimit > 0) out.notes.push(`${tnef.filesOverLimit} file(s) in "${record.filename}" were not unpacked (attachment count limit); they remain inside it.`);
+    if (out.files.length > 0) out.notes.push(`Unpacked ${out.files.length} file(s) from "${record.filename}" (Outlook TNEF); the original is kept too.`);
+  } catch (error) {
+    if (!(error instanceof TnefError)) throw error;
+    out.notes.push(`"${record.filename}" could not be unpacked (${error.message}); it is kept as it came.`);
+  }
+  return out;
+}
+
+async function unpackForwarded(record: AttachmentPart, bytes: Buffer, ctx: UnpackContext): Promise<Unpacked> {
+  const out: Unpacked = { files: [], notes: [], calendarText: null, body: null };
+  if (ctx.remaining <= 0) return out;
+  let nested: Awaited<ReturnType<UnpackContext['parseNested']>>;
+  try {
+    nested = await ctx.parseNested(bytes, ctx.remaining);
+  } catch (error) {
+    // Only this container's content is lost to the listing; the .eml itself is stored already.
+    out.notes.push(`The attachments of "${record.filename}" could not be listed (${error instanceof Error ? error.message : String(error)}); the message is kept whole.`);
+    return out;
+  }
+  const byIndex = new Map(nested.parts.map((p) => [p.index, p.data]));
+  let left = 0;
+  for (const inner of nested.document.attachments) {
+    const data = byIndex.get(inner.index);
+    if (!data) {
+      left++;
+      continue;
+    }
+    out.files.push({
+      given: inner.filename,
+      contentType: inner.contentType,
+      data,
+      // Inline images belong to the forwarded message's HTML, not this one's: listed as files.
+      inline: false,
+      contentId: null,
+      container: inner.container ? `${record.filename} / ${inner.container}` : record.filename,
+    });
+  }
+  if (left > 0) out.notes.push(`${left} attachment(s) of "${record.filename}" were not unpacked (size or count limit); they remain inside it.`);
+  for (const note of nested.document.notes ?? []) out.notes.push(`In "${record.filename}": ${note}`);
+  return out;
+}
+
+function unpackCalendar(record: AttachmentPart, bytes: Buffer): Unpacked {
+  const text = calendarText(readCalendar(bytes.toString('utf8')), record.filename);
+  return { files: [], notes: [], calendarText: text || null, body: null };
+}
+
+export async function unpack(kind: ContainerKind, record: AttachmentPart, bytes: Buffer, ctx: UnpackContext): Promise<Unpacked> {
+  if (kind === 'tnef') return unpackTnef(record, bytes, ctx);
+  if (kind === 'forwarded') return unpackForwarded(record, bytes, ctx);
+  return unpackCalendar(record, bytes);
+}
