@@ -21,7 +21,7 @@ export function containerKind(contentType: string, filename: string | null | und
   if (contentType === 'application/ms-tnef' || contentType === 'application/vnd.ms-tnef') return 'tnef';
   // Some clients send winmail.dat as application/octet-stream; the name is what marks it.
   if (contentType === 'application/octet-stream' && /^winmail\.dat$/i.test(filename ?? '')) return 'tnef';
-  if (contentType === 'text/calendar') return depth === 0 ? 'calendar' : null;
+  if (contentType === 'text/calendar' || contentType === 'application/ics') return depth === 0 ? 'calendar' : null;
   // A delivery report's returned message is evidence for the bounce, not a forward to unpack.
   if (isForwardedType(contentType) && depth < MAX_FORWARD_DEPTH && !/^multipart\/report\b/.test(rootType)) return 'forwarded';
   return null;
@@ -109,6 +109,7 @@ async function unpackForwarded(record: AttachmentPart, bytes: Buffer, ctx: Unpac
     });
   }
   if (left > 0) out.notes.push(`${left} attachment(s) of "${record.filename}" were not unpacked (size or count limit); they remain inside it.`);
+  if (out.files.length > 0) out.notes.push(`Listed ${out.files.length} attachment(s) of the forwarded message "${record.filename}" as files of their own; the message is kept whole.`);
   for (const note of nested.document.notes ?? []) out.notes.push(`In "${record.filename}": ${note}`);
   return out;
 }

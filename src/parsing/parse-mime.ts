@@ -31,6 +31,8 @@ export type PartSink = (part: PartInfo, content: Readable) => Promise<{ partKey:
 /** Headers kept per message, and characters kept per header value: enough for every rule we apply. */
 export const MAX_KEPT_HEADERS = 300;
 export const MAX_HEADER_VALUE = 2_000;
+/** Notes kept for the ticket; each names one finding, so more than this repeats itself. */
+const MAX_NOTES = 20;
 /** Report parts (DSN, returned headers) are read into memory for analysis up to this size. */
 const MAX_REPORT_PART = 256 * 1024;
 const REPORT_TYPES = new Set([
@@ -152,7 +154,7 @@ export async function parseMime(
   const pending: Promise<void>[] = [];
   const namer = new PartNamer();
   const notes: string[] = [];
-  const shown: { calendar: string[]; body: string | null } = { calendar: [], body: null };
+  const shown = { calendar: [] as string[], calendarSha: new Set<string>(), body: null as string | null };
   const protections = new Map<Protection, string>();
   let rootType = '';
 
@@ -232,7 +234,9 @@ export async function parseMime(
       },
     });
     notes.push(...unpacked.notes);
-    if (unpacked.calendarText) shown.calendar.push(unpacked.calendarText);
+    // Invitations often come twice (text/calendar in the alternative, the same .ics attached).
+    if (unpacked.calendarText && !shown.calendarSha.has(record.sha256)) shown.calendar.push(unpacked.calendarText);
+    shown.calendarSha.add(record.sha256);
     if (unpacked.body && shown.body === null) shown.body = unpacked.body;
     for (const file of unpacked.files) {
       await addPart({ given: file.given, contentType: file.contentType, contentId: file.contentId, inline: file.inline, smimeType: null, container: file.container }, Readable.from([file.data]));
@@ -309,6 +313,6 @@ export async function parseMime(
     contentType: headerText(headers.get('content-type')).toLowerCase() || 'text/plain',
     deliveryStatus,
     returnedMessage: returned ? parseEmbeddedHeaders(returned.text) : null,
-    notes,
+    notes: notes.slice(0, MAX_NOTES),
   };
 }
