@@ -173,7 +173,8 @@ export async function parseMime(
   const addPart = async (meta: PartMeta, content: Readable): Promise<void> => {
     const index = attachments.length;
     const { contentType } = meta;
-    const kind = containerKind(contentType, meta.given, depth, rootType);
+    // A file that came out of a container was unpacked, if at all, by the parse that found it.
+    const kind = meta.container ? null : containerKind(contentType, meta.given, depth, rootType);
     // A forwarded message is named by its subject, known once its first bytes have been read.
     const namedLater = kind === 'forwarded' && !meta.given;
     const record: AttachmentPart = {

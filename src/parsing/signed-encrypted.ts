@@ -5,7 +5,7 @@
  * signature and decrypts nothing, and says so, so nobody reads "signed" as "verified".
  */
 
-export type Protection = 'smime-signed' | 'smime-opaque' | 'smime-encrypted' | 'pgp-signed' | 'pgp-encrypted';
+export type Protection = 'smime-signed' | 'smime-opaque' | 'smime-encrypted' | 'pgp-signed' | 'pgp-encrypted' | 'pgp-inline-signed' | 'pgp-inline-encrypted';
 
 /** What a part says about the message's protection, from its type and `smime-type` parameter. */
 export function protectionOfPart(contentType: string, smimeType: string | null, rootType: string): Protection | null {
@@ -31,15 +31,9 @@ export function isPgpEncryptedRoot(rootType: string): boolean {
 
 /** Inline PGP (armor in the body text, RFC 4880 §6.2). */
 export function protectionOfText(text: string): Protection | null {
-  if (/^-----BEGIN PGP MESSAGE-----\s*$/m.test(text)) return 'pgp-encrypted';
-  if (/^-----BEGIN PGP SIGNED MESSAGE-----\s*$/m.test(text)) return 'pgp-signed';
+  if (/^-----BEGIN PGP MESSAGE-----\s*$/m.test(text)) return 'pgp-inline-encrypted';
+  if (/^-----BEGIN PGP SIGNED MESSAGE-----\s*$/m.test(text)) return 'pgp-inline-signed';
   return null;
-}
-
-/** The armored block of an inline-encrypted message, capped; null when it has none. */
-export function armoredBlock(text: string, maxChars: number): string | null {
-  const m = /^-----BEGIN PGP MESSAGE-----[\s\S]*?^-----END PGP MESSAGE-----\s*$/m.exec(text);
-  return m && m[0].length <= maxChars ? m[0] : null;
 }
 
 const NOTES: Readonly<Record<Protection, string>> = {
@@ -48,6 +42,8 @@ const NOTES: Readonly<Record<Protection, string>> = {
   'smime-encrypted': 'Encrypted with S/MIME: Mailgate cannot read it; the encrypted content is kept as an attachment.',
   'pgp-signed': 'Signed with PGP; the signature was not verified.',
   'pgp-encrypted': 'Encrypted with PGP: Mailgate cannot read it; the encrypted content is kept as an attachment.',
+  'pgp-inline-signed': 'Signed with PGP (inline); the signature was not verified.',
+  'pgp-inline-encrypted': 'The text holds a PGP-encrypted block that Mailgate cannot read; it is shown as it came.',
 };
 
 export function protectionNote(protection: Protection): string {
