@@ -29,6 +29,10 @@ const EXTENSION_OVERRIDES: ReadonlyMap<string, string> = new Map(Object.entries(
   'application/octet-stream': 'bin',
   'application/ms-tnef': 'dat',
   'application/vnd.ms-tnef': 'dat',
+  'application/x-gzip': 'gz',
+  'audio/mpeg': 'mp3',
+  'audio/ogg': 'ogg',
+  'video/quicktime': 'mov',
 }));
 
 /** Whole names mail clients give these parts when the sender gave none. */
