@@ -63,7 +63,7 @@ function typeForName(filename: string, declared: string | null): string {
 }
 
 function unpackTnef(record: AttachmentPart, bytes: Buffer, ctx: UnpackContext): Unpacked {
-  const out: Unpacked = { files: [], notes: [], calendarText: null, body: null };
+  let out: Unpacked = { files: [], notes: [], calendarText: null, body: null };
   try {
     const tnef = readTnef(bytes, { maxFiles: Math.max(0, ctx.remaining) });
     for (const file of tnef.files) {
@@ -73,8 +73,9 @@ function unpackTnef(record: AttachmentPart, bytes: Buffer, ctx: UnpackContext): 
     if (tnef.filesOverLimit > 0) out.notes.push(`${tnef.filesOverLimit} file(s) in "${record.filename}" were not unpacked (attachment count limit); they remain inside it.`);
     if (out.files.length > 0) out.notes.push(`Unpacked ${out.files.length} file(s) from "${record.filename}" (Outlook TNEF); the original is kept too.`);
   } catch (error) {
-    if (!(error instanceof TnefError)) throw error;
-    out.notes.push(`"${record.filename}" could not be unpacked (${error.message}); it is kept as it came.`);
+    // Any failure of the reader is a malformed container: the email goes on without its files.
+    const reason = error instanceof TnefError ? error.message : `unexpected ${error instanceof Error ? error.name : 'error'}`;
+    out = { files: [], notes: [`"${record.filename}" could not be unpacked (${reason}); it is kept as it came.`], calendarText: null, body: null };
   }
   return out;
 }
@@ -115,8 +116,12 @@ async function unpackForwarded(record: AttachmentPart, bytes: Buffer, ctx: Unpac
 }
 
 function unpackCalendar(record: AttachmentPart, bytes: Buffer): Unpacked {
-  const text = calendarText(readCalendar(bytes.toString('utf8')), record.filename);
-  return { files: [], notes: [], calendarText: text || null, body: null };
+  try {
+    const text = calendarText(readCalendar(bytes.toString('utf8')), record.filename);
+    return { files: [], notes: [], calendarText: text || null, body: null };
+  } catch (error) {
+    return { files: [], notes: [`"${record.filename}" could not be read as a calendar (${error instanceof Error ? error.name : 'error'}); it is kept as it came.`], calendarText: null, body: null };
+  }
 }
 
 export async function unpack(kind: ContainerKind, record: AttachmentPart, bytes: Buffer, ctx: UnpackContext): Promise<Unpacked> {

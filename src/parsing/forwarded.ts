@@ -13,13 +13,17 @@ export const MAX_FORWARD_DEPTH = 2;
 /** A forwarded message is read into memory to unpack it only up to this size; a larger one stays whole. */
 export const MAX_FORWARDED_BYTES = 16 * 1024 * 1024;
 
+/** Bytes of a forwarded message searched for its Subject header. */
+const MAX_SUBJECT_SCAN = 256 * 1024;
+
 export function isForwardedType(contentType: string): boolean {
   return contentType === 'message/rfc822' || contentType === 'message/global';
 }
 
 /** The decoded Subject of a message from its first bytes; empty when there is none. */
 export function forwardedSubject(head: Buffer): string {
-  const text = head.toString('utf8');
+  // The header block is at the start; the rest of a 16 MB message need not become a string.
+  const text = head.subarray(0, MAX_SUBJECT_SCAN).toString('utf8');
   const end = text.search(/\r?\n\r?\n/);
   const block = end >= 0 ? text.slice(0, end) : text;
   const m = /^subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(block);

@@ -110,6 +110,28 @@ describe('winmail.dat (TNEF) is unpacked into its files', () => {
       }));
   }
 
+  test('random damage to a real winmail.dat gives its files or a TnefError, never another error', () => {
+    const original = containerFixture('corpus/two-files.tnef');
+    let seed = 20261207;
+    const random = (n: number): number => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    let refused = 0;
+    for (let i = 0; i < 2000; i++) {
+      const damaged = Buffer.from(original.subarray(0, original.length - random(200)));
+      for (let k = 0; k < 1 + random(4); k++) damaged[6 + random(damaged.length - 6)] = random(256);
+      try {
+        const content = readTnef(damaged, { maxFiles: 10 });
+        for (const file of content.files) assert.ok(file.data.length <= damaged.length);
+      } catch (error) {
+        assert.ok(error instanceof TnefError, String(error));
+        refused++;
+      }
+    }
+    assert.ok(refused > 0);
+  });
+
   test('more attributes than the cap are refused, not walked', () => {
     const many = tnef(Array.from({ length: MAX_TNEF_ATTRIBUTES + 1 }, () => tnefBody('')));
     assert.throws(() => readTnef(many, { maxFiles: 10 }), TnefError);
