@@ -10,6 +10,18 @@
  * there (node-tnef) has not been released in years and reads without bounds checks.
  */
 
+import { decompressRtf, RtfError, rtfToText } from './rtf';
+
+/** The rich body's text, or null when it cannot be read (the body is then left out, not the files). */
+function rtfText(compressed: Buffer): string | null {
+  try {
+    return rtfToText(decompressRtf(compressed));
+  } catch (error) {
+    if (error instanceof RtfError) return null;
+    throw error;
+  }
+}
+
 /** MS-OXTNEF 2.1.3.1: TNEF_SIGNATURE, little-endian. */
 const TNEF_SIGNATURE = 0x223e9f78;
 const LVL_MESSAGE = 1;
@@ -26,6 +38,7 @@ const ATT_OEM_CODEPAGE = 0x00069007;
 
 // MAPI property ids (MS-OXPROPS).
 const PR_BODY = 0x1000;
+const PR_RTF_COMPRESSED = 0x1009;
 const PR_ATTACH_DATA = 0x3701;
 const PR_ATTACH_FILENAME = 0x3704;
 const PR_ATTACH_LONG_FILENAME = 0x3707;
@@ -203,6 +216,7 @@ export function readTnef(data: Buffer, options: { maxFiles: number }): TnefConte
   c.u16('legacy key');
   let codepage = 1252;
   let body: string | null = null;
+  let compressedRtf: Buffer | null = null;
   const drafts: Draft[] = [];
   let current: Draft | null = null;
   for (let n = 0; c.left > 0; n++) {
@@ -215,7 +229,12 @@ export function readTnef(data: Buffer, options: { maxFiles: number }): TnefConte
     if (level !== LVL_MESSAGE && level !== LVL_ATTACHMENT) throw new TnefError(`unknown TNEF attribute level ${level}`);
     if (id === ATT_OEM_CODEPAGE && value.length >= 4) codepage = value.readUInt32LE(0);
     else if (id === ATT_BODY) body ??= decodeString8(value, codepage);
-    else if (id === ATT_MSG_PROPS) body ??= textOf(readProps(value).get(PR_BODY), codepage);
+    else if (id === ATT_MSG_PROPS) {
+      const props = readProps(value);
+      body ??= textOf(props.get(PR_BODY), codepage);
+      const rtf = props.get(PR_RTF_COMPRESSED);
+      if (rtf?.type === PT_BINARY && rtf.values[0]) compressedRtf = rtf.values[0];
+    }
     else if (id === ATT_ATTACH_REND_DATA) {
       current = { title: null, data: null, props: null };
       drafts.push(current);
@@ -248,5 +267,7 @@ export function readTnef(data: Buffer, options: { maxFiles: number }): TnefConte
     const mime = textOf(props.get(PR_ATTACH_MIME_TAG), codepage);
     files.push({ filename, contentType: mime && /^[a-z0-9.+-]+\/[a-z0-9.+-]+$/i.test(mime) ? mime.toLowerCase() : null, data: bytes });
   }
-  return { files, body: body ? body.slice(0, MAX_TNEF_BODY_CHARS) : null, filesOverLimit };
+  // Outlook often sends only the rich body; its text stands in for the plain one.
+  if (!body?.trim() && compressedRtf) body = rtfText(compressedRtf);
+  return { files, body: body?.trim() ? body.slice(0, MAX_TNEF_BODY_CHARS) : null, filesOverLimit };
 }

@@ -49,6 +49,11 @@ export function tnefAttachment(a: TnefAttachment): Buffer[] {
   ];
 }
 
+/** A message-level attMsgProps attribute holding one PT_BINARY property (e.g. 0x1009, PR_RTF_COMPRESSED). */
+export function tnefMessageBinaryProp(id: number, value: Buffer): Buffer {
+  return attribute(1, 0x00069003, Buffer.concat([u32(1), variableProp(0x0102, id, value)]));
+}
+
 export function tnefBody(text: string): Buffer {
   return attribute(1, 0x0002800c, Buffer.from(text, 'latin1'));
 }

@@ -2,9 +2,13 @@ import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULT_LIMITS } from '../../src/domain/limits';
 import { readCalendar } from '../../src/parsing/calendar';
+import { decompressRtf, MAX_RTF_BYTES, RtfError, rtfToText } from '../../src/parsing/rtf';
 import { MAX_TNEF_ATTRIBUTES, readTnef, TnefError } from '../../src/parsing/tnef';
 import { containerFixture, FidelityTally, parseStored } from '../helpers/parse-fixture';
-import { hugePropertyCount, lengthPastEnd, tnef, tnefAttachment, tnefBody, winmailMessage } from '../helpers/tnef-writer';
+import { hugePropertyCount, lengthPastEnd, tnef, tnefAttachment, tnefBody, tnefMessageBinaryProp, winmailMessage } from '../helpers/tnef-writer';
+
+/** MS-OXRTFCP 3.1.1: the specification's example of compressed RTF. */
+const SPEC_COMPRESSED_RTF = Buffer.from('2d0000002b0000004c5a4675f1c5c7a703000a007263706731323542320af32068656c0900206277' + '05b06c647d0a800fa0', 'hex');
 
 const tally = new FidelityTally('class 5 (containers)');
 after(() => console.log(tally.line()));
@@ -89,6 +93,15 @@ describe('winmail.dat (TNEF) is unpacked into its files', () => {
       assert.equal(document.text, 'Body written in Outlook.');
     }));
 
+  test("Outlook's rich body (compressed RTF) is the text when neither the message nor winmail.dat has a plain one", () =>
+    tally.check(async () => {
+      const data = tnef([tnefMessageBinaryProp(0x1009, SPEC_COMPRESSED_RTF), ...tnefAttachment({ title: 'a.txt', data: Buffer.from('a') })]);
+      const { document } = await parseStored(winmailMessage(data));
+      assert.equal(document.text, 'hello world');
+      const withText = await parseStored(winmailMessage(data, { text: 'the message text' }));
+      assert.equal(withText.document.text, 'the message text');
+    }));
+
   const hostile: [string, Buffer][] = [
     ['truncated in the middle', containerFixture('corpus/two-files.tnef').subarray(0, 1700)],
     ['an attribute length past the end', tnef([lengthPastEnd()])],
@@ -148,6 +161,30 @@ describe('winmail.dat (TNEF) is unpacked into its files', () => {
       );
       assert.ok(document.notes?.some((n) => n.startsWith('26 file(s) in "winmail.dat" were not unpacked')), JSON.stringify(document.notes));
     }));
+});
+
+describe('the rich body reader (RTF)', () => {
+  test('decompresses the MS-OXRTFCP example exactly', () => {
+    assert.equal(decompressRtf(SPEC_COMPRESSED_RTF).toString('latin1'), '{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n');
+  });
+
+  test('keeps visible text only: code pages, \\u escapes, paragraphs; not font tables, ignorable destinations or RTF-only parts of encapsulated HTML', () => {
+    const rtf = String.raw`{\rtf1\ansi\ansicpg1251\fromhtml1{\fonttbl{\f0 Arial;}}{\*\htmltag64 <p>}\'cf\'f0\'e8\'e2\'e5\'f2 \u8364?5{\*\htmltag72 </p>}\htmlrtf\par hidden\htmlrtf0\par Zweite Zeile: gr\u252\'fc\u223?e}`;
+    assert.equal(rtfToText(Buffer.from(rtf, 'latin1')), 'Привет €5\nZweite Zeile: grüße');
+  });
+
+  test('hostile RTF: a huge declared size is capped, garbage never throws anything but RtfError, deep nesting is refused', () => {
+    const header = Buffer.alloc(16);
+    header.writeUInt32LE(0xffffffff, 4);
+    header.writeUInt32LE(0x75465a4c, 8);
+    let seed = 7;
+    const noise = Buffer.from(Array.from({ length: 4000 }, () => (seed = (seed * 48271) % 2147483647) & 0xff));
+    const out = decompressRtf(Buffer.concat([header, noise]));
+    assert.ok(out.length <= MAX_RTF_BYTES);
+    assert.equal(typeof rtfToText(out), 'string');
+    assert.throws(() => decompressRtf(Buffer.from('short')), RtfError);
+    assert.throws(() => rtfToText(Buffer.from('{'.repeat(10_000))), RtfError);
+  });
 });
 
 describe('S/MIME and PGP mail is kept intact, with a note', () => {
