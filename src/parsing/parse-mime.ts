@@ -17,10 +17,12 @@ import { containerKind, containerReadCap, unpack } from './containers';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
 import { collectingSink, forwardedSubject, MAX_FORWARDED_BYTES } from './forwarded';
 import { PartNamer } from './part-names';
-import { isPgpEncryptedRoot, isUnreadable, protectionNote, protectionOfPart, protectionOfText, unreadableText, type Protection } from './signed-encrypted';
+import { Findings } from './findings';
+import { isPgpEncryptedRoot, protectionOfPart } from './signed-encrypted';
 
 export interface PartInfo {
   index: number;
+  /** An unnamed forwarded message's name is provisional here: its subject is read as it streams. */
   filename: string;
   contentType: string;
 }
@@ -31,8 +33,6 @@ export type PartSink = (part: PartInfo, content: Readable) => Promise<{ partKey:
 /** Headers kept per message, and characters kept per header value: enough for every rule we apply. */
 export const MAX_KEPT_HEADERS = 300;
 export const MAX_HEADER_VALUE = 2_000;
-/** Notes kept for the ticket; each names one finding, so more than this repeats itself. */
-const MAX_NOTES = 20;
 /** Report parts (DSN, returned headers) are read into memory for analysis up to this size. */
 const MAX_REPORT_PART = 256 * 1024;
 const REPORT_TYPES = new Set([
@@ -101,10 +101,6 @@ class Meter extends Transform {
   }
 }
 
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
 /** Drains a part that is not kept, counting its bytes for the record. */
 function skipPart(content: Readable, record: AttachmentPart): Promise<void> {
   return new Promise<void>((resolve) => {
@@ -153,9 +149,7 @@ export async function parseMime(
   const reportParts: { contentType: string; text: string }[] = [];
   const pending: Promise<void>[] = [];
   const namer = new PartNamer();
-  const notes: string[] = [];
-  const shown = { calendar: [] as string[], calendarSha: new Set<string>(), body: null as string | null };
-  const protections = new Map<Protection, string>();
+  const findings = new Findings();
   let rootType = '';
 
   parser.on('headers', (h: Map<string, unknown>) => {
@@ -215,15 +209,14 @@ export async function parseMime(
     record.sha256 = meter.hash.digest('hex');
     const head = meter.head.length > 0 ? Buffer.concat(meter.head) : Buffer.alloc(0);
     if (namedLater) record.filename = namer.name({ given: null, contentType, subject: forwardedSubject(head) });
-    // PGP/MIME's ciphertext is the octet-stream part, not the "Version: 1" part before it.
-    if (protection && (!protections.has(protection) || contentType === 'application/octet-stream')) protections.set(protection, record.filename);
+    if (protection) findings.protection(protection, record.filename, contentType);
     if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
     if (REPORT_TYPES.has(contentType) && !meta.container && head.length > 0) {
       reportParts.push({ contentType, text: head.subarray(0, MAX_REPORT_PART).toString('utf8') });
     }
     if (!kind || meter.overCap) return;
     if (head.length < meter.bytes) {
-      notes.push(`"${record.filename}" is larger than ${containerReadCap(kind)} bytes and was not unpacked; it is kept as it came.`);
+      findings.note(`"${record.filename}" is larger than ${containerReadCap(kind)} bytes and was not unpacked; it is kept as it came.`);
       return;
     }
     const unpacked = await unpack(kind, record, head, {
@@ -234,11 +227,7 @@ export async function parseMime(
         return { document, parts: collected.parts };
       },
     });
-    notes.push(...unpacked.notes);
-    // Invitations often come twice (text/calendar in the alternative, the same .ics attached).
-    if (unpacked.calendarText && !shown.calendarSha.has(record.sha256)) shown.calendar.push(unpacked.calendarText);
-    shown.calendarSha.add(record.sha256);
-    if (unpacked.body && shown.body === null) shown.body = unpacked.body;
+    findings.unpacked(unpacked, record.sha256);
     for (const file of unpacked.files) {
       await addPart({ given: file.given, contentType: file.contentType, contentId: file.contentId, inline: file.inline, smimeType: null, container: file.container }, Readable.from([file.data]));
     }
@@ -272,20 +261,7 @@ export async function parseMime(
     throw new MalformedMimeError(`the message cannot be parsed as MIME: ${error instanceof Error ? error.message : String(error)}`);
   }
 
-  if (depth === 0) {
-    const inline = protectionOfText(text);
-    if (inline && !protections.has(inline)) protections.set(inline, '');
-    for (const protection of protections.keys()) notes.push(protectionNote(protection));
-    const unreadable = [...protections].find(([p]) => isUnreadable(p));
-    if (unreadable && !text.trim()) text = unreadableText(unreadable[0], unreadable[1] || null);
-  }
-  // The rich body of a winmail.dat is the message's text when the message itself has none.
-  if (!text.trim() && shown.body) text = shown.body;
-  if (shown.calendar.length > 0) {
-    const block = shown.calendar.join('\n\n');
-    text = text.trim() ? `${text.trimEnd()}\n\n${block}` : block;
-    if (html !== null) html = `${html}<pre>${escapeHtml(block)}</pre>`;
-  }
+  const finished = findings.finish(text, html, depth === 0);
 
   const kept: Record<string, string[]> = {};
   for (const { key, line } of headerLines.slice(0, MAX_KEPT_HEADERS)) {
@@ -307,13 +283,13 @@ export async function parseMime(
     date: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
     inReplyTo: parseMessageIdList(headerText(headers.get('in-reply-to'))),
     references: parseMessageIdList(headers.get('references') as string | string[] | undefined),
-    text,
-    html: html === null ? null : sanitizeEmailHtml(html, { remoteImages: options.remoteImages ?? 'drop' }),
+    text: finished.text,
+    html: finished.html === null ? null : sanitizeEmailHtml(finished.html, { remoteImages: options.remoteImages ?? 'drop' }),
     attachments,
     headers: kept,
     contentType: headerText(headers.get('content-type')).toLowerCase() || 'text/plain',
     deliveryStatus,
     returnedMessage: returned ? parseEmbeddedHeaders(returned.text) : null,
-    notes: notes.slice(0, MAX_NOTES),
+    notes: finished.notes,
   };
 }
