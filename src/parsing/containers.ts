@@ -71,7 +71,6 @@ function unpackTnef(record: AttachmentPart, bytes: Buffer, ctx: UnpackContext): 
     }
     out.body = tnef.body;
     if (tnef.filesOverLimit > 0) out.notes.push(`${tnef.filesOverLimit} file(s) in "${record.filename}" were not unpacked (attachment count limit); they remain inside it.`);
-    if (out.files.length > 0) out.notes.push(`Unpacked ${out.files.length} file(s) from "${record.filename}" (Outlook TNEF); the original is kept too.`);
   } catch (error) {
     // Any failure of the reader is a malformed container: the email goes on without its files.
     const reason = error instanceof TnefError ? error.message : `unexpected ${error instanceof Error ? error.name : 'error'}`;
@@ -110,8 +109,8 @@ async function unpackForwarded(record: AttachmentPart, bytes: Buffer, ctx: Unpac
     });
   }
   if (left > 0) out.notes.push(`${left} attachment(s) of "${record.filename}" were not unpacked (size or count limit); they remain inside it.`);
-  if (out.files.length > 0) out.notes.push(`Listed ${out.files.length} attachment(s) of the forwarded message "${record.filename}" as files of their own; the message is kept whole.`);
-  for (const note of nested.document.notes ?? []) out.notes.push(`In "${record.filename}": ${note}`);
+  // The listing of files unpacked inside is this container's own note; other findings are passed on.
+  for (const note of nested.document.notes ?? []) if (!LISTING_NOTE.test(note)) out.notes.push(`In "${record.filename}": ${note}`);
   return out;
 }
 
@@ -122,6 +121,21 @@ function unpackCalendar(record: AttachmentPart, bytes: Buffer): Unpacked {
   } catch (error) {
     return { files: [], notes: [`"${record.filename}" could not be read as a calendar (${error instanceof Error ? error.name : 'error'}); it is kept as it came.`], calendarText: null, body: null };
   }
+}
+
+const LISTING_NOTE = /^(Unpacked \d+ file\(s\) from|Listed \d+ attachment\(s\) of the forwarded message) "/;
+
+/** Names shown in a note; the rest are counted. */
+const MAX_NOTED_NAMES = 10;
+
+/** The ticket's note on what a container gave, by the names the files got in this email. */
+export function unpackedNote(kind: ContainerKind, container: string, names: string[]): string | null {
+  if (names.length === 0 || kind === 'calendar') return null;
+  const shown = names.slice(0, MAX_NOTED_NAMES).map((n) => `"${n}"`).join(', ');
+  const list = names.length > MAX_NOTED_NAMES ? `${shown} and ${names.length - MAX_NOTED_NAMES} more` : shown;
+  return kind === 'tnef'
+    ? `Unpacked ${names.length} file(s) from "${container}" (Outlook TNEF): ${list}; the original is kept too.`
+    : `Listed ${names.length} attachment(s) of the forwarded message "${container}" as files of their own: ${list}; the message is kept whole.`;
 }
 
 export async function unpack(kind: ContainerKind, record: AttachmentPart, bytes: Buffer, ctx: UnpackContext): Promise<Unpacked> {

@@ -13,7 +13,7 @@ import type { AttachmentPart, EmailDocument, Mailbox } from '../domain/email';
 import { sanitizeEmailHtml, type RemoteImagePolicy } from '../domain/html';
 import type { Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
-import { containerKind, containerReadCap, unpack } from './containers';
+import { containerKind, containerReadCap, unpack, unpackedNote } from './containers';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
 import { collectingSink, forwardedSubject, MAX_FORWARDED_BYTES } from './forwarded';
 import { PartNamer } from './part-names';
@@ -164,7 +164,7 @@ export async function parseMime(
    * Names, counts, meters and stores one part; then adds what a container part holds, in order, so
    * indexes stay stable across re-parses. Resolves once every byte is stored or discarded.
    */
-  const addPart = async (meta: PartMeta, content: Readable): Promise<void> => {
+  const addPart = async (meta: PartMeta, content: Readable): Promise<AttachmentPart> => {
     const index = attachments.length;
     const { contentType } = meta;
     // A file that came out of a container was unpacked, if at all, by the parse that found it.
@@ -192,7 +192,7 @@ export async function parseMime(
       if (namedLater) record.filename = namer.name({ given: null, contentType, subject: '' });
       record.skippedReason = `over the limit of ${limits.maxAttachments} attachments per email: not stored, not scanned`;
       await skipPart(content, record);
-      return;
+      return record;
     }
     const keep = Math.max(REPORT_TYPES.has(contentType) && !meta.container ? MAX_REPORT_PART : 0, kind ? containerReadCap(kind) : 0);
     const meter = new Meter(limits.maxAttachmentBytes, keep);
@@ -214,10 +214,10 @@ export async function parseMime(
     if (REPORT_TYPES.has(contentType) && !meta.container && head.length > 0) {
       reportParts.push({ contentType, text: head.subarray(0, MAX_REPORT_PART).toString('utf8') });
     }
-    if (!kind || meter.overCap) return;
+    if (!kind || meter.overCap) return record;
     if (head.length < meter.bytes) {
       findings.note(`"${record.filename}" is larger than ${containerReadCap(kind)} bytes and was not unpacked; it is kept as it came.`);
-      return;
+      return record;
     }
     const unpacked = await unpack(kind, record, head, {
       remaining: limits.maxAttachments - attachments.length,
@@ -228,9 +228,14 @@ export async function parseMime(
       },
     });
     findings.unpacked(unpacked, record.sha256);
+    const names: string[] = [];
     for (const file of unpacked.files) {
-      await addPart({ given: file.given, contentType: file.contentType, contentId: file.contentId, inline: file.inline, smimeType: null, container: file.container }, Readable.from([file.data]));
+      const inner = await addPart({ given: file.given, contentType: file.contentType, contentId: file.contentId, inline: file.inline, smimeType: null, container: file.container }, Readable.from([file.data]));
+      names.push(inner.filename);
     }
+    const note = unpackedNote(kind, record.filename, names);
+    if (note) findings.note(note);
+    return record;
   };
 
   parser.on('data', (data: AttachmentStream | MessageText) => {
@@ -247,7 +252,9 @@ export async function parseMime(
       inline: part.contentDisposition === 'inline' || part.related === true,
       smimeType: smimeTypeOf(part),
     };
-    const done = addPart(meta, part.content as Readable).finally(() => part.release?.());
+    const done = addPart(meta, part.content as Readable)
+      .then(() => undefined)
+      .finally(() => part.release?.());
     // Awaited below with the others; this keeps an early rejection from counting as unhandled.
     done.catch(() => undefined);
     pending.push(done);

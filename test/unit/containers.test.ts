@@ -52,7 +52,7 @@ describe('winmail.dat (TNEF) is unpacked into its files', () => {
         assert.match(a.sha256, /^[0-9a-f]{64}$/);
       }
       assert.equal(document.text, 'The two files are attached.');
-      assert.ok(document.notes?.some((n) => n.includes('Unpacked 2 file(s) from "winmail.dat"')));
+      assert.deepEqual(document.notes, ['Unpacked 2 file(s) from "winmail.dat" (Outlook TNEF): "AUTHORS", "README"; the original is kept too.']);
     }));
 
   test('two unnamed-looking TNEF files with one title are kept apart by number', () =>
@@ -335,6 +335,10 @@ describe("a forwarded message's attachments are reachable", () => {
       assert.equal(document.attachments[3]!.inline, false);
       assert.equal(document.attachments[3]!.contentId, null);
       assert.equal(document.text.trim(), "Forwarding Bob's mail, please look at the invoice.");
+      // One note names the files by the names they got here; the nested listing is not repeated.
+      assert.deepEqual(document.notes, [
+        `Listed 4 attachment(s) of the forwarded message "${eml}" as files of their own: "invoice (2).pdf", "image.png", "Original quote.eml", "quote.pdf"; the message is kept whole.`,
+      ]);
     }));
 
   test('real mail: the PDF inside a forwarded message is listed', () =>
