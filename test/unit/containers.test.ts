@@ -55,6 +55,16 @@ describe('winmail.dat (TNEF) is unpacked into its files', () => {
       assert.deepEqual(document.notes, ['Unpacked 2 file(s) from "winmail.dat" (Outlook TNEF): "AUTHORS", "README"; the original is kept too.']);
     }));
 
+  test('a winmail.dat sent as application/octet-stream is recognised by its name', () =>
+    tally.check(async () => {
+      const raw = winmailMessage(containerFixture('corpus/two-files.tnef'), { text: 'x' }).replace('application/ms-tnef', 'application/octet-stream');
+      const { document } = await parseStored(raw);
+      assert.deepEqual(
+        document.attachments.map((a) => a.filename),
+        ['winmail.dat', 'AUTHORS', 'README'],
+      );
+    }));
+
   test('two unnamed-looking TNEF files with one title are kept apart by number', () =>
     tally.check(async () => {
       const { document } = await parseStored(winmailMessage(containerFixture('corpus/winmail.tnef'), { text: 'see attached' }));
