@@ -45,8 +45,9 @@ export interface InnerFile {
 export interface Unpacked {
   files: InnerFile[];
   notes: string[];
-  /** Text for the ticket: the invitation's lines, or the TNEF body. */
+  /** An invitation's lines for the ticket text. */
   calendarText: string | null;
+  /** A winmail.dat's own body, the text when the message has none. */
   body: string | null;
 }
 
@@ -87,14 +88,16 @@ async function unpackForwarded(record: AttachmentPart, bytes: Buffer, ctx: Unpac
     nested = await ctx.parseNested(bytes, ctx.remaining);
   } catch (error) {
     // Only this container's content is lost to the listing; the .eml itself is stored already.
-    out.notes.push(`The attachments of "${record.filename}" could not be listed (${error instanceof Error ? error.message : String(error)}); the message is kept whole.`);
+    out.notes.push(`The attachments of "${record.filename}" could not be listed (${(error instanceof Error ? error.message : String(error)).slice(0, 200)}); the message is kept whole.`);
     return out;
   }
   const byIndex = new Map(nested.parts.map((p) => [p.index, p.data]));
   let left = 0;
   for (const inner of nested.document.attachments) {
     const data = byIndex.get(inner.index);
-    if (!data) {
+    // A part the nested parse skipped (past the count) never reached its sink; one it marked over a
+    // limit would have reached it cut short. Either stays inside the .eml, never listed wrong.
+    if (!data || inner.skippedReason) {
       left++;
       continue;
     }
