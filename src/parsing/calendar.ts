@@ -7,9 +7,8 @@
  * MAX_EVENTS VEVENTs and ignores everything else. It never throws on bad input; what it cannot
  * read is left out of the text, and the `.ics` itself is kept as an attachment.
  */
+import { CONTAINER_LIMITS } from '../domain/limits';
 
-/** Bytes of an iCalendar part read for the summary; the whole part is stored either way. */
-export const MAX_CALENDAR_BYTES = 1024 * 1024;
 const MAX_EVENTS = 20;
 const MAX_LINES = 20_000;
 const MAX_FIELD_CHARS = 300;
@@ -94,7 +93,7 @@ export function readCalendar(text: string): Calendar {
   const calendar: Calendar = { method: null, events: [] };
   let event: CalendarEvent | null = null;
   let depth = 0;
-  for (const line of unfold(text.slice(0, MAX_CALENDAR_BYTES))) {
+  for (const line of unfold(text.slice(0, CONTAINER_LIMITS.maxCalendarBytes))) {
     const property = parseLine(line);
     if (!property) continue;
     const value = property.value.trim().toUpperCase();

@@ -8,12 +8,10 @@
  */
 import libmime from 'libmime';
 import type { AttachmentPart, EmailDocument } from '../domain/email';
-import { calendarText, MAX_CALENDAR_BYTES, readCalendar } from './calendar';
-import { isForwardedType, MAX_FORWARD_DEPTH, MAX_FORWARDED_BYTES, type CollectedPart } from './forwarded';
+import { CONTAINER_LIMITS } from '../domain/limits';
+import { calendarText, readCalendar } from './calendar';
+import { isForwardedType, type CollectedPart } from './forwarded';
 import { readTnef, TnefError } from './tnef';
-
-/** A winmail.dat is read into memory to unpack it only up to this size; a larger one stays whole. */
-export const MAX_TNEF_BYTES = 32 * 1024 * 1024;
 
 export type ContainerKind = 'tnef' | 'forwarded' | 'calendar';
 
@@ -23,13 +21,13 @@ export function containerKind(contentType: string, filename: string | null | und
   if (contentType === 'application/octet-stream' && /^winmail\.dat$/i.test(filename ?? '')) return 'tnef';
   if (contentType === 'text/calendar' || contentType === 'application/ics') return depth === 0 ? 'calendar' : null;
   // A delivery report's returned message is evidence for the bounce, not a forward to unpack.
-  if (isForwardedType(contentType) && depth < MAX_FORWARD_DEPTH && !/^multipart\/report\b/.test(rootType)) return 'forwarded';
+  if (isForwardedType(contentType) && depth < CONTAINER_LIMITS.maxForwardDepth && !/^multipart\/report\b/.test(rootType)) return 'forwarded';
   return null;
 }
 
 /** Bytes of a container part kept in memory to unpack it. */
 export function containerReadCap(kind: ContainerKind): number {
-  return kind === 'tnef' ? MAX_TNEF_BYTES : kind === 'forwarded' ? MAX_FORWARDED_BYTES : MAX_CALENDAR_BYTES;
+  return kind === 'tnef' ? CONTAINER_LIMITS.maxTnefBytes : kind === 'forwarded' ? CONTAINER_LIMITS.maxForwardedBytes : CONTAINER_LIMITS.maxCalendarBytes;
 }
 
 export interface InnerFile {

@@ -8,10 +8,6 @@
 import type { Readable } from 'node:stream';
 import libmime from 'libmime';
 
-/** Forwarded messages unpacked inside one another: a forward, and a forward inside it. */
-export const MAX_FORWARD_DEPTH = 2;
-/** A forwarded message is read into memory to unpack it only up to this size; a larger one stays whole. */
-export const MAX_FORWARDED_BYTES = 16 * 1024 * 1024;
 
 /** Bytes of a forwarded message searched for its Subject header. */
 const MAX_SUBJECT_SCAN = 256 * 1024;

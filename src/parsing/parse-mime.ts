@@ -11,11 +11,11 @@ import { MailParser, type AddressObject, type AttachmentStream, type MessageText
 import { normalizeAddress } from '../domain/addresses';
 import type { AttachmentPart, EmailDocument, Mailbox } from '../domain/email';
 import { sanitizeEmailHtml, type RemoteImagePolicy } from '../domain/html';
-import type { Limits } from '../domain/limits';
+import { CONTAINER_LIMITS, type Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
 import { containerKind, containerReadCap, unpack, unpackedNote } from './containers';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
-import { collectingSink, forwardedSubject, MAX_FORWARDED_BYTES } from './forwarded';
+import { collectingSink, forwardedSubject } from './forwarded';
 import { PartNamer } from './part-names';
 import { Findings } from './findings';
 import { isPgpEncryptedRoot, protectionOfPart } from './signed-encrypted';
@@ -222,7 +222,7 @@ export async function parseMime(
     const unpacked = await unpack(kind, record, head, {
       remaining: limits.maxAttachments - attachments.length,
       parseNested: async (bytes, maxAttachments) => {
-        const collected = collectingSink(MAX_FORWARDED_BYTES);
+        const collected = collectingSink(CONTAINER_LIMITS.maxForwardedBytes);
         const document = await parseMime(Readable.from([bytes]), { limits: { ...limits, maxAttachments }, sink: collected.sink, depth: depth + 1 });
         return { document, parts: collected.parts };
       },
