@@ -1,8 +1,9 @@
 /**
  * Issue 14, classes 3 and 5, through the real API and worker (object store, scanner, ticket store):
- * the files inside a winmail.dat are the ticket's attachments next to the container, an unnamed
- * image is `image.png`, a calendar invitation shows its summary in the ticket text, and a signed
- * message's note reaches the ticket and the email's reasons.
+ * the files inside a winmail.dat and a forwarded message are the ticket's attachments next to the
+ * container, scanned and linked like any part; an unnamed image is `image.png`; a calendar
+ * invitation shows its summary in the ticket text; a signed message's note reaches the ticket and
+ * the email's reasons.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -54,6 +55,19 @@ describe('parts and containers through the real pipeline', () => {
     const note = t.comments.find((c) => c.internal && c.author === 'mailgate');
     assert.match(note?.text ?? '', /Unpacked 2 file\(s\) from "winmail\.dat"/);
     assert.ok(reasons.some((r) => r.startsWith('Unpacked 2 file(s)')), JSON.stringify(reasons));
+  });
+
+  test("a forwarded message's attachments are attachments of the ticket too, scanned like any part, the .eml kept", async () => {
+    const { t } = await ticketFor(app, fixtureMail('forwarded-with-attachments.eml', unique('forward')));
+    const files = t.comments[0]!.attachments;
+    assert.deepEqual(
+      files.map((a) => a.filename),
+      ['invoice.pdf', 'Re_ Invoice 03_2026 – für Ann.eml', 'invoice (2).pdf', 'image.png', 'Original quote.eml', 'quote.pdf'],
+    );
+    for (const file of files) assert.notEqual(file.scanStatus, 'pending', file.filename);
+    assert.equal(files[2]!.sha256, files[0]!.sha256, 'the forwarded invoice is the same file as the attached one');
+    const note = t.comments.find((c) => c.internal && c.author === 'mailgate');
+    assert.match(note?.text ?? '', /Listed 4 attachment\(s\) of the forwarded message "Re_ Invoice 03_2026 – für Ann\.eml"/);
   });
 
   test('unnamed parts are named by their type, once each: image.png, image (2).png, document.pdf', async () => {
