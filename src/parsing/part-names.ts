@@ -95,6 +95,19 @@ export function safeFileStem(text: string, maxChars = MAX_SUBJECT_STEM): string 
   return stem;
 }
 
+/**
+ * The sender's name, kept as given but for what misleads or escapes: control characters, bidi
+ * overrides and isolates (`invoice\u202Efdp.exe` shows as `invoiceexe.pdf`), zero-width characters,
+ * and path separators (`../../x` must name a file, not a place).
+ */
+function givenName(name: string): string {
+  return name
+    // eslint-disable-next-line no-control-regex
+    .replace(/[\u0000-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]/g, '')
+    .replace(/[/\\]/g, '_')
+    .trim();
+}
+
 export interface NameRequest {
   /** The name the sender gave, decoded; null or empty when none. */
   given: string | null | undefined;
@@ -107,8 +120,10 @@ export interface NameRequest {
 
 /** The name a part gets before it is made unique. */
 export function baseName(request: NameRequest): string {
-  const given = (request.given ?? '').replace(/[\u0000-\u001f\u007f]/g, '').trim(); // eslint-disable-line no-control-regex
-  if (given) return given;
+  if (request.given) {
+    const given = givenName(request.given);
+    if (given) return given;
+  }
   const type = request.contentType.split(';')[0]!.trim().toLowerCase();
   if (type === 'message/rfc822' || type === 'message/global') {
     const stem = safeFileStem(request.subject ?? '');

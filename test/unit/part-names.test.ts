@@ -95,6 +95,14 @@ describe('the naming rules', () => {
     assert.equal(baseName({ given: null, contentType: 'toString' }), 'file.bin');
   });
 
+  test('a given name keeps its letters but loses bidi overrides, zero-width and control characters and path separators', () => {
+    assert.equal(baseName({ given: 'invoice\u202Efdp.exe', contentType: 'application/pdf' }), 'invoicefdp.exe');
+    assert.equal(baseName({ given: '../../etc/passwd', contentType: 'text/plain' }), '.._.._etc_passwd');
+    assert.equal(baseName({ given: 'C:\\Users\\ann\\report.pdf', contentType: 'application/pdf' }), 'C:_Users_ann_report.pdf');
+    assert.equal(baseName({ given: 'تقرير\u200b.pdf', contentType: 'application/pdf' }), 'تقرير.pdf');
+    assert.equal(baseName({ given: '\u202E\u0007', contentType: 'image/png' }), 'image.png');
+  });
+
   test('type-derived names say what the part is', () => {
     assert.equal(baseName({ given: null, contentType: 'application/zip' }), 'archive.zip');
     assert.equal(baseName({ given: null, contentType: 'video/mp4' }), 'video.mp4');
