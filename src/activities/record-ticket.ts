@@ -87,6 +87,8 @@ export interface RecordTicketResult {
   cut?: string[];
   /** The operator's queue moved the ticket (absent when nothing moved). */
   moved?: MoveTicketResult;
+  /** What the ticket's note says about the message's form (signed, encrypted, unpacked parts). */
+  notes?: string[];
 }
 
 function attachmentRecord(attachment: AttachmentFacts): AttachmentRecord {
@@ -271,6 +273,8 @@ export function createRecordTicket(deps: Deps) {
       const { comment, cut, document } = await commentFor(deps, input);
       await apply(deps, input, comment, result);
       if (cut.length > 0) result.cut = cut;
+      const notes = document.notes ?? [];
+      if (notes.length > 0) result.notes = notes;
       // Only a message accepted as the conversation's (a new ticket, a public comment) brings parties.
       if (result.ticketId && (result.outcome === 'ticket_created' || result.outcome === 'comment_added')) {
         await recordParticipants(deps, result.ticketId, input, document);
@@ -281,7 +285,8 @@ export function createRecordTicket(deps: Deps) {
         .map((a) => ({ filename: a.filename, signature: a.scanDetail ?? 'unknown' }));
       // The ticket says what was kept back and why: quarantined files, and files stripped by the size
       // cap or the type policy. The email's other content stays on the ticket.
-      const removed = [...keptBackNote(input.attachments, input.redactions ?? []), ...cut];
+      // Then what the parse found about the message's form (signatures, encryption, containers).
+      const removed = [...keptBackNote(input.attachments, input.redactions ?? []), ...cut, ...notes];
       if (result.ticketId && removed.length > 0) {
         await deps.helpdesk.addComment(result.ticketId, {
           messageId: `av-note.${input.idempotencyKey}@mailgate.invalid`,

@@ -23,6 +23,8 @@ export interface AttachmentPart {
   partKey: string;
   /** Set when the part was not kept whole (over the size cap); such a part is never stored. */
   skippedReason: string | null;
+  /** Set for a file unpacked from a container part (winmail.dat, a forwarded message): its name. */
+  container?: string;
 }
 
 export interface EmailDocument {
@@ -47,6 +49,8 @@ export interface EmailDocument {
   deliveryStatus: DeliveryStatus[];
   /** Headers of the original message a bounce returns, if it carries one. */
   returnedMessage: EmbeddedMessage | null;
+  /** What the ticket should say about the message's form (signed, encrypted, unpacked containers). */
+  notes?: string[];
   /** PII redacted from text and html before the document was stored (the raw object keeps all). */
   redactions?: Redaction[];
 }

@@ -30,3 +30,17 @@ export const DEFAULT_LIMITS: Readonly<Limits> = Object.freeze({
   maxTextChars: 200_000,
   maxReferences: 20,
 });
+
+/**
+ * Containers the parse unpacks (winmail.dat, forwarded messages) and invitations it reads are held
+ * in memory up to these sizes; a larger one is kept whole, with a note. Files they hold count
+ * against maxAttachments like any part. Not configurable: each is below maxAttachmentBytes' default
+ * and bounds memory per email, not what a customer may send.
+ */
+export const CONTAINER_LIMITS = Object.freeze({
+  maxTnefBytes: 32 * 1024 * 1024,
+  maxForwardedBytes: 16 * 1024 * 1024,
+  /** A forward, and a forward inside it. */
+  maxForwardDepth: 2,
+  maxCalendarBytes: 1024 * 1024,
+});

@@ -59,7 +59,7 @@ export function redactDocument(document: EmailDocument, policy: RedactionPolicy)
     return r.text;
   };
   const mailbox = (m: Mailbox): Mailbox => ({ ...m, name: field(m.name) });
-  const attachment = (a: AttachmentPart): AttachmentPart => ({ ...a, filename: field(a.filename) });
+  const attachment = (a: AttachmentPart): AttachmentPart => ({ ...a, filename: field(a.filename), ...(a.container ? { container: redactText(a.container, policy).text } : {}) });
   const html = document.html === null ? null : redactHtml(document.html, policy);
   if (html) counter.add(html.redactions);
   const quiet = (text: string | null): string | null => (text === null ? null : redactText(text, policy).text);
@@ -76,6 +76,8 @@ export function redactDocument(document: EmailDocument, policy: RedactionPolicy)
     headers: redactHeaders(document.headers, policy),
     deliveryStatus: document.deliveryStatus.map((d) => ({ ...d, diagnosticCode: quiet(d.diagnosticCode) })),
     returnedMessage: document.returnedMessage ? { ...document.returnedMessage, subject: quiet(document.returnedMessage.subject) } : null,
+    // Notes name files and forwarded subjects: redacted like them, counted with them already.
+    ...(document.notes ? { notes: document.notes.map((n) => redactText(n, policy).text) } : {}),
     redactions: summary(counter.counts),
   };
 }

@@ -5,20 +5,26 @@
  * classification evaluation only hashes them).
  */
 import { createHash } from 'node:crypto';
-import { Transform, type Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { MailParser, type AddressObject, type AttachmentStream, type MessageText } from 'mailparser';
 import { normalizeAddress } from '../domain/addresses';
 import type { AttachmentPart, EmailDocument, Mailbox } from '../domain/email';
 import { sanitizeEmailHtml, type RemoteImagePolicy } from '../domain/html';
-import type { Limits } from '../domain/limits';
+import { CONTAINER_LIMITS, type Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
+import { containerKind, containerReadCap, unpack, unpackedNote } from './containers';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
 import { MailPrefixStripper } from './mail-prefix';
 import { uuBlockParts, uudecoderFor, type UudecodeStream } from './uuencode-parts';
+import { collectingSink, forwardedSubject } from './forwarded';
+import { PartNamer } from './part-names';
+import { Findings } from './findings';
+import { isPgpEncryptedRoot, protectionOfPart } from './signed-encrypted';
 
 export interface PartInfo {
   index: number;
+  /** An unnamed forwarded message's name is provisional here: its subject is read as it streams. */
   filename: string;
   contentType: string;
 }
@@ -98,21 +104,37 @@ class Meter extends Transform {
 }
 
 /** Drains a part that is not kept, counting its bytes for the record. */
-function skipPart(part: AttachmentStream, record: AttachmentPart): Promise<void> {
+function skipPart(content: Readable, record: AttachmentPart): Promise<void> {
   return new Promise<void>((resolve) => {
-    part.content.on('data', (chunk: Buffer) => {
+    content.on('data', (chunk: Buffer) => {
       record.size += chunk.length;
     });
-    part.content.on('end', () => {
-      part.release?.();
-      resolve();
-    });
-    part.content.on('error', () => resolve());
+    content.on('end', () => resolve());
+    content.on('error', () => resolve());
   });
 }
 
-export async function parseMime(raw: Readable, options: { limits: Limits; sink: PartSink; remoteImages?: RemoteImagePolicy }): Promise<EmailDocument> {
+/** What parseMime needs to know about a part before its bytes flow. */
+interface PartMeta {
+  given: string | null | undefined;
+  contentType: string;
+  contentId: string | null;
+  inline: boolean;
+  smimeType: string | null;
+  container?: string;
+}
+
+function smimeTypeOf(part: AttachmentStream): string | null {
+  const value = (part.headers as Map<string, unknown> | undefined)?.get('content-type') as { params?: Record<string, string> } | undefined;
+  return value?.params?.['smime-type'] ?? null;
+}
+
+export async function parseMime(
+  raw: Readable,
+  options: { limits: Limits; sink: PartSink; remoteImages?: RemoteImagePolicy; /** Forwarded messages this parse is nested in. */ depth?: number },
+): Promise<EmailDocument> {
   const { limits, sink } = options;
+  const depth = options.depth ?? 0;
   const parser = new MailParser({
     skipTextToHtml: true,
     skipImageLinks: true,
@@ -128,9 +150,13 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
   const attachments: AttachmentPart[] = [];
   const reportParts: { contentType: string; text: string }[] = [];
   const pending: Promise<void>[] = [];
+  const namer = new PartNamer();
+  const findings = new Findings();
+  let rootType = '';
 
   parser.on('headers', (h: Map<string, unknown>) => {
     headers = h;
+    rootType = headerText(h.get('content-type')).toLowerCase();
   });
   parser.on('headerLines', (lines: { key: string; line: string }[]) => {
     headerLines = lines;
@@ -138,28 +164,88 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
   /** Where a decoded legacy encoding lost something: said in the text, next to the file. */
   const decodeNotes: string[] = [];
 
-  const keep = (record: AttachmentPart, content: Readable, decoder: UudecodeStream | null, release: (() => void) | null | undefined): void => {
-    const { index, contentType } = record;
-    const meter = new Meter(limits.maxAttachmentBytes, REPORT_TYPES.has(contentType) ? MAX_REPORT_PART : 0);
-    const done = (async () => {
-      try {
-        const stored = sink({ index, filename: record.filename, contentType }, meter);
-        await Promise.all([stored, decoder ? pipeline(content, decoder, meter) : pipeline(content, meter)]);
-        record.partKey = (await stored).partKey;
-      } catch (error) {
-        // A failed sink would leave the parser waiting on this part forever: stop everything.
-        parser.destroy(error instanceof Error ? error : new Error(String(error)));
-        throw error;
-      }
-      record.size = meter.bytes;
-      record.sha256 = meter.hash.digest('hex');
-      if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
-      if (meter.head.length > 0) reportParts.push({ contentType, text: Buffer.concat(meter.head).toString('utf8') });
-      if (decoder?.note) decodeNotes.push(`[attachment: ${record.filename}, ${decoder.note}]`);
-    })().finally(() => release?.());
-    // Awaited below with the others; this keeps an early rejection from counting as unhandled.
-    done.catch(() => undefined);
-    pending.push(done);
+  /**
+   * Names, counts, meters and stores one part (decoding it first when it is uuencoded: `decoderFor`); then adds what a container part holds, in order, so
+   * indexes stay stable across re-parses. Resolves once every byte is stored or discarded.
+   */
+  const addPart = async (meta: PartMeta, content: Readable, decoderFor?: (record: AttachmentPart) => UudecodeStream | null): Promise<AttachmentPart> => {
+    const index = attachments.length;
+    const { contentType } = meta;
+    // A file that came out of a container was unpacked, if at all, by the parse that found it.
+    const kind = meta.container ? null : containerKind(contentType, meta.given, depth, rootType);
+    // A forwarded message is named by its subject, known once its first bytes have been read.
+    const namedLater = kind === 'forwarded' && !meta.given;
+    const record: AttachmentPart = {
+      index,
+      filename: '',
+      contentType,
+      size: 0,
+      sha256: '',
+      contentId: meta.contentId,
+      inline: meta.inline,
+      partKey: '',
+      skippedReason: null,
+      ...(meta.container ? { container: meta.container } : {}),
+    };
+    attachments.push(record);
+    const decoder = decoderFor?.(record) ?? null;
+    // A uuencoded part without a name of its own is named by its begin line, read as it decodes.
+    const decodedLater = decoder !== null && !meta.given;
+    if (!namedLater && !decodedLater) record.filename = namer.name({ given: meta.given, contentType, encrypted: isPgpEncryptedRoot(rootType) });
+    const protection = depth === 0 && !meta.container ? protectionOfPart(contentType, meta.smimeType, rootType) : null;
+    if (index >= limits.maxAttachments) {
+      // Past the count: listed as skipped (issue 12, class 9: it used to vanish without a trace), its
+      // bytes counted and discarded, never stored, scanned or linked. maxMimeParts bounds how many
+      // such records one message can make.
+      if (namedLater || decodedLater) record.filename = namer.name({ given: null, contentType, subject: '' });
+      record.skippedReason = `over the limit of ${limits.maxAttachments} attachments per email: not stored, not scanned`;
+      await skipPart(content, record);
+      return record;
+    }
+    const keep = Math.max(REPORT_TYPES.has(contentType) && !meta.container ? MAX_REPORT_PART : 0, kind ? containerReadCap(kind) : 0);
+    const meter = new Meter(limits.maxAttachmentBytes, keep);
+    try {
+      const stored = sink({ index, filename: record.filename || (namedLater ? 'forwarded-message.eml' : 'file.bin'), contentType }, meter);
+      await Promise.all([stored, decoder ? pipeline(content, decoder, meter) : pipeline(content, meter)]);
+      record.partKey = (await stored).partKey;
+    } catch (error) {
+      // A failed sink would leave the parser waiting on this part forever: stop everything.
+      parser.destroy(error instanceof Error ? error : new Error(String(error)));
+      throw error;
+    }
+    record.size = meter.bytes;
+    record.sha256 = meter.hash.digest('hex');
+    const head = meter.head.length > 0 ? Buffer.concat(meter.head) : Buffer.alloc(0);
+    if (namedLater) record.filename = namer.name({ given: null, contentType, subject: forwardedSubject(head) });
+    if (decodedLater) record.filename = namer.name({ given: record.filename || null, contentType: record.contentType });
+    if (decoder?.note) decodeNotes.push(`[attachment: ${record.filename}, ${decoder.note}]`);
+    if (protection) findings.protection(protection, record.filename, contentType);
+    if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
+    if (REPORT_TYPES.has(contentType) && !meta.container && head.length > 0) {
+      reportParts.push({ contentType, text: head.subarray(0, MAX_REPORT_PART).toString('utf8') });
+    }
+    if (!kind || meter.overCap) return record;
+    if (head.length < meter.bytes) {
+      findings.note(`"${record.filename}" is larger than ${containerReadCap(kind)} bytes and was not unpacked; it is kept as it came.`);
+      return record;
+    }
+    const unpacked = await unpack(kind, record, head, {
+      remaining: limits.maxAttachments - attachments.length,
+      parseNested: async (bytes, maxAttachments) => {
+        const collected = collectingSink(CONTAINER_LIMITS.maxForwardedBytes);
+        const document = await parseMime(Readable.from([bytes]), { limits: { ...limits, maxAttachments }, sink: collected.sink, depth: depth + 1 });
+        return { document, parts: collected.parts };
+      },
+    });
+    findings.unpacked(unpacked, record.sha256);
+    const names: string[] = [];
+    for (const file of unpacked.files) {
+      const inner = await addPart({ given: file.given, contentType: file.contentType, contentId: file.contentId, inline: file.inline, smimeType: null, container: file.container }, Readable.from([file.data]));
+      names.push(inner.filename);
+    }
+    const note = unpackedNote(kind, record.filename, names);
+    if (note) findings.note(note);
+    return record;
   };
 
   parser.on('data', (data: AttachmentStream | MessageText) => {
@@ -168,35 +254,26 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
       const taken = uuBlockParts(data.text ?? '', { limits, first: attachments.length });
       text = taken.text;
       for (const { record, content } of taken.parts) {
-        attachments.push(record);
-        if (record.skippedReason === null) keep(record, content, null, null);
+        const done = addPart({ given: record.filename, contentType: record.contentType, contentId: null, inline: false, smimeType: null }, content).then(() => undefined);
+        done.catch(() => undefined);
+        pending.push(done);
       }
       return;
     }
     const part = data as AttachmentStream;
-    const index = attachments.length;
-    const contentType = (part.contentType || 'application/octet-stream').toLowerCase();
-    const record: AttachmentPart = {
-      index,
-      filename: (part.filename ?? `attachment-${index + 1}`).slice(0, 255),
-      contentType,
-      size: 0,
-      sha256: '',
+    const meta: PartMeta = {
+      given: part.filename,
+      contentType: (part.contentType || 'application/octet-stream').toLowerCase(),
       contentId: part.cid ? part.cid.slice(0, 255) : null,
       inline: part.contentDisposition === 'inline' || part.related === true,
-      partKey: '',
-      skippedReason: null,
+      smimeType: smimeTypeOf(part),
     };
-    attachments.push(record);
-    if (index >= limits.maxAttachments) {
-      // Past the count: listed as skipped (issue 12, class 9: it used to vanish without a trace), its
-      // bytes counted and discarded, never stored, scanned or linked. maxMimeParts bounds how many
-      // such records one message can make.
-      record.skippedReason = `over the limit of ${limits.maxAttachments} attachments per email: not stored, not scanned`;
-      pending.push(skipPart(part, record));
-      return;
-    }
-    keep(record, part.content as Readable, uudecoderFor(part, record), part.release);
+    const done = addPart(meta, part.content as Readable, (record) => uudecoderFor(part, record))
+      .then(() => undefined)
+      .finally(() => part.release?.());
+    // Awaited below with the others; this keeps an early rejection from counting as unhandled.
+    done.catch(() => undefined);
+    pending.push(done);
   });
 
   try {
@@ -206,6 +283,8 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     if (error instanceof Error && 'type' in error) throw error;
     throw new MalformedMimeError(`the message cannot be parsed as MIME: ${error instanceof Error ? error.message : String(error)}`);
   }
+
+  const finished = findings.finish(decodeNotes.length > 0 ? `${text}\n\n${decodeNotes.join('\n')}` : text, html, depth === 0);
 
   const kept: Record<string, string[]> = {};
   for (const { key, line } of headerLines.slice(0, MAX_KEPT_HEADERS)) {
@@ -227,12 +306,13 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     date: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
     inReplyTo: parseMessageIdList(headerText(headers.get('in-reply-to'))),
     references: parseMessageIdList(headers.get('references') as string | string[] | undefined),
-    text: decodeNotes.length > 0 ? `${text}\n\n${decodeNotes.join('\n')}` : text,
-    html: html === null ? null : sanitizeEmailHtml(html, { remoteImages: options.remoteImages ?? 'drop' }),
+    text: finished.text,
+    html: finished.html === null ? null : sanitizeEmailHtml(finished.html, { remoteImages: options.remoteImages ?? 'drop' }),
     attachments,
     headers: kept,
     contentType: headerText(headers.get('content-type')).toLowerCase() || 'text/plain',
     deliveryStatus,
     returnedMessage: returned ? parseEmbeddedHeaders(returned.text) : null,
+    notes: finished.notes,
   };
 }

@@ -221,6 +221,7 @@ export function applyTicket(state: EmailState, ticket: RecordTicketResult): void
   for (const q of ticket.quarantined) state.reasons.push(`attachment "${q.filename}" quarantined: ${q.signature}`);
   // State only (no workflow command): runs recorded before `cut` existed replay unchanged.
   for (const line of ticket.cut ?? []) state.reasons.push(line);
+  for (const line of ticket.notes ?? []) state.reasons.push(line);
   if (ticket.moved?.moved) state.reasons.push(movedReason(ticket.moved));
   if (ticket.outcome === 'ticket_created') {
     if (ticket.reopened) state.reasons.push('reopened the closed ticket');
