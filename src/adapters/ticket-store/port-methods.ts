@@ -27,6 +27,22 @@ export type HelpdeskMethods = Pick<
 
 export type LedgerMethods = Omit<Ledger, keyof ConnectionMethods>;
 
+/** The Ledger port in two halves, each written once per database. What it keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
+export type TicketLedger = Pick<
+  LedgerMethods,
+  | 'findThread'
+  | 'indexMessageId'
+  | 'isParticipant'
+  | 'addParticipants'
+  | 'findAcknowledgement'
+  | 'reserveAcknowledgement'
+  | 'markAcknowledgementSent'
+  | 'indexSubject'
+  | 'findTicketsBySubject'
+>;
+/** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
+export type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
+
 /** The Retention port, written once for both databases (retention-store.ts). */
 export type RetentionMethods = RetentionStore;
 

@@ -6,7 +6,7 @@
 import { mailboxOf } from '../../domain/mailbox';
 import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
 import { normalizeAddress, now } from './keys';
-import type { LedgerMethods } from './port-methods';
+import type { LedgerMethods, MailLedger, TicketLedger } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
 import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import { pickThread } from './thread-match';
@@ -24,21 +24,6 @@ function countWindow(db: Queryable, key: string, windowStart: string): Promise<n
   return one(db, 'SELECT CAST(COUNT(*) AS integer) AS n FROM rate_events WHERE key = $1 AND at >= $2', [key, windowStart]).then(toCount);
 }
 
-/** What the ledger keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
-type TicketLedger = Pick<
-  LedgerMethods,
-  | 'findThread'
-  | 'indexMessageId'
-  | 'isParticipant'
-  | 'addParticipants'
-  | 'findAcknowledgement'
-  | 'reserveAcknowledgement'
-  | 'markAcknowledgementSent'
-  | 'indexSubject'
-  | 'findTicketsBySubject'
->;
-/** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
-type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
 
 export function postgresLedgerMethods(access: PostgresAccess): LedgerMethods {
   return { ...ticketLedger(access), ...mailLedger(access) };

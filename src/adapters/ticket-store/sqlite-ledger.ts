@@ -6,7 +6,7 @@
 import { mailboxOf } from '../../domain/mailbox';
 import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
 import { normalizeAddress, now } from './keys';
-import type { LedgerMethods } from './port-methods';
+import type { LedgerMethods, MailLedger, TicketLedger } from './port-methods';
 import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import type { SqliteAccess } from './sqlite-access';
 import { pickThread } from './thread-match';
@@ -14,21 +14,6 @@ import { pickThread } from './thread-match';
 /** ISO instants of one shape sort as text, so `at >= ?` is a time comparison (see isoInstant). */
 const COUNT_WINDOW = 'SELECT COUNT(*) AS n FROM rate_events WHERE key = ? AND at >= ?';
 
-/** What the ledger keeps per ticket: the Message-IDs that thread to it, who takes part, its acknowledgements. */
-type TicketLedger = Pick<
-  LedgerMethods,
-  | 'findThread'
-  | 'indexMessageId'
-  | 'isParticipant'
-  | 'addParticipants'
-  | 'findAcknowledgement'
-  | 'reserveAcknowledgement'
-  | 'markAcknowledgementSent'
-  | 'indexSubject'
-  | 'findTicketsBySubject'
->;
-/** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
-type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
 
 export function sqliteLedgerMethods(access: SqliteAccess): LedgerMethods {
   return { ...ticketLedger(access), ...mailLedger(access) };
