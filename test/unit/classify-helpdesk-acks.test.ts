@@ -1,19 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { evaluateClassification, readLabels } from '../../bench/eval-classification-core';
-import { classifyEmail, type ClassifyContext } from '../../src/domain/classify';
+import { classifyEmail } from '../../src/domain/classify';
 import { ownText } from '../../src/domain/classify-helpdesk-acks';
 import type { EmailDocument } from '../../src/domain/email';
-
-const EVAL_DIR = path.resolve(__dirname, '../../..', 'test/fixtures/eval');
-
-const ctx: ClassifyContext = {
-  instanceId: 'mailgate-test',
-  isOwnAddress: (address) => address.endsWith('@mailgate.local'),
-  isOwnMessageId: (id) => id.startsWith('ack.') && id.endsWith('@mailgate.local'),
-  allowlist: [],
-};
+import { ctx, EVAL_DIR } from '../helpers/classify-context';
 
 function doc(input: { from?: string; subject: string; text?: string; inReplyTo?: string[]; headers?: Record<string, string> }): EmailDocument {
   const headers: Record<string, string[]> = {};

@@ -1,18 +1,9 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import path from 'node:path';
 import { evaluateClassification } from '../../bench/eval-classification-core';
-import { classifyEmail, decodeEncodedWords, outOfOfficePhrase, type ClassifyContext } from '../../src/domain/classify';
+import { classifyEmail, decodeEncodedWords, outOfOfficePhrase } from '../../src/domain/classify';
 import type { DeliveryStatus, EmailDocument } from '../../src/domain/email';
-
-const EVAL_DIR = path.resolve(__dirname, '../../..', 'test/fixtures/eval');
-
-const ctx: ClassifyContext = {
-  instanceId: 'mailgate-test',
-  isOwnAddress: (address) => address.endsWith('@mailgate.local'),
-  isOwnMessageId: (id) => id.startsWith('ack.') && id.endsWith('@mailgate.local'),
-  allowlist: [],
-};
+import { ctx, EVAL_DIR } from '../helpers/classify-context';
 
 /** A plain mail from a person; `headers` keys are lower-cased like the parser's. */
 type DocOverrides = Partial<Omit<EmailDocument, 'from' | 'replyTo' | 'headers'>> & {
