@@ -14,6 +14,7 @@ import { sanitizeEmailHtml, type RemoteImagePolicy } from '../domain/html';
 import type { Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
+import { declaredBodyCharset, decodeHeaderLines, HeadSample, redecodedFields } from './header-charset';
 
 export interface PartInfo {
   index: number;
@@ -183,16 +184,26 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     pending.push(done);
   });
 
+  const headSample = new HeadSample();
   try {
-    await pipeline(raw, parser);
+    await pipeline(raw, headSample, parser);
     await Promise.all(pending);
   } catch (error) {
     if (error instanceof Error && 'type' in error) throw error;
     throw new MalformedMimeError(`the message cannot be parsed as MIME: ${error instanceof Error ? error.message : String(error)}`);
   }
 
+  // Raw 8-bit header bytes are read as UTF-8 or in the message's legacy charset (header-charset.ts).
+  const topLines = headerLines.slice(0, MAX_KEPT_HEADERS);
+  const decoded = decodeHeaderLines(topLines, {
+    declared: () => declaredBodyCharset(headers.get('content-type'), Reflect.get(parser, 'tree')),
+    bodySample: () => headSample.bodySample(),
+  });
+  const redecoded = redecodedFields(topLines, decoded);
+  const field = (key: string): unknown => (redecoded.has(key) ? redecoded.get(key) : headers.get(key));
   const kept: Record<string, string[]> = {};
-  for (const { key, line } of headerLines.slice(0, MAX_KEPT_HEADERS)) {
+  for (const [i, { key }] of topLines.entries()) {
+    const line = decoded.lines[i] ?? '';
     const value = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim().slice(0, MAX_HEADER_VALUE);
     (kept[key.toLowerCase()] ??= []).push(value);
   }
@@ -203,11 +214,11 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
   const returned = reportParts.find((p) => !p.contentType.endsWith('delivery-status'));
   return {
     messageId: normalizeMessageId(headerText(headers.get('message-id'))),
-    from: mailboxes(headers.get('from') as AddressObject | undefined)[0] ?? null,
-    to: mailboxes(headers.get('to') as AddressObject | undefined),
-    cc: mailboxes(headers.get('cc') as AddressObject | undefined),
-    replyTo: mailboxes(headers.get('reply-to') as AddressObject | undefined),
-    subject: headerText(headers.get('subject')),
+    from: mailboxes(field('from') as AddressObject | undefined)[0] ?? null,
+    to: mailboxes(field('to') as AddressObject | undefined),
+    cc: mailboxes(field('cc') as AddressObject | undefined),
+    replyTo: mailboxes(field('reply-to') as AddressObject | undefined),
+    subject: headerText(field('subject')),
     date: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
     inReplyTo: parseMessageIdList(headerText(headers.get('in-reply-to'))),
     references: parseMessageIdList(headers.get('references') as string | string[] | undefined),
@@ -218,5 +229,6 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
     contentType: headerText(headers.get('content-type')).toLowerCase() || 'text/plain',
     deliveryStatus,
     returnedMessage: returned ? parseEmbeddedHeaders(returned.text) : null,
+    ...(decoded.rawHeaders.length > 0 ? { rawHeaders: decoded.rawHeaders } : {}),
   };
 }

@@ -1,0 +1,315 @@
+/**
+ * Headers written as raw 8-bit bytes in a legacy charset (GBK, Big5, Shift_JIS, EUC-KR, KOI8-R,
+ * ISO-8859-x, Windows-125x …) instead of RFC 2047 encoded-words. mailsplit hands over every header
+ * line as a binary string (one character per byte) and mailparser reads it as UTF-8, so such bytes
+ * became U+FFFD and were lost. Here each line is read by these rules, in order:
+ *
+ * 1. pure ASCII stays as it is, and encoded-words inside keep their own charset (decoded later);
+ * 2. ISO-2022-JP escape sequences (7-bit Japanese sent without encoded-words) are read as such;
+ * 3. valid UTF-8 is UTF-8 (RFC 6532) and wins over any declaration;
+ * 4. otherwise the charset the message declares for its body (top-level Content-Type, or the first
+ *    text part of a multipart), if that charset can read these bytes: a declaration of UTF-8 or
+ *    ASCII, or one whose decoder meets an invalid sequence, is a wrong one and is passed over;
+ * 5. otherwise chardet over the 8-bit bytes of the headers and the start of the body, if confident;
+ * 6. otherwise windows-1252, so the text is readable Latin and never U+FFFD.
+ *
+ * A declared single-byte charset reads any bytes, so a wrong one of those cannot be told from a rare
+ * character: it is believed, and the original bytes stay in the record to read them again.
+ */
+import { isUtf8 } from 'node:buffer';
+import { Transform, type TransformCallback } from 'node:stream';
+import chardet from 'chardet';
+import libmime from 'libmime';
+import { parseAddressHeader, type AddressObject } from 'mailparser';
+import type { RawHeader } from '../domain/email';
+
+/** A header line as mailsplit gives it: lower-case key, line as a binary (latin1) string. */
+export interface HeaderLine {
+  key: string;
+  line: string;
+}
+
+/** Entries kept in the record, and bytes kept per entry: a header block is capped upstream too. */
+export const MAX_RAW_HEADERS = 64;
+export const MAX_RAW_HEADER_BYTES = 4096;
+/** Raw bytes of the message kept for the detector, and the most it is given. */
+export const HEAD_SAMPLE_BYTES = 16 * 1024;
+const MAX_DETECTION_SAMPLE = 8 * 1024;
+/**
+ * Below this chardet confidence (0–100) a guess is not used. Measured on 15–30 byte subjects: right
+ * single-byte guesses scored 39–70, a wrong one (EUC-KR taken for ISO-8859-6) 30; CJK guesses on so
+ * little text scored 10 whether right or wrong, and 100 once a few lines of body were added.
+ */
+export const MIN_DETECTION_CONFIDENCE = 35;
+/** Charsets that say nothing about 8-bit header bytes, or cannot be what a header is written in. */
+const NOT_FOR_8BIT = /^(?:(?:us-?)?ascii|ansi_x3\.4-1968|utf-?8|utf-?7|7bit|8bit|binary|utf-?(?:16|32)(?:[bl]e)?|ucs-?[24]|iso-?2022-.*)$/;
+
+const EIGHT_BIT = /[\x80-\xff]/;
+const ESC = '\u001b';
+const ISO_2022_JP_DESIGNATIONS = ['$B', '$@', '(J', '$(D'];
+
+/** ESC $ B and its kin (RFC 1468): Japanese in 7 bits, never mistaken for other ASCII text. */
+function hasIso2022JpEscape(line: string): boolean {
+  for (let i = line.indexOf(ESC); i >= 0; i = line.indexOf(ESC, i + 1)) {
+    if (ISO_2022_JP_DESIGNATIONS.some((d) => line.startsWith(d, i + 1))) return true;
+  }
+  return false;
+}
+
+interface Reading {
+  charset: string;
+  source: RawHeader['source'];
+  confidence: number | null;
+}
+
+/** Keeps the first bytes of the raw message for the detector; passes everything through. */
+export class HeadSample extends Transform {
+  private readonly chunks: Buffer[] = [];
+  private kept = 0;
+  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
+    if (this.kept < HEAD_SAMPLE_BYTES) {
+      const piece = chunk.subarray(0, HEAD_SAMPLE_BYTES - this.kept);
+      this.chunks.push(piece);
+      this.kept += piece.length;
+    }
+    done(null, chunk);
+  }
+  /** The 8-bit lines of the body's first bytes: where an undeclared body shows its charset. */
+  bodySample(): Buffer {
+    const head = Buffer.concat(this.chunks);
+    const text = head.toString('latin1');
+    const start = /\r?\n\r?\n/.exec(text);
+    if (!start) return Buffer.alloc(0);
+    const lines = text.slice(start.index + start[0].length).split(/\r?\n/).filter((l) => EIGHT_BIT.test(l));
+    return Buffer.from(lines.join('\n'), 'latin1');
+  }
+}
+
+const supportCache = new Map<string, boolean>();
+/** Whether libmime (iconv-lite, encoding-japanese) really decodes this charset, rather than UTF-8. */
+function decodable(charset: string): boolean {
+  const name = libmime.normalizeCharset(charset);
+  let known = supportCache.get(name);
+  if (known === undefined) {
+    known = libmime.createDecodeStream(name).supported;
+    // Names come from mail; the cache stays small whatever a sender writes.
+    if (supportCache.size < 256) supportCache.set(name, known);
+  }
+  return known;
+}
+
+/** The same decoder encoded-words go through, so a charset reads alike in both forms. */
+function decode(bytes: Buffer, charset: string): string {
+  return libmime.decodeWord(charset, 'B', bytes.toString('base64'));
+}
+
+/** windows-1252 with its five unassigned bytes read as latin1 (C1 controls), never U+FFFD. */
+function decodeFallback(bytes: Buffer): string {
+  const text = decode(bytes, 'windows-1252');
+  if (!text.includes('\uFFFD') || text.length !== bytes.length) return text;
+  return Array.from(text, (ch, i) => (ch === '\uFFFD' ? String.fromCharCode(bytes[i] ?? 0x3f) : ch)).join('');
+}
+
+function usableDeclared(charset: string | null): boolean {
+  return charset !== null && !NOT_FOR_8BIT.test(charset.toLowerCase().trim()) && decodable(charset);
+}
+
+/** chardet's name → the charset to read with: ISO-8859-1 is read as its superset windows-1252 (WHATWG). */
+function readingName(detected: string): string {
+  return detected === 'ISO-8859-1' ? 'windows-1252' : detected;
+}
+
+/** The multibyte charsets: a wrong one of these meets invalid sequences; a single-byte one never does. */
+const MULTIBYTE = /gb|big5|shift_jis|sjis|euc|ks_c|cp9(?:32|36|49|50)|windows-9(?:32|36|49|50)|hz/i;
+/** A multibyte guess this sure, over the header bytes alone, overrules a declared single-byte charset. */
+export const OVERRULE_CONFIDENCE = 90;
+
+/**
+ * A declared single-byte charset decodes any bytes, so a Shift_JIS subject in a message declaring
+ * ISO-8859-1 would come out as Latin noise. The detector is asked about the header bytes alone
+ * (the body is in the declared charset): only a near-certain multibyte guess that reads every line
+ * cleanly overrules the declaration. Measured: Latin, Cyrillic and Greek subjects score no
+ * multibyte charset above 30; Shift_JIS and EUC-JP subjects score 100.
+ */
+function sureMultibyte(values: Buffer[], lines: Buffer[]): Reading | null {
+  const reading = detect(values, lines, () => Buffer.alloc(0));
+  const sure = reading.source === 'detected' && (reading.confidence ?? 0) >= OVERRULE_CONFIDENCE && MULTIBYTE.test(reading.charset);
+  return sure ? reading : null;
+}
+
+/** One guess for all the lines: a message's headers are written by one program in one charset. */
+function detect(values: Buffer[], lines: Buffer[], bodySample: () => Buffer): Reading {
+  const sample = Buffer.concat([...values, bodySample()]).subarray(0, MAX_DETECTION_SAMPLE);
+  let best = 0;
+  for (const match of chardet.analyse(sample)) {
+    best = Math.max(best, match.confidence);
+    if (match.confidence < MIN_DETECTION_CONFIDENCE) break;
+    const charset = readingName(match.name);
+    if (NOT_FOR_8BIT.test(charset.toLowerCase()) || !decodable(charset)) continue;
+    if (lines.every((bytes) => !decode(bytes, charset).includes('\uFFFD'))) {
+      return { charset, source: 'detected', confidence: match.confidence };
+    }
+  }
+  return { charset: 'windows-1252', source: 'fallback', confidence: best };
+}
+
+export interface DecodedHeaderLines {
+  /** Each line as text, in input order; ASCII lines are the input strings themselves. */
+  lines: string[];
+  /** The lines read in a legacy charset, with their original bytes. */
+  rawHeaders: RawHeader[];
+  /** Keys of the lines in rawHeaders (and of ISO-2022-JP lines): their parsed values need redoing. */
+  redecodedKeys: Set<string>;
+}
+
+export interface CharsetContext {
+  /** The charset the message declares for its body, or null; asked only when a line needs it. */
+  declared: () => string | null;
+  /** 8-bit bytes from the start of the body, for the detector; asked only when detection runs. */
+  bodySample: () => Buffer;
+}
+
+/** Reads each header line by the rules at the top of this file. */
+export function decodeHeaderLines(input: readonly HeaderLine[], context: CharsetContext): DecodedHeaderLines {
+  const lines: string[] = new Array<string>(input.length);
+  const redecodedKeys = new Set<string>();
+  const legacy: number[] = [];
+  const readings: Reading[] = [];
+  input.forEach(({ key, line }, i) => {
+    const eightBit = EIGHT_BIT.test(line);
+    if (!eightBit && !hasIso2022JpEscape(line)) {
+      lines[i] = line;
+      return;
+    }
+    const bytes = Buffer.from(line, 'latin1');
+    if (!eightBit) {
+      lines[i] = decode(bytes, 'ISO-2022-JP');
+      redecodedKeys.add(key);
+      return;
+    }
+    if (isUtf8(bytes)) {
+      lines[i] = bytes.toString('utf8');
+      return;
+    }
+    legacy.push(i);
+  });
+  if (legacy.length === 0) return { lines, rawHeaders: [], redecodedKeys };
+
+  const bytesOf = (i: number): Buffer => Buffer.from(input[i]?.line ?? '', 'latin1');
+  // Header names are ASCII and would only dilute the detector's statistics.
+  const valueBytesOf = (i: number): Buffer => Buffer.from(valueOf(input[i]?.line ?? ''), 'latin1');
+  const declared = context.declared();
+  let undeclared: number[] = legacy;
+  let overruled: Reading | null = null;
+  if (usableDeclared(declared) && declared) {
+    const charset = libmime.normalizeCharset(declared);
+    overruled = MULTIBYTE.test(charset) ? null : sureMultibyte(legacy.map(valueBytesOf), legacy.map(bytesOf));
+    undeclared = [];
+    for (const i of legacy) {
+      const text = overruled ? null : decode(bytesOf(i), charset);
+      if (text !== null && !text.includes('\uFFFD')) {
+        lines[i] = text;
+        readings[i] = { charset, source: 'declared', confidence: null };
+      } else {
+        undeclared.push(i);
+      }
+    }
+  }
+  if (undeclared.length > 0) {
+    const reading = overruled ?? detect(undeclared.map(valueBytesOf), undeclared.map(bytesOf), context.bodySample);
+    for (const i of undeclared) {
+      lines[i] = reading.source === 'fallback' ? decodeFallback(bytesOf(i)) : decode(bytesOf(i), reading.charset);
+      readings[i] = reading;
+    }
+  }
+
+  const rawHeaders: RawHeader[] = [];
+  for (const i of legacy) {
+    const header = input[i];
+    const reading = readings[i];
+    if (!header || !reading) continue;
+    redecodedKeys.add(header.key);
+    if (rawHeaders.length >= MAX_RAW_HEADERS) continue;
+    const bytes = Buffer.from(header.line, 'latin1');
+    rawHeaders.push({
+      name: header.key,
+      bytes: bytes.subarray(0, MAX_RAW_HEADER_BYTES).toString('base64'),
+      truncated: bytes.length > MAX_RAW_HEADER_BYTES,
+      charset: reading.charset,
+      source: reading.source,
+      confidence: reading.confidence,
+      declaredButUnusable: reading.source === 'declared' || declared === null ? null : declared.slice(0, 100),
+    });
+  }
+  return { lines, rawHeaders, redecodedKeys };
+}
+
+function valueOf(line: string): string {
+  const colon = line.indexOf(':');
+  return colon < 0 ? line : line.slice(colon + 1);
+}
+
+/** A header line's value, unfolded and trimmed, as mailparser reads it before it decodes words. */
+function unfoldedValue(line: string): string {
+  return String(libmime.decodeHeader(line).value ?? '').trim();
+}
+
+const ADDRESS_KEYS = ['from', 'to', 'cc', 'reply-to'] as const;
+const SINGLE_ADDRESS_KEYS = new Set(['from', 'reply-to']);
+
+/**
+ * Subject and address headers parsed again from the re-read text, for the keys that had a line
+ * re-read; the same shape mailparser gives, so the caller prefers these over its values. As in
+ * mailparser, From, Reply-To and Subject take their first occurrence.
+ */
+export function redecodedFields(input: readonly HeaderLine[], decoded: DecodedHeaderLines): Map<string, unknown> {
+  const fields = new Map<string, unknown>();
+  if (decoded.redecodedKeys.size === 0) return fields;
+  const valuesOf = (key: string): string[] =>
+    input.flatMap((h, i) => (h.key === key ? [unfoldedValue(decoded.lines[i] ?? '')] : [])).filter((v) => v !== '');
+  if (decoded.redecodedKeys.has('subject')) {
+    const subject = valuesOf('subject')[0];
+    if (subject !== undefined) fields.set('subject', libmime.decodeWords(subject));
+  }
+  for (const key of ADDRESS_KEYS) {
+    if (!decoded.redecodedKeys.has(key)) continue;
+    const objects: AddressObject[] = valuesOf(key).map((value) => parseAddressHeader(value));
+    if (objects.length === 0) continue;
+    fields.set(key, SINGLE_ADDRESS_KEYS.has(key) || objects.length === 1 ? objects[0] : objects);
+  }
+  return fields;
+}
+
+function isNode(value: unknown): value is { contentType?: unknown; charset?: unknown; isAttachment?: unknown; children?: unknown } {
+  return typeof value === 'object' && value !== null;
+}
+
+/**
+ * The charset of the first inline text part of mailparser's node tree (mailparser 3.14 keeps it on
+ * `tree`; the multipart test fails if a version stops doing so). Parts inside a forwarded message
+ * belong to that message and are skipped. Bounded in nodes visited.
+ */
+export function firstTextPartCharset(tree: unknown): string | null {
+  const stack: unknown[] = [tree];
+  let visited = 0;
+  while (stack.length > 0 && visited++ < 1000) {
+    const node = stack.pop();
+    if (!isNode(node)) continue;
+    const type = typeof node.contentType === 'string' ? node.contentType.toLowerCase() : '';
+    if (type === 'message/rfc822' || type === 'message/global') continue;
+    if ((type === 'text/plain' || type === 'text/html') && node.isAttachment !== true && typeof node.charset === 'string' && node.charset) {
+      return node.charset;
+    }
+    if (Array.isArray(node.children)) for (let c = node.children.length - 1; c >= 0; c--) stack.push(node.children[c]);
+  }
+  return null;
+}
+
+/** The body's declared charset: the top-level Content-Type's, or for a multipart its first text part's. */
+export function declaredBodyCharset(contentType: unknown, tree: unknown): string | null {
+  if (isNode(contentType) && 'params' in contentType && isNode(contentType.params) && 'charset' in contentType.params) {
+    const charset = contentType.params.charset;
+    if (typeof charset === 'string' && charset.trim()) return charset.trim();
+  }
+  return firstTextPartCharset(tree);
+}
