@@ -77,6 +77,9 @@ const ar = {
 };
 const euro = { subject: 'Facture de 50 € - Œuvre', name: 'Chloé Lefèvre', body: 'Bonjour, la facture de 50 € est jointe. Merci.' };
 
+/** The texts the special fixtures are written from. */
+export const TEXTS = { zh, tw, ja, ko, ru, pl, cz, fr, de, el, ar, euro };
+
 const declared = (encoding: string, charset: string, text: typeof zh, expectCharset: string): LegacyCharsetCase => ({
   file: `${charset.toLowerCase()}-declared.eml`,
   encoding,
