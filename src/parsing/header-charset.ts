@@ -313,3 +313,16 @@ export function declaredBodyCharset(contentType: unknown, tree: unknown): string
   }
   return firstTextPartCharset(tree);
 }
+
+/**
+ * One unfolded header value as the ingress reads it (latin1, from the header block alone), read by
+ * the same rules with the charset the block's own Content-Type declares; encoded-words are left
+ * for the caller. Without the body there is less for the detector, so short CJK text may fall back.
+ */
+export function decodeLatin1HeaderValue(name: string, value: string, contentType: string | undefined): string {
+  let declared: string | null = null;
+  if (contentType) declared = libmime.parseHeaderValue(contentType).params['charset']?.trim() || null;
+  const prefix = `${name}: `;
+  const { lines } = decodeHeaderLines([{ key: name.toLowerCase(), line: prefix + value }], { declared: () => declared, bodySample: () => Buffer.alloc(0) });
+  return (lines[0] ?? prefix + value).slice(prefix.length);
+}

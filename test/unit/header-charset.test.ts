@@ -9,6 +9,8 @@ import type { EmailDocument } from '../../src/domain/email';
 import { DEFAULT_LIMITS } from '../../src/domain/limits';
 import { MAX_RAW_HEADER_BYTES, MAX_RAW_HEADERS, MIN_DETECTION_CONFIDENCE } from '../../src/parsing/header-charset';
 import { parseMime } from '../../src/parsing/parse-mime';
+import { readHeaderBlock } from '../../src/ingress/mime-headers';
+import { headlineOf } from '../../src/ingress/start-email-workflow';
 import { LEGACY_CHARSET_CASES, SPECIAL_FIXTURES, TEXTS, legacyCharsetMessage } from '../helpers/legacy-charset-cases';
 
 const FIXTURES = join(__dirname, '..', '..', '..', 'test', 'fixtures', 'charset');
@@ -201,6 +203,17 @@ describe('headers in legacy charsets (issue 14, class 2)', () => {
       assert.equal(doc.subject, TEXTS.zh.subject, charset);
       assert.equal(record(doc, 'subject')?.source, 'detected', charset);
       assert.equal(record(doc, 'subject')?.declaredButUnusable, charset, charset);
+    }
+  });
+
+  test('the ingress headline (Temporal UI) reads a raw legacy or UTF-8 subject by the same rules', () => {
+    for (const [file, subject] of [
+      ['shift_jis-declared.eml', TEXTS.ja.subject],
+      ['koi8-r-declared.eml', TEXTS.ru.subject],
+      ['utf8-headers-latin1-body.eml', 'Grüße – 東京'],
+      ['mixed-encoded-word-gbk.eml', `[工单] ${TEXTS.zh.subject}`],
+    ] as const) {
+      assert.equal(headlineOf(readHeaderBlock(fixture(file))).subject, subject, file);
     }
   });
 });
