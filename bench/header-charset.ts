@@ -2,7 +2,8 @@
  * Cost of reading legacy-charset headers, microseconds per message in one run: bare mailparser (same
  * options, parts drained), the same with the body-sample tap in front, the whole parseMime, and the
  * header step alone (decodeHeaderLines + redecodedFields); for ASCII mail, raw UTF-8 headers, and raw
- * GBK headers with the charset declared and undeclared (detection).
+ * GBK headers with the charset declared and undeclared (detection), and raw KOI8-R declared (a
+ * single-byte declaration, which the detector checks for a multibyte header).
  * `node dist/bench/header-charset.js [--n 2000] [--runs 3]`
  */
 import { readFileSync } from 'node:fs';
@@ -11,7 +12,8 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { MailParser, type AttachmentStream, type MessageText } from 'mailparser';
 import { DEFAULT_LIMITS } from '../src/domain/limits';
-import { decodeHeaderLines, HeadSample, redecodedFields, type HeaderLine } from '../src/parsing/header-charset';
+import { HeadSample } from '../src/parsing/charset-sources';
+import { decodeHeaderLines, redecodedFields, type HeaderLine } from '../src/parsing/header-charset';
 import { parseMime } from '../src/parsing/parse-mime';
 
 const FIXTURES = join(__dirname, '..', '..', 'test', 'fixtures');
@@ -37,6 +39,7 @@ const INPUTS: [string, Buffer, string | null][] = [
   ['ASCII headers', ASCII, 'us-ascii'],
   ['raw UTF-8 headers (RFC 6532)', readFileSync(join(FIXTURES, 'charset', 'utf8-headers-latin1-body.eml')), 'iso-8859-1'],
   ['raw GBK, charset declared', readFileSync(join(FIXTURES, 'charset', 'gbk-declared.eml')), 'GBK'],
+  ['raw KOI8-R, charset declared', readFileSync(join(FIXTURES, 'charset', 'koi8-r-declared.eml')), 'KOI8-R'],
   ['raw GBK, undeclared (detection)', readFileSync(join(FIXTURES, 'charset', 'gbk-undeclared.eml')), null],
 ];
 

@@ -8,20 +8,21 @@
  * 2. ISO-2022-JP escape sequences (7-bit Japanese sent without encoded-words) are read as such;
  * 3. valid UTF-8 is UTF-8 (RFC 6532) and wins over any declaration;
  * 4. otherwise the charset the message declares for its body (top-level Content-Type, or the first
- *    text part of a multipart), if that charset can read these bytes: a declaration of UTF-8 or
- *    ASCII, or one whose decoder meets an invalid sequence, is a wrong one and is passed over;
+ *    text part of a multipart; charset-sources.ts), if that charset can read these bytes: a
+ *    declaration of UTF-8 or ASCII, or one whose decoder meets an invalid sequence, is a wrong one
+ *    and is passed over; a single-byte one yields only to a near-certain multibyte reading;
  * 5. otherwise chardet over the 8-bit bytes of the headers and the start of the body, if confident;
  * 6. otherwise windows-1252, so the text is readable Latin and never U+FFFD.
  *
- * A declared single-byte charset reads any bytes, so a wrong one of those cannot be told from a rare
- * character: it is believed, and the original bytes stay in the record to read them again.
+ * A single-byte declaration reads any bytes, so a wrong one cannot always be told from a rare
+ * character; the original bytes stay in the record (`rawHeaders`) to read them again.
  */
 import { isUtf8 } from 'node:buffer';
-import { Transform, type TransformCallback } from 'node:stream';
 import chardet from 'chardet';
 import libmime from 'libmime';
 import { parseAddressHeader, type AddressObject } from 'mailparser';
 import type { RawHeader } from '../domain/email';
+import { EIGHT_BIT, eightBitLines } from './charset-sources';
 
 /** A header line as mailsplit gives it: lower-case key, line as a binary (latin1) string. */
 export interface HeaderLine {
@@ -32,8 +33,7 @@ export interface HeaderLine {
 /** Entries kept in the record, and bytes kept per entry: a header block is capped upstream too. */
 export const MAX_RAW_HEADERS = 64;
 export const MAX_RAW_HEADER_BYTES = 4096;
-/** Raw bytes of the message kept for the detector, and the most it is given. */
-export const HEAD_SAMPLE_BYTES = 16 * 1024;
+/** The most the detector is given. */
 const MAX_DETECTION_SAMPLE = 8 * 1024;
 /**
  * Below this chardet confidence (0–100) a guess is not used. Measured on 15–30 byte subjects: right
@@ -44,7 +44,6 @@ export const MIN_DETECTION_CONFIDENCE = 35;
 /** Charsets that say nothing about 8-bit header bytes, or cannot be what a header is written in. */
 const NOT_FOR_8BIT = /^(?:(?:us-?)?ascii|ansi_x3\.4-1968|utf-?8|utf-?7|7bit|8bit|binary|utf-?(?:16|32)(?:[bl]e)?|ucs-?[24]|iso-?2022-.*)$/;
 
-const EIGHT_BIT = /[\x80-\xff]/;
 const ESC = '\u001b';
 const ISO_2022_JP_DESIGNATIONS = ['$B', '$@', '(J', '$(D'];
 
@@ -60,29 +59,6 @@ interface Reading {
   charset: string;
   source: RawHeader['source'];
   confidence: number | null;
-}
-
-/** Keeps the first bytes of the raw message for the detector; passes everything through. */
-export class HeadSample extends Transform {
-  private readonly chunks: Buffer[] = [];
-  private kept = 0;
-  override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
-    if (this.kept < HEAD_SAMPLE_BYTES) {
-      const piece = chunk.subarray(0, HEAD_SAMPLE_BYTES - this.kept);
-      this.chunks.push(piece);
-      this.kept += piece.length;
-    }
-    done(null, chunk);
-  }
-  /** The 8-bit lines of the body's first bytes: where an undeclared body shows its charset. */
-  bodySample(): Buffer {
-    const head = Buffer.concat(this.chunks);
-    const text = head.toString('latin1');
-    const start = /\r?\n\r?\n/.exec(text);
-    if (!start) return Buffer.alloc(0);
-    const lines = text.slice(start.index + start[0].length).split(/\r?\n/).filter((l) => EIGHT_BIT.test(l));
-    return Buffer.from(lines.join('\n'), 'latin1');
-  }
 }
 
 const supportCache = new Map<string, boolean>();
@@ -280,49 +256,36 @@ export function redecodedFields(input: readonly HeaderLine[], decoded: DecodedHe
   return fields;
 }
 
-function isNode(value: unknown): value is { contentType?: unknown; charset?: unknown; isAttachment?: unknown; children?: unknown } {
-  return typeof value === 'object' && value !== null;
-}
-
-/**
- * The charset of the first inline text part of mailparser's node tree (mailparser 3.14 keeps it on
- * `tree`; the multipart test fails if a version stops doing so). Parts inside a forwarded message
- * belong to that message and are skipped. Bounded in nodes visited.
- */
-export function firstTextPartCharset(tree: unknown): string | null {
-  const stack: unknown[] = [tree];
-  let visited = 0;
-  while (stack.length > 0 && visited++ < 1000) {
-    const node = stack.pop();
-    if (!isNode(node)) continue;
-    const type = typeof node.contentType === 'string' ? node.contentType.toLowerCase() : '';
-    if (type === 'message/rfc822' || type === 'message/global') continue;
-    if ((type === 'text/plain' || type === 'text/html') && node.isAttachment !== true && typeof node.charset === 'string' && node.charset) {
-      return node.charset;
-    }
-    if (Array.isArray(node.children)) for (let c = node.children.length - 1; c >= 0; c--) stack.push(node.children[c]);
-  }
-  return null;
-}
-
-/** The body's declared charset: the top-level Content-Type's, or for a multipart its first text part's. */
-export function declaredBodyCharset(contentType: unknown, tree: unknown): string | null {
-  if (isNode(contentType) && 'params' in contentType && isNode(contentType.params) && 'charset' in contentType.params) {
-    const charset = contentType.params.charset;
-    if (typeof charset === 'string' && charset.trim()) return charset.trim();
-  }
-  return firstTextPartCharset(tree);
-}
-
 /**
  * One unfolded header value as the ingress reads it (latin1, from the header block alone), read by
  * the same rules with the charset the block's own Content-Type declares; encoded-words are left
  * for the caller. Without the body there is less for the detector, so short CJK text may fall back.
  */
 export function decodeLatin1HeaderValue(name: string, value: string, contentType: string | undefined): string {
-  let declared: string | null = null;
-  if (contentType) declared = libmime.parseHeaderValue(contentType).params['charset']?.trim() || null;
+  const declared = contentType ? charsetParam(contentType) : null;
   const prefix = `${name}: `;
   const { lines } = decodeHeaderLines([{ key: name.toLowerCase(), line: prefix + value }], { declared: () => declared, bodySample: () => Buffer.alloc(0) });
   return (lines[0] ?? prefix + value).slice(prefix.length);
+}
+
+function charsetParam(contentType: string): string | null {
+  return libmime.parseHeaderValue(contentType).params['charset']?.trim() || null;
+}
+
+/**
+ * An embedded message's first bytes (message/rfc822, text/rfc822-headers) as text: its header block
+ * read by the same rules, with its own Content-Type's charset as the declaration and its own body
+ * as the detector's sample; the rest as UTF-8.
+ */
+export function decodeEmbeddedHead(head: Buffer): string {
+  const text = head.toString('latin1');
+  const end = /\r?\n\r?\n/.exec(text)?.index ?? text.length;
+  const input: HeaderLine[] = text
+    .slice(0, end)
+    .split(/\r?\n(?![ \t])/)
+    .map((line) => ({ key: line.slice(0, Math.max(0, line.indexOf(':'))).trim().toLowerCase(), line }));
+  const contentType = input.find((h) => h.key === 'content-type');
+  const declared = contentType ? charsetParam(unfoldedValue(contentType.line)) : null;
+  const decoded = decodeHeaderLines(input, { declared: () => declared, bodySample: () => eightBitLines(text.slice(end)) });
+  return decoded.lines.join('\r\n') + head.subarray(end).toString('utf8');
 }

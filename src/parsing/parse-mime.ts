@@ -14,7 +14,8 @@ import { sanitizeEmailHtml, type RemoteImagePolicy } from '../domain/html';
 import type { Limits } from '../domain/limits';
 import { normalizeMessageId, parseMessageIdList } from '../domain/message-id';
 import { parseDeliveryStatus, parseEmbeddedHeaders } from './delivery-status';
-import { declaredBodyCharset, decodeHeaderLines, HeadSample, redecodedFields } from './header-charset';
+import { declaredBodyCharset, HeadSample } from './charset-sources';
+import { decodeEmbeddedHead, decodeHeaderLines, redecodedFields } from './header-charset';
 
 export interface PartInfo {
   index: number;
@@ -177,7 +178,10 @@ export async function parseMime(raw: Readable, options: { limits: Limits; sink: 
       record.size = meter.bytes;
       record.sha256 = meter.hash.digest('hex');
       if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
-      if (meter.head.length > 0) reportParts.push({ contentType, text: Buffer.concat(meter.head).toString('utf8') });
+      if (meter.head.length > 0) {
+        const head = Buffer.concat(meter.head);
+        reportParts.push({ contentType, text: contentType.endsWith('delivery-status') ? head.toString('utf8') : decodeEmbeddedHead(head) });
+      }
     })().finally(() => part.release?.());
     // Awaited below with the others; this keeps an early rejection from counting as unhandled.
     done.catch(() => undefined);

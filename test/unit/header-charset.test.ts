@@ -216,4 +216,35 @@ describe('headers in legacy charsets (issue 14, class 2)', () => {
       assert.equal(headlineOf(readHeaderBlock(fixture(file))).subject, subject, file);
     }
   });
+
+  test('an attached message’s headers (message/rfc822, as a bounce returns them) are read by its own declaration or detection', async () => {
+    const inner = (charset: string | null, text: typeof TEXTS.ru, encoding: string): Buffer =>
+      Buffer.concat([
+        Buffer.from('From: a@example.net\r\nSubject: '),
+        iconv.encode(text.subject, encoding),
+        Buffer.from(`\r\nMessage-ID: <inner@example.net>\r\nContent-Type: text/plain${charset ? `; charset=${charset}` : ''}\r\n\r\n`),
+        iconv.encode(text.body, encoding),
+        Buffer.from('\r\n'),
+      ]);
+    const bounce = (message: Buffer): Buffer =>
+      Buffer.concat([
+        Buffer.from(
+          'From: MAILER-DAEMON@mx.example.org\r\nTo: support@mailgate.local\r\nSubject: Undelivered Mail\r\n' +
+            'Content-Type: multipart/report; report-type=delivery-status; boundary="r"\r\n\r\n' +
+            '--r\r\nContent-Type: text/plain\r\n\r\nCould not deliver.\r\n' +
+            '--r\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.org\r\n\r\n' +
+            'Final-Recipient: rfc822; x@example.net\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n' +
+            '--r\r\nContent-Type: message/rfc822\r\n\r\n',
+        ),
+        message,
+        Buffer.from('--r--\r\n'),
+      ]);
+    const declared = await parse(bounce(inner('koi8-r', TEXTS.ru, 'koi8-r')));
+    assert.equal(declared.returnedMessage?.subject, TEXTS.ru.subject);
+    assert.equal(declared.returnedMessage?.messageId, 'inner@example.net');
+    const detected = await parse(bounce(inner(null, TEXTS.zh, 'gbk')));
+    assert.equal(detected.returnedMessage?.subject, TEXTS.zh.subject);
+    // The top-level headers are ASCII: nothing of the embedded message goes into its record.
+    assert.equal(detected.rawHeaders, undefined);
+  });
 });
