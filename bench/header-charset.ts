@@ -2,8 +2,7 @@
  * Cost of reading legacy-charset headers, microseconds per message in one run: bare mailparser (same
  * options, parts drained), the same with the body-sample tap in front, the whole parseMime, and the
  * header step alone (decodeHeaderLines + redecodedFields); for ASCII mail, raw UTF-8 headers, and raw
- * GBK headers with the charset declared and undeclared (detection), and raw KOI8-R declared (a
- * single-byte declaration, which the detector checks for a multibyte header).
+ * GBK headers with the charset declared and undeclared (detection), and raw KOI8-R declared.
  * `node dist/bench/header-charset.js [--n 2000] [--runs 3]`
  */
 import { readFileSync } from 'node:fs';

@@ -56,9 +56,9 @@ export interface EmailDocument {
 /**
  * A header line sent as raw 8-bit bytes that are not UTF-8 (no RFC 2047 encoded-words), kept so a
  * wrong reading can be seen and redone. `source`: `declared` is the charset the message declares
- * for its body; `detected` is a detector's guess over the 8-bit bytes of headers and body (or the
- * ISO-2022-JP escape sequences themselves); `fallback` means neither was usable and the bytes were
- * read as windows-1252, which never invents a replacement character but may be wrong.
+ * for its body; `detected` is a detector's guess over the 8-bit bytes of headers and body;
+ * `fallback` means neither was usable and the bytes were read as windows-1252, which never invents
+ * a replacement character but may be wrong.
  */
 export interface RawHeader {
   /** Lower-case header name. */

@@ -10,12 +10,13 @@
  * 4. otherwise the charset the message declares for its body (top-level Content-Type, or the first
  *    text part of a multipart; charset-sources.ts), if that charset can read these bytes: a
  *    declaration of UTF-8 or ASCII, or one whose decoder meets an invalid sequence, is a wrong one
- *    and is passed over; a single-byte one yields only to a near-certain multibyte reading;
+ *    and is passed over for the lines it cannot read;
  * 5. otherwise chardet over the 8-bit bytes of the headers and the start of the body, if confident;
  * 6. otherwise windows-1252, so the text is readable Latin and never U+FFFD.
  *
- * A single-byte declaration reads any bytes, so a wrong one cannot always be told from a rare
- * character; the original bytes stay in the record (`rawHeaders`) to read them again.
+ * A single-byte declaration reads any bytes, so a wrong one cannot be told from rare characters: it
+ * is believed. chardet cannot overrule it on one header's worth of text (a 20-byte Shift_JIS subject
+ * is not even among its guesses); the original bytes stay in the record (`rawHeaders`) instead.
  */
 import { isUtf8 } from 'node:buffer';
 import chardet from 'chardet';
@@ -74,15 +75,14 @@ function decodable(charset: string): boolean {
   return known;
 }
 
-/** The same decoder encoded-words go through, so a charset reads alike in both forms. */
+/**
+ * The same decoder encoded-words go through, so a charset reads alike in both forms; except that
+ * windows-1252 (what libmime makes of ISO-8859-1 and ASCII too) reads its five unassigned bytes as
+ * latin1 C1 controls, as WHATWG does, instead of U+FFFD: every byte of it is text.
+ */
 function decode(bytes: Buffer, charset: string): string {
-  return libmime.decodeWord(charset, 'B', bytes.toString('base64'));
-}
-
-/** windows-1252 with its five unassigned bytes read as latin1 (C1 controls), never U+FFFD. */
-function decodeFallback(bytes: Buffer): string {
-  const text = decode(bytes, 'windows-1252');
-  if (!text.includes('\uFFFD') || text.length !== bytes.length) return text;
+  const text = libmime.decodeWord(charset, 'B', bytes.toString('base64'));
+  if (!text.includes('\uFFFD') || text.length !== bytes.length || libmime.normalizeCharset(charset) !== 'windows-1252') return text;
   return Array.from(text, (ch, i) => (ch === '\uFFFD' ? String.fromCharCode(bytes[i] ?? 0x3f) : ch)).join('');
 }
 
@@ -93,24 +93,6 @@ function usableDeclared(charset: string | null): boolean {
 /** chardet's name → the charset to read with: ISO-8859-1 is read as its superset windows-1252 (WHATWG). */
 function readingName(detected: string): string {
   return detected === 'ISO-8859-1' ? 'windows-1252' : detected;
-}
-
-/** The multibyte charsets: a wrong one of these meets invalid sequences; a single-byte one never does. */
-const MULTIBYTE = /gb|big5|shift_jis|sjis|euc|ks_c|cp9(?:32|36|49|50)|windows-9(?:32|36|49|50)|hz/i;
-/** A multibyte guess this sure, over the header bytes alone, overrules a declared single-byte charset. */
-export const OVERRULE_CONFIDENCE = 90;
-
-/**
- * A declared single-byte charset decodes any bytes, so a Shift_JIS subject in a message declaring
- * ISO-8859-1 would come out as Latin noise. The detector is asked about the header bytes alone
- * (the body is in the declared charset): only a near-certain multibyte guess that reads every line
- * cleanly overrules the declaration. Measured: Latin, Cyrillic and Greek subjects score no
- * multibyte charset above 30; Shift_JIS and EUC-JP subjects score 100.
- */
-function sureMultibyte(values: Buffer[], lines: Buffer[]): Reading | null {
-  const reading = detect(values, lines, () => Buffer.alloc(0));
-  const sure = reading.source === 'detected' && (reading.confidence ?? 0) >= OVERRULE_CONFIDENCE && MULTIBYTE.test(reading.charset);
-  return sure ? reading : null;
 }
 
 /** One guess for all the lines: a message's headers are written by one program in one charset. */
@@ -176,14 +158,12 @@ export function decodeHeaderLines(input: readonly HeaderLine[], context: Charset
   const valueBytesOf = (i: number): Buffer => Buffer.from(valueOf(input[i]?.line ?? ''), 'latin1');
   const declared = context.declared();
   let undeclared: number[] = legacy;
-  let overruled: Reading | null = null;
   if (usableDeclared(declared) && declared) {
     const charset = libmime.normalizeCharset(declared);
-    overruled = MULTIBYTE.test(charset) ? null : sureMultibyte(legacy.map(valueBytesOf), legacy.map(bytesOf));
     undeclared = [];
     for (const i of legacy) {
-      const text = overruled ? null : decode(bytesOf(i), charset);
-      if (text !== null && !text.includes('\uFFFD')) {
+      const text = decode(bytesOf(i), charset);
+      if (!text.includes('\uFFFD')) {
         lines[i] = text;
         readings[i] = { charset, source: 'declared', confidence: null };
       } else {
@@ -192,9 +172,9 @@ export function decodeHeaderLines(input: readonly HeaderLine[], context: Charset
     }
   }
   if (undeclared.length > 0) {
-    const reading = overruled ?? detect(undeclared.map(valueBytesOf), undeclared.map(bytesOf), context.bodySample);
+    const reading = detect(undeclared.map(valueBytesOf), undeclared.map(bytesOf), context.bodySample);
     for (const i of undeclared) {
-      lines[i] = reading.source === 'fallback' ? decodeFallback(bytesOf(i)) : decode(bytesOf(i), reading.charset);
+      lines[i] = decode(bytesOf(i), reading.charset);
       readings[i] = reading;
     }
   }

@@ -233,7 +233,7 @@ export const SPECIAL_FIXTURES: Record<string, () => Buffer> = {
       '',
       bytes(zh.body, 'gbk'),
     ]),
-  // A French ISO-8859-1 body, a Shift_JIS subject: the single-byte declaration is overruled.
+  // A French ISO-8859-1 body, a Shift_JIS subject: the single-byte declaration is believed.
   'latin1-declared-sjis-subject.eml': () =>
     crlf([
       header('From', bytes(`"${fr.name}" <helene@example.fr>`, 'iso-8859-1')),
