@@ -53,6 +53,29 @@ export interface EmailDocument {
   notes?: string[];
   /** PII redacted from text and html before the document was stored (the raw object keeps all). */
   redactions?: Redaction[];
+  /** Headers written as raw 8-bit bytes in a legacy charset, and how each was read. */
+  rawHeaders?: RawHeader[];
+}
+
+/**
+ * A header line sent as raw 8-bit bytes that are not UTF-8 (no RFC 2047 encoded-words), kept so a
+ * wrong reading can be seen and redone. `source`: `declared` is the charset the message declares
+ * for its body; `detected` is a detector's guess over the 8-bit bytes of headers and body;
+ * `fallback` means neither was usable and the bytes were read as windows-1252, which never invents
+ * a replacement character but may be wrong.
+ */
+export interface RawHeader {
+  /** Lower-case header name. */
+  name: string;
+  /** The original header line (name, colon, value, folding) in base64, cut where `truncated`. */
+  bytes: string;
+  truncated: boolean;
+  charset: string;
+  source: 'declared' | 'detected' | 'fallback';
+  /** The detector's confidence (0–100) for `detected` and `fallback`, else null. */
+  confidence: number | null;
+  /** The charset the message declares, when it was not used for these bytes (it cannot read them). */
+  declaredButUnusable: string | null;
 }
 
 /** One per-recipient block of a delivery status notification (RFC 3464 §2.3). */

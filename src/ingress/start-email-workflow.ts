@@ -6,6 +6,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import libmime from 'libmime';
 import { DEFAULT_REDACTION_POLICY, redactText } from '../domain/redact';
+import { decodeLatin1HeaderValue } from '../parsing/header-charset';
 import { processInboundEmail } from '../workflows';
 import { EmailSenderKey, EmailStatusKey, EmailSubjectKey, RecipientQueueKey } from '../workflows/search-attributes';
 import type { ProcessInboundEmailInput } from '../workflows/types';
@@ -50,9 +51,10 @@ export function headlineOf(headers: HeaderBlock): EmailHeadline {
   const raw = headers.get('subject');
   let subject: string | null = null;
   if (raw !== undefined) {
-    let decoded = raw;
+    // Raw 8-bit bytes (UTF-8 or a legacy charset) come in latin1 from the header block.
+    let decoded = decodeLatin1HeaderValue('Subject', raw, headers.get('content-type'));
     try {
-      decoded = libmime.decodeWords(raw);
+      decoded = libmime.decodeWords(decoded);
     } catch {
       // Undecodable words are shown as they came.
     }

@@ -7,6 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import libmime from 'libmime';
+import { decodeEmbeddedHead } from './header-charset';
 
 
 /** Bytes of a forwarded message searched for its Subject header. */
@@ -19,7 +20,8 @@ export function isForwardedType(contentType: string): boolean {
 /** The decoded Subject of a message from its first bytes; empty when there is none. */
 export function forwardedSubject(head: Buffer): string {
   // The header block is at the start; the rest of a 16 MB message need not become a string.
-  const text = head.subarray(0, MAX_SUBJECT_SCAN).toString('utf8');
+  // Read by the header charset rules: a raw 8-bit legacy subject names the file without U+FFFD.
+  const text = decodeEmbeddedHead(head.subarray(0, MAX_SUBJECT_SCAN));
   const end = text.search(/\r?\n\r?\n/);
   const block = end >= 0 ? text.slice(0, end) : text;
   const m = /^subject:[ \t]*(.*(?:\r?\n[ \t].*)*)/im.exec(block);

@@ -21,6 +21,8 @@ import { collectingSink, forwardedSubject } from './forwarded';
 import { PartNamer } from './part-names';
 import { Findings } from './findings';
 import { isPgpEncryptedRoot, protectionOfPart } from './signed-encrypted';
+import { declaredBodyCharset, HeadSample } from './charset-sources';
+import { decodeEmbeddedHead, decodeHeaderLines, redecodedFields } from './header-charset';
 
 export interface PartInfo {
   index: number;
@@ -222,7 +224,8 @@ export async function parseMime(
     if (protection) findings.protection(protection, record.filename, contentType);
     if (meter.overCap) record.skippedReason = `larger than the ${limits.maxAttachmentBytes}-byte attachment limit`;
     if (REPORT_TYPES.has(contentType) && !meta.container && head.length > 0) {
-      reportParts.push({ contentType, text: head.subarray(0, MAX_REPORT_PART).toString('utf8') });
+      const report = head.subarray(0, MAX_REPORT_PART);
+      reportParts.push({ contentType, text: contentType.endsWith('delivery-status') ? report.toString('utf8') : decodeEmbeddedHead(report) });
     }
     if (!kind || meter.overCap) return record;
     if (head.length < meter.bytes) {
@@ -276,8 +279,9 @@ export async function parseMime(
     pending.push(done);
   });
 
+  const headSample = new HeadSample();
   try {
-    await pipeline(raw, new MailPrefixStripper(), parser);
+    await pipeline(raw, new MailPrefixStripper(), headSample, parser);
     await Promise.all(pending);
   } catch (error) {
     if (error instanceof Error && 'type' in error) throw error;
@@ -286,8 +290,17 @@ export async function parseMime(
 
   const finished = findings.finish(decodeNotes.length > 0 ? `${text}\n\n${decodeNotes.join('\n')}` : text, html, depth === 0);
 
+  // Raw 8-bit header bytes are read as UTF-8 or in the message's legacy charset (header-charset.ts).
+  const topLines = headerLines.slice(0, MAX_KEPT_HEADERS);
+  const decoded = decodeHeaderLines(topLines, {
+    declared: () => declaredBodyCharset(headers.get('content-type'), Reflect.get(parser, 'tree')),
+    bodySample: () => headSample.bodySample(),
+  });
+  const redecoded = redecodedFields(topLines, decoded);
+  const field = (key: string): unknown => (redecoded.has(key) ? redecoded.get(key) : headers.get(key));
   const kept: Record<string, string[]> = {};
-  for (const { key, line } of headerLines.slice(0, MAX_KEPT_HEADERS)) {
+  for (const [i, { key }] of topLines.entries()) {
+    const line = decoded.lines[i] ?? '';
     const value = line.slice(line.indexOf(':') + 1).replace(/\r?\n[ \t]+/g, ' ').trim().slice(0, MAX_HEADER_VALUE);
     (kept[key.toLowerCase()] ??= []).push(value);
   }
@@ -298,11 +311,11 @@ export async function parseMime(
   const returned = reportParts.find((p) => !p.contentType.endsWith('delivery-status'));
   return {
     messageId: normalizeMessageId(headerText(headers.get('message-id'))),
-    from: mailboxes(headers.get('from') as AddressObject | undefined)[0] ?? null,
-    to: mailboxes(headers.get('to') as AddressObject | undefined),
-    cc: mailboxes(headers.get('cc') as AddressObject | undefined),
-    replyTo: mailboxes(headers.get('reply-to') as AddressObject | undefined),
-    subject: headerText(headers.get('subject')),
+    from: mailboxes(field('from') as AddressObject | undefined)[0] ?? null,
+    to: mailboxes(field('to') as AddressObject | undefined),
+    cc: mailboxes(field('cc') as AddressObject | undefined),
+    replyTo: mailboxes(field('reply-to') as AddressObject | undefined),
+    subject: headerText(field('subject')),
     date: date instanceof Date && !Number.isNaN(date.getTime()) ? date.toISOString() : null,
     inReplyTo: parseMessageIdList(headerText(headers.get('in-reply-to'))),
     references: parseMessageIdList(headers.get('references') as string | string[] | undefined),
@@ -314,5 +327,6 @@ export async function parseMime(
     deliveryStatus,
     returnedMessage: returned ? parseEmbeddedHeaders(returned.text) : null,
     notes: finished.notes,
+    ...(decoded.rawHeaders.length > 0 ? { rawHeaders: decoded.rawHeaders } : {}),
   };
 }

@@ -52,6 +52,24 @@ describe('names for parts the sender did not name', () => {
       assert.equal(list[1], 'Re_ Invoice 03_2026 – für Ann.eml');
     }));
 
+  test('a forwarded message whose subject is raw 8-bit GBK (no encoded-words) is named in Chinese, not U+FFFD', () =>
+    tally.check(async () => {
+      const inner = Buffer.concat([
+        Buffer.from('From: a@example.com\r\nSubject: '),
+        Buffer.from([0xb7, 0xa2, 0xc6, 0xb1, 0xce, 0xca, 0xcc, 0xe2]), // 发票问题 in GBK
+        Buffer.from('\r\nContent-Type: text/plain; charset=gbk\r\n\r\n'),
+        Buffer.from([0xc4, 0xe3, 0xba, 0xc3]), // 你好
+        Buffer.from('\r\n'),
+      ]);
+      const outer = Buffer.concat([
+        Buffer.from('From: b@example.com\r\nTo: support@example.com\r\nSubject: fwd\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\nsee below\r\n--b\r\nContent-Type: message/rfc822\r\n\r\n'),
+        inner,
+        Buffer.from('--b--\r\n'),
+      ]);
+      const list = (await parseStored(outer)).document.attachments.map((a) => a.filename);
+      assert.equal(list[0], '发票问题.eml');
+    }));
+
   test('a forwarded message without a subject is forwarded-message.eml; slashes, control characters and reserved names are made safe', () =>
     tally.check(async () => {
       assert.deepEqual(await names('forwarded-no-subject.eml'), ['forwarded-message.eml', '_.._etc_passwd_ a subject_with_slashes_and_stars.eml', '_CON.eml']);
