@@ -53,6 +53,7 @@ use_node() {
 }
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_free() { ! port_in_use "$1"; }
 
 wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
   local seconds="$1" what="$2"; shift 2
