@@ -26,6 +26,7 @@ import type { Ledger, ThreadMatch } from '../ports/ledger';
 import type { ThreadMatchFound } from './find-thread';
 import { redactionFor, type Rules } from '../rules';
 import { metrics, secondsSince } from '../metrics';
+import { PartNamer } from '../parsing/part-names';
 import { rethrowAsFailure } from './failures';
 import { moveTicket, type MoveTicketResult } from './move-ticket';
 import { activityLog } from './log';
@@ -142,6 +143,20 @@ async function commentFor(deps: Deps, input: RecordTicketInput): Promise<{ comme
   return { comment, cut: cut === null ? [] : [cut], document };
 }
 
+/**
+ * The comment with its files named uniquely within the ticket: a name a file of another comment
+ * already has is numbered (`image.png` → `image (2).png`), as within one email (parse step). The
+ * comment's own earlier copy (a retried step) does not count, so a retry names the files the same.
+ */
+async function uniqueOnTicket(deps: Deps, ticketId: string, comment: NewComment): Promise<NewComment> {
+  if (comment.attachments.length === 0) return comment;
+  const others = (await deps.helpdesk.attachmentNames(ticketId)).filter((a) => a.messageId !== comment.messageId);
+  if (others.length === 0) return comment;
+  const namer = new PartNamer();
+  for (const other of others) namer.reserve(other.filename);
+  return { ...comment, attachments: comment.attachments.map((a) => ({ ...a, filename: namer.unique(a.filename) })) };
+}
+
 /** A stranger's reply kept as an internal note: labelled, so no agent mistakes it for the customer's. */
 function strangerNote(comment: NewComment, input: RecordTicketInput): NewComment {
   const rule = input.thread?.rule ?? 'thread';
@@ -230,8 +245,8 @@ async function noteStrangerLink(deps: Deps, input: RecordTicketInput, oldTicketI
   });
 }
 
-/** Does what ticketAction decided for the message and its thread. */
-async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, result: RecordTicketResult): Promise<void> {
+/** Does what ticketAction decided for the message and its thread; returns the comment as stored. */
+async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, result: RecordTicketResult): Promise<NewComment> {
   const thread = input.thread;
   const ticket = thread && !input.automated ? await deps.helpdesk.getTicket(thread.ticketId) : null;
   const closedReply = (ticket && deps.rules.queues.find((q) => q.address === ticket.queue)?.closedReply) || 'reopen';
@@ -239,6 +254,7 @@ async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, 
   const strangerReply = deps.strangerReply ?? 'new_ticket';
   const action = ticketAction({ threaded: thread !== null, automated: input.automated, ticketStatus: ticket?.status ?? null, closedReply, stranger, strangerReply });
   const addTo = async (on: ThreadMatch, outcome: 'comment_added' | 'note_added', queue: string): Promise<void> => {
+    comment = await uniqueOnTicket(deps, on.ticketId, comment);
     await deps.helpdesk.addComment(on.ticketId, comment);
     await remember(deps.ledger, input, on.ticketId, queue);
     Object.assign(result, { outcome, ticketId: on.ticketId, ticketNumber: on.ticketNumber });
@@ -253,6 +269,7 @@ async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, 
     await openTicket(deps, input, comment, ticket?.id ?? thread!.ticketId, result);
     if (stranger) await noteStrangerLink(deps, input, thread!.ticketId, result);
   } else if (action === 'note' && stranger) {
+    comment = await uniqueOnTicket(deps, thread!.ticketId, comment);
     await deps.helpdesk.addComment(thread!.ticketId, strangerNote(comment, input));
     await remember(deps.ledger, input, thread!.ticketId, input.queue);
     Object.assign(result, { outcome: 'note_added', ticketId: thread!.ticketId, ticketNumber: thread!.ticketNumber });
@@ -264,14 +281,16 @@ async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, 
       result.reopened = true;
     }
   }
+  return comment;
 }
 
 export function createRecordTicket(deps: Deps) {
   return async function recordTicket(input: RecordTicketInput): Promise<RecordTicketResult> {
     const result = emptyResult();
     try {
-      const { comment, cut, document } = await commentFor(deps, input);
-      await apply(deps, input, comment, result);
+      const made = await commentFor(deps, input);
+      const { cut, document } = made;
+      const comment = await apply(deps, input, made.comment, result);
       if (cut.length > 0) result.cut = cut;
       const notes = document.notes ?? [];
       if (notes.length > 0) result.notes = notes;

@@ -155,6 +155,11 @@ function capped(stem: string, suffix: string, extension: string): string {
 export class PartNamer {
   private readonly taken = new Set<string>();
 
+  /** Marks a name as used as it is (a file already on the ticket), so later ones are numbered past it. */
+  reserve(name: string): void {
+    this.taken.add(name.toLowerCase());
+  }
+
   name(request: NameRequest): string {
     return this.unique(baseName(request));
   }
@@ -162,7 +167,10 @@ export class PartNamer {
   unique(name: string): string {
     const [stem, extension] = splitExtension(name);
     let candidate = capped(stem, '', extension);
-    for (let n = 2; this.taken.has(candidate.toLowerCase()); n++) candidate = capped(stem, ` (${n})`, extension);
+    // A name that is already numbered ("image (2).png", taken on the ticket) counts on from its base
+    // ("image (3).png"), not "image (2) (2).png".
+    const base = stem.replace(/ \(\d+\)$/, '');
+    for (let n = 2; this.taken.has(candidate.toLowerCase()); n++) candidate = capped(base, ` (${n})`, extension);
     this.taken.add(candidate.toLowerCase());
     return candidate;
   }

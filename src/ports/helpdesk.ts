@@ -98,6 +98,11 @@ export interface Helpdesk {
   /** Idempotent by (ticket, Message-ID). Unknown ticket → a not-found error. */
   addComment(ticketId: string, input: NewComment): Promise<{ comment: { id: string }; created: boolean }>;
   getTicket(ticketId: string): Promise<HelpdeskTicket | null>;
+  /**
+   * The file names already on the ticket, each with the Message-ID of the comment it came with, so a
+   * new comment's files can be named uniquely within the ticket. Empty for an unknown ticket.
+   */
+  attachmentNames(ticketId: string): Promise<{ messageId: string; filename: string }[]>;
   getTicketByNumber(number: number): Promise<HelpdeskTicket | null>;
   /** Reopen or close; unknown ticket → a not-found error. */
   setStatus(ticketId: string, status: TicketStatus): Promise<HelpdeskTicket>;

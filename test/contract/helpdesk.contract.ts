@@ -329,6 +329,19 @@ export function helpdeskContract(name: string, makeHelpdesk: () => Promise<Helpd
       test('a comment on a ticket that does not exist fails permanently', async () => {
         await assertPermanentFailure(helpdesk.addComment(NO_SUCH_TICKET, newComment()), 'addComment on an unknown ticket');
       });
+      test('attachmentNames lists every file on the ticket with its comment\'s Message-ID, oldest first; none for an unknown ticket', async () => {
+        const first = newComment({ attachments: [cleanReport] });
+        const { ticket } = await helpdesk.createTicket(newTicket({ comment: first }));
+        const reply = newComment({ attachments: [infectedInvoice, { ...cleanReport, filename: 'report (2).pdf' }] });
+        await helpdesk.addComment(ticket.id, reply);
+        await helpdesk.addComment(ticket.id, newComment());
+        assert.deepEqual(await helpdesk.attachmentNames(ticket.id), [
+          { messageId: first.messageId, filename: 'report.pdf' },
+          { messageId: reply.messageId, filename: 'invoice.zip' },
+          { messageId: reply.messageId, filename: 'report (2).pdf' },
+        ]);
+        assert.deepEqual(await helpdesk.attachmentNames(NO_SUCH_TICKET), []);
+      });
     });
 
     describe('status, queues and reachability', () => {

@@ -3,12 +3,12 @@
  * the files inside a winmail.dat and a forwarded message are the ticket's attachments next to the
  * container, scanned and linked like any part; an unnamed image is `image.png`; a calendar
  * invitation shows its summary in the ticket text; a signed message's note reaches the ticket and
- * the email's reasons.
+ * the email's reasons; a reply's file named like one already on the ticket is numbered.
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startApp, type RunningApp } from '../helpers/app';
-import { postMime } from '../helpers/mail';
+import { compose, postMime } from '../helpers/mail';
 import { containerFixture } from '../helpers/parse-fixture';
 import { settled, ticket, type TicketView } from '../helpers/pipeline';
 import { unique } from '../helpers/stack';
@@ -99,5 +99,52 @@ describe('parts and containers through the real pipeline', () => {
     const note = t.comments.find((c) => c.internal && c.author === 'mailgate');
     assert.match(note?.text ?? '', /Signed with S\/MIME; the signature \(kept as an attachment\) was not verified\./);
     assert.ok(reasons.some((r) => r.startsWith('Signed with S/MIME')), JSON.stringify(reasons));
+  });
+
+  test("a reply's files are named uniquely within the ticket: a second image.png and an unnamed PNG become image (2).png and image (3).png", async () => {
+    const id = unique('ticketnames');
+    const from = `${id}@customer.example`;
+    const png = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
+    const { t: opened } = await ticketFor(
+      app,
+      await compose({ from, to: 'support@mailgate.local', subject: `Screen ${id}`, messageId: `<${id}.1@customer.example>`, text: 'see image', attachments: [{ filename: 'image.png', content: png }] }),
+    );
+    // Written by hand: mail composers invent a name for an unnamed part.
+    const b64 = png.toString('base64');
+    const reply = [
+      `From: ${from}`,
+      'To: support@mailgate.local',
+      `Subject: Re: Screen ${id}`,
+      `Message-ID: <${id}.2@customer.example>`,
+      `In-Reply-To: <${id}.1@customer.example>`,
+      'MIME-Version: 1.0',
+      'Content-Type: multipart/mixed; boundary="b"',
+      '',
+      '--b',
+      'Content-Type: text/plain',
+      '',
+      'two more',
+      '--b',
+      'Content-Type: image/png; name="image.png"',
+      'Content-Disposition: attachment; filename="image.png"',
+      'Content-Transfer-Encoding: base64',
+      '',
+      b64,
+      '--b',
+      'Content-Type: image/png',
+      'Content-Disposition: attachment',
+      'Content-Transfer-Encoding: base64',
+      '',
+      b64,
+      '--b--',
+      '',
+    ].join('\r\n');
+    const posted = await postMime(app.url, reply);
+    assert.equal(posted.status, 202, JSON.stringify(posted.body));
+    const view = await settled(app.url, posted.body.emails![0]!.workflowId, 120_000);
+    assert.equal(view.state?.outcome, 'comment_added', JSON.stringify(view.state));
+    assert.equal(view.state?.ticketId, opened.id);
+    const names = (await ticket(app.url, opened.id)).comments.flatMap((c) => c.attachments.map((a) => a.filename));
+    assert.deepEqual(names, ['image.png', 'image (2).png', 'image (3).png']);
   });
 });

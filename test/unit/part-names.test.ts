@@ -157,4 +157,14 @@ describe('the naming rules', () => {
     assert.equal(second.length, MAX_FILENAME_CHARS);
     assert.ok(second.endsWith(' (2).pdf'));
   });
+
+  test('names already on a ticket are reserved as they are; a numbered name counts on from its base', () => {
+    const namer = new PartNamer();
+    namer.reserve('image.png');
+    namer.reserve('Image (2).PNG');
+    assert.equal(namer.unique('image.png'), 'image (3).png');
+    assert.equal(namer.unique('image (2).png'), 'image (4).png');
+    assert.equal(namer.unique('scan (2).pdf'), 'scan (2).pdf');
+    assert.equal(namer.unique('scan (2).pdf'), 'scan (3).pdf');
+  });
 });

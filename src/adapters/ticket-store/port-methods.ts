@@ -23,6 +23,7 @@ export type HelpdeskMethods = Pick<
   | 'moveTicket'
   | 'listTickets'
   | 'getAttachment'
+  | 'attachmentNames'
 >;
 
 export type LedgerMethods = Omit<Ledger, keyof ConnectionMethods>;

@@ -11,7 +11,7 @@ import { listingQuery, resolveListing, toPage } from './paging';
 import type { HelpdeskMethods } from './port-methods';
 import { one, type PostgresAccess, type Queryable, rows } from './postgres-query';
 import { type Row, toAttachment, toComment, toTicket, toTicketWithComments } from './rows';
-import { POSTGRES_TICKET_SELECT, RETURNING_NEW_TICKET } from './ticket-select';
+import { attachmentNamesSql, POSTGRES_TICKET_SELECT, RETURNING_NEW_TICKET } from './ticket-select';
 import type { Comment, CommentInput, TicketWithComments } from './types';
 
 /**
@@ -163,6 +163,10 @@ function ticketReads({ pool, guarded }: PostgresAccess): TicketReads {
         const row = await one(pool, 'SELECT * FROM attachments WHERE id = $1', [id]);
         return row ? toAttachment(row) : null;
       }),
+    attachmentNames: (ticketId) =>
+      guarded(async () =>
+        (await rows(pool, attachmentNamesSql('seq'), [ticketId])).map((row) => ({ messageId: String(row.message_id), filename: String(row.filename) })),
+      ),
   };
 }
 

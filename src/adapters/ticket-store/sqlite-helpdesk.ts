@@ -10,7 +10,7 @@ import { listingQuery, resolveListing, toPage } from './paging';
 import type { HelpdeskMethods } from './port-methods';
 import { type Row, toAttachment, toComment, toTicket, toTicketWithComments } from './rows';
 import type { SqliteAccess } from './sqlite-access';
-import { RETURNING_NEW_TICKET, SQLITE_TICKET_SELECT } from './ticket-select';
+import { attachmentNamesSql, RETURNING_NEW_TICKET, SQLITE_TICKET_SELECT } from './ticket-select';
 import type { Comment, CommentInput, TicketWithComments } from './types';
 
 type TicketWrites = Pick<HelpdeskMethods, 'createTicket' | 'addComment' | 'setStatus' | 'noteQueue' | 'moveTicket'>;
@@ -149,6 +149,10 @@ function ticketReads(access: SqliteAccess): TicketReads {
         const row = get('SELECT * FROM attachments WHERE id = ?', id);
         return row ? toAttachment(row) : null;
       }),
+    attachmentNames: (ticketId) =>
+      guarded(() =>
+        all(attachmentNamesSql('rowid').replace('$1', '?'), ticketId).map((row) => ({ messageId: String(row.message_id), filename: String(row.filename) })),
+      ),
   };
 }
 

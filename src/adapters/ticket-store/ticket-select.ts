@@ -15,3 +15,12 @@ export const POSTGRES_TICKET_SELECT = `SELECT tickets.*,
 
 /** For a ticket row just inserted: it cannot have extra queues yet. */
 export const RETURNING_NEW_TICKET = `RETURNING *, '[]' AS extra_queues`;
+
+/**
+ * A ticket's file names with their comment's Message-ID, oldest first ($1: the ticket id). `order`
+ * breaks ties within one millisecond: SQLite's implicit rowid, PostgreSQL's `seq`.
+ */
+export const attachmentNamesSql = (order: 'rowid' | 'seq'): string => `SELECT comments.message_id, attachments.filename
+  FROM attachments JOIN comments ON attachments.comment_id = comments.id
+  WHERE comments.ticket_id = $1
+  ORDER BY comments.created, comments.${order}, attachments.position`;
