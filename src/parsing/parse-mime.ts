@@ -254,10 +254,10 @@ export async function parseMime(
   parser.on('data', (data: AttachmentStream | MessageText) => {
     if (data.type === 'text') {
       html = typeof data.html === 'string' ? data.html : null;
-      const taken = uuBlockParts(data.text ?? '', { limits, first: attachments.length });
+      const taken = uuBlockParts(data.text ?? '', limits);
       text = taken.text;
-      for (const { record, content } of taken.parts) {
-        const done = addPart({ given: record.filename, contentType: record.contentType, contentId: null, inline: false, smimeType: null }, content).then(() => undefined);
+      for (const { filename, contentType, content } of taken.parts) {
+        const done = addPart({ given: filename, contentType, contentId: null, inline: false, smimeType: null }, content).then(() => undefined);
         done.catch(() => undefined);
         pending.push(done);
       }

@@ -35,27 +35,16 @@ export function uudecoderFor(part: { headers: Map<string, unknown>; filename?: s
 }
 
 /**
- * The plain text with its uuencoded blocks replaced by `[attachment: name]` lines, and one attachment
- * record per block, numbered from `first`. Records past limits.maxAttachments come back skipped, like
- * MIME parts past it; at most limits.maxMimeParts blocks are taken out of one text.
+ * The plain text with its uuencoded blocks replaced by `[attachment: name]` lines, and each block's
+ * file: its name, type and bytes. The parse step adds them like any part (names, count and size
+ * limits); at most limits.maxMimeParts blocks are taken out of one text.
  */
-export function uuBlockParts(text: string, options: { limits: Limits; first: number }): { text: string; parts: { record: AttachmentPart; content: Readable }[] } {
-  const { limits, first } = options;
+export function uuBlockParts(text: string, limits: Limits): { text: string; parts: { filename: string; contentType: string; content: Readable }[] } {
   const taken = extractUuBlocks(text, { maxBlocks: limits.maxMimeParts, maxBytes: limits.maxAttachmentBytes });
-  const parts = taken.blocks.map((block, n) => {
-    const index = first + n;
-    const record: AttachmentPart = {
-      index,
-      filename: block.name,
-      contentType: (libmime.detectMimeType(block.name) || 'application/octet-stream').toLowerCase(),
-      size: block.content.length,
-      sha256: '',
-      contentId: null,
-      inline: false,
-      partKey: '',
-      skippedReason: index >= limits.maxAttachments ? `over the limit of ${limits.maxAttachments} attachments per email: not stored, not scanned` : null,
-    };
-    return { record, content: Readable.from([block.content], { objectMode: false }) };
-  });
+  const parts = taken.blocks.map((block) => ({
+    filename: block.name,
+    contentType: (libmime.detectMimeType(block.name) || 'application/octet-stream').toLowerCase(),
+    content: Readable.from([block.content], { objectMode: false }),
+  }));
   return { text: taken.text, parts };
 }
