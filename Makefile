@@ -1,5 +1,5 @@
 # Mailgate: `make up` runs the whole system in the background, `make test` runs every test.
-.PHONY: up down status test build lint setup
+.PHONY: up down status test test-slow build lint setup
 
 up:
 	@scripts/setup
@@ -16,6 +16,10 @@ status:
 
 test:
 	@scripts/test
+
+# Suites under test/slow/ (real MTAs and mail servers, the browser, soaks): a fresh stack of their own.
+test-slow:
+	@TEST_SET=slow scripts/test
 
 build:
 	@scripts/with-env npm run --silent build

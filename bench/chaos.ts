@@ -3,7 +3,7 @@
  * (`make up`, or `scripts/stack up infra`) with its own worker and API processes, prints the counts
  * per phase, and exits 1 when any email was lost or doubled. The full size:
  *   scripts/with-env node dist/bench/chaos.js
- * and a smaller one, as CI runs it (test/integration/chaos.test.ts):
+ * and a smaller one, as CI runs it (test/slow/chaos.test.ts):
  *   scripts/with-env node dist/bench/chaos.js --duplicates 40 --kills 40 --temporal 20 --outage-emails 16 --outage-seconds 12
  */
 import { parseArgs } from 'node:util';

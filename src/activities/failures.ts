@@ -14,8 +14,16 @@ export function rethrowAsFailure(error: unknown): never {
       message,
       type,
       nonRetryable: NON_RETRYABLE_ERROR_TYPES.includes(type as ErrorType),
+      // A remote side's Retry-After becomes Temporal's next retry delay: no busy loop, no retries of our own.
+      nextRetryDelay: retryAfter(error),
       cause: error instanceof Error ? error : undefined,
     });
   }
   throw error;
+}
+
+/** A positive, finite `retryAfterMs` on the error (capped at one hour), else undefined (the policy's backoff). */
+function retryAfter(error: unknown): number | undefined {
+  const ms = (error as { retryAfterMs?: unknown } | null)?.retryAfterMs;
+  return typeof ms === 'number' && Number.isFinite(ms) && ms > 0 ? Math.min(ms, 3_600_000) : undefined;
 }

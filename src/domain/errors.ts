@@ -25,19 +25,31 @@ export const ErrorType = {
   DatabaseUnavailable: 'DatabaseUnavailable',
   /** The SDK's own type for an activity result over the payload limit; must never be retried. */
   PayloadsTooLarge: 'PayloadsTooLarge',
+  /** A helpdesk or notification target could not be reached, timed out or answered 5xx. Transient. */
+  RemoteUnavailable: 'RemoteUnavailable',
+  /** A helpdesk or notification target answered 429 (or 503 with Retry-After). Transient; `retryAfterMs` is the next delay. */
+  RemoteRateLimited: 'RemoteRateLimited',
+  /** A helpdesk or notification target refused the request as it stands (4xx other than auth). Permanent: parks with the vendor's message. */
+  RemoteRejected: 'RemoteRejected',
+  /** A helpdesk or notification target refused our credentials (401/403). Permanent: parks and raises an alert. */
+  RemoteCredentials: 'RemoteCredentials',
 } as const;
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];
 
 /** An adapter's error carrying one of the types above; activities turn it into an ApplicationFailure. */
 export class TypedError extends Error {
+  /** For a rate-limited answer: how long the remote side asked us to wait (Retry-After), in ms. */
+  readonly retryAfterMs: number | undefined;
+
   constructor(
     readonly type: ErrorType,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAfterMs?: number },
   ) {
     super(message, options);
     this.name = new.target.name;
+    this.retryAfterMs = options?.retryAfterMs;
   }
 }
 
@@ -50,4 +62,6 @@ export const NON_RETRYABLE_ERROR_TYPES: ErrorType[] = [
   ErrorType.SmtpRejected,
   ErrorType.InvalidTicketInput,
   ErrorType.PayloadsTooLarge,
+  ErrorType.RemoteRejected,
+  ErrorType.RemoteCredentials,
 ];
