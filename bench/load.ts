@@ -1,86 +1,75 @@
 /**
- * Load benchmark against a running Mailgate (`make up`): N emails posted at a fixed rate (open
- * loop), small ones or a mix with attachments, reporting webhook latency, time to ticket, sustained
- * throughput, the peak RSS of the API and worker and the worker's CPU seconds per email (/proc). The
- * same run times a bare express POST handler on this machine, so numbers from a noisy machine can be
- * compared by their ratio.
- *   scripts/with-env node dist/bench/load.js --rate 20 --count 400 [--mix small|attachments]
- * One client sends everything, so above 20 emails/s run the API with the per-source limit raised
- * (INGRESS_RATE_PER_MINUTE=100000 INGRESS_RATE_BURST=100000 scripts/stack up api), or the limiter is what gets measured.
+ * Mailgate's cost per email against the bare engine, in one run, on one Temporal server. Needs the
+ * system running (`make up`, with the per-source ingress limit raised so the limiter is not what is
+ * measured: INGRESS_RATE_PER_MINUTE=1000000 INGRESS_RATE_BURST=100000 make up).
+ *
+ *   npm run bench                      compare: the bare shape, then Mailgate, for small mail and for
+ *                                      mail with an attachment; throughput, latency, CPU seconds per
+ *                                      email of every service (/proc), object-store requests per email,
+ *                                      and time to ticket at a steady 5 emails/s
+ *   npm run bench -- --burst 2000      as fast as one client can post: tickets, 503s, time to drain
+ *   npm run bench -- --soak 20000 --rate 20   worker RSS sampled at a steady rate (a CSV beside it)
+ *   npm run bench -- --big 10 --size 25       10 concurrent 25 MB mails: the worker's RSS at the edge
+ *
+ * The bare shape (bench/bare-shape.ts) runs on a worker process of its own (bench/bare-worker.ts)
+ * with the Mailgate worker's options, so the two differ only in what their activities and workflow do.
  */
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { once } from 'node:events';
 import { parseArgs } from 'node:util';
-import express from 'express';
+import { Client, Connection } from '@temporalio/client';
 import MailComposer from 'nodemailer/lib/mail-composer';
 import { authorizedFetch } from '../src/api/signing';
+import { loadConfig } from '../src/config';
+import { temporalConnectionOptions } from '../src/temporal-connection';
+import { ATTACHMENT_EMAIL_SHAPE, SMALL_EMAIL_SHAPE, type ShapeStep } from './bare-shape';
 
 const { values } = parseArgs({
   options: {
-    url: { type: 'string', default: `http://${process.env.API_HOST ?? '127.0.0.1'}:${process.env.API_PORT ?? '3000'}` },
+    count: { type: 'string', default: '400' },
+    concurrency: { type: 'string', default: '32' },
+    attachments: { type: 'string', default: '100' },
+    'latency-count': { type: 'string', default: '100' },
+    'latency-rate': { type: 'string', default: '5' },
+    burst: { type: 'string' },
+    soak: { type: 'string' },
     rate: { type: 'string', default: '20' },
-    count: { type: 'string', default: '200' },
-    mix: { type: 'string', default: 'small' },
+    big: { type: 'string' },
+    size: { type: 'string', default: '25' },
   },
 });
-const rate = Number(values.rate);
-const count = Number(values.count);
+
+const config = loadConfig();
+const apiUrl = `http://${process.env.API_HOST ?? '127.0.0.1'}:${process.env.API_PORT ?? '3000'}`;
+const workerMetricsUrl = `http://${process.env.WORKER_METRICS_HOST ?? '127.0.0.1'}:${process.env.WORKER_METRICS_PORT ?? '9464'}/metrics`;
 const api = authorizedFetch({ ingressSecret: (process.env.INGRESS_SECRETS ?? '').split(',')[0] ?? '', adminToken: process.env.ADMIN_TOKEN ?? '' });
 const run = Date.now().toString(36);
 const dataDir = process.env.MAILGATE_DATA_DIR ?? path.resolve(__dirname, '../../.data/default');
+const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const out = (text = '') => process.stdout.write(`${text}\n`);
 
-function percentile(samples: number[], q: number): number {
-  const sorted = [...samples].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
-}
+// --- measuring ---------------------------------------------------------------------------------
 
-function line(label: string, samples: number[]): string {
-  return `${label.padEnd(34)} p50 ${percentile(samples, 0.5).toFixed(1).padStart(8)} ms  p95 ${percentile(samples, 0.95).toFixed(1).padStart(8)} ms  p99 ${percentile(samples, 0.99).toFixed(1).padStart(8)} ms  (n=${samples.length})`;
-}
+const SERVICES = ['temporal', 'worker', 'api', 's3', 'smtp', 'clamd.real', 'postgres'] as const;
+const LABEL: Record<string, string> = { 'clamd.real': 'clamd', smtp: 'maildev', s3: 'seaweedfs', bare: 'bare worker' };
 
-function attachmentSize(i: number): number {
-  if (values.mix !== 'attachments') return 0;
-  // A mix: most mail small, some documents, a few large files, one 25 MB per 100.
-  if (i % 100 === 99) return 25 * 1024 * 1024;
-  if (i % 20 === 7) return 2 * 1024 * 1024;
-  if (i % 5 === 2) return 100 * 1024;
-  return 0;
-}
-
-async function build(i: number): Promise<Buffer> {
-  const size = attachmentSize(i);
-  return new MailComposer({
-    from: `bench-${run}-${i}@customer.example`,
-    to: 'support@mailgate.local',
-    subject: `bench ${run} ${i}`,
-    messageId: `<bench.${run}.${i}@customer.example>`,
-    text: 'Benchmark email.',
-    attachments: size > 0 ? [{ filename: `data-${i}.bin`, content: randomBytes(size) }] : [],
-  })
-    .compile()
-    .build();
-}
-
-function rssKb(pidFile: string, field: 'VmRSS' | 'VmHWM'): number {
+function pidOf(service: string): number | null {
   try {
-    const pid = readFileSync(path.join(dataDir, 'run', pidFile), 'utf8').trim();
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? Number.NaN);
+    return Number(readFileSync(path.join(dataDir, 'run', `${service}.pid`), 'utf8').trim()) || null;
   } catch {
-    return Number.NaN;
+    return null;
   }
 }
 
-/** CPU seconds (user + system) a process of the stack has used so far, from /proc/<pid>/stat. */
-const clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-function cpuSeconds(pidFile: string): number {
+/** User + system CPU seconds of a process so far (/proc/<pid>/stat fields 14 and 15). */
+function cpuSeconds(pid: number | null): number {
+  if (pid === null) return Number.NaN;
   try {
-    const pid = readFileSync(path.join(dataDir, 'run', pidFile), 'utf8').trim();
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces): state is field 3, utime 14, stime 15.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(fields[11]) + Number(fields[12])) / clockTicks;
   } catch {
@@ -88,109 +77,303 @@ function cpuSeconds(pidFile: string): number {
   }
 }
 
-/** Waits until the worker's CPU use stops growing (acknowledgements finish after the tickets). */
-async function workerIdle(): Promise<number> {
-  let last = cpuSeconds('worker.pid');
-  for (let i = 0; i < 60; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
-    const now = cpuSeconds('worker.pid');
-    if (!(now - last > 0.02)) return now;
+function rssMb(pid: number | null): number {
+  if (pid === null) return Number.NaN;
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
+type CpuSnapshot = Map<string, number>;
+function snapshot(extra: Record<string, number | null> = {}): CpuSnapshot {
+  const snap: CpuSnapshot = new Map();
+  for (const service of SERVICES) snap.set(service, cpuSeconds(pidOf(service)));
+  for (const [name, pid] of Object.entries(extra)) snap.set(name, cpuSeconds(pid));
+  return snap;
+}
+
+/** CPU milliseconds per item of every service that used any, between two snapshots. */
+function cpuPerItem(before: CpuSnapshot, after: CpuSnapshot, items: number): Map<string, number> {
+  const per = new Map<string, number>();
+  for (const [name, start] of before) {
+    const used = (after.get(name) ?? Number.NaN) - start;
+    if (Number.isFinite(used) && used > 0) per.set(name, (used * 1000) / items);
+  }
+  return per;
+}
+
+function percentile(samples: number[], q: number): number {
+  const sorted = samples.filter(Number.isFinite).sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN;
+}
+
+/** Waits until a process's CPU use stops growing (an acknowledgement still sending, a GC). */
+async function settle(pid: number | null): Promise<void> {
+  let last = cpuSeconds(pid);
+  for (let i = 0; i < 30; i++) {
+    await sleep(500);
+    const now = cpuSeconds(pid);
+    if (!(now - last > 0.01)) return;
     last = now;
   }
-  return last;
 }
 
-async function drive(url: string, bodies: Buffer[], fetcher: typeof fetch): Promise<{ latencies: number[]; started: number[]; ids: (string | null)[]; errors: number }> {
+async function objectStoreRequests(): Promise<number> {
+  let total = 0;
+  for (const url of [workerMetricsUrl, `${apiUrl}/metrics`]) {
+    const text = await (await fetch(url)).text();
+    for (const match of text.matchAll(/^mailgate_object_store_requests_total\{[^}]*\} (\d+(?:\.\d+)?)$/gm)) total += Number(match[1]);
+  }
+  return total;
+}
+
+// --- what is sent ------------------------------------------------------------------------------
+
+/** A sender of its own per email, at a domain of its own: no per-sender or per-domain limit is what gets measured. */
+function sender(tag: string, i: number): string {
+  return `ann@${tag}${i}-${run}.customer-example.com`;
+}
+
+async function email(i: number, tag: string, attachmentBytes = 0): Promise<Buffer> {
+  return new MailComposer({
+    from: sender(tag, i),
+    to: 'support@mailgate.local',
+    subject: `bench ${run} ${tag} ${i}`,
+    messageId: `<bench.${run}.${tag}.${i}@customer.example>`,
+    text: 'Hello,\n\nthe export to our accounting system stopped on Monday. Could you have a look?\n\nThanks,\nAnn',
+    attachments: attachmentBytes > 0 ? [{ filename: `report-${i}.pdf`, content: randomBytes(attachmentBytes) }] : [],
+  })
+    .compile()
+    .build();
+}
+
+interface Sent {
+  workflowId: string;
+  postedAt: number;
+  acceptMs: number;
+  retries: number;
+}
+
+/** POSTs one email, waiting out 503/429 answers as their Retry-After says (counted as retries). */
+async function post(body: Buffer): Promise<Sent> {
+  const postedAt = Date.now();
+  const begin = performance.now();
+  for (let retries = 0; ; retries++) {
+    const response = await api(`${apiUrl}/v1/inbound/mime`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: new Uint8Array(body) });
+    const json = (await response.json().catch(() => ({}))) as { emails?: { workflowId: string }[] };
+    if (response.status === 202 && json.emails?.[0]) return { workflowId: json.emails[0].workflowId, postedAt, acceptMs: performance.now() - begin, retries };
+    if (response.status !== 503 && response.status !== 429) throw new Error(`the ingress answered ${response.status}: ${JSON.stringify(json)}`);
+    await sleep(Number(response.headers.get('retry-after') ?? 1) * 1000);
+  }
+}
+
+async function closedLoop(n: number, concurrency: number, one: (i: number) => Promise<number>): Promise<{ seconds: number; latencies: number[] }> {
   const latencies: number[] = [];
-  const started: number[] = [];
-  const ids: (string | null)[] = [];
-  let errors = 0;
-  const t0 = performance.now();
+  let next = 0;
+  const begin = performance.now();
   await Promise.all(
-    bodies.map(async (body, i) => {
-      const due = t0 + (i * 1000) / rate;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const begin = performance.now();
-      started[i] = Date.now();
-      const response = await fetcher(url, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: new Uint8Array(body) });
-      const json = (await response.json().catch(() => ({}))) as { emails?: { workflowId: string }[] };
-      latencies[i] = performance.now() - begin;
-      if (response.status !== 202) errors += 1;
-      ids[i] = json.emails?.[0]?.workflowId ?? null;
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) latencies.push(await one(next++));
     }),
   );
-  return { latencies, started, ids, errors };
+  return { seconds: (performance.now() - begin) / 1000, latencies };
 }
 
-async function baseline(bodies: Buffer[]): Promise<number[]> {
-  const app = express();
-  app.post('/v1/inbound/mime', express.raw({ type: 'message/rfc822', limit: '60mb' }), (_req, res) => {
-    res.status(202).json({ emails: [] });
+async function openLoop(n: number, rate: number, one: (i: number) => Promise<number>): Promise<number[]> {
+  const begin = performance.now();
+  return Promise.all(
+    Array.from({ length: n }, async (_, i) => {
+      const wait = begin + (i * 1000) / rate - performance.now();
+      if (wait > 0) await sleep(wait);
+      return one(i);
+    }),
+  );
+}
+
+// --- the two systems -----------------------------------------------------------------------------
+
+interface Harness {
+  client: Client;
+  bare: ChildProcess;
+  bareQueue: string;
+}
+
+async function startBare(client: Client): Promise<Harness> {
+  const bareQueue = `bench-bare-${run}`;
+  const bare = spawn(process.execPath, [path.join(__dirname, 'bare-worker.js'), bareQueue], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let said = '';
+  bare.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
+  const deadline = Date.now() + 60_000;
+  while (!said.includes('ready')) {
+    if (bare.exitCode !== null || Date.now() > deadline) throw new Error('the bare worker did not start');
+    await sleep(100);
+  }
+  return { client, bare, bareQueue };
+}
+
+async function bareOne(h: Harness, shape: readonly ShapeStep[], id: string): Promise<number> {
+  const begin = performance.now();
+  await h.client.workflow.execute('bareEmailShape', { taskQueue: h.bareQueue, workflowId: id, args: [shape] });
+  return performance.now() - begin;
+}
+
+async function mailgateOne(h: Harness, body: Buffer): Promise<number> {
+  const begin = performance.now();
+  const sent = await post(body);
+  const state = (await h.client.workflow.getHandle(sent.workflowId).result()) as { outcome?: string };
+  if (state.outcome !== 'ticket_created') throw new Error(`email ${sent.workflowId} ended ${String(state.outcome)}, not with a ticket`);
+  return performance.now() - begin;
+}
+
+interface Phase {
+  label: string;
+  perSecond: number;
+  latencies: number[];
+  cpu: Map<string, number>;
+}
+
+async function measure(label: string, n: number, h: Harness, one: (i: number) => Promise<number>): Promise<Phase> {
+  await Promise.all([settle(pidOf('worker')), settle(h.bare.pid ?? null), settle(pidOf('temporal'))]);
+  const before = snapshot({ bare: h.bare.pid ?? null });
+  const { seconds, latencies } = await closedLoop(n, Number(values.concurrency), one);
+  await Promise.all([settle(pidOf('worker')), settle(h.bare.pid ?? null)]);
+  const cpu = cpuPerItem(before, snapshot({ bare: h.bare.pid ?? null }), n);
+  return { label, perSecond: n / seconds, latencies, cpu };
+}
+
+function report(phases: Phase[]): void {
+  const names = [...new Set(phases.flatMap((p) => [...p.cpu.keys()]))];
+  out(`${'run'.padEnd(34)}${'per s'.padStart(8)}${'p50 ms'.padStart(9)}${'p95 ms'.padStart(9)}   CPU ms per email: ${names.map((n) => LABEL[n] ?? n).join(', ')}`);
+  for (const p of phases) {
+    const cpu = names.map((n) => (p.cpu.get(n) ?? 0).toFixed(1)).join(', ');
+    const total = [...p.cpu.values()].reduce((a, b) => a + b, 0);
+    out(`${p.label.padEnd(34)}${p.perSecond.toFixed(1).padStart(8)}${percentile(p.latencies, 0.5).toFixed(0).padStart(9)}${percentile(p.latencies, 0.95).toFixed(0).padStart(9)}   ${cpu} (all ${total.toFixed(1)})`);
+  }
+}
+
+// --- modes -------------------------------------------------------------------------------------
+
+async function compare(h: Harness): Promise<void> {
+  const n = Number(values.count);
+  const m = Number(values.attachments);
+  out(`building ${n} small emails and ${m} with a 100 KB attachment…`);
+  const small = await Promise.all(Array.from({ length: n }, (_, i) => email(i, 's')));
+  const withFile = await Promise.all(Array.from({ length: m }, (_, i) => email(i, 'a', 100 * 1024)));
+  // Warm both workers (bundles loaded, connections open) before anything is measured.
+  await closedLoop(20, 10, (i) => bareOne(h, SMALL_EMAIL_SHAPE, `bare-${run}-warm-${i}`));
+  await closedLoop(10, 5, async (i) => mailgateOne(h, await email(i, 'warm')));
+
+  const storeBefore = await objectStoreRequests();
+  const mailgateSmall = await measure('Mailgate, small', n, h, (i) => mailgateOne(h, small[i]!));
+  const storePerSmall = ((await objectStoreRequests()) - storeBefore) / n;
+  const bareSmall = await measure('bare shape, small', n, h, (i) => bareOne(h, SMALL_EMAIL_SHAPE, `bare-${run}-s-${i}`));
+  const fileBefore = await objectStoreRequests();
+  const mailgateFile = await measure('Mailgate, 100 KB attachment', m, h, (i) => mailgateOne(h, withFile[i]!));
+  const storePerFile = ((await objectStoreRequests()) - fileBefore) / m;
+  const bareFile = await measure('bare shape, attachment', m, h, (i) => bareOne(h, ATTACHMENT_EMAIL_SHAPE, `bare-${run}-a-${i}`));
+
+  out();
+  out(`${n} small emails and ${m} with an attachment, ${values.concurrency} in flight (closed loop: each POST, then its workflow's result)`);
+  report([bareSmall, mailgateSmall, bareFile, mailgateFile]);
+  const workerMs = mailgateSmall.cpu.get('worker') ?? Number.NaN;
+  out();
+  out(`small mail: Mailgate sustains ${((100 * mailgateSmall.perSecond) / bareSmall.perSecond).toFixed(0)} % of the bare shape (target ≥ 80 %)`);
+  out(`small mail: worker CPU ${workerMs.toFixed(1)} ms per email against the bare worker's ${(bareSmall.cpu.get('bare') ?? Number.NaN).toFixed(1)} ms (target ≤ 15 ms)`);
+  out(`object-store requests per email: ${storePerSmall.toFixed(2)} small (target ≤ 2), ${storePerFile.toFixed(2)} with an attachment`);
+  out(`attachment mail: Mailgate sustains ${((100 * mailgateFile.perSecond) / bareFile.perSecond).toFixed(0)} % of the bare shape`);
+
+  // Time to ticket at a steady rate: from the POST to the ticket's own creation time.
+  const k = Number(values['latency-count']);
+  const rate = Number(values['latency-rate']);
+  const steady = await Promise.all(Array.from({ length: k }, (_, i) => email(i, 't')));
+  const bareSteady = await openLoop(k, rate, (i) => bareOne(h, SMALL_EMAIL_SHAPE, `bare-${run}-t-${i}`));
+  const toTicket = await openLoop(k, rate, async (i) => {
+    const sent = await post(steady[i]!);
+    await h.client.workflow.getHandle(sent.workflowId).result();
+    const page = (await (await api(`${apiUrl}/v1/tickets?requester=${encodeURIComponent(sender('t', i))}`)).json()) as { tickets?: { created: string }[] };
+    return Date.parse(page.tickets?.[0]?.created ?? '') - sent.postedAt;
   });
-  const server = app.listen(0, '127.0.0.1');
-  await new Promise((r) => server.once('listening', r));
-  const { port } = server.address() as AddressInfo;
-  const { latencies } = await drive(`http://127.0.0.1:${port}/v1/inbound/mime`, bodies, fetch);
-  server.close();
-  return latencies;
+  out(`time to ticket at ${rate} emails/s (${k}): p50 ${percentile(toTicket, 0.5).toFixed(0)} ms, p95 ${percentile(toTicket, 0.95).toFixed(0)} ms (target p95 ≤ 1000 ms); bare shape start to end p50 ${percentile(bareSteady, 0.5).toFixed(0)} ms, p95 ${percentile(bareSteady, 0.95).toFixed(0)} ms`);
+}
+
+async function burst(h: Harness, n: number): Promise<void> {
+  out(`building ${n} emails…`);
+  const bodies = await Promise.all(Array.from({ length: n }, (_, i) => email(i, 'b')));
+  const begin = performance.now();
+  let retries = 0;
+  let lastAccepted = 0;
+  const sent: Sent[] = [];
+  // One client, as fast as it can: 64 connections, each posting its next email as soon as it is answered.
+  await closedLoop(n, 64, async (i) => {
+    const s = await post(bodies[i]!);
+    retries += s.retries;
+    sent[i] = s;
+    lastAccepted = performance.now();
+    return s.acceptMs;
+  });
+  const results = await Promise.all(sent.map((s) => h.client.workflow.getHandle(s.workflowId).result() as Promise<{ outcome?: string; ticketId?: string | null }>));
+  const drained = performance.now();
+  const tickets = new Set(results.filter((r) => r.outcome === 'ticket_created').map((r) => r.ticketId));
+  out(`burst of ${n}: all accepted in ${((lastAccepted - begin) / 1000).toFixed(1)} s (${retries} answers 503/429 with Retry-After, waited out), ` + `drained ${((drained - lastAccepted) / 1000).toFixed(1)} s after the last accept; ${tickets.size} distinct tickets, ${results.length - tickets.size} emails without one of their own`);
+}
+
+async function soak(h: Harness, n: number, rate: number): Promise<void> {
+  const worker = pidOf('worker');
+  const samples: [number, number, number][] = [];
+  const begin = Date.now();
+  let done = 0;
+  const sampler = setInterval(() => samples.push([(Date.now() - begin) / 1000, done, rssMb(worker)]), 5000);
+  const pending: Promise<unknown>[] = [];
+  await openLoop(n, rate, async (i) => {
+    const s = await post(await email(i, 'soak'));
+    pending.push(h.client.workflow.getHandle(s.workflowId).result().then(() => (done += 1)));
+    return 0;
+  });
+  await Promise.all(pending);
+  clearInterval(sampler);
+  samples.push([(Date.now() - begin) / 1000, done, rssMb(worker)]);
+  const csv = path.join(dataDir, `soak-${run}.csv`);
+  writeFileSync(csv, `seconds,emails_done,worker_rss_mb\n${samples.map((s) => s.map((v) => v.toFixed(1)).join(',')).join('\n')}\n`);
+  const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
+  out(`soak of ${n} at ${rate}/s: ${done} done in ${((Date.now() - begin) / 1000).toFixed(0)} s; worker RSS (MB) at 10/25/50/75/100 %: ${[0.1, 0.25, 0.5, 0.75, 1].map((q) => at(q)[2].toFixed(0)).join(' / ')}; max ${Math.max(...samples.map((s) => s[2])).toFixed(0)}; samples in ${csv}`);
+}
+
+async function big(h: Harness, n: number, mb: number): Promise<void> {
+  const worker = pidOf('worker');
+  const apiPid = pidOf('api');
+  const bodies = await Promise.all(Array.from({ length: n }, (_, i) => email(i, 'big', mb * 1024 * 1024)));
+  global.gc?.();
+  await settle(worker);
+  const before = rssMb(worker);
+  const apiBefore = rssMb(apiPid);
+  let peak = before;
+  let apiPeak = apiBefore;
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb(worker) || 0);
+    apiPeak = Math.max(apiPeak, rssMb(apiPid) || 0);
+  }, 50);
+  const { seconds } = await closedLoop(n, n, (i) => mailgateOne(h, bodies[i]!));
+  clearInterval(sampler);
+  out(`${n} concurrent ${mb} MB emails: ${seconds.toFixed(1)} s; worker RSS ${before.toFixed(0)} MB before, ${peak.toFixed(0)} MB peak (+${(peak - before).toFixed(0)} MB, ${((peak - before) / n).toFixed(0)} MB per email); API +${(apiPeak - apiBefore).toFixed(0)} MB`);
 }
 
 async function main(): Promise<void> {
-  process.stdout.write(`building ${count} emails (${values.mix})…\n`);
-  const bodies: Buffer[] = [];
-  for (let i = 0; i < count; i++) bodies.push(await build(i));
-  const bare = await baseline(bodies);
-
-  const workerBefore = rssKb('worker.pid', 'VmRSS');
-  let workerPeak = workerBefore;
-  let apiPeak = rssKb('api.pid', 'VmRSS');
-  const sampler = setInterval(() => {
-    workerPeak = Math.max(workerPeak, rssKb('worker.pid', 'VmRSS') || 0);
-    apiPeak = Math.max(apiPeak, rssKb('api.pid', 'VmRSS') || 0);
-  }, 100);
-
-  const workerCpuBefore = await workerIdle();
-  const started = Date.now();
-  const result = await drive(`${values.url}/v1/inbound/mime`, bodies, api);
-  // Time to ticket: the ticket's own creation time against the moment its POST began.
-  const ticketAt: number[] = [];
-  const deadline = Date.now() + 10 * 60_000;
-  for (let i = 0; i < count && Date.now() < deadline; i++) {
-    for (;;) {
-      const response = await api(`${values.url}/v1/tickets?requester=${encodeURIComponent(`bench-${run}-${i}@customer.example`)}`);
-      const page = (await response.json()) as { tickets?: { created: string }[] };
-      if (response.status === 429) {
-        await new Promise((r) => setTimeout(r, Number(response.headers.get('retry-after') ?? 1) * 1000));
-        continue;
-      }
-      if (!page.tickets) throw new Error(`the ticket query answered ${response.status}: ${JSON.stringify(page)}`);
-      if (page.tickets[0]) {
-        ticketAt[i] = Date.parse(page.tickets[0].created);
-        break;
-      }
-      if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 200));
-    }
+  const connection = await Connection.connect(temporalConnectionOptions(config.temporal));
+  const client = new Client({ connection, namespace: config.temporal.namespace });
+  const h = await startBare(client);
+  try {
+    if (values.burst) await burst(h, Number(values.burst));
+    else if (values.soak) await soak(h, Number(values.soak), Number(values.rate));
+    else if (values.big) await big(h, Number(values.big), Number(values.size));
+    else await compare(h);
+  } finally {
+    h.bare.kill('SIGTERM');
+    await once(h.bare, 'exit');
+    await connection.close();
   }
-  clearInterval(sampler);
-  const workerCpu = (await workerIdle()) - workerCpuBefore;
-  const lastTicket = Math.max(...ticketAt.filter(Number.isFinite));
-  const tickets = ticketAt.filter(Number.isFinite).length;
-  const toTicket = ticketAt.map((t, i) => t - result.started[i]!).filter(Number.isFinite);
-
-  process.stdout.write(`\n${count} emails at ${rate}/s (${values.mix}); ${result.errors} non-202 answers; ${tickets} tickets\n`);
-  process.stdout.write(`${line('bare express POST (baseline)', bare)}\n`);
-  process.stdout.write(`${line('Mailgate webhook (POST → 202)', result.latencies)}\n`);
-  process.stdout.write(`${line('time to ticket', toTicket)}\n`);
-  process.stdout.write(
-    `webhook / baseline ratio: p50 ${(percentile(result.latencies, 0.5) / percentile(bare, 0.5)).toFixed(1)}×, p99 ${(percentile(result.latencies, 0.99) / percentile(bare, 0.99)).toFixed(1)}×\n`,
-  );
-  process.stdout.write(`sustained: ${(tickets / ((lastTicket - started) / 1000)).toFixed(1)} emails/s from the first POST to the last ticket\n`);
-  process.stdout.write(
-    `RSS: worker ${(workerBefore / 1024).toFixed(0)} MB before, ${(workerPeak / 1024).toFixed(0)} MB peak (+${((workerPeak - workerBefore) / 1024).toFixed(0)} MB); api peak ${(apiPeak / 1024).toFixed(0)} MB\n`,
-  );
-  process.stdout.write(`worker CPU: ${workerCpu.toFixed(2)} s for ${count} emails = ${((workerCpu / count) * 1000).toFixed(1)} ms per email (user + system, /proc)\n`);
 }
 
 main().catch((error: unknown) => {
