@@ -82,6 +82,17 @@ export const rulesReloadsTotal = new Counter({
 rulesReloadsTotal.inc({ result: 'ok' }, 0);
 rulesReloadsTotal.inc({ result: 'error' }, 0);
 
+/** The S3 commands the object store sends (src/adapters/object-store.ts); anything else counts as "other". */
+export const OBJECT_STORE_COMMANDS = ['PutObject', 'GetObject', 'HeadObject', 'CopyObject', 'DeleteObject', 'DeleteObjects', 'ListObjectsV2', 'HeadBucket', 'CreateMultipartUpload', 'UploadPart', 'CompleteMultipartUpload', 'AbortMultipartUpload', 'other'] as const;
+export type ObjectStoreCommand = (typeof OBJECT_STORE_COMMANDS)[number];
+const objectStoreRequestsTotal = new Counter({
+  name: 'mailgate_object_store_requests_total',
+  help: 'Requests sent to the object store, by S3 command (attempts, retries included): the cost of an email in object-store calls',
+  labelNames: ['command'] as const,
+  registers: [registry],
+});
+for (const command of OBJECT_STORE_COMMANDS) objectStoreRequestsTotal.labels(command).inc(0);
+
 const inboundTotal = new Counter({
   name: 'helpdesk_inbound_total',
   help: 'Emails accepted by the ingress (one per recipient), by queue and whether the workflow was new or a duplicate delivery',
@@ -210,6 +221,7 @@ export const SERVED_BY: Readonly<Record<string, MetricsProcess | 'both'>> = Obje
   helpdesk_av_verdicts_total: 'worker',
   helpdesk_emails_total: 'worker',
   helpdesk_rules_reloads_total: 'both',
+  mailgate_object_store_requests_total: 'both',
 });
 
 /** A registry with the metrics `process` writes (SERVED_BY: its own and `both`) and Node's process metrics. */
@@ -248,6 +260,11 @@ export const metrics = {
     for (const reason of SUPPRESSION_REASONS) suppressedTotal.labels(reason).inc(0);
     for (const verdict of AV_VERDICTS) avVerdictsTotal.labels(verdict).inc(0);
     for (const outcome of RECORDED_OUTCOMES) for (const emailClass of EMAIL_CLASSES) emailsTotal.labels(outcome, emailClass).inc(0);
+  },
+  /** One request to the object store (every attempt: the SDK's own retry is a request too). */
+  objectStoreRequest(command: string): void {
+    const known = (OBJECT_STORE_COMMANDS as readonly string[]).includes(command) ? (command as ObjectStoreCommand) : 'other';
+    objectStoreRequestsTotal.labels(known).inc();
   },
   inbound(queue: string, status: InboundStatus): void {
     inboundTotal.labels(queueLabel(queue), status).inc();

@@ -20,6 +20,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../config';
 import { classifyS3Error } from './s3-errors';
 import { TypedError } from '../domain/errors';
+import { metrics } from '../metrics';
 
 export interface PutObjectInput {
   key: string;
@@ -95,6 +96,17 @@ export function safeContentType(value: string | undefined): string {
 /** Multipart uploads above this size; below it one PUT (SeaweedFS and S3 agree on 5 MiB parts). */
 const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 
+/** Counts every request the client sends: the deserialize step runs inside the SDK's retry, once per attempt. */
+function countRequests(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => (args) => {
+      metrics.objectStoreRequest((context.commandName ?? 'other').replace(/Command$/, ''));
+      return next(args);
+    },
+    { step: 'deserialize', name: 'mailgateCountRequests' },
+  );
+}
+
 export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?: number; maxAttempts?: number } = {}): ObjectStore {
   const clientConfig: S3ClientConfig = {
     region: config.region,
@@ -107,6 +119,7 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
     ...(config.endpoint ? { endpoint: config.endpoint } : {}),
   };
   const client = new S3Client(clientConfig);
+  countRequests(client);
   // Presigning is local computation; a second client only changes the host the URL names.
   const presigner = config.publicEndpoint ? new S3Client({ ...clientConfig, endpoint: config.publicEndpoint }) : client;
   const Bucket = config.bucket;
