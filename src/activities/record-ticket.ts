@@ -28,14 +28,14 @@ import { redactionFor, type Rules } from '../rules';
 import { metrics, secondsSince } from '../metrics';
 import { PartNamer } from '../parsing/part-names';
 import { rethrowAsFailure } from './failures';
+import { loadDocument, type DocumentRef } from './parse-email';
 import { moveTicket, type MoveTicketResult } from './move-ticket';
 import { activityLog } from './log';
 import { indexSubject } from './thread-by-subject';
 
-export interface RecordTicketInput {
+export interface RecordTicketInput extends DocumentRef {
   workflowId: string;
   idempotencyKey: string;
-  documentKey: string;
   queue: string;
   requester: string;
   subject: string;
@@ -127,8 +127,9 @@ function emptyResult(): RecordTicketResult {
  * `cut` says what the text cap removed, for the ticket's note and the email's state.
  */
 async function commentFor(deps: Deps, input: RecordTicketInput): Promise<{ comment: NewComment; cut: string[]; document: EmailDocument }> {
-  // The one read of the parsed document after parsing: its text and html become the comment.
-  const document = JSON.parse((await deps.store.getBuffer(input.documentKey)).toString('utf8')) as EmailDocument;
+  // The one read of the parsed document after parsing (from memory when the parse step ran here):
+  // its text and html become the comment.
+  const document = await loadDocument(deps, input);
   const text = document.text.slice(0, deps.limits.maxTextChars);
   const cut = textCutNote(document.text.length, deps.limits.maxTextChars);
   const comment: NewComment = {
