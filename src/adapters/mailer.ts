@@ -2,7 +2,8 @@
  * Outbound mail through nodemailer over SMTP. The caller supplies the Message-ID, so a retried send
  * carries the same id and the thread index can know it before the send happens.
  */
-import nodemailer from 'nodemailer';
+import nodemailer, { type Transporter } from 'nodemailer';
+import type SMTPPool from 'nodemailer/lib/smtp-pool';
 import type { Config } from '../config';
 import { TypedError } from '../domain/errors';
 import { classifySmtpError } from './smtp-errors';
@@ -27,8 +28,16 @@ export interface Mailer {
 
 export class MailerError extends TypedError {}
 
+/** A pool nobody sent through for this long is closed, so an idle worker (or a test) holds no socket. */
+const POOL_IDLE_MS = 2_000;
+
 export function createSmtpMailer(config: Config['smtp']): Mailer {
-  const transport = nodemailer.createTransport({
+  const options = {
+    // One connection reused for many acknowledgements instead of a connect, greeting and TLS
+    // handshake per message; a connection the server closed is replaced on the next send.
+    pool: true as const,
+    maxConnections: 4,
+    maxMessages: 500,
     host: config.host,
     port: config.port,
     secure: config.secure,
@@ -38,7 +47,24 @@ export function createSmtpMailer(config: Config['smtp']): Mailer {
     socketTimeout: 30_000,
     // Local SMTP sinks offer STARTTLS with self-signed certificates; production relays are verified.
     tls: { rejectUnauthorized: config.host !== '127.0.0.1' && config.host !== 'localhost' },
-  });
+  };
+  let pool: Transporter<SMTPPool.SentMessageInfo> | null = null;
+  let sending = 0;
+  let idle: NodeJS.Timeout | undefined;
+  const transport = () => {
+    clearTimeout(idle);
+    pool ??= nodemailer.createTransport(options);
+    return pool;
+  };
+  const done = () => {
+    sending -= 1;
+    if (sending > 0) return;
+    idle = setTimeout(() => {
+      pool?.close();
+      pool = null;
+    }, POOL_IDLE_MS);
+    idle.unref();
+  };
   const fail = (what: string, error: unknown): never => {
     const type = classifySmtpError(error);
     const detail = error instanceof Error ? error.message : String(error);
@@ -46,8 +72,9 @@ export function createSmtpMailer(config: Config['smtp']): Mailer {
   };
   return {
     async send(message) {
+      sending += 1;
       try {
-        const info = await transport.sendMail({
+        const info = await transport().sendMail({
           from: message.from,
           to: message.to,
           subject: message.subject,
@@ -61,11 +88,13 @@ export function createSmtpMailer(config: Config['smtp']): Mailer {
         return { accepted: (info.accepted ?? []).map(String), response: String(info.response ?? '') };
       } catch (error) {
         return fail('send', error);
+      } finally {
+        done();
       }
     },
     async verify() {
       try {
-        await transport.verify();
+        await nodemailer.createTransport({ ...options, pool: false }).verify();
       } catch (error) {
         fail('verify', error);
       }
