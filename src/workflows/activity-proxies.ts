@@ -10,7 +10,11 @@ import { activitySummaries, clip, markdownText, SUMMARY_MAX_BYTES } from './user
 
 export const DEFAULT_MAX_ATTEMPTS = 25;
 
-export function activityProxies(maxAttempts = DEFAULT_MAX_ATTEMPTS) {
+/**
+ * `beforeWaiting` runs before each call of an activity that is not local: the workflow task ends
+ * there, so what the email's run has to show (search attributes, details) is written first.
+ */
+export function activityProxies(maxAttempts = DEFAULT_MAX_ATTEMPTS, beforeWaiting: () => void = () => undefined) {
   const retry: ActivityOptions['retry'] = {
     initialInterval: '1 second',
     backoffCoefficient: 2,
@@ -19,7 +23,7 @@ export function activityProxies(maxAttempts = DEFAULT_MAX_ATTEMPTS) {
     nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
   };
   // proxyActivities returns a Proxy with no own keys, so each name is picked explicitly.
-  return summarizeAll({
+  const remote = summarizeAll({
     // Long steps heartbeat (see activities/heartbeat.ts): a worker that dies mid-step is noticed
     // within the heartbeat timeout and the step retried, not after the whole start-to-close time.
     ...pick(proxyActivities<Activities>({ startToCloseTimeout: '10 minutes', heartbeatTimeout: '15 seconds', retry }), [
@@ -27,6 +31,11 @@ export function activityProxies(maxAttempts = DEFAULT_MAX_ATTEMPTS) {
       'scanAttachments',
       'storeAttachments',
     ]),
+    ...pick(proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: Math.min(maxAttempts, 10) } }), [
+      'sendAcknowledgement',
+    ]),
+  });
+  const local = summarizeAll({
     // Short database and document steps run as local activities: in the worker that runs the
     // workflow, retried there, recorded as markers. On this machine that halves the engine round
     // trips per email (TEMPORAL-NOTES: 10 wf/s with six activities, 21-23 with six local ones).
@@ -42,10 +51,20 @@ export function activityProxies(maxAttempts = DEFAULT_MAX_ATTEMPTS) {
     // A small message parses in milliseconds: as a local activity it saves two engine round trips.
     // Large ones stay a heartbeating activity of their own.
     parseSmallEmail: proxyLocalActivities<Activities>({ startToCloseTimeout: '1 minute', localRetryThreshold: '10 seconds', retry }).parseEmail,
-    ...pick(proxyActivities<Activities>({ startToCloseTimeout: '1 minute', retry: { ...retry, maximumAttempts: Math.min(maxAttempts, 10) } }), [
-      'sendAcknowledgement',
-    ]),
   });
+  return { ...local, ...announced(remote, beforeWaiting) };
+}
+
+/** Each function of `fns` runs `before` first. */
+function announced<T extends Record<string, (...args: never[]) => unknown>>(fns: T, before: () => void): T {
+  const out = {} as Record<string, unknown>;
+  for (const [name, fn] of Object.entries(fns)) {
+    out[name] = (...args: never[]) => {
+      before();
+      return fn(...args);
+    };
+  }
+  return out as T;
 }
 
 /** A proxied activity: callable, or with call-site options such as a summary. */

@@ -3,13 +3,13 @@
  * `finish` (recorded in the ledger, shown in EmailStatus, logged once) or `fail` (the same for an
  * error that ends the workflow).
  */
-import { log, patched, upsertSearchAttributes } from '@temporalio/workflow';
+import { log, patched } from '@temporalio/workflow';
+import type { AttributeBoard } from './attribute-board';
 import { recordedOutcome } from '../domain/decisions';
 import type { EmailRecord } from '../ports/ledger';
 import { failureMessage } from './parking';
 import { EmailStatusKey } from './search-attributes';
 import type { EmailOutcome, EmailState, ProcessInboundEmailInput } from './types';
-import { showEmailDetails } from './user-metadata';
 
 /**
  * Issue 13: an email that fails (park timeout) or is discarded before it was classified, i.e. parked
@@ -61,6 +61,7 @@ export function createEnding(options: {
   /** The raw message's sha256, so retention and erasure can find the email's stored bytes. */
   rawSha256: string;
   recordEmail: (record: EmailRecord) => Promise<void>;
+  attributes: AttributeBoard;
 }): Ending {
   const { state } = options;
   const record = async (outcome: EmailOutcome): Promise<void> => {
@@ -86,8 +87,9 @@ export function createEnding(options: {
       if (outcome !== 'failed') await record(outcome);
       state.step = 'done';
       state.outcome = outcome;
-      upsertSearchAttributes([{ key: EmailStatusKey, value: outcome }]);
-      showEmailDetails(state);
+      options.attributes.set([{ key: EmailStatusKey, value: outcome }]);
+      options.attributes.details();
+      options.attributes.flush();
       log.info('email finished', {
         outcome,
         queue: options.queue(),
@@ -106,8 +108,9 @@ export function createEnding(options: {
       await record('failed').catch(() => undefined);
       state.step = 'done';
       state.outcome = 'failed';
-      upsertSearchAttributes([{ key: EmailStatusKey, value: 'failed' }]);
-      showEmailDetails(state);
+      options.attributes.set([{ key: EmailStatusKey, value: 'failed' }]);
+      options.attributes.details();
+      options.attributes.flush();
       log.error('email failed', { reasons: state.reasons });
     },
   };

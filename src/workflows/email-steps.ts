@@ -4,7 +4,8 @@
  * storing attachments as one record each, and the acknowledgement. Workflow code: deterministic,
  * activities only through the proxies.
  */
-import { patched, sleep, upsertSearchAttributes } from '@temporalio/workflow';
+import { patched, sleep } from '@temporalio/workflow';
+import type { AttributeBoard } from './attribute-board';
 import type { ClassifyEmailResult } from '../activities/classify-email';
 import type { FindThreadInput, FindThreadResult } from '../activities/find-thread';
 import type { ParseEmailResult } from '../activities/parse-email';
@@ -17,7 +18,6 @@ import type { activityProxies } from './activity-proxies';
 import { REPROCESS_OPTIONS, type Parking } from './parking';
 import { EmailClassKey, TicketIdKey } from './search-attributes';
 import type { EmailState, ProcessInboundEmailInput } from './types';
-import { showEmailDetails } from './user-metadata';
 
 export type Activities = ReturnType<typeof activityProxies>;
 
@@ -183,13 +183,13 @@ export async function learnFromHardBounce(
   }
 }
 
-export function applyVerdict(state: EmailState, verdict: ClassifyEmailResult): void {
+export function applyVerdict(state: EmailState, verdict: ClassifyEmailResult, attributes: AttributeBoard): void {
   state.emailClass = verdict.emailClass;
   state.evidence.push(...verdict.evidence);
   state.bounce = verdict.bounce;
   state.priority = verdict.priority.priority;
   state.tags = verdict.priority.tags;
-  upsertSearchAttributes([{ key: EmailClassKey, value: verdict.emailClass }]);
+  attributes.set([{ key: EmailClassKey, value: verdict.emailClass }]);
 }
 
 export function applyThread(state: EmailState, thread: FindThreadResult, waited: number): void {
@@ -211,13 +211,13 @@ export function forgetThread(state: EmailState): null {
   return null;
 }
 
-export function applyTicket(state: EmailState, ticket: RecordTicketResult): void {
+export function applyTicket(state: EmailState, ticket: RecordTicketResult, attributes: AttributeBoard): void {
   state.ticketId = ticket.ticketId;
   state.ticketNumber = ticket.ticketNumber;
   state.reopened = ticket.reopened;
   state.linkedTicketId = ticket.linkedTicketId;
-  if (ticket.ticketId) upsertSearchAttributes([{ key: TicketIdKey, value: ticket.ticketId }]);
-  showEmailDetails(state);
+  if (ticket.ticketId) attributes.set([{ key: TicketIdKey, value: ticket.ticketId }]);
+  attributes.details();
   for (const q of ticket.quarantined) state.reasons.push(`attachment "${q.filename}" quarantined: ${q.signature}`);
   // State only (no workflow command): runs recorded before `cut` existed replay unchanged.
   for (const line of ticket.cut ?? []) state.reasons.push(line);
@@ -248,6 +248,7 @@ export async function findThreadWaiting(
   let pause = 1;
   while (!result.match && !forced() && options.human && lookup().candidates.length > 0 && waited < options.waitLimit) {
     const seconds = Math.min(pause, options.waitLimit - waited);
+    parking.attributes.flush();
     await sleep(seconds * 1000);
     waited += seconds;
     pause = Math.min(pause * 2, MAX_PARENT_POLL_SECONDS);
@@ -261,9 +262,10 @@ export async function findThreadWaiting(
  * are skipped, two engine round trips fewer per email. (Behind a patch: runs started before it
  * replay with the empty steps.)
  */
-export async function scanAndStore(parking: Parking, activities: Activities, state: EmailState, summary: ParseEmailResult): Promise<AttachmentFacts[]> {
+export async function scanAndStore(parking: Parking, activities: Activities, state: EmailState, summary: ParseEmailResult, lean: boolean): Promise<AttachmentFacts[]> {
   const facts: AttachmentFacts[] = summary.attachments.map((part) => ({ ...part, scan: null, storageKey: null }));
-  const skipEmpty = facts.length === 0 && patched(SKIP_EMPTY_ATTACHMENT_STEPS);
+  // A lean run (process-inbound-email.ts) skips them without asking for the older patch.
+  const skipEmpty = facts.length === 0 && (lean || patched(SKIP_EMPTY_ATTACHMENT_STEPS));
   if (skipEmpty) return facts;
   const parts = facts.map((a) => ({ index: a.index, partKey: a.partKey, skippedReason: a.skippedReason, filename: a.filename, contentType: a.contentType, size: a.size }));
   const scans = await parking.step('scanning', () => activities.scanAttachments({ parts }));

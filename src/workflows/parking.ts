@@ -8,11 +8,12 @@
  * fails with the step's error, recorded with the reason). A malformed email is never parked: it is
  * rejected at once.
  */
-import { ActivityFailure, ApplicationFailure, condition, log, setHandler, upsertSearchAttributes } from '@temporalio/workflow';
+import { ActivityFailure, ApplicationFailure, condition, log, setHandler } from '@temporalio/workflow';
+import type { AttributeBoard } from './attribute-board';
 import { ErrorType } from '../domain/errors';
 import { EmailStatusKey, ErrorTypeKey, ParkedStepKey, RecipientQueueKey } from './search-attributes';
 import { discardSignal, reprocessSignal, type EmailState, type EmailStep, type ReprocessOverrides } from './types';
-import { parkSummary, showEmailDetails } from './user-metadata';
+import { parkSummary } from './user-metadata';
 
 export const DEFAULT_PARK_TIMEOUT_SECONDS = 7 * 24 * 3600;
 
@@ -53,6 +54,8 @@ type Decision = { kind: 'reprocess'; overrides: ReprocessOverrides; by: string }
 export interface Parking {
   /** Runs one step; when its retries run out, parks until an operator says what to do. */
   step<T>(name: EmailStep, work: () => Promise<T>): Promise<T>;
+  /** The email's search attributes and details (written before the workflow waits, and at the end). */
+  attributes: AttributeBoard;
   /** The overrides in force: the input's, then every reprocess decision's on top. */
   overrides(): ReprocessOverrides;
   /** Who set each override in force. */
@@ -62,12 +65,13 @@ export interface Parking {
 /** Registers the operator signals on the email's state and returns the step runner. */
 export function createParking(options: {
   state: EmailState;
+  attributes: AttributeBoard;
   overrides?: ReprocessOverrides;
   /** Who asked for this run's input overrides (a reprocess of a completed email). */
   overridesBy?: string;
   parkTimeoutSeconds?: number;
 }): Parking {
-  const { state } = options;
+  const { state, attributes } = options;
   let overrides: ReprocessOverrides = { ...options.overrides };
   let authors: OverrideAuthors = authorsOf(overrides, options.overridesBy ?? 'an operator');
   let decision: Decision | null = null;
@@ -83,22 +87,24 @@ export function createParking(options: {
     const errorType = failureType(error) ?? 'ActivityFailure';
     state.parked = { step: name, errorType, message: failureMessage(error).slice(0, 500), since: new Date().toISOString() };
     state.outcome = 'parked';
-    upsertSearchAttributes([
+    attributes.set([
       { key: EmailStatusKey, value: 'parked' },
       { key: ParkedStepKey, value: name },
       { key: ErrorTypeKey, value: errorType },
     ]);
     log.warn('email parked', { step: name, errorType, error: state.parked.message });
-    showEmailDetails(state);
+    attributes.details();
+    // Parked: an operator must see it now.
+    attributes.flush();
   };
   const unpark = (): void => {
     state.parked = null;
     state.outcome = 'pending';
-    upsertSearchAttributes([
+    attributes.set([
       { key: ParkedStepKey, value: null },
       { key: ErrorTypeKey, value: null },
     ]);
-    showEmailDetails(state);
+    attributes.details();
   };
   const apply = (name: EmailStep, reprocess: Extract<Decision, { kind: 'reprocess' }>): void => {
     overrides = { ...overrides, ...reprocess.overrides };
@@ -107,18 +113,19 @@ export function createParking(options: {
     state.evidence.push(`reprocess: ${reprocess.by} retried ${name}${changed}`);
     if (overrides.queue) {
       state.queue = overrides.queue;
-      upsertSearchAttributes([{ key: RecipientQueueKey, value: overrides.queue }]);
+      attributes.set([{ key: RecipientQueueKey, value: overrides.queue }]);
     }
   };
 
   return {
     overrides: () => overrides,
     authors: () => authors,
+    attributes,
     async step<T>(name: EmailStep, work: () => Promise<T>): Promise<T> {
       for (;;) {
         state.step = name;
-        upsertSearchAttributes([{ key: EmailStatusKey, value: name }]);
-        showEmailDetails(state);
+        attributes.set([{ key: EmailStatusKey, value: name }]);
+        attributes.details();
         try {
           return await work();
         } catch (error) {

@@ -9,11 +9,12 @@
  * in test/unit/replay.test.ts holds saved histories). Steps that may be skipped depend on activity
  * results already in the history (a parse that computed the verdict needs no classify step).
  */
-import { log, patched, setHandler, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { ParseEmailResult } from '../activities/parse-email';
 import { discardEnding, isAutomated, suppressAfterThreading, suppressBeforeThreading } from '../domain/decisions';
 import { ErrorType } from '../domain/errors';
 import { activityProxies } from './activity-proxies';
+import { createAttributeBoard } from './attribute-board';
 import { createEnding, initialState } from './email-state';
 import { acknowledge, applyThread, applyTicket, applyVerdict, findThreadWaiting, forgetThread, learnFromHardBounce, scanAndStore, threadLookup } from './email-steps';
 import { createParking, Discarded, failureMessage, failureType } from './parking';
@@ -24,27 +25,39 @@ import { showEmailDetails } from './user-metadata';
 const DEFAULT_WAIT_FOR_PARENT_SECONDS = 120;
 const PARSE_SMALL_LOCALLY = 'parse-small-locally';
 const PARSE_LOCALLY_MAX_BYTES = 256 * 1024;
+/**
+ * One patch for what a run does the lean way (issue 15): search attributes written once per workflow
+ * task instead of once per step (./attribute-board.ts), a small message parsed locally, no scan and
+ * store steps without attachments. Each patch costs a run a marker and a search-attribute write, so a
+ * run with this one asks for none of the older patches it includes; runs recorded before it replay
+ * through those older patches as they were recorded.
+ */
+const LEAN_EMAIL_PATH = 'lean-email-path';
 
 export async function processInboundEmail(input: ProcessInboundEmailInput): Promise<EmailState> {
   // A reprocess of a completed email runs under its own id but is keyed by the original's, so the
   // acknowledgement, rate counters and the email record are the original's and never doubled.
   const workflowId = input.reprocessOf ?? workflowInfo().workflowId;
-  const activities = activityProxies(input.policy?.maxAttempts);
   const state = initialState(input);
   setHandler(statusQuery, () => state);
   showEmailDetails(state);
+  const lean = patched(LEAN_EMAIL_PATH);
+  const attributes = createAttributeBoard(state, lean);
+  // What was gathered is written before the workflow waits on an activity outside this task.
+  const activities = activityProxies(input.policy?.maxAttempts, attributes.flush);
   const parking = createParking({
     state,
+    attributes,
     overrides: input.overrides,
     overridesBy: input.reprocessedBy,
     parkTimeoutSeconds: input.policy?.parkTimeoutSeconds,
   });
   const { step } = parking;
   const queue = (): string => parking.overrides().queue ?? input.queue;
-  const ending = createEnding({ state, workflowId, queue, rawSha256: input.rawSha256, recordEmail: activities.recordEmail });
+  const ending = createEnding({ state, workflowId, queue, rawSha256: input.rawSha256, recordEmail: activities.recordEmail, attributes });
   const { finish } = ending;
   // A reprocess run with an operator's queue is listed under that queue from its start.
-  upsertSearchAttributes([
+  attributes.set([
     { key: RecipientQueueKey, value: queue() },
     { key: EmailStatusKey, value: 'received' },
   ]);
@@ -54,8 +67,11 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   try {
     let summary: ParseEmailResult;
     try {
-      const parse = input.rawSize <= PARSE_LOCALLY_MAX_BYTES && patched(PARSE_SMALL_LOCALLY) ? activities.parseSmallEmail : activities.parseEmail;
-      summary = await step('parsing', () => parse({ rawKey: input.rawKey, rawSha256: input.rawSha256, queue: queue() }));
+      const local = input.rawSize <= PARSE_LOCALLY_MAX_BYTES && (lean || patched(PARSE_SMALL_LOCALLY));
+      const parse = local ? activities.parseSmallEmail : activities.parseEmail;
+      // A local parse keeps the document in the worker's memory for the steps that follow it (an
+      // activity's input is not compared on replay).
+      summary = await step('parsing', () => parse({ rawKey: input.rawKey, rawSha256: input.rawSha256, queue: queue(), ...(local ? { storeDocument: false } : {}) }));
     } catch (error) {
       if (failureType(error) === ErrorType.MalformedEmail) return await finish('rejected', failureMessage(error));
       throw error;
@@ -67,7 +83,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
 
     // The parse step computes the verdict; an email parsed before it did is classified on its own.
     const verdict = summary.classification ?? (await step('classifying', () => activities.classifyEmail({ documentKey: summary.documentKey })));
-    applyVerdict(state, verdict);
+    applyVerdict(state, verdict, attributes);
     const early = suppressBeforeThreading(verdict);
     if (early) return await finish('suppressed', early);
     const human = verdict.emailClass === 'human';
@@ -82,7 +98,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     const late = suppressAfterThreading(verdict, match !== null);
     if (late) return await finish('suppressed', late);
 
-    const attachments = await scanAndStore(parking, activities, state, summary);
+    const attachments = await scanAndStore(parking, activities, state, summary, lean);
 
     const messageId = summary.messageId ?? `${input.idempotencyKey}@mailgate.invalid`;
     const ticketInput = () => {
@@ -95,6 +111,8 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
       // A forced new ticket has a key of its own: forcing twice still makes only one.
       idempotencyKey: forced ? `${input.idempotencyKey}:forced` : input.idempotencyKey,
       documentKey: summary.documentKey,
+      rawKey: input.rawKey,
+      ...(summary.documentStored === false ? { documentStored: false } : {}),
       queue: queue(),
       requester: state.requester ?? 'unknown@mailgate.invalid',
       subject: summary.subject,
@@ -116,7 +134,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     });
     const ticket = await step('ticketing', () => activities.recordTicket(ticketInput()));
     const ticketQueue = queue();
-    applyTicket(state, ticket);
+    applyTicket(state, ticket, attributes);
     if (ticket.outcome === 'suppressed') return await finish('suppressed', ticket.reason ?? 'suppressed');
     if (ticket.outcome !== 'ticket_created') {
       return await finish(ticket.outcome, match ? `threaded on <${match.messageId}> by ${match.rule}` : undefined);
