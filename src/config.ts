@@ -100,6 +100,12 @@ export interface Config {
    * one host. Port 0 = an ephemeral port, logged at start (tests run several workers at once).
    */
   workerMetrics: { host: string; port: number; temporalPort: number };
+  /**
+   * Workflow runs a worker keeps in memory between their tasks (WORKER_MAX_CACHED_WORKFLOWS): the
+   * bound on its workflow cache, about 1 MB each at most. A run pushed out (a parked email, an
+   * email waiting for its parent) is replayed from its history when it next has work.
+   */
+  workerMaxCachedWorkflows: number;
   /** How long each kind of stored data is kept, and how often the retention sweep runs. */
   retention: RetentionConfig;
 }
@@ -411,6 +417,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(databaseUrl)) {
     // The value is not echoed: a postgres URL carries a password.
     src.report('DATABASE_URL', 'must start with sqlite: or postgres://');
+  } else if (databaseUrl.startsWith('sqlite:') && !/^sqlite:[^?]+(\?synchronous=(normal|full))?$/.test(databaseUrl)) {
+    src.report('DATABASE_URL', 'sqlite:<path> takes one option, ?synchronous=normal or ?synchronous=full');
   }
   const workerMetricsPort = listenPort(src, 'WORKER_METRICS_PORT', 9464);
   const temporalMetricsPort = listenPort(src, 'TEMPORAL_METRICS_PORT', 9465);
@@ -488,6 +496,7 @@ export function loadConfig(env: Env = process.env): Config {
       port: workerMetricsPort,
       temporalPort: temporalMetricsPort,
     },
+    workerMaxCachedWorkflows: int(src, 'WORKER_MAX_CACHED_WORKFLOWS', 500, 100_000),
     retention: retentionConfig(src),
   };
   if (src.problems.length > 0) throw ConfigError.of(src.problems);

@@ -81,6 +81,8 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
     activities: createActivities(activityDeps(config, tickets, temporalInFlightEmails(client))),
     // Two cores: clamd and the object store, not the worker, bound how many scans help at once.
     maxConcurrentActivityTaskExecutions: 20,
+    // Bounded by configuration, not by the heap (the SDK's default is about 600 runs per GB of heap).
+    maxCachedWorkflows: config.workerMaxCachedWorkflows,
     shutdownGraceTime: '30 seconds',
   });
   // The SDK retries a lost connection by itself and stays RUNNING meanwhile: ask the frontend.

@@ -109,3 +109,12 @@ test('a valid environment loads, and the values each reader returns are the conf
   assert.deepEqual(config.inboundDomains, ['a.example', 'b.example']);
   assert.equal(config.ackFrom, 'Mailgate <support@a.example>');
 });
+
+test('the embedded store takes ?synchronous=normal or full, and nothing else', () => {
+  for (const url of ['sqlite:/tmp/x.sqlite', 'sqlite:/tmp/x.sqlite?synchronous=normal', 'sqlite:/tmp/x.sqlite?synchronous=full']) {
+    assert.equal(loadConfig({ ...MINIMAL_ENV, DATABASE_URL: url }).databaseUrl, url);
+  }
+  for (const url of ['sqlite:/tmp/x.sqlite?synchronous=off', 'sqlite:/tmp/x.sqlite?journal_mode=delete', 'sqlite:?synchronous=full']) {
+    assert.deepEqual(refusal({ ...MINIMAL_ENV, DATABASE_URL: url }).variables, ['DATABASE_URL'], url);
+  }
+});

@@ -14,9 +14,11 @@ export { createSqliteTicketStore, type SqliteTicketStoreOptions } from './sqlite
 
 export function openTicketStore(databaseUrl: string): TicketStore {
   if (databaseUrl.startsWith('sqlite:')) {
-    const path = databaseUrl.slice('sqlite:'.length);
+    const [path = '', query = ''] = databaseUrl.slice('sqlite:'.length).split('?');
     if (path === '') throw new RangeError('DATABASE_URL sqlite: needs a file path after the colon');
-    return createSqliteTicketStore(path);
+    const synchronous = new URLSearchParams(query).get('synchronous') ?? 'normal';
+    if (synchronous !== 'normal' && synchronous !== 'full') throw new RangeError(`DATABASE_URL sqlite:…?synchronous= must be normal or full, not ${synchronous}`);
+    return createSqliteTicketStore(path, { synchronous });
   }
   if (/^postgres(ql)?:\/\//.test(databaseUrl)) return createPostgresTicketStore(databaseUrl);
   throw new RangeError('DATABASE_URL must start with sqlite: or postgres:// (or postgresql://)');
