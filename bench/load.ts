@@ -320,12 +320,23 @@ async function burst(h: Harness, n: number): Promise<void> {
   out(`burst of ${n}: all accepted in ${((lastAccepted - begin) / 1000).toFixed(1)} s (${retries} answers 503/429 with Retry-After, waited out), ` + `drained ${((drained - lastAccepted) / 1000).toFixed(1)} s after the last accept; ${tickets.size} distinct tickets, ${results.length - tickets.size} emails without one of their own`);
 }
 
+/** The worker's V8 heap in use (MB), from its /metrics (prom-client's default process metrics). */
+async function workerHeapMb(): Promise<number> {
+  try {
+    const text = await (await fetch(workerMetricsUrl)).text();
+    return Number(/^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?(?:e\+\d+)?)$/m.exec(text)?.[1] ?? Number.NaN) / 1024 / 1024;
+  } catch {
+    return Number.NaN;
+  }
+}
+
 async function soak(h: Harness, n: number, rate: number): Promise<void> {
   const worker = pidOf('worker');
-  const samples: [number, number, number][] = [];
+  const samples: [number, number, number, number][] = [];
   const begin = Date.now();
   let done = 0;
-  const sampler = setInterval(() => samples.push([(Date.now() - begin) / 1000, done, rssMb(worker)]), 5000);
+  const sample = async () => samples.push([(Date.now() - begin) / 1000, done, rssMb(worker), await workerHeapMb()]);
+  const sampler = setInterval(() => void sample(), 5000);
   const pending: Promise<unknown>[] = [];
   await openLoop(n, rate, async (i) => {
     const s = await post(await email(i, 'soak'));
@@ -334,11 +345,14 @@ async function soak(h: Harness, n: number, rate: number): Promise<void> {
   });
   await Promise.all(pending);
   clearInterval(sampler);
-  samples.push([(Date.now() - begin) / 1000, done, rssMb(worker)]);
+  await sample();
   const csv = path.join(dataDir, `soak-${run}.csv`);
-  writeFileSync(csv, `seconds,emails_done,worker_rss_mb\n${samples.map((s) => s.map((v) => v.toFixed(1)).join(',')).join('\n')}\n`);
+  writeFileSync(csv, `seconds,emails_done,worker_rss_mb,worker_heap_used_mb\n${samples.map((s) => s.map((v) => v.toFixed(1)).join(',')).join('\n')}\n`);
   const at = (q: number) => samples[Math.min(samples.length - 1, Math.floor(q * samples.length))]!;
-  out(`soak of ${n} at ${rate}/s: ${done} done in ${((Date.now() - begin) / 1000).toFixed(0)} s; worker RSS (MB) at 10/25/50/75/100 %: ${[0.1, 0.25, 0.5, 0.75, 1].map((q) => at(q)[2].toFixed(0)).join(' / ')}; max ${Math.max(...samples.map((s) => s[2])).toFixed(0)}; samples in ${csv}`);
+  const points = [0.1, 0.25, 0.5, 0.75, 1];
+  out(`soak of ${n} at ${rate}/s: ${done} done in ${((Date.now() - begin) / 1000).toFixed(0)} s; samples every 5 s in ${csv}`);
+  out(`worker RSS (MB) at 10/25/50/75/100 % of the run: ${points.map((q) => at(q)[2].toFixed(0)).join(' / ')} (max ${Math.max(...samples.map((s) => s[2])).toFixed(0)})`);
+  out(`worker heap used (MB) at the same points: ${points.map((q) => at(q)[3].toFixed(0)).join(' / ')}`);
 }
 
 async function big(h: Harness, n: number, mb: number): Promise<void> {
