@@ -53,6 +53,8 @@ export function activityDeps(config: Config, tickets: TicketStore, inFlight: InF
     inFlight,
     retentionPolicy: config.retention.policy,
     retentionBatchSize: config.retention.batchSize,
+    notifyEnv: process.env,
+    publicUrl: config.api.publicUrl,
   };
 }
 

@@ -16,6 +16,7 @@ import { ErrorType } from '../domain/errors';
 import { activityProxies } from './activity-proxies';
 import { createEnding, initialState } from './email-state';
 import { acknowledge, applyThread, applyTicket, applyVerdict, findThreadWaiting, forgetThread, learnFromHardBounce, scanAndStore, threadLookup } from './email-steps';
+import { emailNotifier } from './notify';
 import { createParking, Discarded, failureMessage, failureType } from './parking';
 import { EmailStatusKey, RecipientQueueKey } from './search-attributes';
 import { statusQuery, type EmailState, type ProcessInboundEmailInput } from './types';
@@ -38,10 +39,13 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     overrides: input.overrides,
     overridesBy: input.reprocessedBy,
     parkTimeoutSeconds: input.policy?.parkTimeoutSeconds,
+    onPark: (parked) => notify('parked', { parked }),
   });
   const { step } = parking;
   const queue = (): string => parking.overrides().queue ?? input.queue;
-  const ending = createEnding({ state, workflowId, queue, rawSha256: input.rawSha256, recordEmail: activities.recordEmail });
+  // Issue 19: chat messages and pages by routing rule, never waited for (./notify.ts).
+  const notify = emailNotifier({ input, state, workflowId, runWorkflowId: workflowInfo().workflowId, queue });
+  const ending = createEnding({ state, workflowId, queue, rawSha256: input.rawSha256, recordEmail: activities.recordEmail, onSuppressed: (reason) => notify('suppressed', { reason }) });
   const { finish } = ending;
   // A reprocess run with an operator's queue is listed under that queue from its start.
   upsertSearchAttributes([
@@ -118,6 +122,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     const ticketQueue = queue();
     applyTicket(state, ticket);
     if (ticket.outcome === 'suppressed') return await finish('suppressed', ticket.reason ?? 'suppressed');
+    await notify(ticket.outcome);
     if (ticket.outcome !== 'ticket_created') {
       return await finish(ticket.outcome, match ? `threaded on <${match.messageId}> by ${match.rule}` : undefined);
     }
