@@ -470,7 +470,8 @@ CREATE TABLE notifications (
   kind text NOT NULL,
   ref text,
   created timestamptz(3) NOT NULL,
-  resolved timestamptz(3)
+  resolved timestamptz(3),
+  seq bigserial NOT NULL
 );
 CREATE INDEX notifications_ticket ON notifications (ticket_id, created);`,
   },

@@ -26,7 +26,7 @@ export function postgresNotificationMethods({ pool, guarded }: PostgresAccess): 
         ]);
       }),
     ticketNotifications: (ticketId) =>
-      guarded(async () => (await rows(pool, 'SELECT * FROM notifications WHERE ticket_id = $1 ORDER BY created, key', [ticketId])).map(toNotification)),
+      guarded(async () => (await rows(pool, 'SELECT * FROM notifications WHERE ticket_id = $1 ORDER BY created, seq', [ticketId])).map(toNotification)),
     markNotificationResolved: (key, at) =>
       guarded(async () => ((await pool.query('UPDATE notifications SET resolved = $1 WHERE key = $2 AND resolved IS NULL', [isoInstant(at, 'at'), key])).rowCount ?? 0) > 0),
   };
