@@ -18,6 +18,7 @@ import {
   setHandler,
   startChild,
   upsertSearchAttributes,
+  WorkflowIdReusePolicy,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import type { SendNotificationInput } from '../activities/send-notification';
@@ -150,6 +151,8 @@ export async function startNotifications(request: NotifyRequest): Promise<void> 
       workflowId: notifyWorkflowId(request.runWorkflowId, outcome, request.message.parked?.step),
       args: [{ deliveries, message: { ...request.message, outcome }, maxAttempts: request.policy?.maxAttempts, parkTimeoutSeconds: request.policy?.parkTimeoutSeconds }],
       parentClosePolicy: ParentClosePolicy.ABANDON,
+      // One email run, one notification per outcome and step: a closed one is not run again.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
     });
   } catch (error) {
     // Already started (the same email parked twice at one step): the ledger would send nothing new.
