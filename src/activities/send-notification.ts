@@ -5,11 +5,10 @@
  * resolve when the ticket closes. Everything sent is redacted with the queue's policy first. The
  * target's secret is read from its environment variable here and nowhere logged.
  */
-import { createNotifier, type NotificationMessage, type SecretSource } from '../adapters/notifiers';
+import { createNotifier, type NotificationFacts, type NotificationMessage, type SecretSource } from '../adapters/notifiers';
 import { ErrorType, TypedError } from '../domain/errors';
-import { deliveryKey, isPagingKind, type Delivery, type NotifyOutcome } from '../domain/notify-routes';
+import { deliveryKey, isPagingKind, type Delivery } from '../domain/notify-routes';
 import { redactText } from '../domain/redact';
-import type { TicketPriority } from '../domain/vocabulary';
 import type { Ledger } from '../ports/ledger';
 import { redactionFor, type Rules } from '../rules';
 import type { NotifyTarget } from '../rules-notifications';
@@ -25,18 +24,9 @@ export interface NotifyDeps {
   publicUrl: string;
 }
 
-export interface SendNotificationInput {
+export interface SendNotificationInput extends NotificationFacts {
   delivery: Delivery;
-  outcome: NotifyOutcome;
-  /** The email's key (the original's for a reprocess run). */
-  emailWorkflowId: string;
   ticket: { id: string; number: number | null } | null;
-  subject: string;
-  requester: string;
-  queue: string;
-  priority: TicketPriority | null;
-  tags: string[];
-  reason: string | null;
   /** A parked email: its step and error, and the run an operator reprocesses. */
   parked: { step: string; errorType: string; error: string; runWorkflowId: string } | null;
 }

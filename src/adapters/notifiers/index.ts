@@ -11,7 +11,7 @@ import { slackBotNotifier, slackWebhookNotifier } from './slack';
 import { teamsNotifier } from './teams';
 import type { Notifier } from './types';
 
-export type { NotificationMessage, Notifier, SendOptions } from './types';
+export type { NotificationFacts, NotificationMessage, Notifier, SendOptions } from './types';
 
 export type SecretSource = Readonly<Record<string, string | undefined>>;
 

@@ -2,12 +2,11 @@
 import type { NotifyOutcome } from '../../domain/notify-routes';
 import type { TicketPriority } from '../../domain/vocabulary';
 
-/** One notification, already redacted: nothing in it may be sent that the queue's policy would hide. */
-export interface NotificationMessage {
+/** What the email workflow knows about the email it notifies of (the activity's input shares it). */
+export interface NotificationFacts {
   outcome: NotifyOutcome;
   /** The email's workflow id (the original's for a reprocess run). */
   emailWorkflowId: string;
-  ticket: { id: string; number: number | null; url: string | null } | null;
   subject: string;
   requester: string;
   queue: string;
@@ -15,6 +14,11 @@ export interface NotificationMessage {
   tags: string[];
   /** Why the email was suppressed, in the operator's words. */
   reason: string | null;
+}
+
+/** One notification, already redacted: nothing in it may be sent that the queue's policy would hide. */
+export interface NotificationMessage extends NotificationFacts {
+  ticket: { id: string; number: number | null; url: string | null } | null;
   /** A parked email: the step, the error and the command that reprocesses it. */
   parked: { step: string; errorType: string; error: string; command: string } | null;
 }

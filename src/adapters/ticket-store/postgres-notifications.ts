@@ -1,6 +1,6 @@
 /** The PostgreSQL store's notification ledger (issue 19): one row per notification sent, by delivery key. */
 import type { MailLedger } from './port-methods';
-import { isoInstant } from './inputs';
+import { isoInstant, notificationValues } from './inputs';
 import { now } from './keys';
 import { one, rows, type PostgresAccess } from './postgres-query';
 import { toNotification } from './rows';
@@ -16,14 +16,7 @@ export function postgresNotificationMethods({ pool, guarded }: PostgresAccess): 
       }),
     recordNotification: (record) =>
       guarded(async () => {
-        await pool.query('INSERT INTO notifications (key, ticket_id, target, kind, ref, created) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING', [
-          record.key,
-          record.ticketId,
-          record.target,
-          record.kind,
-          record.ref,
-          now(),
-        ]);
+        await pool.query('INSERT INTO notifications (key, ticket_id, target, kind, ref, created) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING', notificationValues(record, now()));
       }),
     ticketNotifications: (ticketId) =>
       guarded(async () => (await rows(pool, 'SELECT * FROM notifications WHERE ticket_id = $1 ORDER BY created, seq', [ticketId])).map(toNotification)),

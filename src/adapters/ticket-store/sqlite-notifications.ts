@@ -1,6 +1,6 @@
 /** The SQLite store's notification ledger (issue 19): one row per notification sent, by delivery key. */
 import type { MailLedger } from './port-methods';
-import { isoInstant } from './inputs';
+import { isoInstant, notificationValues } from './inputs';
 import { now } from './keys';
 import { toNotification } from './rows';
 import type { SqliteAccess } from './sqlite-access';
@@ -16,15 +16,7 @@ export function sqliteNotificationMethods({ get, all, run, guarded }: SqliteAcce
       }),
     recordNotification: (record) =>
       guarded(() => {
-        run(
-          'INSERT INTO notifications (key, ticket_id, target, kind, ref, created) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-          record.key,
-          record.ticketId,
-          record.target,
-          record.kind,
-          record.ref,
-          now(),
-        );
+        run('INSERT INTO notifications (key, ticket_id, target, kind, ref, created) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING', ...notificationValues(record, now()));
       }),
     ticketNotifications: (ticketId) => guarded(() => all('SELECT * FROM notifications WHERE ticket_id = ? ORDER BY created, rowid', ticketId).map(toNotification)),
     markNotificationResolved: (key, at) =>
