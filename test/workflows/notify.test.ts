@@ -14,7 +14,7 @@ import { notifyWorkflowId } from '../../src/workflows/ids';
 import { notifyEmail, notifyStatusQuery, type NotifyState } from '../../src/workflows/notify';
 import { discardSignal, reprocessSignal, statusQuery } from '../../src/workflows/types';
 import { email, finished, run, testServer, useTimeSkippingServer, whenParked, type Handle } from './email-harness';
-import { attachment, RecordedActivities, summary } from './process-inbound-email-fakes';
+import { attachment, RecordedActivities, summary, verdict } from './process-inbound-email-fakes';
 
 useTimeSkippingServer();
 
@@ -110,5 +110,18 @@ describe('notify step', () => {
     assert.deepEqual(sent[0]?.delivery, { route: 'operator', target: 'ops' });
     assert.equal(sent[0]?.parked?.step, 'scanning');
     assert.equal(sent[0]?.parked?.errorType, ErrorType.ScannerUnavailable);
+  });
+
+  test('a suppressed email goes to a route that asks for suppressed mail of its class, with the reason', async () => {
+    const fakes = new RecordedActivities({
+      parseEmail: () => summary({ subject: 'Out of office', inReplyTo: ['ack-7@mailgate.test'], classification: verdict({ emailClass: 'auto_reply', evidence: ['rfc3834:auto-submitted'] }) }),
+    });
+    const loops: NotifyPolicy = { ...notify, routes: [...notify.routes, { name: 'loops', match: { outcomes: ['suppressed'], classes: ['auto_reply'] }, targets: ['ops'] }] };
+    const result = await run(fakes, email({ policy: { notify: loops } }), undefined, async (handle) => {
+      await testServer().client.workflow.getHandle(notifyWorkflowId(handle.workflowId, 'suppressed')).result();
+    });
+    assert.equal(finished(result).outcome, 'suppressed');
+    const [sent] = fakes.inputs('sendNotification');
+    assert.deepEqual([sent?.outcome, sent?.delivery, sent?.reason, sent?.ticket], ['suppressed', { route: 'loops', target: 'ops' }, 'auto_reply that refers to no known ticket', null]);
   });
 });
