@@ -61,6 +61,9 @@ describe('notifications by routing rule', () => {
   test('a sev1@ email pages once however often it is delivered; its follow-up threads in Slack; closing the ticket resolves the page', async () => {
     const messageId = `<${unique('sev1')}@customer.example>`;
     const raw = await compose({ from: 'ann@customer.example', to: 'sev1@mailgate.local', subject: 'Checkout is down, card 4111 1111 1111 1111 fails', messageId, text: 'outage' });
+    // Rate limits are honoured through Temporal's retries: PagerDuty's 429 backs off, Slack's waits its Retry-After.
+    stand.failNext('pagerduty', { status: 429, body: { status: 'throttle exceeded', message: 'Requests for this service are arriving too quickly.' } });
+    stand.failNext('slack-api', { status: 429, body: { ok: false, error: 'ratelimited' }, headers: { 'retry-after': '1' } });
     const first = await postMime(app.url, raw);
     assert.equal(first.status, 202);
     const workflowId = first.body.emails![0]!.workflowId;
@@ -82,7 +85,8 @@ describe('notifications by routing rule', () => {
     // The follow-up's targets run in route order: its Slack message comes after its page was deduplicated.
     const threaded = await eventually('the threaded follow-up', async () => stand.slackMessages.find((m) => m.threadTs === firstSlack.ts), 60_000);
     assert.match(threaded.text, /Follow-up/);
-    assert.equal(stand.to('pagerduty').length, 1, 'one trigger: neither the redelivery nor the follow-up paged again');
+    assert.equal(stand.to('pagerduty').length, 2, 'a 429, then one trigger: neither the redelivery nor the follow-up paged again');
+    assert.equal(stand.incidents.get(dedupKey)?.triggers, 1);
     assert.equal(alert.creates, 1);
 
     const closed = await apiFetch(`${app.url}/v1/tickets/${ticketId}`, { method: 'PATCH', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'closed' }) });
