@@ -14,6 +14,7 @@ import { DEFAULT_THREAD_BY_SUBJECT, MAX_THREAD_BY_SUBJECT_WINDOW_DAYS, type Thre
 import { routingAddressOf } from './domain/mailbox';
 import { DEFAULT_REDACTION_POLICY, type RedactionKind } from './domain/redact';
 import type { ClosedReplyPolicy } from './domain/vocabulary';
+import { DEFAULT_NOTIFICATIONS, parseNotifications, type NotificationRules } from './rules-notifications';
 
 export type { ClosedReplyPolicy };
 
@@ -69,6 +70,8 @@ export interface Rules {
   priority: PriorityRules;
   /** The acknowledgement of a queue the file does not list (no queues, or the default queue's own). */
   acknowledgement: AckTemplates;
+  /** Chat messages and on-call pages by routing rule (./rules-notifications.ts). */
+  notifications: NotificationRules;
 }
 
 export class RulesError extends Error {
@@ -107,6 +110,7 @@ const DEFAULTS: Rules = {
     headers: true,
   },
   acknowledgement: DEFAULT_ACK_TEMPLATES.en,
+  notifications: DEFAULT_NOTIFICATIONS,
 };
 
 type Json = Record<string, unknown>;
@@ -278,6 +282,9 @@ export function parseRules(input: unknown): Rules {
       headers: priority.headers === undefined ? true : priority.headers === true,
     },
     acknowledgement: ruleWideAck,
+    notifications: parseNotifications(o.notifications, (message) => {
+      throw new RulesError(message);
+    }),
   };
   // Addresses are matched in routing form (queueFor): two that share one would make the queue a
   // recipient lands in depend on the order of the file.

@@ -5,6 +5,7 @@
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, makeTelemetryFilterString, NativeConnection, Runtime, Worker, type LogLevel as SdkLogLevel, type LogMetadata } from '@temporalio/worker';
 import { createClamdScanner } from './adapters/clamd';
+import { missingSecrets } from './adapters/notifiers';
 import { checkScannerReportsEarlyStops, ScannerMisconfiguredError } from './adapters/clamd-self-check';
 import { inFlightUnknown, temporalInFlightEmails } from './adapters/in-flight-emails';
 import type { InFlightEmails } from './activities/retention';
@@ -53,6 +54,8 @@ export function activityDeps(config: Config, tickets: TicketStore, inFlight: InF
     inFlight,
     retentionPolicy: config.retention.policy,
     retentionBatchSize: config.retention.batchSize,
+    notifyEnv: process.env,
+    publicUrl: config.api.publicUrl,
   };
 }
 
@@ -73,6 +76,10 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const queue = taskQueue ?? config.temporal.taskQueue;
   await ensureRetentionSchedule({ client, taskQueue: queue, intervalMinutes: config.retention.intervalMinutes, log: createLogger({ process: 'worker' }) });
+  // The variable's name only, never its value: its notifications would park with RemoteCredentials.
+  for (const variable of missingSecrets(config.rules.notifications.targets, process.env)) {
+    createLogger({ process: 'worker' }).warn('a notification target\'s secret variable is not set', { variable });
+  }
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

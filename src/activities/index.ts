@@ -21,6 +21,9 @@ import { createScanAttachments } from './scan-attachments';
 import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send-acknowledgement';
 import { createStoreAttachments } from './store-attachments';
 import { createErasureActivities } from './erasure';
+import { createSendNotification } from './send-notification';
+import { createResolveTicketNotifications } from './resolve-notifications';
+import type { SecretSource } from '../adapters/notifiers';
 import { createRetentionActivities, type InFlightEmails } from './retention';
 import type { RetentionStore } from '../ports/retention';
 import type { RetentionPolicy } from '../domain/retention';
@@ -54,6 +57,10 @@ export interface ActivityDeps {
   inFlight: InFlightEmails;
   retentionPolicy: RetentionPolicy;
   retentionBatchSize: number;
+  /** Where notification targets' secrets are read (the worker's environment; issue 19). */
+  notifyEnv: SecretSource;
+  /** The API's public URL, for ticket links in notifications. */
+  publicUrl: string;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -73,6 +80,8 @@ export function createActivities(deps: ActivityDeps) {
     moveTicket: createMoveTicket(deps),
     sendAcknowledgement: createSendAcknowledgement(deps),
     markAcknowledgementSent: createMarkAcknowledgementSent(deps),
+    sendNotification: createSendNotification(deps),
+    resolveTicketNotifications: createResolveTicketNotifications(deps),
     ...createRecordEmail(deps),
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),

@@ -17,6 +17,7 @@ import { healthRouter } from './health';
 import { inboundRouter } from './inbound';
 import { measureIngress, metricsRouter } from './metrics';
 import { metrics } from '../metrics';
+import { resolvePagesOnClose } from './resolve-pages';
 import { attachmentLinkRouter, ticketsRouter } from './tickets';
 import { undeliverableRouter } from './undeliverable';
 
@@ -81,6 +82,7 @@ export function createApp(deps: ApiDeps): express.Express {
       publicUrl: deps.config.api.publicUrl,
       attachmentUrlTtlSeconds: deps.config.attachmentUrlTtlSeconds,
       attachmentLinks: deps.config.attachmentLinks,
+      onClosed: resolvePagesOnClose({ temporal: deps.temporal, taskQueue: deps.config.temporal.taskQueue, rules: deps.config.rules, log: deps.log }),
     }),
   );
   app.use((_req, res) => {

@@ -70,7 +70,8 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
     }
     const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
     const emails = [];
-    const query = `WorkflowType = "processInboundEmail" AND EmailStatus = "${status}"`;
+    // Notifications that park themselves (issue 19) are listed with the emails: one worklist.
+    const query = `(WorkflowType = "processInboundEmail" OR WorkflowType = "notifyEmail") AND EmailStatus = "${status}"`;
     for await (const execution of deps.temporal.workflow.list({ query })) {
       const attributes = Object.fromEntries(execution.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
       emails.push({ workflowId: execution.workflowId, runStatus: execution.status.name, startTime: execution.startTime.toISOString(), ...attributes });

@@ -11,6 +11,7 @@ import type { ObjectStore } from '../adapters/object-store';
 import { InvalidTicketQueryError } from '../adapters/ticket-store/errors';
 import type { StoredAttachment, TicketStatus, TicketStore, TicketWithComments } from '../adapters/ticket-store/types';
 import type { Logger } from '../logger';
+import type { TicketClosed } from './resolve-pages';
 import { ATTACHMENT_LINK_PATH, checkAttachmentLink, signedAttachmentLink, type AttachmentLinkSettings } from './attachment-links';
 
 export interface TicketsDeps {
@@ -19,6 +20,8 @@ export interface TicketsDeps {
   publicUrl: string;
   attachmentUrlTtlSeconds: number;
   attachmentLinks: AttachmentLinkSettings;
+  /** Called after a ticket's status changed to closed (issue 19: resolve its pages). */
+  onClosed?: TicketClosed;
 }
 
 /** Redirects to the stored file, or says why a file has none (410: it was never kept for download). */
@@ -151,7 +154,9 @@ export function ticketsRouter(deps: TicketsDeps): Router {
       res.status(404).json({ error: 'not_found', reason: `no ticket ${id}` });
       return;
     }
-    res.json(await deps.tickets.setStatus(ticket.id, status as TicketStatus));
+    const updated = await deps.tickets.setStatus(ticket.id, status as TicketStatus);
+    if (status === 'closed' && ticket.status !== 'closed') await deps.onClosed?.(updated);
+    res.json(updated);
   });
 
   router.get('/v1/attachments/:id', async (req, res) => {

@@ -23,6 +23,8 @@ import { resolveRecipients, type RecipientPolicy } from '../domain/recipients';
 import type { Logger } from '../logger';
 import { metrics } from '../metrics';
 import { queueFor } from '../rules';
+import { notifyPolicyOf } from '../rules-notifications';
+import type { NotifyPolicy } from '../domain/notify-routes';
 import { inboundEmailWorkflowId } from '../workflows/ids';
 import { deliverOnce } from './deliver-once';
 import type { ProcessInboundEmailInput } from '../workflows/types';
@@ -75,8 +77,14 @@ export function acceptEmailSettings(config: Config): Pick<AcceptEmailDeps, 'task
       replyTokens: config.rules.replyTokens,
       maxAttempts: config.rules.parking.maxAttempts,
       parkTimeoutSeconds: config.rules.parking.parkTimeoutSeconds,
+      ...notifyPolicy(config),
     },
   };
+}
+
+function notifyPolicy(config: Config): { notify?: NotifyPolicy } {
+  const notify = notifyPolicyOf(config.rules.notifications);
+  return notify ? { notify } : {};
 }
 
 function positiveInteger(name: string, value: number): number {

@@ -14,6 +14,8 @@
  *   email records      the durable outcome of every email (outlives Temporal's retention)
  *   Message-ID clashes two different messages that arrived under one Message-ID, on both emails
  *   ticket moves       an operator put a ticket in another queue (reprocess --queue)
+ *   notifications      each chat message or page sent once (by delivery key), a ticket's Slack
+ *                      thread, and the pages to resolve when the ticket closes (issue 19)
  *   subject index      digests of the normalised subjects of a ticket's messages, dated to its
  *                      latest message (threading by subject, rules option threadBySubject)
  *
@@ -160,6 +162,22 @@ export interface RateEventInput {
   windowStart: string;
 }
 
+/** A notification that went out (issue 19): sent once per key, resolved when its ticket closes. */
+export interface NotificationRecord {
+  /** The delivery key (src/domain/notify-routes.ts deliveryKey). */
+  key: string;
+  ticketId: string | null;
+  /** The target's name in the rules file. */
+  target: string;
+  kind: string;
+  /** What the target calls it: a Slack message ts, a PagerDuty dedup_key, an Opsgenie alias; null for a webhook. */
+  ref: string | null;
+  /** ISO-8601 time it was sent. */
+  created: string;
+  /** ISO-8601 time the page was resolved or the alert closed; null while open. */
+  resolved: string | null;
+}
+
 export interface Ledger {
   /** Creates or upgrades the schema; safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -242,6 +260,14 @@ export interface Ledger {
   recordTicketMove(move: TicketMove): Promise<void>;
   /** A ticket's recorded moves, oldest first; empty when none. */
   ticketMoves(ticketId: string): Promise<(TicketMove & { created: string })[]>;
+  /** The notification sent under `key`, if any. */
+  findNotification(key: string): Promise<NotificationRecord | null>;
+  /** Records a sent notification; a second record under the same key changes nothing. */
+  recordNotification(record: Omit<NotificationRecord, 'created' | 'resolved'>): Promise<void>;
+  /** The ticket's notifications, oldest first. */
+  ticketNotifications(ticketId: string): Promise<NotificationRecord[]>;
+  /** Marks a page resolved (an alert closed); false when it was already resolved or is unknown. */
+  markNotificationResolved(key: string, at: string): Promise<boolean>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

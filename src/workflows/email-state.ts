@@ -62,6 +62,8 @@ export function createEnding(options: {
   rawSha256: string;
   recordEmail: (record: EmailRecord) => Promise<void>;
   attributes: AttributeBoard;
+  /** Called when the email ends suppressed (issue 19: routes on outcome "suppressed"); must not throw. */
+  onSuppressed?: (reason: string | null) => Promise<void>;
 }): Ending {
   const { state } = options;
   const record = async (outcome: EmailOutcome): Promise<void> => {
@@ -84,6 +86,7 @@ export function createEnding(options: {
   return {
     async finish(outcome, reason) {
       if (reason) state.reasons.push(reason);
+      if (outcome === 'suppressed') await options.onSuppressed?.(reason ?? null);
       if (outcome !== 'failed') await record(outcome);
       state.step = 'done';
       state.outcome = outcome;

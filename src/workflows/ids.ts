@@ -15,3 +15,15 @@ export const ERASURE_PREFIX = 'erasure/';
 export function erasureWorkflowId(requestId: string): string {
   return `${ERASURE_PREFIX}${requestId}`;
 }
+
+/** An email's notifications of one outcome (and, when parked, one step); named by the email's run. */
+export const NOTIFY_PREFIX = 'notify/';
+
+export function notifyWorkflowId(emailRunId: string, outcome: string, step?: string): string {
+  return `${NOTIFY_PREFIX}${outcome}${step ? `-${step}` : ''}/${emailRunId}`;
+}
+
+/** Resolving a closed ticket's pages: one run per close (a second close finds nothing left open). */
+export function resolvePagesWorkflowId(ticketId: string, closedAt: string): string {
+  return `resolve-pages/${ticketId}/${closedAt}`;
+}

@@ -70,6 +70,8 @@ export function createParking(options: {
   /** Who asked for this run's input overrides (a reprocess of a completed email). */
   overridesBy?: string;
   parkTimeoutSeconds?: number;
+  /** Called once each time a step parks (issue 19: the operator's notice); must not throw. */
+  onPark?: (parked: NonNullable<EmailState['parked']>) => Promise<void>;
 }): Parking {
   const { state, attributes } = options;
   let overrides: ReprocessOverrides = { ...options.overrides };
@@ -134,6 +136,7 @@ export function createParking(options: {
           const fromActivity = error instanceof ActivityFailure || error instanceof ApplicationFailure;
           if (!fromActivity || failureType(error) === ErrorType.MalformedEmail) throw error;
           park(name, error);
+          await options.onPark?.(state.parked!);
           const woken = await condition(() => decision !== null, timeoutMs, { summary: parkSummary(state.parked!) });
           const taken = decision;
           decision = null;

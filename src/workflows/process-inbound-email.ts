@@ -17,6 +17,7 @@ import { activityProxies } from './activity-proxies';
 import { createAttributeBoard } from './attribute-board';
 import { createEnding, initialState } from './email-state';
 import { acknowledge, applyThread, applyTicket, applyVerdict, findThreadWaiting, forgetThread, learnFromHardBounce, scanAndStore, threadLookup } from './email-steps';
+import { emailNotifier } from './notify';
 import { createParking, Discarded, failureMessage, failureType } from './parking';
 import { EmailStatusKey, RecipientQueueKey } from './search-attributes';
 import { statusQuery, type EmailState, type ProcessInboundEmailInput } from './types';
@@ -51,10 +52,21 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     overrides: input.overrides,
     overridesBy: input.reprocessedBy,
     parkTimeoutSeconds: input.policy?.parkTimeoutSeconds,
+    onPark: (parked) => notify('parked', { parked }),
   });
   const { step } = parking;
   const queue = (): string => parking.overrides().queue ?? input.queue;
-  const ending = createEnding({ state, workflowId, queue, rawSha256: input.rawSha256, recordEmail: activities.recordEmail, attributes });
+  // Issue 19: chat messages and pages by routing rule, never waited for (./notify.ts).
+  const notify = emailNotifier({ input, state, workflowId, runWorkflowId: workflowInfo().workflowId, queue, beforeWaiting: attributes.flush });
+  const ending = createEnding({
+    state,
+    workflowId,
+    queue,
+    rawSha256: input.rawSha256,
+    recordEmail: activities.recordEmail,
+    attributes,
+    onSuppressed: (reason) => notify('suppressed', { reason }),
+  });
   const { finish } = ending;
   // A reprocess run with an operator's queue is listed under that queue from its start.
   attributes.set([
@@ -136,6 +148,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
     const ticketQueue = queue();
     applyTicket(state, ticket, attributes);
     if (ticket.outcome === 'suppressed') return await finish('suppressed', ticket.reason ?? 'suppressed');
+    await notify(ticket.outcome);
     if (ticket.outcome !== 'ticket_created') {
       return await finish(ticket.outcome, match ? `threaded on <${match.messageId}> by ${match.rule}` : undefined);
     }

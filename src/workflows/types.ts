@@ -1,5 +1,6 @@
 /** The inbound-email workflow's input, state and query: shared by the workflow, worker and API. */
 import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { NotifyPolicy } from '../domain/notify-routes';
 import type { EmailClass, EmailOutcome, EmailStep, ScanStatus, TicketPriority } from '../domain/vocabulary';
 
 export type { EmailOutcome, EmailStep } from '../domain/vocabulary';
@@ -28,6 +29,8 @@ export interface ProcessInboundEmailInput {
     maxAttempts?: number;
     /** How long a parked email waits for an operator before it ends as failed. Default 7 days. */
     parkTimeoutSeconds?: number;
+    /** Notification routes (issue 19); absent when the rules route nothing, and on older emails. */
+    notify?: NotifyPolicy;
   };
   /**
    * Set when an earlier, different message used this email's Message-ID: that email's workflow id.

@@ -535,6 +535,44 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
       });
     });
 
+    describe('notifications', () => {
+      test('a notification is recorded once per key, also concurrently: the first record wins', async () => {
+        const ticket = await openTicket();
+        const key = `page/${ticket.id}/${nextKey('route')}/pd`;
+        assert.equal(await ledger.findNotification(key), null);
+        await Promise.all(Array.from({ length: PARALLEL }, (_, i) => ledger.recordNotification({ key, ticketId: ticket.id, target: 'pd', kind: 'pagerduty', ref: `ref-${i}` })));
+        await ledger.recordNotification({ key, ticketId: ticket.id, target: 'pd', kind: 'pagerduty', ref: 'later' });
+        const found = await ledger.findNotification(key);
+        assert.ok(found);
+        assert.equal(found.ticketId, ticket.id);
+        assert.equal(found.kind, 'pagerduty');
+        assert.match(found.ref ?? '', /^ref-\d+$/);
+        assert.equal(found.resolved, null);
+        assert.ok(!Number.isNaN(Date.parse(found.created)));
+        assert.equal((await ledger.ticketNotifications(ticket.id)).length, 1);
+      });
+
+      test("a ticket's notifications come oldest first, a page is resolved once, and one without a ticket is kept too", async () => {
+        const ticket = await openTicket();
+        const first = nextKey('message');
+        const second = nextKey('message');
+        await ledger.recordNotification({ key: first, ticketId: ticket.id, target: 'slack', kind: 'slack', ref: '1700000000.000001' });
+        await ledger.recordNotification({ key: second, ticketId: ticket.id, target: 'slack', kind: 'slack', ref: '1700000000.000002' });
+        const page = nextKey('page');
+        await ledger.recordNotification({ key: page, ticketId: ticket.id, target: 'og', kind: 'opsgenie', ref: `mailgate-ticket-${ticket.id}` });
+        assert.deepEqual((await ledger.ticketNotifications(ticket.id)).map((n) => n.key), [first, second, page]);
+        const at = new Date().toISOString();
+        assert.equal(await ledger.markNotificationResolved(page, at), true);
+        assert.equal(await ledger.markNotificationResolved(page, at), false);
+        assert.equal((await ledger.findNotification(page))?.resolved, at);
+        assert.equal(await ledger.markNotificationResolved(nextKey('unknown'), at), false);
+        const parked = nextKey('parked');
+        await ledger.recordNotification({ key: parked, ticketId: null, target: 'ops', kind: 'slack-webhook', ref: null });
+        assert.deepEqual({ ...(await ledger.findNotification(parked)), created: undefined }, { key: parked, ticketId: null, target: 'ops', kind: 'slack-webhook', ref: null, created: undefined, resolved: null });
+        assert.deepEqual(await ledger.ticketNotifications((await openTicket()).id), []);
+      });
+    });
+
     describe('subject index', () => {
       const QUEUE = 'support@mailgate.example';
       const T0 = Date.parse('2024-03-01T10:00:00.000Z');

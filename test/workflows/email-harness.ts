@@ -67,7 +67,13 @@ export function email(changes: Partial<ProcessInboundEmailInput> = {}): ProcessI
 }
 
 /** Runs one email on a worker of its own; `during` talks to the running workflow before its result is awaited. */
-export async function run(fakes: RecordedActivities, input: ProcessInboundEmailInput, during?: (handle: Handle) => Promise<void>): Promise<Run> {
+export async function run(
+  fakes: RecordedActivities,
+  input: ProcessInboundEmailInput,
+  during?: (handle: Handle) => Promise<void>,
+  /** Runs after the result while the worker still polls: for child workflows the email left running. */
+  afterwards?: (handle: Handle) => Promise<void>,
+): Promise<Run> {
   const server = testServer();
   assert.ok(bundle, 'useTimeSkippingServer() bundles the workflows');
   const taskQueue = unique('inbound-email');
@@ -84,6 +90,7 @@ export async function run(fakes: RecordedActivities, input: ProcessInboundEmailI
       error = e;
     }
     const wallMs = Date.now() - wallStart;
+    await afterwards?.(handle);
     const { typedSearchAttributes, startTime, closeTime } = await handle.describe();
     assert.ok(closeTime, 'the workflow is closed');
     return { state, error, searchAttributes: typedSearchAttributes, wallMs, workflowMs: closeTime.getTime() - startTime.getTime() };

@@ -104,6 +104,8 @@ const defaults: Fakes = {
   eraseObjects: () => ({ ...EMPTY_ERASURE_COUNTS }),
   eraseRows: () => ({ ...EMPTY_ERASURE_COUNTS }),
   recordErasure: () => undefined,
+  sendNotification: ({ delivery }) => ({ sent: true, key: `${delivery.route}/${delivery.target}` }),
+  resolveTicketNotifications: () => ({ resolved: 0 }),
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -132,6 +134,8 @@ export class RecordedActivities {
       eraseObjects: (input) => this.run('eraseObjects', input),
       eraseRows: (input) => this.run('eraseRows', input),
       recordErasure: (input) => this.run('recordErasure', input),
+      sendNotification: (input) => this.run('sendNotification', input),
+      resolveTicketNotifications: (input) => this.run('resolveTicketNotifications', input),
     };
   }
 

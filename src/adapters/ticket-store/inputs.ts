@@ -7,6 +7,7 @@ import { mailboxOf } from '../../domain/mailbox';
 import { InvalidTicketInputError } from './errors';
 import { normalizeAddress } from './keys';
 import type { CreateTicketInput, EmailClass, EmailOutcomeRecord, EmailRecord, TicketPriority, TicketStatus } from './types';
+import type { NotificationRecord } from '../../ports/ledger';
 
 export const TICKET_STATUSES: readonly string[] = ['open', 'pending', 'closed'] satisfies TicketStatus[];
 export const PRIORITIES: readonly string[] = ['low', 'normal', 'high', 'urgent'] satisfies TicketPriority[];
@@ -133,4 +134,9 @@ export function participantMailboxes(addresses: string[]): string[] {
 export function authorAddress(author: string): string {
   const angle = /<([^<>]*)>\s*$/.exec(author);
   return normalizeAddress(angle?.[1] ?? author);
+}
+
+/** A notification's columns in insert order: key, ticket_id, target, kind, ref, created. */
+export function notificationValues(record: Omit<NotificationRecord, 'created' | 'resolved'>, created: string): [string, string | null, string, string, string | null, string] {
+  return [record.key, record.ticketId, record.target, record.kind, record.ref, created];
 }

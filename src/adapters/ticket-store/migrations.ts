@@ -447,6 +447,34 @@ CREATE TABLE subject_index (
 );
 CREATE INDEX subject_index_key ON subject_index (subject_key, last_at);`,
   },
+  {
+    version: 13,
+    name: 'notifications: each chat message or page sent once, Slack threads and pages to resolve (issue 19)',
+    // No foreign key to tickets: a vendor helpdesk's ticket ids are not in the built-in table.
+    sqlite: `
+CREATE TABLE notifications (
+  key TEXT PRIMARY KEY,
+  ticket_id TEXT,
+  target TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  ref TEXT,
+  created TEXT NOT NULL,
+  resolved TEXT
+);
+CREATE INDEX notifications_ticket ON notifications (ticket_id, created);`,
+    postgres: `
+CREATE TABLE notifications (
+  key text PRIMARY KEY,
+  ticket_id text,
+  target text NOT NULL,
+  kind text NOT NULL,
+  ref text,
+  created timestamptz(3) NOT NULL,
+  resolved timestamptz(3),
+  seq bigserial NOT NULL
+);
+CREATE INDEX notifications_ticket ON notifications (ticket_id, created);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

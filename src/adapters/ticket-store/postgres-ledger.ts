@@ -9,6 +9,7 @@ import { normalizeAddress, now } from './keys';
 import type { LedgerMethods, MailLedger, TicketLedger } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
 import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
+import { postgresNotificationMethods } from './postgres-notifications';
 import { pickThread } from './thread-match';
 
 /**
@@ -133,8 +134,10 @@ function ticketLedger({ pool, transaction, guarded }: PostgresAccess): TicketLed
   };
 }
 
-function mailLedger({ pool, transaction, guarded }: PostgresAccess): MailLedger {
+function mailLedger(access: PostgresAccess): MailLedger {
+  const { pool, transaction, guarded } = access;
   return {
+    ...postgresNotificationMethods(access),
     countRateEvent: (input) =>
       guarded(async () => {
         const at = isoInstant(input.at, 'at');

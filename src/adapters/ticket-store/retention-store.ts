@@ -172,6 +172,7 @@ async function eraseRows(db: SqlSurface, mailbox: string): Promise<ErasureCounts
     [null, stmtsIn((m) => `DELETE FROM comments WHERE ticket_id IN (${m})`, fp.ticketIds)],
     [null, stmtsIn((m) => `DELETE FROM ticket_queues WHERE ticket_id IN (${m})`, fp.ticketIds)],
     [null, stmtsIn((m) => `DELETE FROM ticket_moves WHERE ticket_id IN (${m})`, fp.ticketIds)],
+    [null, stmtsIn((m) => `DELETE FROM notifications WHERE ticket_id IN (${m})`, fp.ticketIds)],
     // Participants (issue 12, class 6) are stored by mailbox: hers on any ticket, and everyone's on hers.
     [null, stmtsIn((m) => `DELETE FROM participants WHERE ticket_id IN (${m})`, fp.ticketIds)],
     [null, [{ sql: 'DELETE FROM participants WHERE mailbox = ?', params: [target] }]],

@@ -4,7 +4,7 @@
  * PostgreSQL: booleans and Dates).
  */
 import { EMAIL_CLASSES, EMAIL_OUTCOMES, PRIORITIES, TICKET_STATUSES } from './inputs';
-import type { MessageIdClash, SubjectCandidate, TicketMove } from '../../ports/ledger';
+import type { MessageIdClash, NotificationRecord, SubjectCandidate, TicketMove } from '../../ports/ledger';
 import type { ThreadEntry } from './thread-match';
 import type {
   Comment,
@@ -132,6 +132,18 @@ export function toTicketMove(row: Row): TicketMove & { created: string } {
     workflowId: text(row, 'workflow_id'),
     by: text(row, 'moved_by'),
     created: timestamp(row, 'created'),
+  };
+}
+
+export function toNotification(row: Row): NotificationRecord {
+  return {
+    key: text(row, 'key'),
+    ticketId: nullableText(row, 'ticket_id'),
+    target: text(row, 'target'),
+    kind: text(row, 'kind'),
+    ref: nullableText(row, 'ref'),
+    created: timestamp(row, 'created'),
+    resolved: column(row, 'resolved') === null ? null : timestamp(row, 'resolved'),
   };
 }
 

@@ -9,6 +9,7 @@ import { normalizeAddress, now } from './keys';
 import type { LedgerMethods, MailLedger, TicketLedger } from './port-methods';
 import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import type { SqliteAccess } from './sqlite-access';
+import { sqliteNotificationMethods } from './sqlite-notifications';
 import { pickThread } from './thread-match';
 
 /** ISO instants of one shape sort as text, so `at >= ?` is a time comparison (see isoInstant). */
@@ -136,8 +137,10 @@ function ticketLedger({ get, all, run, write, guarded }: SqliteAccess): TicketLe
   };
 }
 
-function mailLedger({ get, all, run, write, guarded }: SqliteAccess): MailLedger {
+function mailLedger(access: SqliteAccess): MailLedger {
+  const { get, all, run, write, guarded } = access;
   return {
+    ...sqliteNotificationMethods(access),
     countRateEvent: (input) =>
       guarded(() => {
         const at = isoInstant(input.at, 'at');
