@@ -20,7 +20,7 @@ import { smtpRegistry } from '../../src/ingress/smtp/metrics';
 import type { AcceptAnswer } from '../../src/ingress/types';
 import { createLogger } from '../../src/logger';
 import { freePort } from '../helpers/app';
-import { zoneResolver } from '../helpers/dns-zone';
+import { txt, zoneResolver } from '../helpers/dns-zone';
 import { compose } from '../helpers/mail';
 import { RawSmtp } from '../helpers/smtp-client';
 import { config, eventually, unique } from '../helpers/stack';
@@ -284,6 +284,43 @@ describe('bad input gets a clear answer, and nothing is stuck or lost', () => {
     const id = unique('smtp-after-stall');
     await transport(mx.port).sendMail({ envelope: { from: `${id}@customer.example`, to: ['support@mailgate.local'] }, raw: await message(id) });
     assert.equal(mx.answers.at(-1)!.answer, 'accepted');
+  });
+});
+
+describe('what a DMARC failure leads to (SMTP_INGRESS_DMARC_ACTION)', () => {
+  // The loopback client is not in the From domain's SPF and the mail is unsigned: DMARC fails.
+  const zone = zoneResolver({
+    'strict.example': { TXT: [txt('v=spf1 ip4:192.0.2.10 -all')] },
+    '_dmarc.strict.example': { TXT: [txt('v=DMARC1; p=reject')] },
+    'lenient.example': { TXT: [txt('v=spf1 ip4:192.0.2.10 -all')] },
+    '_dmarc.lenient.example': { TXT: [txt('v=DMARC1; p=quarantine')] },
+  });
+  const from = async (domain: string, id: string) =>
+    compose({ from: `${id}@${domain}`, to: 'support@mailgate.local', subject: `DMARC ${id}`, messageId: `<${id}@${domain}>`, text: 'hello' });
+
+  test('reject: a failure under p=reject is answered 550 5.7.1 and not accepted; under p=quarantine it is accepted and tagged', async () => {
+    const mx = await startMx({ dmarcAction: 'reject' }, {}, { resolver: zone.resolver });
+    const id = unique('dmarc-reject');
+    await assert.rejects(
+      transport(mx.port).sendMail({ envelope: { from: `${id}@strict.example`, to: ['support@mailgate.local'] }, raw: await from('strict.example', id) }),
+      (error: { responseCode?: number; response?: string }) => error.responseCode === 550 && /^550 5\.7\.1 rejected by the DMARC policy of strict\.example/.test(error.response ?? ''),
+    );
+    assert.equal(mx.answers.length, 0);
+    const other = unique('dmarc-quarantine');
+    await transport(mx.port).sendMail({ envelope: { from: `${other}@lenient.example`, to: ['support@mailgate.local'] }, raw: await from('lenient.example', other) });
+    const stored = (await store.getBuffer(mx.answers.at(-1)!.rawKey!)).toString('latin1');
+    assert.match(stored, /^X-Mailgate-DMARC: fail; policy=quarantine; domain=lenient\.example\r$/m);
+    assert.match(stored, /dmarc=fail/);
+  });
+
+  test('record (the default): the failure is in Authentication-Results only, and the message is accepted', async () => {
+    const mx = await startMx({}, {}, { resolver: zone.resolver });
+    const id = unique('dmarc-record');
+    await transport(mx.port).sendMail({ envelope: { from: `${id}@strict.example`, to: ['support@mailgate.local'] }, raw: await from('strict.example', id) });
+    const stored = (await store.getBuffer(mx.answers.at(-1)!.rawKey!)).toString('latin1');
+    assert.match(stored, /spf=fail/);
+    assert.match(stored, /dmarc=fail/);
+    assert.doesNotMatch(stored, /X-Mailgate-DMARC/);
   });
 });
 
