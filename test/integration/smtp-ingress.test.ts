@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import nodemailer from 'nodemailer';
 import type { SMTPServer } from 'smtp-server';
 import { createS3ObjectStore, type ObjectStore } from '../../src/adapters/object-store';
@@ -20,6 +20,7 @@ import { smtpRegistry } from '../../src/ingress/smtp/metrics';
 import type { AcceptAnswer } from '../../src/ingress/types';
 import { createLogger } from '../../src/logger';
 import { freePort } from '../helpers/app';
+import { workflowExists } from '../helpers/pipeline';
 import { txt, zoneResolver } from '../helpers/dns-zone';
 import { compose } from '../helpers/mail';
 import { RawSmtp } from '../helpers/smtp-client';
@@ -103,16 +104,6 @@ async function message(id: string, extraHeaders = ''): Promise<Buffer> {
   return Buffer.concat([Buffer.from(extraHeaders, 'latin1'), raw]);
 }
 
-async function workflowExists(workflowId: string): Promise<boolean> {
-  try {
-    await client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
-  }
-}
-
 before(async () => {
   connection = await Connection.connect({ address: config.temporal.address });
   client = new Client({ connection, namespace: config.temporal.namespace });
@@ -133,7 +124,7 @@ describe('the MX accepts through the one accept path', () => {
     const answer = mx.answers.at(-1)!;
     assert.equal(answer.answer, 'accepted');
     assert.equal(await store.exists(answer.rawKey!), true);
-    for (const workflowId of answer.workflowIds) assert.equal(await workflowExists(workflowId), true);
+    for (const workflowId of answer.workflowIds) assert.equal(await workflowExists(client, workflowId), true);
     const stored = (await store.getBuffer(answer.rawKey!)).toString('latin1');
     assert.match(stored, /^Received: from \S+ \(\[127\.0\.0\.1\]\)\r\n\tby mx\.mailgate\.test \(Mailgate\) with ESMTP id \S+\r\n\tfor <support@mailgate\.local>;/);
     assert.match(stored, /\r\nAuthentication-Results: mx\.mailgate\.test;/);
@@ -201,7 +192,7 @@ describe('when a service behind the MX is down the answer is 451 and nothing is 
     );
     const failed = mx.answers.at(-1)!;
     assert.equal(failed.answer, 'retry-later');
-    for (const workflowId of failed.workflowIds) assert.equal(await workflowExists(workflowId), false);
+    for (const workflowId of failed.workflowIds) assert.equal(await workflowExists(client, workflowId), false);
     const up = await startMx();
     await transport(up.port).sendMail({ envelope: { from: `${id}@customer.example`, to: ['support@mailgate.local'] }, raw });
     assert.equal(up.answers.at(-1)!.answer, 'accepted');

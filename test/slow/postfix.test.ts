@@ -12,12 +12,12 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Client, Connection } from '@temporalio/client';
 import nodemailer from 'nodemailer';
 import { freePort, startApp, type RunningApp } from '../helpers/app';
 import { compose } from '../helpers/mail';
+import { withTemporal } from '../helpers/pipeline';
 import { countStatus, startPostfix, type Postfix } from '../helpers/postfix';
-import { config, eventually, ROOT, unique } from '../helpers/stack';
+import { eventually, ROOT, unique } from '../helpers/stack';
 
 const MESSAGES = 3;
 const cleanups: (() => Promise<void>)[] = [];
@@ -61,16 +61,12 @@ async function sendThroughPostfix(postfix: Postfix, to: string, tag: string): Pr
 }
 
 /** Workflows started on `taskQueue`: one per message that arrived. */
-async function workflowsOn(taskQueue: string): Promise<string[]> {
-  const connection = await Connection.connect({ address: config.temporal.address });
-  try {
-    const client = new Client({ connection, namespace: config.temporal.namespace });
+function workflowsOn(taskQueue: string): Promise<string[]> {
+  return withTemporal(async (client) => {
     const ids: string[] = [];
     for await (const w of client.workflow.list({ query: `TaskQueue = "${taskQueue}"` })) ids.push(w.workflowId);
     return ids;
-  } finally {
-    await connection.close();
-  }
+  });
 }
 
 describe('Postfix relaying to the MX', () => {
@@ -109,9 +105,7 @@ describe('Postfix relaying to the MX', () => {
     }, 30_000);
     assert.equal(new Set(workflows).size, MESSAGES, 'one workflow per message, none twice');
     await mx.stop();
-    const client = new Client({ connection: await Connection.connect({ address: config.temporal.address }), namespace: config.temporal.namespace });
-    await Promise.allSettled(workflows.map((id) => client.workflow.getHandle(id).terminate('postfix test finished')));
-    await client.connection.close();
+    await withTemporal((client) => Promise.allSettled(workflows.map((id) => client.workflow.getHandle(id).terminate('postfix test finished'))));
   });
 });
 
