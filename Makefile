@@ -6,7 +6,7 @@ up:
 	@scripts/with-env npm run --silent build
 	@scripts/stack up all
 	@scripts/stack status
-	@scripts/with-env sh -c 'echo; echo "API:         http://$$API_HOST:$$API_PORT  (POST /v1/inbound/mime, GET /v1/tickets)"; echo "Temporal UI: http://127.0.0.1:$$TEMPORAL_UI_PORT"; echo "Mail view:   http://127.0.0.1:$$MAILDEV_WEB_PORT"; echo "Logs:        $$MAILGATE_DATA_DIR/logs"'
+	@scripts/with-env sh -c 'echo; echo "API:         http://$$API_HOST:$$API_PORT  (POST /v1/inbound/mime, GET /v1/tickets)"; echo "MX (SMTP):   $$SMTP_INGRESS_HOST:$$SMTP_INGRESS_PORT"; echo "Temporal UI: http://127.0.0.1:$$TEMPORAL_UI_PORT"; echo "Mail view:   http://127.0.0.1:$$MAILDEV_WEB_PORT"; echo "Logs:        $$MAILGATE_DATA_DIR/logs"'
 
 down:
 	@scripts/stack down all

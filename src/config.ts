@@ -3,6 +3,7 @@
  * variable's name; secrets never appear in errors or logs (see `describeConfig`).
  */
 import { createHmac } from 'node:crypto';
+import { isIP } from 'node:net';
 import { isAddress } from './domain/addresses';
 import { isAuthservId } from './domain/auth-results';
 import { DEFAULT_LIMITS, type Limits } from './domain/limits';
@@ -108,6 +109,38 @@ export interface Config {
   workerMaxCachedWorkflows: number;
   /** How long each kind of stored data is kept, and how often the retention sweep runs. */
   retention: RetentionConfig;
+  /** Mailgate's own MX (src/smtp.ts, README "Mail in over SMTP"). */
+  smtpIngress: SmtpIngressConfig;
+}
+
+/** What a DMARC failure of a domain that publishes p=reject leads to at our MX. */
+export const DMARC_ACTIONS = ['record', 'tag', 'reject'] as const;
+export type DmarcAction = (typeof DMARC_ACTIONS)[number];
+
+export interface SmtpIngressConfig {
+  host: string;
+  /** 0 = an ephemeral port, logged at start. */
+  port: number;
+  /** The name in the greeting, EHLO answer and Received header. */
+  hostname: string;
+  /** The authserv-id of the Authentication-Results it stamps: always one of trustedAuthservIds. */
+  authservId: string;
+  /** STARTTLS certificate and key (PEM); undefined = STARTTLS is not offered. */
+  tls: { cert: Buffer; key: Buffer } | undefined;
+  /** AUTH for trusted relays (only after STARTTLS); undefined = AUTH is not offered (never logged). */
+  auth: { user: string; password: string } | undefined;
+  /** Load balancers whose PROXY protocol header (v1) names the real client; empty = none. */
+  proxyFrom: string[];
+  maxRecipients: number;
+  maxClients: number;
+  /** Per client address: new connections and messages a minute. */
+  connectionsPerMinute: number;
+  messagesPerMinute: number;
+  /** Idle time before a client that says nothing (or stalls mid-DATA) is disconnected. */
+  socketTimeoutSeconds: number;
+  dmarcAction: DmarcAction;
+  /** Its Prometheus endpoint (/metrics); 0 = an ephemeral port. */
+  metricsPort: number;
 }
 
 export interface RetentionConfig {
@@ -398,6 +431,52 @@ function temporalConfig(src: Source): TemporalConfig {
   };
 }
 
+const placeholderSmtpIngress: SmtpIngressConfig = Object.freeze({
+  host: '127.0.0.1', port: 2525, hostname: 'mx.mailgate.local', authservId: 'mx.mailgate.local', tls: undefined, auth: undefined, proxyFrom: [],
+  maxRecipients: 50, maxClients: 200, connectionsPerMinute: 60, messagesPerMinute: 120, socketTimeoutSeconds: 60, dmarcAction: 'record', metricsPort: 9466,
+});
+
+/**
+ * The MX's settings. Its authserv-id must be one the workers believe: stamped under any other name
+ * the results would be evidence nobody reads. Unset, it is the first of TRUSTED_AUTHSERV_IDS, or
+ * its host name when none is listed (then results are stamped and stored but trusted by no step).
+ */
+function smtpIngressConfig(src: Source, trusted: readonly string[], firstDomain: string): SmtpIngressConfig {
+  const hostname = str(src, 'SMTP_INGRESS_HOSTNAME', `mx.${firstDomain}`).toLowerCase();
+  if (!isAuthservId(hostname)) src.report('SMTP_INGRESS_HOSTNAME', 'must be a domain name');
+  const explicitId = optional(src, 'SMTP_INGRESS_AUTHSERV_ID')?.toLowerCase();
+  if (explicitId !== undefined && !trusted.includes(explicitId)) {
+    src.report('SMTP_INGRESS_AUTHSERV_ID', 'must be one of TRUSTED_AUTHSERV_IDS, or the steps after the MX ignore what it stamps');
+  }
+  const cert = fromFile(src, 'SMTP_INGRESS_TLS_CERT_FILE', readCertificates);
+  const key = fromFile(src, 'SMTP_INGRESS_TLS_KEY_FILE', readPrivateKey);
+  const certSet = optional(src, 'SMTP_INGRESS_TLS_CERT_FILE') !== undefined;
+  const keySet = optional(src, 'SMTP_INGRESS_TLS_KEY_FILE') !== undefined;
+  if (certSet !== keySet) src.report(certSet ? 'SMTP_INGRESS_TLS_KEY_FILE' : 'SMTP_INGRESS_TLS_CERT_FILE', 'is required when the other SMTP_INGRESS_TLS_* file is set');
+  if (cert && key && !cert.leaf.checkPrivateKey(key.key)) src.report('SMTP_INGRESS_TLS_KEY_FILE', 'does not match the certificate in SMTP_INGRESS_TLS_CERT_FILE');
+  const user = optional(src, 'SMTP_INGRESS_AUTH_USER');
+  const password = user === undefined ? undefined : longSecret(src, 'SMTP_INGRESS_AUTH_PASSWORD');
+  if (user !== undefined && !certSet) src.report('SMTP_INGRESS_AUTH_USER', 'needs SMTP_INGRESS_TLS_CERT_FILE: AUTH is offered only after STARTTLS');
+  const proxyFrom = (optional(src, 'SMTP_INGRESS_PROXY_FROM') ?? '').split(',').map((a) => a.trim()).filter(Boolean);
+  if (proxyFrom.some((a) => isIP(a) === 0)) src.report('SMTP_INGRESS_PROXY_FROM', 'must list IP addresses, comma-separated');
+  return {
+    host: str(src, 'SMTP_INGRESS_HOST', '127.0.0.1'),
+    port: listenPort(src, 'SMTP_INGRESS_PORT', 2525),
+    hostname,
+    authservId: explicitId ?? trusted[0] ?? hostname,
+    tls: cert && key ? { cert: cert.pem, key: key.pem } : undefined,
+    auth: user !== undefined && password !== undefined ? { user, password } : undefined,
+    proxyFrom,
+    maxRecipients: int(src, 'SMTP_INGRESS_MAX_RECIPIENTS', 50, 1000),
+    maxClients: int(src, 'SMTP_INGRESS_MAX_CLIENTS', 200, 100_000),
+    connectionsPerMinute: int(src, 'SMTP_INGRESS_CONNECTIONS_PER_MINUTE', 60),
+    messagesPerMinute: int(src, 'SMTP_INGRESS_MESSAGES_PER_MINUTE', 120),
+    socketTimeoutSeconds: int(src, 'SMTP_INGRESS_SOCKET_TIMEOUT_SECONDS', 60, 3600),
+    dmarcAction: oneOf(src, 'SMTP_INGRESS_DMARC_ACTION', DMARC_ACTIONS, 'record'),
+    metricsPort: listenPort(src, 'SMTP_INGRESS_METRICS_PORT', 9466),
+  };
+}
+
 /**
  * Reads and checks the whole configuration. Every invalid or missing variable is found in one pass
  * and reported together in one ConfigError (names and reasons, never a secret's value).
@@ -498,7 +577,9 @@ export function loadConfig(env: Env = process.env): Config {
     },
     workerMaxCachedWorkflows: int(src, 'WORKER_MAX_CACHED_WORKFLOWS', 500, 100_000),
     retention: retentionConfig(src),
+    smtpIngress: placeholderSmtpIngress,
   };
+  config.smtpIngress = smtpIngressConfig(src, config.trustedAuthservIds, domains[0] ?? 'mailgate.local');
   if (src.problems.length > 0) throw ConfigError.of(src.problems);
   return config;
 }
@@ -513,6 +594,14 @@ export function describeConfig(config: Config): Record<string, unknown> {
     database: config.databaseUrl.startsWith('sqlite:') ? config.databaseUrl : 'postgres',
     smtp: `${config.smtp.host}:${config.smtp.port}`,
     api: `${config.api.host}:${config.api.port}`,
+    smtpIngress: {
+      listen: `${config.smtpIngress.host}:${config.smtpIngress.port}`,
+      hostname: config.smtpIngress.hostname,
+      authservId: config.smtpIngress.authservId,
+      starttls: config.smtpIngress.tls !== undefined,
+      auth: config.smtpIngress.auth !== undefined,
+      dmarcAction: config.smtpIngress.dmarcAction,
+    },
     workerMetrics: config.workerMetrics,
     inboundDomains: config.inboundDomains,
     trustedAuthservIds: config.trustedAuthservIds,

@@ -5,6 +5,7 @@
  * replay within the window is refused. Everything else under /v1 needs the admin bearer token, a
  * separate credential. Failures are 401 with a reason.
  */
+import { tokenBuckets } from '../domain/token-buckets';
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { Ledger } from '../ports/ledger';
@@ -217,33 +218,19 @@ export function adminAuth(token: string): RequestHandler {
 }
 
 /**
- * A token bucket per source address: `perMinute` requests a minute, in bursts of at most `burst`
- * (and never more than `perMinute`). A new source starts with the burst, not a minute's worth:
- * with 1,200 tokens up front a fresh address could fire 1,200 requests at once (issue 12, class
- * 3), and a bucket map cleared under pressure would hand every address that burst again.
- * In-process (each API process limits what reaches it); 429 with the seconds until a token is back.
+ * A token bucket per source address (src/domain/token-buckets.ts): `perMinute` requests a minute,
+ * in bursts of at most `burst`. In-process (each API process limits what reaches it); 429 with the
+ * seconds until a token is back.
  */
 export function rateLimit(perMinute: number, burst: number, maxSources = 100_000): RequestHandler {
-  for (const [name, value] of Object.entries({ perMinute, burst, maxSources })) {
-    if (!(Number.isSafeInteger(value) && value > 0)) throw new RangeError(`${name} must be a positive integer, not ${value}`);
-  }
-  const capacity = Math.min(burst, perMinute);
-  const buckets = new Map<string, { tokens: number; at: number }>();
-  const refillPerMs = perMinute / 60_000;
+  const buckets = tokenBuckets(perMinute, burst, maxSources);
   return (req, res, next) => {
     const source = req.socket.remoteAddress ?? 'unknown';
-    const now = Date.now();
-    const bucket = buckets.get(source) ?? { tokens: capacity, at: now };
-    bucket.tokens = Math.min(capacity, bucket.tokens + (now - bucket.at) * refillPerMs);
-    bucket.at = now;
-    if (buckets.size >= maxSources && !buckets.has(source)) buckets.clear();
-    buckets.set(source, bucket);
-    if (bucket.tokens < 1) {
-      const seconds = Math.ceil((1 - bucket.tokens) / refillPerMs / 1000);
-      res.set('Retry-After', String(seconds)).status(429).json({ error: 'rate_limited', reason: `more than ${perMinute} requests a minute from ${source}` });
+    const taken = buckets.take(source);
+    if (!taken.ok) {
+      res.set('Retry-After', String(taken.retryAfterSeconds)).status(429).json({ error: 'rate_limited', reason: `more than ${perMinute} requests a minute from ${source}` });
       return;
     }
-    bucket.tokens -= 1;
     next();
   };
 }

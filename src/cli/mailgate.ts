@@ -8,9 +8,11 @@
  *   mailgate undeliverable list [--limit N]
  *   mailgate undeliverable clear <address>
  *   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
+ *   mailgate deliver [-f SENDER] [--] RECIPIENT...   (the MTA pipe, ./deliver.ts; exits by sysexits)
  * Exit code 0 on success, 1 on an API refusal (printed), 2 on a usage error.
  */
 import { parseArgs } from 'node:util';
+import { deliver, EX_TEMPFAIL } from './deliver';
 
 const USAGE = `usage:
   mailgate emails list [--status parked|failed|ticket_created|...] [--limit N]
@@ -28,6 +30,9 @@ const USAGE = `usage:
   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
     erases one requester's raw messages, parsed documents, attachments, tickets and ledger rows
     (every spelling of the mailbox); --dry-run only counts; both leave an audit record
+  mailgate deliver [-f SENDER] [--] RECIPIENT...
+    the MTA pipe: one message on stdin into the signed ingress (needs INGRESS_SECRETS); exits 0
+    accepted, 75 retry later, 65 or 77 refused for good, 64 usage
 `;
 
 function out(text: string): void {
@@ -142,7 +147,16 @@ async function undeliverable(verb: string, address: string | undefined, limit: s
   return result.status >= 200 && result.status < 300 ? 0 : 1;
 }
 
-if (require.main === module) {
+if (require.main === module && process.argv[2] === 'deliver') {
+  // An MTA reads only the exit code: anything unexpected is a temporary failure, never a bounce.
+  deliver(process.argv.slice(3), { stdin: process.stdin, stdout: (t) => process.stdout.write(t), stderr: (t) => process.stderr.write(t), env: process.env }).then(
+    (code) => process.exit(code),
+    (error: unknown) => {
+      process.stderr.write(`mailgate deliver: ${error instanceof Error ? error.message : String(error)}: retry later\n`);
+      process.exit(EX_TEMPFAIL);
+    },
+  );
+} else if (require.main === module) {
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {

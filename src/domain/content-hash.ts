@@ -37,6 +37,7 @@ const TRACE_FIELDS: ReadonlySet<string> = new Set([
   'arc-authentication-results',
   'x-virus-scanned',
   'x-virus-status',
+  'x-mailgate-dmarc',
 ]);
 const TRACE_PREFIXES = ['x-spam-'];
 

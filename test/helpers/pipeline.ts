@@ -1,6 +1,6 @@
 /** Following an email through the running app: its workflow state, its ticket, its history. */
 import assert from 'node:assert/strict';
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporalConnectionOptions } from '../../src/temporal-connection';
@@ -61,6 +61,17 @@ export async function withTemporal<T>(fn: (client: Client) => Promise<T>): Promi
     return await fn(new Client({ connection, namespace: config.temporal.namespace }));
   } finally {
     await connection.close();
+  }
+}
+
+/** Whether a workflow of that id exists, running or closed. */
+export async function workflowExists(client: Client, workflowId: string): Promise<boolean> {
+  try {
+    await client.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
   }
 }
 

@@ -8,7 +8,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { createS3ObjectStore, type ObjectStore } from '../../src/adapters/object-store';
 import { contentSha256 } from '../../src/domain/content-hash';
@@ -21,6 +21,7 @@ import { registry } from '../../src/metrics';
 import { inboundEmailWorkflowId } from '../../src/workflows/ids';
 import type { ProcessInboundEmailInput } from '../../src/workflows/types';
 import { freePort } from '../helpers/app';
+import { workflowExists } from '../helpers/pipeline';
 import { compose } from '../helpers/mail';
 import { config, eventually, unique } from '../helpers/stack';
 
@@ -99,16 +100,6 @@ const workflowIdOf = (id: string, queue: string, raw: Buffer): string =>
 async function answersCounted(labels: Record<string, string>): Promise<number> {
   const values = (await registry.getSingleMetric('helpdesk_ingress_answers_total')?.get())?.values ?? [];
   return values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l))?.value ?? 0;
-}
-
-async function workflowExists(workflowId: string): Promise<boolean> {
-  try {
-    await client.workflow.getHandle(workflowId).describe();
-    return true;
-  } catch (error) {
-    if (error instanceof WorkflowNotFoundError) return false;
-    throw error;
-  }
 }
 
 before(async () => {
@@ -340,7 +331,7 @@ describe('acceptEmail', () => {
     assert.deepEqual(answer.workflowIds, [workflowId]);
     assert.equal(answer.recipients[0]?.answer, 'retry-later');
     assert.deepEqual(events, [], 'nothing stored, no start attempted');
-    assert.equal(await workflowExists(workflowId), false);
+    assert.equal(await workflowExists(client, workflowId), false);
     assert.equal(await answersCounted({ ingress: 'smtp', answer: 'retry-later', reason: 'object-store' }), countedBefore + 1);
 
     const retry = remember(await accepting([])(raw, { mailFrom: null, rcptTo: ['support@mailgate.local'] }, SMTP));
@@ -370,7 +361,7 @@ describe('acceptEmail', () => {
       assert.match(answer.recipients[1]?.reason ?? '', /not tried/);
       assert.equal(await store.exists(answer.rawKey!), true, 'the claim check is written before the engine is asked');
       assert.deepEqual(events, [`put ${answer.rawKey}`, `start ${answer.workflowIds[0]}`], 'one start tried, the second recipient not');
-      for (const workflowId of answer.workflowIds) assert.equal(await workflowExists(workflowId), false);
+      for (const workflowId of answer.workflowIds) assert.equal(await workflowExists(client, workflowId), false);
     } finally {
       await lazy.close();
     }

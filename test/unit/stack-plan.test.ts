@@ -36,7 +36,7 @@ function plan(args: string[], env: Record<string, string>): Promise<Plan> {
 test('with the SQLite store (the default) `up all` leaves PostgreSQL out and says why and how to start it', async () => {
   const run = await plan(['all'], { MAILGATE_PROFILE: 'default', DATABASE_URL: 'sqlite:.data/default/mailgate.sqlite', STACK_POSTGRES: 'auto' });
   assert.equal(run.code, 0, run.stderr);
-  assert.deepEqual(run.services, ['temporal', 's3', 'clamd', 'smtp', 'worker', 'api']);
+  assert.deepEqual(run.services, ['temporal', 's3', 'clamd', 'smtp', 'worker', 'api', 'mx']);
   assert.match(run.stderr, /postgres is not started: the ticket store is SQLite .*`scripts\/stack up postgres` starts it anyway/);
 });
 
@@ -44,7 +44,7 @@ test('a DATABASE_URL naming the local cluster starts PostgreSQL with the rest, b
   for (const host of ['127.0.0.1', 'localhost']) {
     const run = await plan(['all'], { MAILGATE_PROFILE: 'default', DATABASE_URL: `postgres://mailgate:pw@${host}:${PG_PORT}/mailgate`, STACK_POSTGRES: 'auto' });
     assert.equal(run.code, 0, run.stderr);
-    assert.deepEqual(run.services, ['temporal', 's3', 'clamd', 'postgres', 'smtp', 'worker', 'api'], host);
+    assert.deepEqual(run.services, ['temporal', 's3', 'clamd', 'postgres', 'smtp', 'worker', 'api', 'mx'], host);
     assert.doesNotMatch(run.stderr, /postgres is not started/);
   }
 });
