@@ -1,0 +1,13 @@
+/**
+ * Every provider webhook route, for the API app to mount before the admin token applies. A provider
+ * without its secret answers 404, as if the route did not exist.
+ */
+import express, { type Router } from 'express';
+import { mailgunRouter } from './mailgun';
+import type { WebhookDeps } from './webhook';
+
+export function providerRouter(deps: WebhookDeps): Router {
+  const router = express.Router();
+  router.use(mailgunRouter(deps));
+  return router;
+}
