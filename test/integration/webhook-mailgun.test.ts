@@ -10,6 +10,7 @@ import { createS3ObjectStore } from '../../src/adapters/object-store';
 import { freePort } from '../helpers/app';
 import { compose } from '../helpers/mail';
 import { config, unique } from '../helpers/stack';
+import { post, postForm, type FormFileInput, type Posted } from '../helpers/webhook-posts';
 import { webhookHarness, type WebhookHarness } from '../helpers/webhooks';
 
 const KEY = 'key-mailgun-test-signing-0123456789';
@@ -18,18 +19,8 @@ function signed(key = KEY, timestamp = Math.floor(Date.now() / 1000), token = ra
   return { timestamp: String(timestamp), token, signature: createHmac('sha256', key).update(`${timestamp}${token}`).digest('hex') };
 }
 
-async function postMultipart(url: string, fields: Record<string, string>, files: { field: string; name: string; type: string; content: Buffer }[] = []): Promise<{ status: number; body: Record<string, unknown> }> {
-  const form = new FormData();
-  for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  for (const file of files) form.append(file.field, new Blob([file.content], { type: file.type }), file.name);
-  const response = await fetch(url, { method: 'POST', body: form });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
-
-async function postUrlencoded(url: string, fields: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }> {
-  const response = await fetch(url, { method: 'POST', body: new URLSearchParams(fields) });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-}
+const postMultipart = (url: string, fields: Record<string, string>, files: FormFileInput[] = []): Promise<Posted> => postForm(url, fields, files);
+const postUrlencoded = (url: string, fields: Record<string, string>): Promise<Posted> => post(url, new URLSearchParams(fields));
 
 describe('the Mailgun route', () => {
   let harness: WebhookHarness;

@@ -5,6 +5,7 @@
  * taken truncated (a cut body-mime would be a different email). The total is bounded by the wire
  * cap, so many small files cannot add up past it.
  */
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import busboy from 'busboy';
 
@@ -100,4 +101,17 @@ export function parseForm(bytes: Buffer, contentType: string, limits: FormLimits
     });
     Readable.from([bytes]).pipe(parser);
   });
+}
+
+/**
+ * A hash of what the form says, not of how it was framed: the multipart boundary differs between
+ * two posts of one email, and fields in `skip` (a signature, a timestamp) may too.
+ */
+export function formSeed(form: Form, skip: ReadonlySet<string> = new Set()): string {
+  const hash = createHash('sha256');
+  for (const [name, value] of [...form.fields].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!skip.has(name)) hash.update(`${name}\0`).update(value).update('\0');
+  }
+  for (const file of form.files) hash.update(`${file.field}\0${file.filename}\0`).update(file.content).update('\0');
+  return hash.digest('hex');
 }

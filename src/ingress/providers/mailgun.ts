@@ -12,11 +12,11 @@
  * "do not retry", for a permanent refusal and a replayed token. A bad or stale signature is 401,
  * which Mailgun retries: a signing key rotated on one side only must not drop mail for good.
  */
-import { createHash, createHmac } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
 import { readWireBody, ingressBody } from '../../api/inbound-body';
 import { addressesOf } from '../mime-headers';
-import { DEFAULT_MAX_FORM_PARTS, isForm, parseForm, text, type Form } from './form';
+import { DEFAULT_MAX_FORM_PARTS, formSeed, isForm, parseForm, text, type Form } from './form';
 import { rebuildMime } from './rebuild-mime';
 import { claimOneTime, isFinal, notConfigured, sameSecret, sendProviderAnswer, unavailable, withTraceFields, type WebhookDeps } from './webhook';
 
@@ -35,15 +35,6 @@ export function verifyMailgunSignature(input: { keys: readonly string[]; timesta
   let ok = false;
   for (const key of input.keys) ok = sameSecret(createHmac('sha256', key).update(timestamp + token).digest('hex'), signature.toLowerCase()) || ok;
   return ok ? { ok: true, token } : { ok: false, reason: 'the signature does not match' };
-}
-
-function seedOf(form: Form): string {
-  const hash = createHash('sha256');
-  for (const [name, value] of [...form.fields].sort(([a], [b]) => (a < b ? -1 : 1))) {
-    if (!SIGNING_FIELDS.has(name)) hash.update(`${name}\0`).update(value).update('\0');
-  }
-  for (const file of form.files) hash.update(`${file.field}\0${file.filename}\0`).update(file.content).update('\0');
-  return hash.digest('hex');
 }
 
 /** `message-headers` is a JSON list of [name, value] pairs; anything else counts as none. */
@@ -77,7 +68,7 @@ async function rebuildParsed(form: Form, receivedAt: Date): Promise<Buffer> {
     attachments: form.files
       .filter((f) => /^attachment-\d+$/.test(f.field))
       .map((f) => ({ filename: f.filename, contentType: f.contentType, content: f.content, ...(cidOf.has(f.field) ? { contentId: cidOf.get(f.field)! } : {}) })),
-    seed: seedOf(form),
+    seed: formSeed(form, SIGNING_FIELDS),
     receivedAt,
   });
 }

@@ -4,10 +4,12 @@
  */
 import express, { type Router } from 'express';
 import { mailgunRouter } from './mailgun';
+import { sendgridRouter } from './sendgrid';
 import type { WebhookDeps } from './webhook';
 
 export function providerRouter(deps: WebhookDeps): Router {
   const router = express.Router();
   router.use(mailgunRouter(deps));
+  router.use(sendgridRouter(deps));
   return router;
 }
