@@ -4,6 +4,7 @@
  */
 import express, { type Router } from 'express';
 import { mailgunRouter } from './mailgun';
+import { postmarkRouter } from './postmark';
 import { sendgridRouter } from './sendgrid';
 import type { WebhookDeps } from './webhook';
 
@@ -11,5 +12,6 @@ export function providerRouter(deps: WebhookDeps): Router {
   const router = express.Router();
   router.use(mailgunRouter(deps));
   router.use(sendgridRouter(deps));
+  router.use(postmarkRouter(deps));
   return router;
 }
