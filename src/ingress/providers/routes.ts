@@ -6,6 +6,7 @@ import express, { type Router } from 'express';
 import { mailgunRouter } from './mailgun';
 import { postmarkRouter } from './postmark';
 import { sendgridRouter } from './sendgrid';
+import { sesRouter } from './ses';
 import type { WebhookDeps } from './webhook';
 
 export function providerRouter(deps: WebhookDeps): Router {
@@ -13,5 +14,6 @@ export function providerRouter(deps: WebhookDeps): Router {
   router.use(mailgunRouter(deps));
   router.use(sendgridRouter(deps));
   router.use(postmarkRouter(deps));
+  router.use(sesRouter(deps));
   return router;
 }
