@@ -12,7 +12,6 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { createS3ObjectStore } from '../../src/adapters/object-store';
 import { freePort } from '../helpers/app';
 import { compose } from '../helpers/mail';
 import { config, unique } from '../helpers/stack';
