@@ -3,6 +3,7 @@
  * without its secret answers 404, as if the route did not exist.
  */
 import express, { type Router } from 'express';
+import { genericJsonRouter } from './generic-json';
 import { mailgunRouter } from './mailgun';
 import { postmarkRouter } from './postmark';
 import { sendgridRouter } from './sendgrid';
@@ -15,5 +16,6 @@ export function providerRouter(deps: WebhookDeps): Router {
   router.use(sendgridRouter(deps));
   router.use(postmarkRouter(deps));
   router.use(sesRouter(deps));
+  router.use(genericJsonRouter(deps));
   return router;
 }
