@@ -14,7 +14,7 @@ import { createS3ObjectStore, type ObjectStore } from '../../src/adapters/object
 import { openTicketStore } from '../../src/adapters/ticket-store';
 import type { TicketStore } from '../../src/adapters/ticket-store/types';
 import { createApp } from '../../src/api/app';
-import type { ProvidersConfig } from '../../src/config';
+import type { Config, ProvidersConfig } from '../../src/config';
 import { createLogger } from '../../src/logger';
 import { config, unique } from './stack';
 
@@ -23,7 +23,7 @@ export interface WebhookHarness {
   store: ObjectStore;
   temporal: Client;
   /** Starts an app (closed by `close`) and returns its base URL. */
-  serve(options?: { providers?: Partial<ProvidersConfig>; store?: ObjectStore; temporal?: Client; agent?: Agent }): Promise<string>;
+  serve(options?: { providers?: Partial<ProvidersConfig>; ingress?: Partial<Config['ingress']>; store?: ObjectStore; temporal?: Client; agent?: Agent }): Promise<string>;
   /** True once the workflow exists in Temporal. */
   workflowExists(workflowId: string): Promise<boolean>;
   close(): Promise<void>;
@@ -43,7 +43,7 @@ export async function webhookHarness(): Promise<WebhookHarness> {
     temporal,
     async serve(options = {}) {
       const app = createApp({
-        config: { ...config, temporal: { ...config.temporal, taskQueue }, providers: { ...config.providers, ...options.providers } },
+        config: { ...config, temporal: { ...config.temporal, taskQueue }, ingress: { ...config.ingress, ...options.ingress }, providers: { ...config.providers, ...options.providers } },
         store: options.store ?? store,
         scanner: createClamdScanner(config.clamd),
         tickets,

@@ -5,79 +5,34 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { createPrivateKey, randomUUID, sign, type KeyObject } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import https from 'node:https';
-import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { freePort } from '../helpers/app';
 import { compose } from '../helpers/mail';
+import { randomUUID } from 'node:crypto';
 import { config, unique } from '../helpers/stack';
-import { makeTlsMaterial, type TlsMaterial } from '../helpers/tls';
+import { startSnsStandIn, type SnsStandIn } from '../helpers/sns';
 import { post } from '../helpers/webhook-posts';
 import { webhookHarness, type WebhookHarness } from '../helpers/webhooks';
 
 const TOPIC = 'arn:aws:sns:eu-west-1:123456789012:mailgate-inbound';
 
-/** The canonical string as the SNS documentation lists it, written out here independently of the code. */
-function stringToSign(m: Record<string, string>): string {
-  const keys = m.Type === 'Notification' ? ['Message', 'MessageId', 'Subject', 'Timestamp', 'TopicArn', 'Type'] : ['Message', 'MessageId', 'SubscribeURL', 'Timestamp', 'Token', 'TopicArn', 'Type'];
-  return keys.filter((k) => m[k] !== undefined).map((k) => `${k}\n${m[k]}\n`).join('');
-}
-
 describe('the Amazon SES (SNS) route', () => {
   let harness: WebhookHarness;
-  let tls: TlsMaterial;
-  let server: https.Server;
-  let agent: https.Agent;
-  let signingKey: KeyObject;
+  let sns: SnsStandIn;
   let origin: string;
   let url: string;
-  const confirmations: string[] = [];
 
   before(async () => {
     harness = await webhookHarness();
-    tls = await makeTlsMaterial();
-    await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'sns.key', '-out', 'sns.pem', '-days', '2', '-subj', '/CN=sns.test'], { cwd: tls.dir, timeout: 30_000 });
-    signingKey = createPrivateKey(readFileSync(path.join(tls.dir, 'sns.key')));
-    const pem = readFileSync(path.join(tls.dir, 'sns.pem'));
-    server = https.createServer({ cert: readFileSync(tls.serverCert), key: readFileSync(tls.serverKey) }, (req, res) => {
-      if (req.url === '/SimpleNotificationService-test.pem') {
-        res.writeHead(200, { 'content-type': 'application/x-pem-file' }).end(pem);
-      } else if (req.url?.startsWith('/confirm')) {
-        confirmations.push(req.url);
-        res.writeHead(200, { 'content-type': 'text/xml' }).end('<ConfirmSubscriptionResponse/>');
-      } else {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    origin = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    agent = new https.Agent({ ca: readFileSync(tls.caCert) });
-    url = `${await harness.serve({ providers: { ses: { topicArns: [TOPIC], certHosts: [new URL(origin).host], s3: config.s3 } }, agent })}/v1/inbound/ses`;
+    sns = await startSnsStandIn();
+    origin = sns.origin;
+    url = `${await harness.serve({ providers: { ses: { topicArns: [TOPIC], certHosts: [sns.host], s3: config.s3 } }, agent: sns.agent })}/v1/inbound/ses`;
   });
   after(async () => {
-    agent?.destroy();
-    server?.closeAllConnections();
-    await new Promise((r) => server?.close(r));
+    await sns?.close();
     await harness?.close();
-    await tls?.remove();
   });
 
-  function snsMessage(fields: Record<string, string>, version: '1' | '2' = '2'): Record<string, string> {
-    const m: Record<string, string> = {
-      MessageId: randomUUID(),
-      TopicArn: TOPIC,
-      Timestamp: new Date().toISOString(),
-      SignatureVersion: version,
-      SigningCertURL: `${origin}/SimpleNotificationService-test.pem`,
-      ...fields,
-    };
-    m.Signature = sign(version === '1' ? 'sha1' : 'sha256', Buffer.from(stringToSign(m)), signingKey).toString('base64');
-    return m;
-  }
+  const snsMessage = (fields: Record<string, string>, version: '1' | '2' = '2'): Record<string, string> => sns.sign({ TopicArn: TOPIC, ...fields }, version);
 
   async function received(id: string, action: Record<string, string>, content?: string): Promise<Record<string, string>> {
     const ses = {
@@ -107,7 +62,7 @@ describe('the Amazon SES (SNS) route', () => {
     const token = randomUUID();
     const response = await send(snsMessage({ Type: 'SubscriptionConfirmation', Token: token, Message: 'You have chosen to subscribe…', SubscribeURL: `${origin}/confirm?Token=${token}` }));
     assert.equal(response.status, 200, JSON.stringify(response.body));
-    assert.ok(confirmations.includes(`/confirm?Token=${token}`));
+    assert.ok(sns.confirmations.includes(`/confirm?Token=${token}`));
   });
 
   test('a version 1 notification with the email inline (SNS action, Base64) is accepted, with the SES ids and verdicts kept as evidence', async () => {
@@ -158,8 +113,8 @@ describe('the Amazon SES (SNS) route', () => {
     const key = `ses-inbound-test/${id}`;
     const m = snsMessage(await received(id, { type: 'S3', topicArn: TOPIC, bucketName: config.s3.bucket, objectKey: key }));
     const down = await harness.serve({
-      providers: { ses: { topicArns: [TOPIC], certHosts: [new URL(origin).host], s3: { ...config.s3, endpoint: `http://127.0.0.1:${await freePort()}` } } },
-      agent,
+      providers: { ses: { topicArns: [TOPIC], certHosts: [sns.host], s3: { ...config.s3, endpoint: `http://127.0.0.1:${await freePort()}` } } },
+      agent: sns.agent,
     });
     assert.equal((await send(m, `${down}/v1/inbound/ses`)).status, 503);
     await harness.store.put({ key, body: raw, contentType: 'message/rfc822', contentLength: raw.length });
