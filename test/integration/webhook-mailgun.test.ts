@@ -121,6 +121,7 @@ describe('the Mailgun route', () => {
     assert.match(found.toString('latin1'), new RegExp(`^X-Mailgate-Provider-Event: mailgun-parsed; id=${auth.token}\\r\\n`));
     const parsed = await simpleParser(found);
     assert.equal(parsed.subject, `Attached ${id}`);
+    assert.equal(parsed.from?.value[0]?.address, `${id}@customer.example`);
     assert.equal(parsed.text?.trim(), 'See attached');
     assert.equal(parsed.attachments[0]?.filename, 'report.pdf');
     assert.equal(parsed.attachments[0]?.content.toString(), '%PDF-1.4 test');

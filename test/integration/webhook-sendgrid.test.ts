@@ -102,6 +102,7 @@ describe('the SendGrid Inbound Parse route', () => {
     const parsed = await simpleParser(await harness.store.getBuffer(response.body.rawKey as string));
     assert.equal(parsed.subject, `Parsed ${id}`);
     assert.equal(parsed.messageId, `<${id}@c.example>`);
+    assert.equal(parsed.from?.value[0]?.address, `${id}@customer.example`);
     assert.equal(parsed.text?.trim(), 'Parsed body');
     assert.equal(parsed.attachments[0]?.filename, 'notes.txt');
   });

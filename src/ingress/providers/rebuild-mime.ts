@@ -44,6 +44,8 @@ const STRUCTURAL = new Set(['content-type', 'content-transfer-encoding', 'mime-v
 // eslint-disable-next-line no-control-regex -- a header value must stay one (unfolded) line
 const CONTROL = /[\u0000-\u0008\u000a-\u001f\u007f]+/g;
 const FIELD_NAME = /^[!-9;-~]{1,76}$/;
+/** Fields nodemailer's MimeNode parses and writes itself (its FORMATTED_HEADERS). */
+const FORMATTED = new Set(['from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'date', 'references']);
 
 export async function rebuildMime(email: ParsedEmail): Promise<Buffer> {
   const seen = new Set<string>();
@@ -53,8 +55,10 @@ export async function rebuildMime(email: ParsedEmail): Promise<Buffer> {
     if (!FIELD_NAME.test(key) || STRUCTURAL.has(key.toLowerCase())) continue;
     const value = rawValue.replace(CONTROL, ' ').trim();
     seen.add(key.toLowerCase());
-    // ASCII values go as they were (folded by the composer); others are encoded (RFC 2047).
-    headers.push({ key, value: /^[\x20-\x7e\t]*$/.test(value) ? { prepared: true, value } : value });
+    // ASCII values go as they were (folded by the composer); others are encoded (RFC 2047). The
+    // composer formats address and date fields itself and drops a prepared one, so those go plain.
+    const prepared = /^[\x20-\x7e\t]*$/.test(value) && !FORMATTED.has(key.toLowerCase());
+    headers.push({ key, value: prepared ? { prepared: true, value } : value });
   }
   const options: Mail.Options = {
     headers,
