@@ -94,6 +94,8 @@ export interface Config {
     /** Requests a source may send at once (its bucket's size; a new source starts with this many). */
     rateBurst: number;
   };
+  /** Provider webhooks (README "Provider webhooks"); a provider without a secret is off (404). */
+  providers: ProvidersConfig;
   /** Bearer token for everything under /v1 except the ingress (never logged). */
   adminToken: string;
   /**
@@ -141,6 +143,27 @@ export interface SmtpIngressConfig {
   dmarcAction: DmarcAction;
   /** Its Prometheus endpoint (/metrics); 0 = an ephemeral port. */
   metricsPort: number;
+}
+
+/** Every secret here is never logged; an empty list turns its provider's route off. */
+export interface ProvidersConfig {
+  /** Mailgun webhook signing keys, any of which signs (MAILGUN_SIGNING_KEYS). */
+  mailgun: { signingKeys: string[] };
+  /**
+   * SendGrid Inbound Parse: `user:password` pairs from the URL (SENDGRID_BASIC_AUTH) and/or the
+   * security policy's ECDSA public keys, base64 DER (SENDGRID_VERIFICATION_KEYS). Both set: both checked.
+   */
+  sendgrid: { basicAuth: string[]; verificationKeys: string[] };
+  /** Postmark inbound: `user:password` pairs from the webhook URL (POSTMARK_BASIC_AUTH). */
+  postmark: { basicAuth: string[] };
+  /**
+   * Amazon SES through SNS: topics whose notifications are taken (SES_TOPIC_ARNS), and the hosts
+   * a signing certificate may come from (SNS_CERT_HOSTS; unset: sns.<region>.amazonaws.com only).
+   * Large emails are read from the S3 action's bucket with the S3_* credentials unless SES_S3_* are set.
+   */
+  ses: { topicArns: string[]; certHosts: string[] | undefined; s3: Config['s3'] };
+  /** Generic parsed JSON: HMAC secrets, signed like /v1/inbound/mime (INBOUND_JSON_SECRETS). */
+  json: { secrets: string[] };
 }
 
 export interface RetentionConfig {
@@ -321,6 +344,49 @@ function secretList(src: Source, name: string): string[] {
   const secrets = str(src, name).split(',').map((s) => s.trim()).filter(Boolean);
   if (secrets.length === 0 || secrets.some((s) => s.length < 16)) src.report(name, 'must list secrets of at least 16 characters, comma-separated');
   return secrets;
+}
+
+/** A comma-separated list that may be empty (a provider left off); each entry long enough to guess hard. */
+function optionalSecrets(src: Source, name: string, minLength = 16): string[] {
+  const secrets = (optional(src, name) ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (secrets.some((s) => s.length < minLength)) src.report(name, `must list entries of at least ${minLength} characters, comma-separated`);
+  return secrets;
+}
+
+/** `user:password` pairs for HTTP Basic auth, as configured in a provider's webhook URL. */
+function basicAuthList(src: Source, name: string): string[] {
+  const pairs = optionalSecrets(src, name);
+  if (pairs.some((p) => !/^[^:\s]+:\S+$/.test(p))) src.report(name, 'must list user:password pairs, comma-separated');
+  return pairs;
+}
+
+function providersConfig(src: Source, s3: Config['s3']): ProvidersConfig {
+  const verificationKeys = optionalSecrets(src, 'SENDGRID_VERIFICATION_KEYS', 32);
+  if (verificationKeys.some((k) => !/^[A-Za-z0-9+/]+={0,2}$/.test(k))) src.report('SENDGRID_VERIFICATION_KEYS', 'must list base64 public keys, comma-separated');
+  const topicArns = (optional(src, 'SES_TOPIC_ARNS') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (topicArns.some((arn) => !/^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]+$/.test(arn))) src.report('SES_TOPIC_ARNS', 'must list SNS topic ARNs, comma-separated');
+  const certHosts = optional(src, 'SNS_CERT_HOSTS')?.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean);
+  if (certHosts?.some((h) => !/^[a-z0-9.-]+(:\d{1,5})?$/.test(h))) src.report('SNS_CERT_HOSTS', 'must list host or host:port entries, comma-separated');
+  const sesEndpoint = optional(src, 'SES_S3_ENDPOINT');
+  if (sesEndpoint && !/^https?:\/\/[^\s]+$/.test(sesEndpoint)) src.report('SES_S3_ENDPOINT', 'must be an http(s) URL');
+  return {
+    mailgun: { signingKeys: optionalSecrets(src, 'MAILGUN_SIGNING_KEYS') },
+    sendgrid: { basicAuth: basicAuthList(src, 'SENDGRID_BASIC_AUTH'), verificationKeys },
+    postmark: { basicAuth: basicAuthList(src, 'POSTMARK_BASIC_AUTH') },
+    ses: {
+      topicArns,
+      certHosts: certHosts && certHosts.length > 0 ? certHosts : undefined,
+      s3: {
+        ...s3,
+        endpoint: sesEndpoint ?? s3.endpoint,
+        region: optional(src, 'SES_S3_REGION') ?? s3.region,
+        accessKeyId: optional(src, 'SES_S3_ACCESS_KEY_ID') ?? s3.accessKeyId,
+        secretAccessKey: optional(src, 'SES_S3_SECRET_ACCESS_KEY') ?? s3.secretAccessKey,
+        forcePathStyle: sesEndpoint === undefined ? s3.forcePathStyle : bool(src, 'SES_S3_FORCE_PATH_STYLE', true),
+      },
+    },
+    json: { secrets: optionalSecrets(src, 'INBOUND_JSON_SECRETS') },
+  };
 }
 
 /** The file named by `name`, read by `read`; its problems become ConfigErrors naming the variable. */
@@ -504,17 +570,18 @@ export function loadConfig(env: Env = process.env): Config {
   if (workerMetricsPort !== 0 && workerMetricsPort === temporalMetricsPort) {
     src.report('TEMPORAL_METRICS_PORT', 'must differ from WORKER_METRICS_PORT');
   }
+  const s3: Config['s3'] = {
+    endpoint,
+    publicEndpoint: optional(src, 'S3_PUBLIC_ENDPOINT'),
+    region: str(src, 'S3_REGION', 'us-east-1'),
+    bucket: str(src, 'S3_BUCKET', 'mailgate'),
+    accessKeyId: str(src, 'S3_ACCESS_KEY_ID'),
+    secretAccessKey: str(src, 'S3_SECRET_ACCESS_KEY'),
+    forcePathStyle: bool(src, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
+  };
   const config: Config = {
     temporal: temporalConfig(src),
-    s3: {
-      endpoint,
-      publicEndpoint: optional(src, 'S3_PUBLIC_ENDPOINT'),
-      region: str(src, 'S3_REGION', 'us-east-1'),
-      bucket: str(src, 'S3_BUCKET', 'mailgate'),
-      accessKeyId: str(src, 'S3_ACCESS_KEY_ID'),
-      secretAccessKey: str(src, 'S3_SECRET_ACCESS_KEY'),
-      forcePathStyle: bool(src, 'S3_FORCE_PATH_STYLE', endpoint !== undefined),
-    },
+    s3,
     clamd: {
       host: str(src, 'CLAMD_HOST', '127.0.0.1'),
       port: int(src, 'CLAMD_PORT', 3310, 65535),
@@ -569,6 +636,7 @@ export function loadConfig(env: Env = process.env): Config {
       ratePerMinute: int(src, 'INGRESS_RATE_PER_MINUTE', 1200),
       rateBurst: int(src, 'INGRESS_RATE_BURST', 60),
     },
+    providers: providersConfig(src, s3),
     adminToken: longSecret(src, 'ADMIN_TOKEN'),
     workerMetrics: {
       host: str(src, 'WORKER_METRICS_HOST', '127.0.0.1'),

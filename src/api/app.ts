@@ -14,7 +14,8 @@ import { emailAdminRouter } from './email-admin';
 import { emailsRouter } from './emails';
 import { erasureAdminRouter } from './erasure-admin';
 import { healthRouter } from './health';
-import { inboundRouter } from './inbound';
+import { providerRouter, type WebhookDeps } from '../ingress/providers';
+import { apiAcceptEmail, inboundRouter } from './inbound';
 import { measureIngress, metricsRouter } from './metrics';
 import { metrics } from '../metrics';
 import { resolvePagesOnClose } from './resolve-pages';
@@ -30,6 +31,8 @@ export interface ApiDeps {
   log: Logger;
   /** True once SIGTERM has arrived: /readyz answers 503 while in-flight requests finish. */
   draining?: () => boolean;
+  /** HTTPS agent for the SNS signing certificate and subscription fetches (tests trust their own CA). */
+  webhookAgent?: WebhookDeps['httpsAgent'];
 }
 
 export function createApp(deps: ApiDeps): express.Express {
@@ -60,6 +63,15 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(measureIngress());
   app.use('/v1', rateLimit(deps.config.ingress.ratePerMinute, deps.config.ingress.rateBurst));
   app.use(inboundRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
+  app.use(
+    providerRouter({
+      config: deps.config,
+      acceptEmail: apiAcceptEmail({ ...deps, taskQueue: deps.config.temporal.taskQueue }),
+      claims: deps.tickets,
+      log: deps.log,
+      ...(deps.webhookAgent ? { httpsAgent: deps.webhookAgent } : {}),
+    }),
+  );
   // A signed link is its own credential: an agent without the admin token opens attachments.
   app.use(
     attachmentLinkRouter({

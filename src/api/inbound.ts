@@ -53,7 +53,8 @@ function envelopeOf(req: Request): Envelope {
   };
 }
 
-function send(res: Response, answer: AcceptAnswer): void {
+/** acceptEmail's answer as /v1/inbound/mime gives it (also the generic JSON route's). */
+export function sendAnswer(res: Response, answer: AcceptAnswer): void {
   switch (answer.answer) {
     case 'accepted':
     case 'duplicate': {
@@ -88,10 +89,12 @@ function send(res: Response, answer: AcceptAnswer): void {
   }
 }
 
-export function inboundRouter(deps: InboundDeps): Router {
-  // Built per request from the rules in force: a reload (SIGHUP) changes routing and the policy
-  // snapshot each new workflow starts with, from the next request on.
-  const acceptEmail: AcceptEmail = (raw, envelope, source) =>
+/**
+ * acceptEmail over the API's adapters, built per request from the rules in force: a reload (SIGHUP)
+ * changes routing and the policy snapshot each new workflow starts with, from the next request on.
+ */
+export function apiAcceptEmail(deps: InboundDeps): AcceptEmail {
+  return (raw, envelope, source) =>
     createAcceptEmail({
       ...acceptEmailSettings(deps.config),
       taskQueue: deps.taskQueue,
@@ -100,6 +103,10 @@ export function inboundRouter(deps: InboundDeps): Router {
       clashes: deps.tickets,
       log: deps.log,
     })(raw, envelope, source);
+}
+
+export function inboundRouter(deps: InboundDeps): Router {
+  const acceptEmail = apiAcceptEmail(deps);
   const router = express.Router();
   router.post(
     '/v1/inbound/mime',
@@ -118,7 +125,7 @@ export function inboundRouter(deps: InboundDeps): Router {
     async (req: Request, res: Response) => {
       const raw = ingressBody(req)?.decoded ?? Buffer.alloc(0);
       const source = { kind: 'http', name: 'mime', ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}) } as const;
-      send(res, await acceptEmail(raw, envelopeOf(req), source));
+      sendAnswer(res, await acceptEmail(raw, envelopeOf(req), source));
     },
   );
   return router;

@@ -39,7 +39,8 @@ const TRACE_FIELDS: ReadonlySet<string> = new Set([
   'x-virus-status',
   'x-mailgate-dmarc',
 ]);
-const TRACE_PREFIXES = ['x-spam-'];
+// x-mailgate-provider-*: the provider's event id and verdicts, prepended by a webhook adapter (src/ingress/providers).
+const TRACE_PREFIXES = ['x-spam-', 'x-mailgate-provider-'];
 
 function isTraceField(name: string): boolean {
   const lower = name.toLowerCase();

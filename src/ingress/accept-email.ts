@@ -106,6 +106,7 @@ function answering(baseLog: Logger, source: IngressSource) {
     ingress: source.kind,
     ...(source.name !== undefined ? { source: source.name } : {}),
     ...(source.remoteAddress !== undefined ? { remoteAddress: source.remoteAddress } : {}),
+    ...(source.eventId !== undefined ? { eventId: source.eventId } : {}),
   });
   const answer = (a: AcceptAnswer): AcceptAnswer => {
     const reason = a.answer === 'refused' ? a.refusal : a.answer === 'retry-later' ? a.cause : 'none';

@@ -15,6 +15,8 @@ export interface IngressSource {
   name?: string;
   /** The peer that delivered it, when there is one (SMTP client, HTTP client). */
   remoteAddress?: string;
+  /** The provider's own id for this delivery (Mailgun token, Postmark MessageID, SNS MessageId): on every log line. */
+  eventId?: string;
 }
 
 /**

@@ -1,0 +1,2 @@
+export { providerRouter } from './routes';
+export type { WebhookDeps } from './webhook';
