@@ -5,7 +5,7 @@
  * and error (describeConnectors shows names, kinds and hosts only).
  *
  *   [{ "name": "zendesk-main", "kind": "zendesk", "baseUrl": "https://acme.zendesk.com",
- *      "auth": "oauth", "tokenEnv": "ZENDESK_TOKEN", "attachments": "upload", "timeoutMs": 30000 }]
+ *      "auth": "oauth", "tokenEnv": "ZENDESK_TOKEN", "attachments": "upload", "timeoutMs": 10000 }]
  */
 import type { AttachmentMode } from './delivering-helpdesk';
 
@@ -61,9 +61,9 @@ export function parseConnectors(text: string | undefined, env: Record<string, st
     if (typeof o.baseUrl !== 'string' || !/^https?:\/\/[^\s]+$/.test(o.baseUrl)) throw new ConnectorSettingsError(`${where} (${name}).baseUrl must be an http(s) URL`);
     const attachments = o.attachments ?? 'upload';
     if (attachments !== 'upload' && attachments !== 'links') throw new ConnectorSettingsError(`${where} (${name}).attachments must be "upload" or "links"`);
-    const timeoutMs = o.timeoutMs ?? 30_000;
-    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 300_000) {
-      throw new ConnectorSettingsError(`${where} (${name}).timeoutMs must be an integer from 100 to 300000`);
+    const timeoutMs = o.timeoutMs ?? 10_000;
+    if (typeof timeoutMs !== 'number' || !Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 25_000) {
+      throw new ConnectorSettingsError(`${where} (${name}).timeoutMs must be an integer from 100 to 25000 (the ticket step's 30 s budget holds an upload and the create)`);
     }
     const options: Record<string, unknown> = {};
     const secrets: Record<string, string> = {};
