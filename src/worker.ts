@@ -9,7 +9,8 @@ import { checkScannerReportsEarlyStops, ScannerMisconfiguredError } from './adap
 import { inFlightUnknown, temporalInFlightEmails } from './adapters/in-flight-emails';
 import type { InFlightEmails } from './activities/retention';
 import { createSmtpMailer } from './adapters/mailer';
-import { buildConnectors } from './adapters/helpdesks/registry';
+import { buildConnectors, vendorConnectors } from './adapters/helpdesks/registry';
+import { ensureCanarySchedules } from './canary-schedule';
 import { RoutingHelpdesk } from './adapters/helpdesks/routing-helpdesk';
 import { createS3ObjectStore, type ObjectStore } from './adapters/object-store';
 import { signedAttachmentLink } from './api/attachment-links';
@@ -58,6 +59,9 @@ export function activityDeps(config: Config, tickets: TicketStore, inFlight: InF
     inFlight,
     retentionPolicy: config.retention.policy,
     retentionBatchSize: config.retention.batchSize,
+    canaries: new Map(
+      [...vendorConnectors(config.helpdesks)].map(([name, connector]) => [name, { connector, requester: config.helpdesks.find((h) => h.name === name)!.canary.requester }]),
+    ),
   };
 }
 
@@ -95,6 +99,7 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const queue = taskQueue ?? config.temporal.taskQueue;
   await ensureRetentionSchedule({ client, taskQueue: queue, intervalMinutes: config.retention.intervalMinutes, log: createLogger({ process: 'worker' }) });
+  await ensureCanarySchedules({ client, taskQueue: queue, connectors: config.helpdesks, log: createLogger({ process: 'worker' }) });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

@@ -5,7 +5,7 @@
 import type { Ledger } from '../../ports/ledger';
 import type { VendorConnector } from './connector';
 import { DeliveringHelpdesk, type ConversationRecord } from './delivering-helpdesk';
-import type { HttpMetricsHook } from './http';
+import { NO_METRICS, type HttpMetricsHook } from './http';
 import { ConnectorSettingsError, type ConnectorSettings } from './settings';
 import { ZendeskConnector } from './zendesk/zendesk';
 
@@ -34,12 +34,22 @@ export interface RegistryDeps {
   kinds?: Record<string, ConnectorFactory>;
 }
 
+/** The vendor connectors alone (reachability checks, the canary): no ledger, no metrics. */
+export function vendorConnectors(settings: readonly ConnectorSettings[], kinds: Record<string, ConnectorFactory> = CONNECTOR_KINDS): Map<string, VendorConnector> {
+  return new Map(settings.map((s) => [s.name, factoryOf(s, kinds)(s, NO_METRICS)]));
+}
+
+function factoryOf(s: ConnectorSettings, kinds: Record<string, ConnectorFactory>): ConnectorFactory {
+  const factory = kinds[s.kind];
+  if (!factory) throw new ConnectorSettingsError(`${s.name}: unknown kind "${s.kind}" (${Object.keys(kinds).join(', ')})`);
+  return factory;
+}
+
 export function buildConnectors(settings: readonly ConnectorSettings[], deps: RegistryDeps): Map<string, DeliveringHelpdesk> {
   const kinds = { ...CONNECTOR_KINDS, ...deps.kinds };
   const built = new Map<string, DeliveringHelpdesk>();
   for (const s of settings) {
-    const factory = kinds[s.kind];
-    if (!factory) throw new ConnectorSettingsError(`${s.name}: unknown kind "${s.kind}" (${Object.keys(kinds).join(', ')})`);
+    const factory = factoryOf(s, kinds);
     built.set(
       s.name,
       new DeliveringHelpdesk({
