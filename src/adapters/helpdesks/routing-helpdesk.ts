@@ -43,7 +43,7 @@ export class RoutingHelpdesk implements Helpdesk {
     return ticket ? this.forQueue(ticket.queue) : this.builtIn;
   }
 
-  createTicket(input: NewTicket): Promise<{ ticket: HelpdeskTicket; created: boolean }> {
+  async createTicket(input: NewTicket): Promise<{ ticket: HelpdeskTicket; created: boolean }> {
     return this.forQueue(input.queue).createTicket(input);
   }
 
