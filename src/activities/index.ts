@@ -27,6 +27,8 @@ import type { SecretSource } from '../adapters/notifiers';
 import { createRetentionActivities, type InFlightEmails } from './retention';
 import type { RetentionStore } from '../ports/retention';
 import type { RetentionPolicy } from '../domain/retention';
+import type { VendorConnector } from '../adapters/helpdesks/connector';
+import { createHelpdeskCanary } from './helpdesk-canary';
 
 export interface ActivityDeps {
   store: ObjectStore;
@@ -61,6 +63,9 @@ export interface ActivityDeps {
   notifyEnv: SecretSource;
   /** The API's public URL, for ticket links in notifications. */
   publicUrl: string;
+
+  /** Each helpdesk connector's vendor side and its canary requester, for the canary workflow. */
+  canaries?: ReadonlyMap<string, { connector: VendorConnector; requester: string }>;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -85,6 +90,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecordEmail(deps),
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),
+    helpdeskCanary: createHelpdeskCanary(deps),
   };
 }
 

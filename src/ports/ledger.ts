@@ -18,6 +18,9 @@
  *                      thread, and the pages to resolve when the ticket closes (issue 19)
  *   subject index      digests of the normalised subjects of a ticket's messages, dated to its
  *                      latest message (threading by subject, rules option threadBySubject)
+ *   deliveries         per connector, a ticket's external id and each comment's delivery: "in
+ *                      flight" before the vendor call, "done" after, so a worker killed mid-call
+ *                      never creates twice (src/adapters/helpdesks/delivering-helpdesk.ts)
  *
  * Implementations: SQLite and PostgreSQL (src/adapters/ticket-store), both passing
  * test/contract/ledger.contract.ts. Both keep the ledger in the built-in store's database and refer
@@ -178,6 +181,34 @@ export interface NotificationRecord {
   resolved: string | null;
 }
 
+/** One thing delivered to a connector: a ticket (`messageId` null) or a comment on it. */
+export interface DeliveryKey {
+  /** The connector's configured name (HELPDESK_CONNECTORS). */
+  connector: string;
+  /** Mailgate's ticket (the built-in record that threads the conversation). */
+  ticketId: string;
+  /** The comment's Message-ID; null for the ticket itself. */
+  messageId: string | null;
+}
+
+export interface DeliveryClaim extends DeliveryKey {
+  /** Who delivers (a worker's activity attempt); a claim held by another owner is busy until its lease ends. */
+  owner: string;
+  /** ISO-8601 time now. */
+  at: string;
+  /** ISO-8601 time until which no other owner may take the claim over. */
+  leaseUntil: string;
+}
+
+/**
+ * done: delivered (with the vendor's id); claimed: the caller delivers now (`resumed` when an earlier
+ * attempt may have reached the vendor, so it looks there first); busy: another owner's lease holds.
+ */
+export type DeliveryState =
+  | { state: 'done'; externalId: string }
+  | { state: 'claimed'; resumed: boolean; externalId: string | null }
+  | { state: 'busy' };
+
 export interface Ledger {
   /** Creates or upgrades the schema; safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -268,6 +299,16 @@ export interface Ledger {
   ticketNotifications(ticketId: string): Promise<NotificationRecord[]>;
   /** Marks a page resolved (an alert closed); false when it was already resolved or is unknown. */
   markNotificationResolved(key: string, at: string): Promise<boolean>;
+
+  /**
+   * Claims a delivery before the vendor call: `done` when it was delivered, else the caller holds it
+   * (a first claim, or a lease that ran out: `resumed`), else `busy`.
+   */
+  claimDelivery(claim: DeliveryClaim): Promise<DeliveryState>;
+  /** Records the delivery done with the vendor's id (idempotent; a done delivery keeps its first id). */
+  completeDelivery(key: DeliveryKey & { externalId: string; at: string }): Promise<void>;
+  /** The vendor's id of a delivered ticket or comment, or null. */
+  deliveredId(key: DeliveryKey): Promise<string | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -2,3 +2,5 @@ export { processInboundEmail } from './process-inbound-email';
 export { retentionSweep } from './retention';
 export { eraseRequester } from './erasure';
 export { notifyEmail, resolveTicketPages } from './notify';
+
+export { helpdeskCanary } from './helpdesk-canary';

@@ -106,6 +106,9 @@ const defaults: Fakes = {
   recordErasure: () => undefined,
   sendNotification: ({ delivery }) => ({ sent: true, key: `${delivery.route}/${delivery.target}` }),
   resolveTicketNotifications: () => ({ resolved: 0 }),
+
+  // The helpdesk canary workflow's activity: never called by the email workflow.
+  helpdeskCanary: ({ runId }) => ({ externalId: `canary-${runId}`, ms: 0 }),
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -136,6 +139,8 @@ export class RecordedActivities {
       recordErasure: (input) => this.run('recordErasure', input),
       sendNotification: (input) => this.run('sendNotification', input),
       resolveTicketNotifications: (input) => this.run('resolveTicketNotifications', input),
+
+      helpdeskCanary: (input) => this.run('helpdeskCanary', input),
     };
   }
 
