@@ -10,6 +10,7 @@ import { UNSCANNABLE_POLICIES, type UnscannablePolicy } from './domain/vocabular
 import { describePeriod, parseRetentionPeriod, type RetentionKind, type RetentionPeriod, type RetentionPolicy } from './domain/retention';
 import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
 import { loadRules, RulesError, type Rules } from './rules';
+import { parseWebUsers, WebUsersError, type WebUser } from './domain/web-users';
 
 /** TLS to the Temporal frontend. PEM contents are read and checked at start-up, never logged. */
 export interface TemporalTls {
@@ -102,6 +103,59 @@ export interface Config {
   workerMetrics: { host: string; port: number; temporalPort: number };
   /** How long each kind of stored data is kept, and how often the retention sweep runs. */
   retention: RetentionConfig;
+  web: WebConfig;
+}
+
+/** The web view for agents and operators (src/api/web/). */
+export interface WebConfig {
+  /** Local users (WEB_USERS_FILE); empty = nobody signs in with a password. */
+  users: WebUser[];
+  /** A session ends this long after sign-in (WEB_SESSION_HOURS). */
+  sessionHours: number;
+  /** Cookies marked Secure (WEB_SECURE_COOKIES; default: API_PUBLIC_URL is https). */
+  secureCookies: boolean;
+  /**
+   * Reverse-proxy single sign-on: the header the proxy sets to the signed-in user's name
+   * (WEB_AUTH_HEADER). Only safe when nothing but the proxy reaches the API.
+   */
+  authHeader: string | undefined;
+  /** The role of a user the proxy names who is not in WEB_USERS_FILE (WEB_AUTH_HEADER_ROLE). */
+  authHeaderRole: 'agent' | 'operator';
+  /** Where operators open an email's workflow (TEMPORAL_UI_URL; default the dev server's UI port). */
+  temporalUiUrl: string;
+  /** The worker's Prometheus endpoint the health page reads (WORKER_METRICS_URL). */
+  workerMetricsUrl: string;
+}
+
+function webUsers(src: Source): WebUser[] {
+  return (
+    fromFile(src, 'WEB_USERS_FILE', (file) => {
+      try {
+        return parseWebUsers(readTextFile(file));
+      } catch (error) {
+        if (error instanceof WebUsersError) throw new PemFileError(file, error.message);
+        throw error;
+      }
+    }) ?? []
+  );
+}
+
+function webConfig(src: Source, publicUrl: string, uiPort: number, metricsPort: number): WebConfig {
+  const authHeader = optional(src, 'WEB_AUTH_HEADER')?.toLowerCase();
+  if (authHeader !== undefined && !/^[a-z0-9-]{1,64}$/.test(authHeader)) src.report('WEB_AUTH_HEADER', 'must be a header name');
+  const temporalUiUrl = str(src, 'TEMPORAL_UI_URL', `http://127.0.0.1:${uiPort}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s"<>]+$/.test(temporalUiUrl)) src.report('TEMPORAL_UI_URL', 'must be an http(s) URL');
+  const workerMetricsUrl = str(src, 'WORKER_METRICS_URL', `http://127.0.0.1:${metricsPort || 9464}/metrics`);
+  if (!/^https?:\/\/\S+$/.test(workerMetricsUrl)) src.report('WORKER_METRICS_URL', 'must be an http(s) URL');
+  return {
+    users: webUsers(src),
+    sessionHours: int(src, 'WEB_SESSION_HOURS', 12, 24 * 30),
+    secureCookies: bool(src, 'WEB_SECURE_COOKIES', publicUrl.startsWith('https:')),
+    authHeader,
+    authHeaderRole: oneOf(src, 'WEB_AUTH_HEADER_ROLE', ['agent', 'operator'] as const, 'agent'),
+    temporalUiUrl,
+    workerMetricsUrl,
+  };
 }
 
 export interface RetentionConfig {
@@ -489,6 +543,7 @@ export function loadConfig(env: Env = process.env): Config {
       temporalPort: temporalMetricsPort,
     },
     retention: retentionConfig(src),
+    web: webConfig(src, str(src, 'API_PUBLIC_URL', `http://${apiHost}:${apiPort}`), int(src, 'TEMPORAL_UI_PORT', 8233, 65535), workerMetricsPort),
   };
   if (src.problems.length > 0) throw ConfigError.of(src.problems);
   return config;
@@ -509,6 +564,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     trustedAuthservIds: config.trustedAuthservIds,
     trust: { strangerReply: config.trust.strangerReply, agents: config.trust.agentAddresses.length, undeliverableMarkDays: config.trust.undeliverableMarkDays },
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
+    web: { users: config.web.users.length, sessionHours: config.web.sessionHours, secureCookies: config.web.secureCookies, authHeader: config.web.authHeader ?? false },
     retention: {
       ...Object.fromEntries(Object.entries(config.retention.policy).map(([kind, p]) => [kind, describePeriod(p)])),
       intervalMinutes: config.retention.intervalMinutes,

@@ -19,6 +19,7 @@ import { createMoveTicket } from './move-ticket';
 import { createRecordTicket } from './record-ticket';
 import { createScanAttachments } from './scan-attachments';
 import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send-acknowledgement';
+import { createSendAgentReply } from './send-agent-reply';
 import { createStoreAttachments } from './store-attachments';
 import { createErasureActivities } from './erasure';
 import { createRetentionActivities, type InFlightEmails } from './retention';
@@ -73,6 +74,7 @@ export function createActivities(deps: ActivityDeps) {
     moveTicket: createMoveTicket(deps),
     sendAcknowledgement: createSendAcknowledgement(deps),
     markAcknowledgementSent: createMarkAcknowledgementSent(deps),
+    sendAgentReply: createSendAgentReply(deps),
     ...createRecordEmail(deps),
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),

@@ -15,3 +15,10 @@ export const ERASURE_PREFIX = 'erasure/';
 export function erasureWorkflowId(requestId: string): string {
   return `${ERASURE_PREFIX}${requestId}`;
 }
+
+/** One agent reply per ticket and reply form (its nonce): a double submit is the same run. */
+export const AGENT_REPLY_PREFIX = 'agent-reply/';
+
+export function agentReplyWorkflowId(ticketId: string, replyNonce: string): string {
+  return `${AGENT_REPLY_PREFIX}${ticketId}/${replyNonce}`;
+}

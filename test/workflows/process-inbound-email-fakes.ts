@@ -104,6 +104,8 @@ const defaults: Fakes = {
   eraseObjects: () => ({ ...EMPTY_ERASURE_COUNTS }),
   eraseRows: () => ({ ...EMPTY_ERASURE_COUNTS }),
   recordErasure: () => undefined,
+  // The agent reply workflow's activity: never called by the email workflow.
+  sendAgentReply: (input) => ({ messageId: `reply-${input.ticketNumber}@mailgate.test`, commentId: 'comment-1', sent: true }),
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -132,6 +134,7 @@ export class RecordedActivities {
       eraseObjects: (input) => this.run('eraseObjects', input),
       eraseRows: (input) => this.run('eraseRows', input),
       recordErasure: (input) => this.run('recordErasure', input),
+      sendAgentReply: (input) => this.run('sendAgentReply', input),
     };
   }
 
