@@ -6,7 +6,7 @@
 import type { Ledger } from '../../ports/ledger';
 import type { RetentionStore } from '../../ports/retention';
 import type { TicketStore } from './types';
-import type { WebStore } from './web-store';
+import type { WebStore } from './web-types';
 
 /** Both ports share one database, so `ping` and `close` belong to the connection, not to a port. */
 export type ConnectionMethods = Pick<TicketStore, 'migrate' | 'ping' | 'close'>;

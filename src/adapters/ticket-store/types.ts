@@ -8,11 +8,11 @@ import type { AttachmentRecord, Helpdesk, HelpdeskTicket, NewComment, NewTicket 
 import type { Ledger } from '../../ports/ledger';
 import type { RetentionStore } from '../../ports/retention';
 import type { TicketStatus } from '../../domain/vocabulary';
-import type { WebStore } from './web-store';
+import type { WebStore } from './web-types';
 
 export type * from '../../domain/vocabulary';
 export type { AttachmentRecord, HelpdeskTicket } from '../../ports/helpdesk';
-export type { WebAuditEntry, WebSession, WebStore, WebTicketFilter, WebTicketSummary } from './web-store';
+export type { WebAuditEntry, WebSession, WebStore, WebTicketEmail, WebTicketFilter, WebTicketSummary } from './web-types';
 export type { AcknowledgementRecord, EmailRecord, RateEventInput, ThreadEntry, ThreadMatch } from '../../ports/ledger';
 
 export interface StoredAttachment extends AttachmentRecord {

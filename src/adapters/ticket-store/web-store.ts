@@ -8,60 +8,7 @@ import { PRIORITIES, TICKET_STATUSES } from './inputs';
 import type { SqlSurface } from './retention-store';
 import { timestamp, type Row } from './rows';
 import type { TicketPriority, TicketStatus } from '../../domain/vocabulary';
-
-export interface WebSession {
-  username: string;
-  csrfToken: string;
-  expires: string;
-}
-
-export interface WebTicketFilter {
-  queue?: string;
-  status?: TicketStatus;
-  priority?: TicketPriority;
-  /** Case-insensitive substring of the subject or the requester. */
-  text?: string;
-  /** Page size (1..100). */
-  limit: number;
-  offset: number;
-}
-
-export interface WebTicketSummary {
-  id: string;
-  number: number;
-  subject: string;
-  requester: string;
-  queue: string;
-  status: TicketStatus;
-  priority: TicketPriority;
-  assignee: string | null;
-  updated: string;
-}
-
-export interface WebAuditEntry {
-  at: string;
-  username: string;
-  action: string;
-  target: string;
-  detail: string;
-}
-
-export interface WebStore {
-  createSession(input: { idSha256: string; username: string; csrfToken: string; created: string; expires: string }): Promise<void>;
-  /** The session, when it exists and has not expired at `now`. */
-  getSession(idSha256: string, now: string): Promise<WebSession | null>;
-  deleteSession(idSha256: string): Promise<void>;
-  /** Removes sessions expired before `now`; returns how many. */
-  deleteExpiredSessions(now: string): Promise<number>;
-  findTickets(filter: WebTicketFilter): Promise<{ tickets: WebTicketSummary[]; more: boolean }>;
-  /** The ticket's assignee (null: nobody), or undefined when there is no such ticket. */
-  ticketAssignee(ticketId: string): Promise<string | null | undefined>;
-  /** False when there is no such ticket. */
-  setAssignee(ticketId: string, assignee: string | null, now: string): Promise<boolean>;
-  setPriority(ticketId: string, priority: TicketPriority, now: string): Promise<boolean>;
-  recordAudit(entry: WebAuditEntry): Promise<void>;
-  listAudit(limit: number): Promise<WebAuditEntry[]>;
-}
+import type { WebStore } from './web-types';
 
 const str = (row: Row, column: string): string => String(row[column]);
 
@@ -146,6 +93,10 @@ export function webStoreMethods(db: SqlSurface): WebStore {
     async setPriority(ticketId, priority, now) {
       const [changed] = await db.batch([{ sql: 'UPDATE tickets SET priority = ?, updated = ? WHERE id = ?', params: [priority, now, ticketId] }]);
       return (changed ?? 0) > 0;
+    },
+    async emailsOfTicket(ticketId, limit) {
+      const rows = await db.all('SELECT workflow_id, subject, outcome, created FROM emails WHERE ticket_id = ? ORDER BY created LIMIT ?', [ticketId, limit]);
+      return rows.map((row) => ({ workflowId: str(row, 'workflow_id'), subject: str(row, 'subject'), outcome: str(row, 'outcome'), created: timestamp(row, 'created') }));
     },
     async recordAudit(entry) {
       await db.batch([
