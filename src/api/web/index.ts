@@ -25,6 +25,12 @@ export interface WebDeps {
 }
 
 const SIGN_IN = `${WEB}/login`;
+/**
+ * Sign-in attempts per source address: a minute's worth is a team behind one NAT signing in at the
+ * start of a shift, and still only 60 guesses a minute, each a bcrypt check.
+ */
+const SIGN_IN_PER_MINUTE = 60;
+const SIGN_IN_BURST = 20;
 
 /** Only a path of ours, so the sign-in form cannot be made to send anyone elsewhere. */
 function safeNext(value: unknown): string {
@@ -92,7 +98,7 @@ export function webRouter(deps: WebDeps): Router {
     }
     signInPage(res, sessions.loginToken(res), safeNext(req.query.next), false, proxyOnly);
   });
-  router.post(SIGN_IN, rateLimit(10, 5), form, async (req, res) => {
+  router.post(SIGN_IN, rateLimit(SIGN_IN_PER_MINUTE, SIGN_IN_BURST), form, async (req, res) => {
     const body = req.body as Record<string, unknown>;
     if (!sessions.loginTokenValid(req, body._login)) {
       sendProblem(res, undefined, 403, 'Sign-in refused', 'The sign-in form has expired or did not come from this site. Open the sign-in page again.');
