@@ -21,16 +21,10 @@ import type { Rules } from '../rules';
 import { rethrowAsFailure } from './failures';
 import { earlierProgress, recordProgress } from './heartbeat';
 import { activityLog } from './log';
-import { LOOP_HEADER } from './send-acknowledgement';
+import { LOOP_HEADER, type SendAcknowledgementInput } from './send-acknowledgement';
 
-export interface SendAgentReplyInput {
-  /** The reply's workflow id: its Message-ID is derived from it. */
-  workflowId: string;
-  ticketId: string;
-  ticketNumber: number;
-  queue: string;
-  to: string;
-  subject: string;
+/** The acknowledgement's addressing (workflowId names the reply: its Message-ID comes from it), and the reply. */
+export interface SendAgentReplyInput extends Pick<SendAcknowledgementInput, 'workflowId' | 'ticketId' | 'ticketNumber' | 'queue' | 'to' | 'subject'> {
   text: string;
   /** The signed-in agent's name, shown as the comment's author and in the From display name. */
   agent: string;

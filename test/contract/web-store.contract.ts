@@ -3,22 +3,19 @@
  * sessions expire and end, the ticket list filters and pages, assignee and priority change, the
  * audit keeps what signed-in users did.
  */
-import { after, before, describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { TicketStore } from '../../src/adapters/ticket-store';
-import type { FreshStore } from './built-in-store';
+import { freshMigratedStore, type FreshStore } from './built-in-store';
 import { newTicket } from './helpdesk.contract';
 
 export function webStoreContract(name: string, openFresh: () => Promise<FreshStore>): void {
   describe(`${name}: the web view's store`, () => {
-    let fresh: FreshStore;
+    const opened = freshMigratedStore(openFresh);
     let store: TicketStore;
-    before(async () => {
-      fresh = await openFresh();
-      store = fresh.store;
-      await store.migrate();
+    beforeEach(() => {
+      store = opened();
     });
-    after(async () => fresh.drop());
 
     test('a session is found by its digest until it expires or ends', async () => {
       const now = Date.now();

@@ -12,14 +12,14 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { launchChromium } from '../helpers/chromium';
 import { startApp, type RunningApp } from '../helpers/app';
-import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
+import { compose, getJson, postMime } from '../helpers/mail';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time';
 import { startEmailWorkflow } from '../../src/ingress/start-email-workflow';
 import { temporalConnectionOptions } from '../../src/temporal-connection';
 import { EmailStatusKey, RecipientQueueKey } from '../../src/workflows/search-attributes';
-import { settled, withTemporal, type EmailView } from '../helpers/pipeline';
+import { discardLeftOver, settled, withTemporal, type EmailView } from '../helpers/pipeline';
 import { config, eventually, ROOT, stack, unique } from '../helpers/stack';
 
 /** Read back through the client: the start metadata, the current details, the activity summaries. */
@@ -82,13 +82,7 @@ describe('the Temporal UI as a worklist', () => {
   after(async () => {
     await stack('up', 'clamd');
     // A parked email left by a failed run would wait for an operator until its park timeout.
-    if (parkedId) {
-      await apiFetch(`${app.url}/v1/emails/${parkedId}/discard`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ reason: 'left over from the Temporal UI test' }),
-      }).catch(() => undefined);
-    }
+    await discardLeftOver(app.url, parkedId, 'left over from the Temporal UI test');
     await browser?.close();
     await app?.stop();
   });

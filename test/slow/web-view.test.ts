@@ -17,9 +17,9 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { openTicketStore } from '../../src/adapters/ticket-store';
 import { freePort, readJsonLogs, startApp, type RunningApp } from '../helpers/app';
 import { launchChromium } from '../helpers/chromium';
-import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
+import { compose, getJson, postMime } from '../helpers/mail';
 import { mailMatching } from '../helpers/maildev';
-import { settled, withTemporal, type EmailView } from '../helpers/pipeline';
+import { discardLeftOver, settled, withTemporal, type EmailView } from '../helpers/pipeline';
 import { eventually, ROOT, stack, unique } from '../helpers/stack';
 
 const PASSWORD = 'a long enough test password';
@@ -87,13 +87,7 @@ describe('the web view in a browser', () => {
   });
   after(async () => {
     await stack('up', 'clamd');
-    if (parkedId) {
-      await apiFetch(`${app.url}/v1/emails/${parkedId}/discard`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ reason: 'left over from the web view test' }),
-      }).catch(() => undefined);
-    }
+    await discardLeftOver(app.url, parkedId, 'left over from the web view test');
     for (const context of contexts) await context.close().catch(() => undefined);
     await browser?.close();
     await app?.stop();

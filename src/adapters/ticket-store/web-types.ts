@@ -2,6 +2,7 @@
  * What the web view (src/api/web/) asks of the built-in store beyond the ports; implemented once
  * for both databases in web-store.ts. Types only, so types.ts can name them without a cycle.
  */
+import type { HelpdeskTicket } from '../../ports/helpdesk';
 import type { TicketPriority, TicketStatus } from '../../domain/vocabulary';
 
 export interface WebSession {
@@ -21,14 +22,8 @@ export interface WebTicketFilter {
   offset: number;
 }
 
-export interface WebTicketSummary {
-  id: string;
-  number: number;
-  subject: string;
-  requester: string;
-  queue: string;
-  status: TicketStatus;
-  priority: TicketPriority;
+/** A row of the ticket list: the port's view of the ticket, and who works on it. */
+export interface WebTicketSummary extends Pick<HelpdeskTicket, 'id' | 'number' | 'subject' | 'requester' | 'queue' | 'status' | 'priority'> {
   assignee: string | null;
   updated: string;
 }

@@ -207,6 +207,20 @@ export function ticketPagesRouter(deps: TicketPagesDeps): Router {
   };
   const audit = (user: SignedIn, action: string, target: string, detail: string): Promise<void> =>
     deps.tickets.recordAudit({ at: new Date().toISOString(), username: user.username, action, target, detail });
+  /** A reply or note form: its ticket, its text and its nonce, or a page saying what is wrong. */
+  const textForm = async (req: Request, res: Response, refusal: string) => {
+    const ticket = await load(req, res);
+    if (!ticket) return undefined;
+    const user = signedIn(res)!;
+    const body = req.body as Record<string, unknown>;
+    const text = typeof body.text === 'string' ? body.text.replace(/\r\n/g, '\n').trim() : '';
+    const formNonce = typeof body.nonce === 'string' && NONCE.test(body.nonce) ? body.nonce : undefined;
+    if (!text || text.length > MAX_TEXT || !formNonce) {
+      sendProblem(res, user, 400, refusal, `Write 1 to ${MAX_TEXT} characters.`);
+      return undefined;
+    }
+    return { ticket, user, text, nonce: formNonce };
+  };
   const back = (res: Response, number: number, notice: string): void => {
     res.redirect(303, `${WEB}/tickets/${number}${query({ notice })}`);
   };
@@ -239,16 +253,9 @@ export function ticketPagesRouter(deps: TicketPagesDeps): Router {
   });
 
   router.post(`${WEB}/tickets/:number/reply`, form, async (req, res) => {
-    const ticket = await load(req, res);
-    if (!ticket) return;
-    const user = signedIn(res)!;
-    const body = req.body as Record<string, unknown>;
-    const text = typeof body.text === 'string' ? body.text.replace(/\r\n/g, '\n').trim() : '';
-    const replyNonce = typeof body.nonce === 'string' && NONCE.test(body.nonce) ? body.nonce : undefined;
-    if (!text || text.length > MAX_TEXT || !replyNonce) {
-      sendProblem(res, user, 400, 'Reply not sent', `A reply needs a message of 1 to ${MAX_TEXT} characters.`);
-      return;
-    }
+    const posted = await textForm(req, res, 'Reply not sent');
+    if (!posted) return;
+    const { ticket, user, text, nonce: replyNonce } = posted;
     const workflowId = agentReplyWorkflowId(ticket.id, replyNonce);
     let handle;
     try {
@@ -273,16 +280,9 @@ export function ticketPagesRouter(deps: TicketPagesDeps): Router {
   });
 
   router.post(`${WEB}/tickets/:number/note`, form, async (req, res) => {
-    const ticket = await load(req, res);
-    if (!ticket) return;
-    const user = signedIn(res)!;
-    const body = req.body as Record<string, unknown>;
-    const text = typeof body.text === 'string' ? body.text.replace(/\r\n/g, '\n').trim() : '';
-    const noteNonce = typeof body.nonce === 'string' && NONCE.test(body.nonce) ? body.nonce : undefined;
-    if (!text || text.length > MAX_TEXT || !noteNonce) {
-      sendProblem(res, user, 400, 'Note not added', `A note needs 1 to ${MAX_TEXT} characters.`);
-      return;
-    }
+    const posted = await textForm(req, res, 'Note not added');
+    if (!posted) return;
+    const { ticket, user, text, nonce: noteNonce } = posted;
     // Keyed by the form's nonce: the same form sent twice is one note.
     const { created } = await deps.tickets.addComment(ticket.id, {
       messageId: `note.${noteNonce}@web.mailgate.invalid`,
