@@ -5,8 +5,9 @@
  * the send), the ticket token in the subject, the signed reply address and the body marker.
  *
  * Idempotent: the workflow id names the reply (the form's nonce), the Message-ID comes from it, the
- * comment is keyed by that Message-ID, and a retry after the SMTP server took the message finds the
- * send in its activity progress and does not send again. Not an automatic response: a person wrote
+ * comment is keyed by that Message-ID, the send is reserved in the ledger per workflow id (as the
+ * acknowledgement's is) and marked sent after it, and a retry after the SMTP server took the message
+ * finds the send in its activity progress and does not send again. Not an automatic response: a person wrote
  * it, so no RFC 3834 Auto-Submitted header; our loop header stays, so it is recognised if it loops.
  */
 import type { Mailer } from '../adapters/mailer';
@@ -64,7 +65,14 @@ export function createSendAgentReply(deps: { mailer: Mailer; helpdesk: Helpdesk;
         internal: false,
         attachments: [],
       });
-      if (earlierProgress<{ sent: boolean }>()?.sent) return { messageId, commentId: comment.id, sent: true };
+      // The ledger's send reservation, as for acknowledgements: a reply already out is never sent
+      // again, even by a run started after Temporal forgot this one (and a bounce of it is recognised).
+      const reservation = await deps.ledger.reserveAcknowledgement({ workflowId: input.workflowId, ticketId: input.ticketId, messageId, recipient: input.to.toLowerCase() });
+      if (reservation.state === 'sent') return { messageId, commentId: comment.id, sent: true };
+      if (earlierProgress<{ sent: boolean }>()?.sent) {
+        await deps.ledger.markAcknowledgementSent(input.workflowId);
+        return { messageId, commentId: comment.id, sent: true };
+      }
       const replyTo = deps.rules.replyTokens ? replyAddress(deps.signingKey, input.queue, input.ticketNumber) : input.queue;
       const name = oneLine(input.agent).replace(/["\\]/g, '') || 'Support';
       await deps.mailer.send({
@@ -78,6 +86,7 @@ export function createSendAgentReply(deps: { mailer: Mailer; helpdesk: Helpdesk;
         headers: { [LOOP_HEADER]: deps.rules.instanceId, 'Reply-To': replyTo },
       });
       recordProgress({ sent: true });
+      await deps.ledger.markAcknowledgementSent(input.workflowId);
       activityLog().info('agent reply sent', { ticketId: input.ticketId, messageId });
       return { messageId, commentId: comment.id, sent: true };
     } catch (error) {

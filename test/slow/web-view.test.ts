@@ -117,6 +117,12 @@ describe('the web view in a browser', () => {
     await assertAccessible(page, 'the ticket page');
 
     const answer = `We sent a technician, ${run}.`;
+    const replyForm = page.locator(`form[action="/web/tickets/${number}/reply"]`);
+    const sameForm = {
+      _csrf: (await replyForm.locator('input[name="_csrf"]').getAttribute('value'))!,
+      nonce: (await replyForm.locator('input[name="nonce"]').getAttribute('value'))!,
+      text: answer,
+    };
     await page.getByLabel('Message').fill(answer);
     await page.getByRole('button', { name: 'Send reply' }).click();
     await page.getByRole('status').filter({ hasText: 'Your reply was sent' }).waitFor({ timeout: 30_000 });
@@ -147,7 +153,14 @@ describe('the web view in a browser', () => {
     await page.getByText(thanks).first().waitFor();
     await shot(page, 'ticket');
 
-    // Sending the same reply form twice sends once: the workflow id is the form's.
+    // Sending the same reply form again (a double click, a reload) sends nothing more: the workflow id is the form's.
+    const again = await page.context().request.post(`${app.url}/web/tickets/${number}/reply`, { form: sameForm, maxRedirects: 0 });
+    assert.equal(again.status(), 303);
+    const { body: shown } = await getJson<{ comments: { text: string; internal: boolean; author: string }[] }>(`${app.url}/v1/tickets/${number}`);
+    assert.deepEqual(
+      shown.comments.filter((c) => c.text === answer).map((c) => [c.author, c.internal]),
+      [['ann (agent)', false]],
+    );
     const replies = await mailMatching('the reply, once', (m) => (m.text ?? '').includes(answer));
     assert.equal(replies.length, 1);
     await page.goto(`${app.url}/web/tickets`);

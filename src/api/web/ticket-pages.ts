@@ -6,7 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import express, { type Request, type Response, type Router } from 'express';
-import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { TicketStore, TicketWithComments, WebTicketEmail } from '../../adapters/ticket-store/types';
 import type { Config } from '../../config';
 import type { TicketPriority, TicketStatus } from '../../domain/vocabulary';
@@ -264,6 +264,8 @@ export function ticketPagesRouter(deps: TicketPagesDeps): Router {
         taskQueue: deps.config.temporal.taskQueue,
         args: [{ ticketId: ticket.id, ticketNumber: ticket.number, queue: ticket.queue, to: ticket.requester, subject: ticket.subject, text, agent: user.username, ...threadOf(ticket) }],
         staticSummary: `reply by ${user.username} to ticket #${ticket.number}`,
+        // A finished reply's id is not reused: the same form sent after the send is still the one reply.
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
       });
       await audit(user, 'reply', `MG-${ticket.number}`, workflowId);
     } catch (error) {
