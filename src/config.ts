@@ -12,6 +12,7 @@ import { describePeriod, parseRetentionPeriod, type RetentionKind, type Retentio
 import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
 import { BUILT_IN, ConnectorSettingsError, describeConnectors, parseConnectors, type ConnectorSettings } from './adapters/helpdesks/settings';
 import { loadRules, RulesError, unknownHelpdesks, type Rules } from './rules';
+import { parseWebUsers, WebUsersError, type WebUser } from './domain/web-users';
 
 /** TLS to the Temporal frontend. PEM contents are read and checked at start-up, never logged. */
 export interface TemporalTls {
@@ -116,6 +117,8 @@ export interface Config {
   retention: RetentionConfig;
   /** Mailgate's own MX (src/smtp.ts, README "Mail in over SMTP"). */
   smtpIngress: SmtpIngressConfig;
+  /** The web view for agents and operators (WEB_*). */
+  web: WebConfig;
 }
 
 /** What a DMARC failure of a domain that publishes p=reject leads to at our MX. */
@@ -167,6 +170,58 @@ export interface ProvidersConfig {
   ses: { topicArns: string[]; certHosts: string[] | undefined; s3: Config['s3'] };
   /** Generic parsed JSON: HMAC secrets, signed like /v1/inbound/mime (INBOUND_JSON_SECRETS). */
   json: { secrets: string[] };
+}
+
+/** The web view for agents and operators (src/api/web/). */
+export interface WebConfig {
+  /** Local users (WEB_USERS_FILE); empty = nobody signs in with a password. */
+  users: WebUser[];
+  /** A session ends this long after sign-in (WEB_SESSION_HOURS). */
+  sessionHours: number;
+  /** Cookies marked Secure (WEB_SECURE_COOKIES; default: API_PUBLIC_URL is https). */
+  secureCookies: boolean;
+  /**
+   * Reverse-proxy single sign-on: the header the proxy sets to the signed-in user's name
+   * (WEB_AUTH_HEADER). Only safe when nothing but the proxy reaches the API.
+   */
+  authHeader: string | undefined;
+  /** The role of a user the proxy names who is not in WEB_USERS_FILE (WEB_AUTH_HEADER_ROLE). */
+  authHeaderRole: 'agent' | 'operator';
+  /** Where operators open an email's workflow (TEMPORAL_UI_URL; default the dev server's UI port). */
+  temporalUiUrl: string;
+  /** The worker's Prometheus endpoint the health page reads (WORKER_METRICS_URL). */
+  workerMetricsUrl: string;
+}
+
+function webUsers(src: Source): WebUser[] {
+  return (
+    fromFile(src, 'WEB_USERS_FILE', (file) => {
+      try {
+        return parseWebUsers(readTextFile(file));
+      } catch (error) {
+        if (error instanceof WebUsersError) throw new PemFileError(file, error.message);
+        throw error;
+      }
+    }) ?? []
+  );
+}
+
+function webConfig(src: Source, publicUrl: string, uiPort: number, metricsPort: number): WebConfig {
+  const authHeader = optional(src, 'WEB_AUTH_HEADER')?.toLowerCase();
+  if (authHeader !== undefined && !/^[a-z0-9-]{1,64}$/.test(authHeader)) src.report('WEB_AUTH_HEADER', 'must be a header name');
+  const temporalUiUrl = str(src, 'TEMPORAL_UI_URL', `http://127.0.0.1:${uiPort}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^\s"<>]+$/.test(temporalUiUrl)) src.report('TEMPORAL_UI_URL', 'must be an http(s) URL');
+  const workerMetricsUrl = str(src, 'WORKER_METRICS_URL', `http://127.0.0.1:${metricsPort || 9464}/metrics`);
+  if (!/^https?:\/\/\S+$/.test(workerMetricsUrl)) src.report('WORKER_METRICS_URL', 'must be an http(s) URL');
+  return {
+    users: webUsers(src),
+    sessionHours: int(src, 'WEB_SESSION_HOURS', 12, 24 * 30),
+    secureCookies: bool(src, 'WEB_SECURE_COOKIES', publicUrl.startsWith('https:')),
+    authHeader,
+    authHeaderRole: oneOf(src, 'WEB_AUTH_HEADER_ROLE', ['agent', 'operator'] as const, 'agent'),
+    temporalUiUrl,
+    workerMetricsUrl,
+  };
 }
 
 export interface RetentionConfig {
@@ -650,6 +705,8 @@ export function loadConfig(env: Env = process.env): Config {
     workerMaxCachedWorkflows: int(src, 'WORKER_MAX_CACHED_WORKFLOWS', 500, 100_000),
     retention: retentionConfig(src),
     smtpIngress: placeholderSmtpIngress,
+
+    web: webConfig(src, str(src, 'API_PUBLIC_URL', `http://${apiHost}:${apiPort}`), int(src, 'TEMPORAL_UI_PORT', 8233, 65535), workerMetricsPort),
   };
   config.smtpIngress = smtpIngressConfig(src, config.trustedAuthservIds, domains[0] ?? 'mailgate.local');
 
@@ -694,6 +751,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     trust: { strangerReply: config.trust.strangerReply, agents: config.trust.agentAddresses.length, undeliverableMarkDays: config.trust.undeliverableMarkDays },
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
     helpdesks: describeConnectors(config.helpdesks),
+
+    web: { users: config.web.users.length, sessionHours: config.web.sessionHours, secureCookies: config.web.secureCookies, authHeader: config.web.authHeader ?? false },
     retention: {
       ...Object.fromEntries(Object.entries(config.retention.policy).map(([kind, p]) => [kind, describePeriod(p)])),
       intervalMinutes: config.retention.intervalMinutes,

@@ -19,6 +19,7 @@ import { createMoveTicket } from './move-ticket';
 import { createRecordTicket } from './record-ticket';
 import { createScanAttachments } from './scan-attachments';
 import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send-acknowledgement';
+import { createSendAgentReply } from './send-agent-reply';
 import { createStoreAttachments } from './store-attachments';
 import { createErasureActivities } from './erasure';
 import { createSendNotification } from './send-notification';
@@ -87,6 +88,8 @@ export function createActivities(deps: ActivityDeps) {
     markAcknowledgementSent: createMarkAcknowledgementSent(deps),
     sendNotification: createSendNotification(deps),
     resolveTicketNotifications: createResolveTicketNotifications(deps),
+
+    sendAgentReply: createSendAgentReply(deps),
     ...createRecordEmail(deps),
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),

@@ -22,6 +22,7 @@ import { metrics } from '../metrics';
 import { resolvePagesOnClose } from './resolve-pages';
 import { attachmentLinkRouter, ticketsRouter } from './tickets';
 import { undeliverableRouter } from './undeliverable';
+import { webRouter } from './web';
 
 export interface ApiDeps {
   config: Config;
@@ -83,6 +84,8 @@ export function createApp(deps: ApiDeps): express.Express {
       log: deps.log,
     }),
   );
+  // The web view: its own sessions and CSRF tokens, never the admin token (./web/index.ts).
+  app.use(webRouter(deps));
   app.use('/v1', adminAuth(deps.config.adminToken));
   app.use(emailAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));
   app.use(erasureAdminRouter({ ...deps, taskQueue: deps.config.temporal.taskQueue }));

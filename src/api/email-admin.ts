@@ -58,9 +58,113 @@ function requesterOf(body: unknown): string | { error: string } {
   return `${by.trim()} via admin api`;
 }
 
-export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; log: Logger; tickets: Pick<Ledger, 'getEmail'> }): Router {
+export interface EmailAdminDeps {
+  temporal: Client;
+  taskQueue: string;
+  log: Logger;
+  tickets: Pick<Ledger, 'getEmail'>;
+}
+
+/** An operator action's answer: the HTTP status and body the admin API sends (the web view words it). */
+export interface ActionAnswer {
+  status: number;
+  json: Record<string, unknown>;
+}
+
+const deadlineOf =
+  (deps: Pick<EmailAdminDeps, 'temporal'>) =>
+  <T>(fn: () => Promise<T>): Promise<T> =>
+    deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, fn);
+
+export interface ListedEmail {
+  workflowId: string;
+  runStatus: string;
+  startTime: string;
+  [attribute: string]: unknown;
+}
+
+/** Emails by EmailStatus, newest first (Temporal visibility). */
+export async function listEmails(deps: Pick<EmailAdminDeps, 'temporal'>, status: string, limit: number): Promise<ListedEmail[]> {
+  const emails: ListedEmail[] = [];
+  // Notifications that park themselves (issue 19) are listed with the emails: one worklist.
+  const query = `(WorkflowType = "processInboundEmail" OR WorkflowType = "notifyEmail") AND EmailStatus = "${status}"`;
+  for await (const execution of deps.temporal.workflow.list({ query })) {
+    const attributes = Object.fromEntries(execution.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
+    emails.push({ workflowId: execution.workflowId, runStatus: execution.status.name, startTime: execution.startTime.toISOString(), ...attributes });
+    if (emails.length >= limit) break;
+  }
+  return emails;
+}
+
+/** Reprocess one email: signal a parked one, or start a new run of a completed one (see the header). */
+export async function reprocessEmail(deps: EmailAdminDeps, workflowId: string, overrides: ReprocessOverrides, by: string): Promise<ActionAnswer> {
+  const deadline = deadlineOf(deps);
+  const handle = deps.temporal.workflow.getHandle(workflowId);
+  try {
+    const description = await deadline(() => handle.describe());
+    if (description.status.name === 'RUNNING') {
+      const state = await deadline(() => handle.query(statusQuery));
+      if (!state.parked) return { status: 409, json: { error: 'not_parked', reason: `the email is running (step ${state.step}), not parked` } };
+      const refused = overrides.forceNewTicket ? forceNewTicketRefusal({ ownTicket: state.ticketId ? { id: state.ticketId, number: state.ticketNumber } : null }) : null;
+      if (refused) return { status: 409, json: { error: 'conflict', reason: refused } };
+      await deadline(() => handle.signal(reprocessSignal, { ...overrides, by }));
+      return { status: 202, json: { workflowId, action: 'reprocess signalled', from: state.parked.step } };
+    }
+    // A completed email: a new run, keyed by the original for everything that must not double.
+    const history = await deadline(() => handle.fetchHistory());
+    const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+    if (!payload) throw new Error('the original input is not in the history');
+    const original = defaultPayloadConverter.fromPayload<ProcessInboundEmailInput>(payload);
+    const origin = original.reprocessOf ?? workflowId;
+    if (!origin.startsWith(INBOUND_EMAIL_PREFIX)) throw new Error('not an inbound email workflow');
+    if (overrides.forceNewTicket) {
+      // The email record holds the latest outcome of every run; a failed email with a ticket failed
+      // at acknowledging, after opening its own.
+      const record = await deps.tickets.getEmail(origin);
+      const own = record?.ticketId && (record.outcome === 'ticket_created' || record.outcome === 'failed') ? { id: record.ticketId, number: null } : null;
+      const refused = forceNewTicketRefusal({ ownTicket: own });
+      if (refused) return { status: 409, json: { error: 'conflict', reason: refused } };
+    }
+    const runId = `${origin}/reprocess-${Date.now()}`;
+    const staticSummary = reprocessSummary(await description.staticSummary(), origin);
+    await deadline(() =>
+      deps.temporal.workflow.start(processInboundEmail, {
+        workflowId: runId,
+        taskQueue: deps.taskQueue,
+        args: [{ ...original, reprocessOf: origin, overrides: { ...original.overrides, ...overrides }, reprocessedBy: by }],
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        staticSummary,
+      }),
+    );
+    return { status: 202, json: { workflowId: runId, action: 'reprocess started', reprocessOf: origin } };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return { status: 404, json: { error: 'not_found', reason: `no email workflow ${workflowId}` } };
+    if (error instanceof WorkflowExecutionAlreadyStartedError) return { status: 409, json: { error: 'conflict', reason: 'a reprocess run was just started; try again' } };
+    throw error;
+  }
+}
+
+/** Discard one parked email with a recorded reason. */
+export async function discardEmail(deps: Pick<EmailAdminDeps, 'temporal'>, workflowId: string, reason: string, by: string): Promise<ActionAnswer> {
+  const deadline = deadlineOf(deps);
+  const handle = deps.temporal.workflow.getHandle(workflowId);
+  try {
+    const state = await deadline(() => handle.query(statusQuery));
+    if (!state.parked) return { status: 409, json: { error: 'not_parked', reason: `only a parked email can be discarded (this one is ${state.outcome})` } };
+    await deadline(() => handle.signal(discardSignal, { reason, by }));
+    // Once the email opened its ticket, the ticket stays: only the acknowledgement is given up.
+    const effect = state.ticketId
+      ? `the email keeps its ticket ${state.ticketNumber === null ? state.ticketId : `MG-${state.ticketNumber}`} (ticket_created); only the acknowledgement is given up`
+      : 'the email ends as discarded (recorded as rejected)';
+    return { status: 202, json: { workflowId, action: 'discard signalled', effect } };
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return { status: 404, json: { error: 'not_found', reason: `no email workflow ${workflowId}` } };
+    throw error;
+  }
+}
+
+export function emailAdminRouter(deps: EmailAdminDeps): Router {
   const router = express.Router();
-  const deadline = <T>(fn: () => Promise<T>): Promise<T> => deps.temporal.connection.withDeadline(Date.now() + DEADLINE_MS, fn);
 
   router.get('/v1/emails', async (req, res) => {
     const status = typeof req.query.status === 'string' ? req.query.status : 'parked';
@@ -69,19 +173,10 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
       return;
     }
     const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
-    const emails = [];
-    // Notifications that park themselves (issue 19) are listed with the emails: one worklist.
-    const query = `(WorkflowType = "processInboundEmail" OR WorkflowType = "notifyEmail") AND EmailStatus = "${status}"`;
-    for await (const execution of deps.temporal.workflow.list({ query })) {
-      const attributes = Object.fromEntries(execution.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
-      emails.push({ workflowId: execution.workflowId, runStatus: execution.status.name, startTime: execution.startTime.toISOString(), ...attributes });
-      if (emails.length >= limit) break;
-    }
-    res.json({ status, emails });
+    res.json({ status, emails: await listEmails(deps, status, limit) });
   });
 
   router.post('/v1/emails/*workflowId/reprocess', express.json({ limit: '4kb', inflate: false }), async (req: Request, res: Response) => {
-    const workflowId = idOf(req);
     const overrides = overridesOf(req.body);
     if (typeof overrides === 'string') {
       res.status(400).json({ error: 'bad_request', reason: overrides });
@@ -92,69 +187,11 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
       res.status(400).json({ error: 'bad_request', reason: by.error });
       return;
     }
-    const handle = deps.temporal.workflow.getHandle(workflowId);
-    try {
-      const description = await deadline(() => handle.describe());
-      if (description.status.name === 'RUNNING') {
-        const state = await deadline(() => handle.query(statusQuery));
-        if (!state.parked) {
-          res.status(409).json({ error: 'not_parked', reason: `the email is running (step ${state.step}), not parked` });
-          return;
-        }
-        const refused = overrides.forceNewTicket ? forceNewTicketRefusal({ ownTicket: state.ticketId ? { id: state.ticketId, number: state.ticketNumber } : null }) : null;
-        if (refused) {
-          res.status(409).json({ error: 'conflict', reason: refused });
-          return;
-        }
-        await deadline(() => handle.signal(reprocessSignal, { ...overrides, by }));
-        res.status(202).json({ workflowId, action: 'reprocess signalled', from: state.parked.step });
-        return;
-      }
-      // A completed email: a new run, keyed by the original for everything that must not double.
-      const history = await deadline(() => handle.fetchHistory());
-      const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
-      if (!payload) throw new Error('the original input is not in the history');
-      const original = defaultPayloadConverter.fromPayload<ProcessInboundEmailInput>(payload);
-      const origin = original.reprocessOf ?? workflowId;
-      if (!origin.startsWith(INBOUND_EMAIL_PREFIX)) throw new Error('not an inbound email workflow');
-      if (overrides.forceNewTicket) {
-        // The email record holds the latest outcome of every run; a failed email with a ticket failed
-        // at acknowledging, after opening its own.
-        const record = await deps.tickets.getEmail(origin);
-        const own = record?.ticketId && (record.outcome === 'ticket_created' || record.outcome === 'failed') ? { id: record.ticketId, number: null } : null;
-        const refused = forceNewTicketRefusal({ ownTicket: own });
-        if (refused) {
-          res.status(409).json({ error: 'conflict', reason: refused });
-          return;
-        }
-      }
-      const runId = `${origin}/reprocess-${Date.now()}`;
-      const staticSummary = reprocessSummary(await description.staticSummary(), origin);
-      await deadline(() =>
-        deps.temporal.workflow.start(processInboundEmail, {
-          workflowId: runId,
-          taskQueue: deps.taskQueue,
-          args: [{ ...original, reprocessOf: origin, overrides: { ...original.overrides, ...overrides }, reprocessedBy: by }],
-          workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
-          staticSummary,
-        }),
-      );
-      res.status(202).json({ workflowId: runId, action: 'reprocess started', reprocessOf: origin });
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) {
-        res.status(404).json({ error: 'not_found', reason: `no email workflow ${workflowId}` });
-        return;
-      }
-      if (error instanceof WorkflowExecutionAlreadyStartedError) {
-        res.status(409).json({ error: 'conflict', reason: 'a reprocess run was just started; try again' });
-        return;
-      }
-      throw error;
-    }
+    const answer = await reprocessEmail(deps, idOf(req), overrides, by);
+    res.status(answer.status).json(answer.json);
   });
 
   router.post('/v1/emails/*workflowId/discard', express.json({ limit: '4kb', inflate: false }), async (req: Request, res: Response) => {
-    const workflowId = idOf(req);
     const reason = (req.body as { reason?: unknown } | undefined)?.reason;
     if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > 500) {
       res.status(400).json({ error: 'bad_request', reason: 'body must be {"reason": "why"} (1-500 characters)' });
@@ -165,26 +202,8 @@ export function emailAdminRouter(deps: { temporal: Client; taskQueue: string; lo
       res.status(400).json({ error: 'bad_request', reason: by.error });
       return;
     }
-    const handle = deps.temporal.workflow.getHandle(workflowId);
-    try {
-      const state = await deadline(() => handle.query(statusQuery));
-      if (!state.parked) {
-        res.status(409).json({ error: 'not_parked', reason: `only a parked email can be discarded (this one is ${state.outcome})` });
-        return;
-      }
-      await deadline(() => handle.signal(discardSignal, { reason: reason.trim(), by }));
-      // Once the email opened its ticket, the ticket stays: only the acknowledgement is given up.
-      const effect = state.ticketId
-        ? `the email keeps its ticket ${state.ticketNumber === null ? state.ticketId : `MG-${state.ticketNumber}`} (ticket_created); only the acknowledgement is given up`
-        : 'the email ends as discarded (recorded as rejected)';
-      res.status(202).json({ workflowId, action: 'discard signalled', effect });
-    } catch (error) {
-      if (error instanceof WorkflowNotFoundError) {
-        res.status(404).json({ error: 'not_found', reason: `no email workflow ${workflowId}` });
-        return;
-      }
-      throw error;
-    }
+    const answer = await discardEmail(deps, idOf(req), reason.trim(), by);
+    res.status(answer.status).json(answer.json);
   });
   return router;
 }

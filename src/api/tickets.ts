@@ -81,8 +81,11 @@ function one(value: unknown): string | undefined {
   return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
-export function ticketsRouter(deps: TicketsDeps): Router {
-  const router = express.Router();
+/**
+ * A ticket as agents see it: each clean attachment with a fresh signed link, and inline images
+ * (RFC 2392 cid: URLs) pointing at those links. Shared by the JSON API and the web view.
+ */
+export function ticketPresenter(deps: Pick<TicketsDeps, 'publicUrl' | 'attachmentLinks'>) {
   const link = (a: StoredAttachment): string | null =>
     a.scanStatus === 'clean' && a.storageKey ? signedAttachmentLink(deps.publicUrl, deps.attachmentLinks, a.id) : null;
   // Inline images (RFC 2392 cid: URLs) point at our attachment links; an image that is not linkable
@@ -93,7 +96,7 @@ export function ticketsRouter(deps: TicketsDeps): Router {
       const url = target ? link(target) : null;
       return url ? `${before}${url.replace(/"/g, '%22')}"` : `${before}"`;
     }) ?? null;
-  const present = (ticket: TicketWithComments) => ({
+  return (ticket: TicketWithComments) => ({
     ...ticket,
     comments: ticket.comments.map((c) => ({
       ...c,
@@ -101,7 +104,11 @@ export function ticketsRouter(deps: TicketsDeps): Router {
       attachments: c.attachments.map(({ storageKey: _key, ...a }) => ({ ...a, link: link({ storageKey: _key, ...a }) })),
     })),
   });
+}
 
+export function ticketsRouter(deps: TicketsDeps): Router {
+  const router = express.Router();
+  const present = ticketPresenter(deps);
   router.get('/v1/tickets', async (req, res) => {
     const status = one(req.query.status);
     if (status !== undefined && !STATUSES.includes(status as TicketStatus)) {

@@ -9,10 +9,13 @@
  *   mailgate undeliverable clear <address>
  *   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
  *   mailgate deliver [-f SENDER] [--] RECIPIENT...   (the MTA pipe, ./deliver.ts; exits by sysexits)
+ *   mailgate web-user <name> [--operator]    (password on standard input; prints a WEB_USERS_FILE line)
  * Exit code 0 on success, 1 on an API refusal (printed), 2 on a usage error.
  */
 import { parseArgs } from 'node:util';
+import bcrypt from 'bcryptjs';
 import { deliver, EX_TEMPFAIL } from './deliver';
+import { parseWebUsers } from '../domain/web-users';
 
 const USAGE = `usage:
   mailgate emails list [--status parked|failed|ticket_created|...] [--limit N]
@@ -33,6 +36,10 @@ const USAGE = `usage:
   mailgate deliver [-f SENDER] [--] RECIPIENT...
     the MTA pipe: one message on stdin into the signed ingress (needs INGRESS_SECRETS); exits 0
     accepted, 75 retry later, 65 or 77 refused for good, 64 usage
+
+  mailgate web-user <name> [--operator] < password-file
+    reads the password from standard input (never an argument: it would show in the process list)
+    and prints the line for WEB_USERS_FILE: name, bcrypt hash and role (agent, or operator)
 `;
 
 function out(text: string): void {
@@ -66,10 +73,12 @@ async function main(argv: string[]): Promise<number> {
       'requested-by': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'request-id': { type: 'string' },
+      operator: { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
   });
   const [noun, verb, id] = positionals;
+  if (!values.help && noun === 'web-user' && verb) return webUser(verb, values.operator);
   if (!values.help && noun === 'undeliverable' && verb) return undeliverable(verb, id, values.limit);
   if (!values.help && noun === 'erase') {
     if (!verb || !values['requested-by']) return (out(USAGE), 2);
@@ -124,6 +133,29 @@ async function main(argv: string[]): Promise<number> {
   }
   out(JSON.stringify(result.json, null, 2));
   return result.status >= 200 && result.status < 300 ? 0 : 1;
+}
+
+/** bcrypt cost: about 50-100 ms a check on a small server; the hash records it, so it can rise later. */
+const BCRYPT_COST = 12;
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** A WEB_USERS_FILE line for `name`, the password read from standard input (its first line). */
+async function webUser(name: string, operator: boolean): Promise<number> {
+  const password = (await readStdin()).split(/\r?\n/)[0] ?? '';
+  // bcrypt reads at most 72 bytes: a longer password would be silently cut.
+  if (password.length < 12 || Buffer.byteLength(password) > 72) {
+    process.stderr.write('mailgate: the password must be 12 to 72 bytes long\n');
+    return 2;
+  }
+  const line = `${name}:${await bcrypt.hash(password, BCRYPT_COST)}${operator ? ':operator' : ''}`;
+  parseWebUsers(line);
+  out(line);
+  return 0;
 }
 
 /** Hard-bounce marks: list those in force, or lift one. */

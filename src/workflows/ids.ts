@@ -27,3 +27,10 @@ export function notifyWorkflowId(emailRunId: string, outcome: string, step?: str
 export function resolvePagesWorkflowId(ticketId: string, closedAt: string): string {
   return `resolve-pages/${ticketId}/${closedAt}`;
 }
+
+/** One agent reply per ticket and reply form (its nonce): a double submit is the same run. */
+export const AGENT_REPLY_PREFIX = 'agent-reply/';
+
+export function agentReplyWorkflowId(ticketId: string, replyNonce: string): string {
+  return `${AGENT_REPLY_PREFIX}${ticketId}/${replyNonce}`;
+}

@@ -4,3 +4,5 @@ export { eraseRequester } from './erasure';
 export { notifyEmail, resolveTicketPages } from './notify';
 
 export { helpdeskCanary } from './helpdesk-canary';
+
+export { agentReply } from './agent-reply';

@@ -3,6 +3,7 @@
  * the Ledger, and its own reads serve as the helpdesk inspector. Backends differ only in how they
  * open new, empty storage (`openFresh`).
  */
+import { after, before } from 'node:test';
 import type { TicketStore } from '../../src/adapters/ticket-store';
 import type { HelpdeskInspector, HelpdeskUnderTest } from './helpdesk.contract';
 import { newTicket } from './helpdesk.contract';
@@ -53,4 +54,15 @@ export function builtInLedger(openFresh: () => Promise<FreshStore>): () => Promi
       cleanup: () => closeAndDrop(fresh),
     };
   };
+}
+
+/** Registers hooks that open fresh storage, migrate it before the suite and drop it after; returns the store's getter. */
+export function freshMigratedStore(openFresh: () => Promise<FreshStore>): () => TicketStore {
+  let fresh: FreshStore | undefined;
+  before(async () => {
+    fresh = await openFresh();
+    await fresh.store.migrate();
+  });
+  after(async () => fresh?.drop());
+  return () => fresh!.store;
 }

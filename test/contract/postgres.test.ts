@@ -10,6 +10,7 @@ import { builtInHelpdesk, builtInLedger, type FreshStore } from './built-in-stor
 import { helpdeskContract } from './helpdesk.contract';
 import { ledgerContract } from './ledger.contract';
 import { retentionContract } from './retention.contract';
+import { webStoreContract } from './web-store.contract';
 
 const run = `contract_${process.pid}_${Date.now().toString(36)}`;
 let schemas = 0;
@@ -34,3 +35,4 @@ helpdeskContract('built-in store on PostgreSQL', builtInHelpdesk(openFresh));
 ledgerContract('built-in store on PostgreSQL', builtInLedger(openFresh));
 builtInStoreContract('PostgreSQL', openFresh);
 retentionContract('built-in store on PostgreSQL', openFresh);
+webStoreContract('built-in store on PostgreSQL', openFresh);

@@ -9,6 +9,7 @@ import { builtInHelpdesk, builtInLedger, type FreshStore } from './built-in-stor
 import { helpdeskContract } from './helpdesk.contract';
 import { ledgerContract } from './ledger.contract';
 import { retentionContract } from './retention.contract';
+import { webStoreContract } from './web-store.contract';
 
 const dir = mkdtempSync(join(tmpdir(), 'mailgate-contract-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -25,3 +26,4 @@ helpdeskContract('built-in store on SQLite', builtInHelpdesk(openFresh));
 ledgerContract('built-in store on SQLite', builtInLedger(openFresh));
 builtInStoreContract('SQLite', openFresh);
 retentionContract('built-in store on SQLite', openFresh);
+webStoreContract('built-in store on SQLite', openFresh);

@@ -6,7 +6,7 @@ import { NativeConnection, Worker } from '@temporalio/worker';
 import { temporalConnectionOptions } from '../../src/temporal-connection';
 import type { EmailState } from '../../src/workflows/types';
 import { receivedMail } from './maildev';
-import { compose, getJson, postMime } from './mail';
+import { apiFetch, compose, getJson, postMime } from './mail';
 import { config, eventually, unique } from './stack';
 
 export interface EmailView {
@@ -161,4 +161,17 @@ export async function assertOneTicketAndAcknowledgementEach(baseUrl: string, cus
   assert.equal(new Set(acks.map((m) => m.messageId)).size, customers.length, 'one acknowledgement per email');
   assert.equal(acks.length, customers.length, 'no acknowledgement sent twice');
   return ticketIds;
+}
+
+/**
+ * After a test that parks an email: discards it if it is still parked, so it does not wait for an
+ * operator until its park timeout. Errors are ignored (the email may have moved on).
+ */
+export async function discardLeftOver(baseUrl: string, workflowId: string | undefined, reason: string): Promise<void> {
+  if (!workflowId) return;
+  await apiFetch(`${baseUrl}/v1/emails/${workflowId}/discard`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ reason }),
+  }).catch(() => undefined);
 }

@@ -7,30 +7,20 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { accessSync, constants, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { launchChromium } from '../helpers/chromium';
 import { startApp, type RunningApp } from '../helpers/app';
-import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
+import { compose, getJson, postMime } from '../helpers/mail';
 import { Client, Connection } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { msToTs } from '@temporalio/common/lib/time';
 import { startEmailWorkflow } from '../../src/ingress/start-email-workflow';
 import { temporalConnectionOptions } from '../../src/temporal-connection';
 import { EmailStatusKey, RecipientQueueKey } from '../../src/workflows/search-attributes';
-import { settled, withTemporal, type EmailView } from '../helpers/pipeline';
+import { discardLeftOver, settled, withTemporal, type EmailView } from '../helpers/pipeline';
 import { config, eventually, ROOT, stack, unique } from '../helpers/stack';
-
-const CHROMIUM = '/usr/bin/chromium';
-
-function chromiumInstalled(): boolean {
-  try {
-    accessSync(CHROMIUM, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** Read back through the client: the start metadata, the current details, the activity summaries. */
 async function metadataOf(workflowId: string): Promise<{ summary?: string; details?: string; current?: string; activities: string[] }> {
@@ -84,25 +74,15 @@ describe('the Temporal UI as a worklist', () => {
   const workflowPage = (view: EmailView): string => ui(`/workflows/${encodeURIComponent(view.workflowId)}`);
 
   before(async () => {
-    assert.ok(
-      chromiumInstalled(),
-      `Debian's chromium is missing (${CHROMIUM}): scripts/setup installs it as root (apt-get install chromium); this test never downloads a browser`,
-    );
     assert.ok(uiPort, 'TEMPORAL_UI_PORT is not set: run the test through scripts/with-env with the test profile');
     app = await startApp({ env: { MAILGATE_RULES_FILE: path.join(ROOT, 'test/fixtures/rules/parking.json') } });
-    browser = await chromium.launch({ executablePath: CHROMIUM, headless: true });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
   });
   after(async () => {
     await stack('up', 'clamd');
     // A parked email left by a failed run would wait for an operator until its park timeout.
-    if (parkedId) {
-      await apiFetch(`${app.url}/v1/emails/${parkedId}/discard`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ reason: 'left over from the Temporal UI test' }),
-      }).catch(() => undefined);
-    }
+    await discardLeftOver(app.url, parkedId, 'left over from the Temporal UI test');
     await browser?.close();
     await app?.stop();
   });

@@ -109,6 +109,9 @@ const defaults: Fakes = {
 
   // The helpdesk canary workflow's activity: never called by the email workflow.
   helpdeskCanary: ({ runId }) => ({ externalId: `canary-${runId}`, ms: 0 }),
+
+  // The agent reply workflow's activity: never called by the email workflow.
+  sendAgentReply: (input) => ({ messageId: `reply-${input.ticketNumber}@mailgate.test`, commentId: 'comment-1', sent: true }),
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -141,6 +144,8 @@ export class RecordedActivities {
       resolveTicketNotifications: (input) => this.run('resolveTicketNotifications', input),
 
       helpdeskCanary: (input) => this.run('helpdeskCanary', input),
+
+      sendAgentReply: (input) => this.run('sendAgentReply', input),
     };
   }
 

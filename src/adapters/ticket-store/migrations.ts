@@ -507,6 +507,48 @@ CREATE TABLE notifications (
 );
 CREATE INDEX notifications_ticket ON notifications (ticket_id, created);`,
   },
+  {
+    version: 14,
+    name: 'web view: agent sessions, ticket assignee, audit of what signed-in users did (issue 20)',
+    // A session row holds a digest of the cookie's id, never the id: a copy of the database signs
+    // no one in. The CSRF token is the session's synchronizer token (OWASP), compared per form.
+    sqlite: `
+ALTER TABLE tickets ADD COLUMN assignee TEXT;
+CREATE TABLE web_sessions (
+  id_sha256 TEXT PRIMARY KEY,
+  username TEXT NOT NULL,
+  csrf_token TEXT NOT NULL,
+  created TEXT NOT NULL,
+  expires TEXT NOT NULL
+);
+CREATE INDEX web_sessions_expires ON web_sessions (expires);
+CREATE TABLE web_audit (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  username TEXT NOT NULL,
+  action TEXT NOT NULL,
+  target TEXT NOT NULL,
+  detail TEXT NOT NULL
+);`,
+    postgres: `
+ALTER TABLE tickets ADD COLUMN assignee text;
+CREATE TABLE web_sessions (
+  id_sha256 text PRIMARY KEY,
+  username text NOT NULL,
+  csrf_token text NOT NULL,
+  created timestamptz(3) NOT NULL,
+  expires timestamptz(3) NOT NULL
+);
+CREATE INDEX web_sessions_expires ON web_sessions (expires);
+CREATE TABLE web_audit (
+  id bigserial PRIMARY KEY,
+  at timestamptz(3) NOT NULL,
+  username text NOT NULL,
+  action text NOT NULL,
+  target text NOT NULL,
+  detail text NOT NULL
+);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

@@ -6,6 +6,7 @@
 import type { Ledger } from '../../ports/ledger';
 import type { RetentionStore } from '../../ports/retention';
 import type { TicketStore } from './types';
+import type { WebStore } from './web-types';
 
 /** Both ports share one database, so `ping` and `close` belong to the connection, not to a port. */
 export type ConnectionMethods = Pick<TicketStore, 'migrate' | 'ping' | 'close'>;
@@ -49,12 +50,19 @@ export type MailLedger = Omit<LedgerMethods, keyof TicketLedger | keyof Delivery
 /** The Retention port, written once for both databases (retention-store.ts). */
 export type RetentionMethods = RetentionStore;
 
+/** The web view's sessions, assignees and audit, written once for both databases (web-store.ts). */
+export type WebMethods = WebStore;
+
 type Overlap =
   | (keyof ConnectionMethods & keyof HelpdeskMethods)
   | (keyof ConnectionMethods & keyof LedgerMethods)
   | (keyof HelpdeskMethods & keyof LedgerMethods)
-  | (keyof RetentionMethods & (keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods));
-type Uncovered = Exclude<keyof TicketStore, keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods | keyof RetentionMethods>;
+  | (keyof RetentionMethods & (keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods))
+  | (keyof WebMethods & (keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods | keyof RetentionMethods));
+type Uncovered = Exclude<
+  keyof TicketStore,
+  keyof ConnectionMethods | keyof HelpdeskMethods | keyof LedgerMethods | keyof RetentionMethods | keyof WebMethods
+>;
 type Expect<T extends true> = T;
 
 /** Compiles only while every TicketStore method belongs to exactly one part. */

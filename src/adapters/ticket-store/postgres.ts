@@ -12,7 +12,8 @@ import { pendingMigrations } from './migrations';
 import { type PostgresAccess, rows } from './postgres-query';
 import { postgresHelpdeskMethods } from './postgres-helpdesk';
 import { postgresLedgerMethods } from './postgres-ledger';
-import { retentionMethods } from './retention-store';
+import { retentionMethods, type SqlSurface } from './retention-store';
+import { webStoreMethods } from './web-store';
 import type { TicketStore } from './types';
 
 export interface PostgresTicketStoreOptions {
@@ -100,6 +101,18 @@ export function createPostgresTicketStore(url: string, options: PostgresTicketSt
 
   const access: PostgresAccess = { pool, transaction, guarded };
 
+  const surface: SqlSurface = {
+    all: (sql, params) => guarded(() => rows(pool, numbered(sql), params)),
+    batch: (statements) =>
+      guarded(() =>
+        transaction(async (client) => {
+          const changed: number[] = [];
+          for (const s of statements) changed.push((await client.query(numbered(s.sql), s.params)).rowCount ?? 0);
+          return changed;
+        }),
+      ),
+  };
+
   return {
     migrate: () =>
       guarded(() =>
@@ -133,18 +146,9 @@ export function createPostgresTicketStore(url: string, options: PostgresTicketSt
 
     ...postgresHelpdeskMethods(access),
     ...postgresLedgerMethods(access),
+    ...webStoreMethods(surface),
     ...retentionMethods(
-      {
-        all: (sql, params) => guarded(() => rows(pool, numbered(sql), params)),
-        batch: (statements) =>
-          guarded(() =>
-            transaction(async (client) => {
-              const changed: number[] = [];
-              for (const s of statements) changed.push((await client.query(numbered(s.sql), s.params)).rowCount ?? 0);
-              return changed;
-            }),
-          ),
-      },
+      surface,
       { dryRunValue: (dryRun) => String(dryRun) },
     ),
   };

@@ -15,7 +15,8 @@ import type { Row } from './rows';
 import type { SqliteAccess } from './sqlite-access';
 import { sqliteHelpdeskMethods } from './sqlite-helpdesk';
 import { sqliteLedgerMethods } from './sqlite-ledger';
-import { retentionMethods } from './retention-store';
+import { retentionMethods, type SqlSurface } from './retention-store';
+import { webStoreMethods } from './web-store';
 import type { TicketStore } from './types';
 
 export interface SqliteTicketStoreOptions {
@@ -89,6 +90,11 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
 
   const access: SqliteAccess = { get, all, run, write, guarded };
 
+  const surface: SqlSurface = {
+    all: (sql, params) => guarded(() => all(sql, ...params)),
+    batch: (statements) => guarded(() => write(() => statements.map((s) => run(s.sql, ...s.params)))),
+  };
+
   return {
     migrate: () =>
       guarded(() =>
@@ -114,11 +120,9 @@ export function createSqliteTicketStore(path: string, options: SqliteTicketStore
 
     ...sqliteHelpdeskMethods(access),
     ...sqliteLedgerMethods(access),
+    ...webStoreMethods(surface),
     ...retentionMethods(
-      {
-        all: (sql, params) => guarded(() => all(sql, ...params)),
-        batch: (statements) => guarded(() => write(() => statements.map((s) => run(s.sql, ...s.params)))),
-      },
+      surface,
       { dryRunValue: (dryRun) => (dryRun ? 1 : 0) },
     ),
   };

@@ -8,9 +8,11 @@ import type { AttachmentRecord, Helpdesk, HelpdeskTicket, NewComment, NewTicket 
 import type { Ledger } from '../../ports/ledger';
 import type { RetentionStore } from '../../ports/retention';
 import type { TicketStatus } from '../../domain/vocabulary';
+import type { WebStore } from './web-types';
 
 export type * from '../../domain/vocabulary';
 export type { AttachmentRecord, HelpdeskTicket } from '../../ports/helpdesk';
+export type { WebAuditEntry, WebSession, WebStore, WebTicketEmail, WebTicketFilter, WebTicketSummary } from './web-types';
 export type { AcknowledgementRecord, EmailRecord, RateEventInput, ThreadEntry, ThreadMatch } from '../../ports/ledger';
 
 export interface StoredAttachment extends AttachmentRecord {
@@ -60,7 +62,7 @@ export interface TicketPage {
   nextCursor: string | null;
 }
 
-export interface TicketStore extends Helpdesk, Ledger, RetentionStore {
+export interface TicketStore extends Helpdesk, Ledger, RetentionStore, WebStore {
   createTicket(input: CreateTicketInput): Promise<{ ticket: Ticket; created: boolean }>;
   findByExternalRef(originKey: string): Promise<Ticket | null>;
   addComment(ticketId: string, input: CommentInput): Promise<{ comment: Comment; created: boolean }>;
