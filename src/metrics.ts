@@ -171,6 +171,45 @@ const emailsTotal = new Counter({
   registers: [registry],
 });
 
+// Per helpdesk connector (src/adapters/helpdesks/http.ts reports through connectorMetrics). The
+// connector label is a configured name (HELPDESK_CONNECTORS), the operation a fixed name in each
+// connector, the outcome "ok" or an ErrorType: all bounded.
+const connectorRequestsTotal = new Counter({
+  name: 'helpdesk_connector_requests_total',
+  help: 'HTTP requests to a helpdesk connector, by connector, operation and outcome ("ok" or the error type)',
+  labelNames: ['connector', 'operation', 'outcome'] as const,
+  registers: [registry],
+});
+
+const connectorErrorsTotal = new Counter({
+  name: 'helpdesk_connector_errors_total',
+  help: 'Failed helpdesk connector requests, by connector and error class',
+  labelNames: ['connector', 'type'] as const,
+  registers: [registry],
+});
+
+const connectorRequestDuration = new Histogram({
+  name: 'helpdesk_connector_request_duration_seconds',
+  help: 'Helpdesk connector request latency, by connector',
+  labelNames: ['connector'] as const,
+  buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  registers: [registry],
+});
+
+const connectorRateLimitWaitsTotal = new Counter({
+  name: 'helpdesk_connector_rate_limit_waits_total',
+  help: 'Times a helpdesk asked Mailgate to wait (429, or 503 with Retry-After), by connector',
+  labelNames: ['connector'] as const,
+  registers: [registry],
+});
+
+const connectorRateLimitWaitSeconds = new Counter({
+  name: 'helpdesk_connector_rate_limit_wait_seconds_total',
+  help: 'Seconds of Retry-After a helpdesk asked for, by connector (each becomes the next Temporal retry delay)',
+  labelNames: ['connector'] as const,
+  registers: [registry],
+});
+
 const ingressDecodedBytesTotal = new Counter({
   name: 'helpdesk_ingress_decoded_bytes_total',
   help: 'Bytes produced by undoing an ingress body\'s Content-Encoding (only ever after its signature held), by coding',
@@ -210,6 +249,11 @@ export const SERVED_BY: Readonly<Record<string, MetricsProcess | 'both'>> = Obje
   helpdesk_av_verdicts_total: 'worker',
   helpdesk_emails_total: 'worker',
   helpdesk_rules_reloads_total: 'both',
+  helpdesk_connector_requests_total: 'worker',
+  helpdesk_connector_errors_total: 'worker',
+  helpdesk_connector_request_duration_seconds: 'worker',
+  helpdesk_connector_rate_limit_waits_total: 'worker',
+  helpdesk_connector_rate_limit_wait_seconds_total: 'worker',
 });
 
 /** A registry with the metrics `process` writes (SERVED_BY: its own and `both`) and Node's process metrics. */
@@ -289,6 +333,28 @@ export const metrics = {
   },
   emailOutcome(outcome: FinalOutcome, emailClass: EmailClass | null): void {
     emailsTotal.labels(outcome, emailClass ?? 'unknown').inc();
+  },
+};
+
+/**
+ * The Prometheus side of the helpdesk HTTP client's metrics hook (structurally HttpMetricsHook from
+ * src/adapters/helpdesks/http.ts; typed here without importing it, so metrics stays a leaf).
+ */
+export const connectorMetrics = {
+  /** Creates a connector's series at 0, so its first error is a visible increase. */
+  prime(connector: string): void {
+    connectorRateLimitWaitsTotal.labels(connector).inc(0);
+    connectorRateLimitWaitSeconds.labels(connector).inc(0);
+    for (const type of ['RemoteUnavailable', 'RemoteRateLimited', 'RemoteRejected', 'RemoteCredentials']) connectorErrorsTotal.labels(connector, type).inc(0);
+  },
+  request(record: { connector: string; operation: string; errorType?: string; seconds: number }): void {
+    connectorRequestsTotal.labels(record.connector, record.operation, record.errorType ?? 'ok').inc();
+    if (record.errorType !== undefined) connectorErrorsTotal.labels(record.connector, record.errorType).inc();
+    if (Number.isFinite(record.seconds) && record.seconds >= 0) connectorRequestDuration.labels(record.connector).observe(record.seconds);
+  },
+  rateLimited(connector: string, retryAfterMs: number | undefined): void {
+    connectorRateLimitWaitsTotal.labels(connector).inc();
+    if (retryAfterMs !== undefined && Number.isFinite(retryAfterMs) && retryAfterMs > 0) connectorRateLimitWaitSeconds.labels(connector).inc(retryAfterMs / 1000);
   },
 };
 
