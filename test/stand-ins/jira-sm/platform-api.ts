@@ -75,10 +75,14 @@ export function platformApi(state: JsmState, agent: JsmUser, req: StandInRequest
   }
   if (req.method === 'POST' && first === 'search' && second === 'jql') return search(state, req, options);
   if (req.method === 'POST' && first === 'issueLink' && parts.length === 1) return link(state, req);
-  if (first === 'comment' && second && third === 'properties' && fourth && req.method === 'PUT') {
+  if (first === 'comment' && second && third === 'properties' && fourth) {
     const comment = state.comment(second);
     if (!comment) return jiraError(404, 'The comment was not found.');
-    return putProperty(comment.properties, fourth, req);
+    if (req.method === 'PUT') return putProperty(comment.properties, fourth, req);
+    if (req.method === 'GET') {
+      if (!comment.properties.has(fourth)) return jiraError(404, `The property '${fourth}' does not exist.`);
+      return { status: 200, body: { key: fourth, value: comment.properties.get(fourth) } };
+    }
   }
   if (first !== 'issue' || !second) return jiraError(404, `No resource at ${req.method} ${req.path}`);
   const issue = state.issue(second);
@@ -100,7 +104,8 @@ export function platformApi(state: JsmState, agent: JsmUser, req: StandInRequest
     const transition = TRANSITIONS.find((t) => t.id === id && (t.from === 'done') === done);
     if (!transition) return jiraError(400, `Transition id '${String(id)}' is not valid for this issue.`);
     issue.statusId = transition.to;
-    return { status: 204 };
+    // No body (a 204 has none), but the media type the spec declares for it, or Prism flags the answer.
+    return { status: 204, headers: { 'content-type': 'application/json' } };
   }
   return jiraError(404, `No resource at ${req.method} ${req.path}`);
 }
@@ -112,7 +117,8 @@ function putProperty(properties: Map<string, unknown>, key: string, req: StandIn
   if (req.body.length > MAX_PROPERTY_BYTES) return jiraError(400, `The property value can not be longer than ${MAX_PROPERTY_BYTES} bytes.`);
   const existed = properties.has(key);
   properties.set(key, value);
-  return { status: existed ? 200 : 201 };
+  // The spec declares an application/json answer (an empty object) for both.
+  return { status: existed ? 200 : 201, body: {} };
 }
 
 function link(state: JsmState, req: StandInRequest): StandInAnswer {
@@ -125,7 +131,7 @@ function link(state: JsmState, req: StandInRequest): StandInAnswer {
   const outward = state.issue(String(body.outwardIssue.key ?? body.outwardIssue.id ?? ''));
   if (!inward || !outward) return jiraError(404, 'Issue Does Not Exist');
   inward.links.push({ type: type.name, inward: inward.key, outward: outward.key });
-  return { status: 201 };
+  return { status: 201, body: {} };
 }
 
 /**
