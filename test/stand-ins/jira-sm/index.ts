@@ -3,16 +3,18 @@
  * API token, one service desk (`SD`, id 1) with an "Emailed request" type, the servicedeskapi and
  * platform calls Mailgate uses, search that lags writes, and fault switches (429/503 + Retry-After,
  * hangs). With `prism: true` the platform calls pass through Prism, validated against
- * /work/shared/specs/jira-platform.openapi.yaml (Apache-2.0); the servicedeskapi calls, which that spec
+ * test/stand-ins/specs/jira-platform.openapi.yaml (Apache-2.0); the servicedeskapi calls, which that spec
  * does not cover, are validated by the stand-in itself (servicedesk-api.ts).
  */
+import path from 'node:path';
 import { basicCredentials, jsonBody, startLoopback, type FaultSwitch, type StandInAnswer } from '../loopback';
 import { startPlatformRouter, startPrismProxy, type PlatformRouter, type RunningPrism } from '../prism';
 import { jiraError, platformApi } from './platform-api';
 import { serviceDeskApi } from './servicedesk-api';
 import { JsmState, type JsmUser } from './state';
 
-export const JIRA_PLATFORM_SPEC = '/work/shared/specs/jira-platform.openapi.yaml';
+/** The vendored platform spec (from dist/test/stand-ins/jira-sm/ up to the repository root). */
+export const JIRA_PLATFORM_SPEC = path.resolve(__dirname, '../../../../test/stand-ins/specs/jira-platform.openapi.yaml');
 
 export const JSM_AGENT = { email: 'agent@mailgate.example', token: 'jsm-test-token-0123456789' };
 export const JSM_SERVICE_DESK_ID = '1';
