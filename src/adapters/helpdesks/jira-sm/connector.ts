@@ -19,12 +19,14 @@
  */
 import { ErrorType, TypedError } from '../../../domain/errors';
 import type { TicketStatus } from '../../../domain/vocabulary';
-import type { AttachmentRecord, Helpdesk, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
+import type { Helpdesk, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
 import { HelpdeskHttp, type HttpMetricsHook } from '../http';
+import { cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type CleanFile, type OriginIndex } from '../connector-deps';
+import { bodyOf } from '../footer';
 import { KeyedLock } from '../keyed-lock';
 import type { JiraSmConfig } from './config';
 import {
-  bodyOf,
+  MAX_BODY_CHARS,
   dedupeLabel,
   MESSAGE_PROPERTY,
   numberOfKey,
@@ -40,24 +42,6 @@ import {
   type MessageProperty,
   type TicketProperty,
 } from './mapping';
-
-/** Where clean files come from: bytes to upload, or a link to Mailgate's copy. */
-export interface AttachmentSource {
-  read(storageKey: string): Promise<Uint8Array>;
-  link(storageKey: string): Promise<string>;
-}
-
-/** Origin key → issue key, remembered by Mailgate (the ledger) because Jira's search lags. */
-export interface OriginIndex {
-  get(originKey: string): Promise<string | null>;
-  put(originKey: string, issueKey: string): Promise<void>;
-}
-
-/** An index in memory: enough for one worker's lifetime and for tests; the worker passes the ledger's. */
-export function memoryOriginIndex(): OriginIndex {
-  const keys = new Map<string, string>();
-  return { get: async (k) => keys.get(k) ?? null, put: async (k, v) => void keys.set(k, v) };
-}
 
 export interface JiraSmOptions {
   config: JiraSmConfig;
@@ -276,16 +260,12 @@ export class JiraServiceManagement implements Helpdesk {
 
   /** The body with its footer, and (upload mode, when asked) the clean files as temporary attachments. */
   private async prepare(comment: NewComment, upload = true): Promise<{ body: string; temporaryIds: string[] }> {
-    const clean = comment.attachments.filter((a): a is AttachmentRecord & { storageKey: string } => a.scanStatus === 'clean' && a.storageKey !== null);
-    if (this.config.attachments === 'links') {
-      const links = new Map<string, string>();
-      for (const file of clean) links.set(file.storageKey, await this.files.link(file.storageKey));
-      return { body: bodyOf(comment, links), temporaryIds: [] };
-    }
-    return { body: bodyOf(comment), temporaryIds: upload ? await this.uploadTemporary(clean) : [] };
+    const clean = cleanFiles(comment.attachments);
+    if (this.config.attachments === 'links') return { body: bodyOf(comment, MAX_BODY_CHARS, await linksFor(this.files, clean)), temporaryIds: [] };
+    return { body: bodyOf(comment, MAX_BODY_CHARS), temporaryIds: upload ? await this.uploadTemporary(clean) : [] };
   }
 
-  private async uploadTemporary(files: (AttachmentRecord & { storageKey: string })[]): Promise<string[]> {
+  private async uploadTemporary(files: CleanFile[]): Promise<string[]> {
     if (files.length === 0) return [];
     const parts = await Promise.all(files.map(async (f) => ({ field: 'file', filename: f.filename, contentType: f.contentType, data: await this.files.read(f.storageKey) })));
     const answer = await this.http.multipart('POST', `/rest/servicedeskapi/servicedesk/${this.config.serviceDeskId}/attachTemporaryFile`, 'upload_file', { files: parts }, { headers: NO_CHECK });
@@ -301,7 +281,7 @@ export class JiraServiceManagement implements Helpdesk {
     const had = await this.http.request({ method: 'GET', path, operation: 'read_comment_property', expect: [404] });
     if (had.status === 200 && (had.body as { value?: { complete?: unknown } } | null)?.value?.complete === true) return;
     if (this.config.attachments === 'upload') {
-      const ids = await this.uploadTemporary(input.attachments.filter((a): a is AttachmentRecord & { storageKey: string } => a.scanStatus === 'clean' && a.storageKey !== null));
+      const ids = await this.uploadTemporary(cleanFiles(input.attachments));
       if (ids.length > 0) {
         await this.http.json('POST', `/rest/servicedeskapi/request/${key}/attachment`, 'attach_files', { temporaryAttachmentIds: ids, public: input.internal !== true });
       }
@@ -396,3 +376,5 @@ function stringField(body: unknown, field: string, operation: string): string {
   if (typeof value !== 'string' || value === '') throw new TypedError(ErrorType.RemoteUnavailable, `jira-sm ${operation}: the answer has no ${field}`);
   return value;
 }
+
+export { memoryOriginIndex, type AttachmentSource, type OriginIndex } from '../connector-deps';
