@@ -36,22 +36,23 @@ interface ArmedFault {
   fault: Fault;
   remaining: number;
   path?: string;
+  method?: string;
 }
 
 export class FaultSwitch {
   private armed: ArmedFault[] = [];
 
-  /** The next `times` requests (matching `path`, if given) get `fault` instead of an answer. */
-  arm(fault: Fault, times = 1, path?: string): void {
-    this.armed.push({ fault, remaining: times, path });
+  /** The next `times` requests (matching `path` and `method`, if given) get `fault` instead of an answer. */
+  arm(fault: Fault, times = 1, path?: string, method?: string): void {
+    this.armed.push({ fault, remaining: times, path, method });
   }
 
   clear(): void {
     this.armed = [];
   }
 
-  take(path: string): Fault | undefined {
-    const hit = this.armed.find((a) => a.remaining > 0 && (a.path === undefined || path.includes(a.path)));
+  take(path: string, method: string): Fault | undefined {
+    const hit = this.armed.find((a) => a.remaining > 0 && (a.path === undefined || path.includes(a.path)) && (a.method === undefined || a.method === method));
     if (!hit) return undefined;
     hit.remaining -= 1;
     this.armed = this.armed.filter((a) => a.remaining > 0);
@@ -90,7 +91,7 @@ export async function startLoopback(handler: Handler): Promise<LoopbackServer> {
       chunks.push(chunk as Buffer);
     }
     log.push({ method: incoming.method ?? 'GET', path: url.pathname });
-    const fault = faults.take(url.pathname);
+    const fault = faults.take(url.pathname, incoming.method ?? 'GET');
     if (fault?.kind === 'hang') {
       hanging.add(res);
       res.on('close', () => hanging.delete(res));
