@@ -21,9 +21,10 @@ import type { TicketPriority, TicketStatus } from '../../../domain/vocabulary';
 import type { AttachmentRecord, Helpdesk, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
 import { cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type OriginIndex } from '../connector-deps';
 import { bodyOf } from '../footer';
-import { HelpdeskHttp, type HttpMetricsHook } from '../http';
+import { HelpdeskHttp, type HttpMetricsHook, type HttpRequest, type HttpResponse } from '../http';
 import { KeyedLock } from '../keyed-lock';
 import type { ServiceNowConfig } from './config';
+import { reclassifyServiceNow } from './errors';
 
 /** Journal entries are plain text; 4000 characters is the default max length of a journal field. */
 const MAX_BODY_CHARS = 4_000;
@@ -105,7 +106,7 @@ export class ServiceNow implements Helpdesk {
       if (input.linkedTicketId != null && (await this.getTicket(input.linkedTicketId)) === null) {
         throw new TypedError(ErrorType.InvalidTicketInput, `servicenow create_incident: the linked ticket ${input.linkedTicketId} does not exist`);
       }
-      const [caller] = await this.http
+      const [caller] = await this
         .request({ method: 'GET', path: '/api/now/table/sys_user', operation: 'find_caller', query: { sysparm_query: `email=${input.requester}`, sysparm_fields: 'sys_id', sysparm_limit: 1 } })
         .then((a) => rows(a.body));
       const meta: ServiceNowMeta = {
@@ -117,7 +118,7 @@ export class ServiceNow implements Helpdesk {
         messages: [{ messageId: input.comment.messageId, attachments: input.comment.attachments }],
       };
       const [impact, urgency] = IMPACT_URGENCY[input.priority ?? 'normal'];
-      const answer = await this.http.request({
+      const answer = await this.request({
         method: 'POST',
         path: this.table,
         operation: 'create_incident',
@@ -197,7 +198,15 @@ export class ServiceNow implements Helpdesk {
   }
 
   async ping(): Promise<void> {
-    await this.http.request({ method: 'GET', path: this.table, operation: 'ping', query: { sysparm_limit: 1, sysparm_fields: 'sys_id' } });
+    await this.request({ method: 'GET', path: this.table, operation: 'ping', query: { sysparm_limit: 1, sysparm_fields: 'sys_id' } });
+  }
+
+  private async request(req: HttpRequest): Promise<HttpResponse> {
+    try {
+      return await this.http.request(req);
+    } catch (error) {
+      throw reclassifyServiceNow(error);
+    }
   }
 
   private async body(comment: NewComment): Promise<string> {
@@ -208,7 +217,7 @@ export class ServiceNow implements Helpdesk {
   private async upload(recordId: string, comment: NewComment): Promise<void> {
     if (this.config.attachments !== 'upload') return;
     for (const file of cleanFiles(comment.attachments)) {
-      await this.http.request({
+      await this.request({
         method: 'POST',
         path: '/api/now/attachment/file',
         operation: 'attach_file',
@@ -221,7 +230,7 @@ export class ServiceNow implements Helpdesk {
 
   /** The journal entry holding this Message-ID's footer (comments and work notes alike). */
   private async journalId(recordId: string, messageId: string): Promise<string> {
-    const answer = await this.http.request({
+    const answer = await this.request({
       method: 'GET',
       path: '/api/now/table/sys_journal_field',
       operation: 'find_journal',
@@ -240,18 +249,18 @@ export class ServiceNow implements Helpdesk {
   }
 
   private async patch(ticketId: string, operation: string, json: Record<string, unknown>): Promise<Row> {
-    const answer = await this.http.request({ method: 'PATCH', path: `${this.table}/${ticketId}`, operation, query: { sysparm_fields: FIELDS }, json });
+    const answer = await this.request({ method: 'PATCH', path: `${this.table}/${ticketId}`, operation, query: { sysparm_fields: FIELDS }, json });
     return one(answer.body);
   }
 
   private async query(sysparmQuery: string, limit: number): Promise<Row[]> {
-    const answer = await this.http.request({ method: 'GET', path: this.table, operation: 'query', query: { sysparm_query: sysparmQuery, sysparm_fields: FIELDS, sysparm_limit: limit } });
+    const answer = await this.request({ method: 'GET', path: this.table, operation: 'query', query: { sysparm_query: sysparmQuery, sysparm_fields: FIELDS, sysparm_limit: limit } });
     return rows(answer.body);
   }
 
   private async row(ticketId: string): Promise<Row | null> {
     if (!/^[0-9a-f]{32}$/.test(ticketId)) return null;
-    const answer = await this.http.request({ method: 'GET', path: `${this.table}/${ticketId}`, operation: 'get_incident', query: { sysparm_fields: FIELDS }, expect: [404] });
+    const answer = await this.request({ method: 'GET', path: `${this.table}/${ticketId}`, operation: 'get_incident', query: { sysparm_fields: FIELDS }, expect: [404] });
     return answer.status === 404 ? null : one(answer.body);
   }
 
