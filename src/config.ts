@@ -9,7 +9,8 @@ import { DEFAULT_LIMITS, type Limits } from './domain/limits';
 import { UNSCANNABLE_POLICIES, type UnscannablePolicy } from './domain/vocabulary';
 import { describePeriod, parseRetentionPeriod, type RetentionKind, type RetentionPeriod, type RetentionPolicy } from './domain/retention';
 import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
-import { loadRules, RulesError, type Rules } from './rules';
+import { BUILT_IN, ConnectorSettingsError, describeConnectors, parseConnectors, type ConnectorSettings } from './adapters/helpdesks/settings';
+import { loadRules, RulesError, unknownHelpdesks, type Rules } from './rules';
 
 /** TLS to the Temporal frontend. PEM contents are read and checked at start-up, never logged. */
 export interface TemporalTls {
@@ -75,6 +76,8 @@ export interface Config {
   attachmentLinks: { secret: string; ttlSeconds: number };
   /** The rules file, read again on SIGHUP (MAILGATE_RULES_FILE). */
   rulesFile: string | undefined;
+  /** Named helpdesk connectors a queue may deliver into (HELPDESK_CONNECTORS); secrets resolved, never logged. */
+  helpdesks: ConnectorSettings[];
   /**
    * An attachment the virus scanner could not read whole (a limit, encryption): kept under
    * quarantine/ for an operator, or deleted. Never linked either way (UNSCANNABLE_ATTACHMENTS).
@@ -475,6 +478,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     rulesFile: optional(src, 'MAILGATE_RULES_FILE'),
     rules: rules(src),
+    helpdesks: helpdesks(src),
     signingKey: longSecret(src, 'MAILGATE_SIGNING_KEY'),
     ingress: {
       secrets: secretList(src, 'INGRESS_SECRETS'),
@@ -490,8 +494,21 @@ export function loadConfig(env: Env = process.env): Config {
     },
     retention: retentionConfig(src),
   };
+  const unrouted = unknownHelpdesks(config.rules, [BUILT_IN, ...config.helpdesks.map((h) => h.name)]);
+  if (unrouted.length > 0) src.report('HELPDESK_CONNECTORS', `has no connector for ${unrouted.join(', ')} (named in the rules file)`);
   if (src.problems.length > 0) throw ConfigError.of(src.problems);
   return config;
+}
+
+function helpdesks(src: Source): ConnectorSettings[] {
+  try {
+    return parseConnectors(optional(src, 'HELPDESK_CONNECTORS'), src.env);
+  } catch (error) {
+    // The message names fields and variables, never a secret's value.
+    if (error instanceof ConnectorSettingsError) src.report('HELPDESK_CONNECTORS', error.message);
+    else throw error;
+    return [];
+  }
 }
 
 
@@ -509,6 +526,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     trustedAuthservIds: config.trustedAuthservIds,
     trust: { strangerReply: config.trust.strangerReply, agents: config.trust.agentAddresses.length, undeliverableMarkDays: config.trust.undeliverableMarkDays },
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
+    helpdesks: describeConnectors(config.helpdesks),
     retention: {
       ...Object.fromEntries(Object.entries(config.retention.policy).map(([kind, p]) => [kind, describePeriod(p)])),
       intervalMinutes: config.retention.intervalMinutes,

@@ -27,6 +27,8 @@ export interface QueueRule {
   redact: RedactionKind[] | null;
   /** The acknowledgement's language and templates, resolved (queue, then rules-wide, then the language's defaults). */
   acknowledgement: AckTemplates;
+  /** The helpdesk connector this queue's tickets go to (HELPDESK_CONNECTORS name); absent = the built-in store. */
+  helpdesk?: string;
 }
 
 export interface RateLimit {
@@ -224,6 +226,16 @@ function rateLimit(value: unknown, where: string, fallback: RateLimit): RateLimi
   return { limit: positive(o.limit, `${where}.limit`, fallback.limit), windowSeconds: positive(o.windowSeconds, `${where}.windowSeconds`, fallback.windowSeconds) };
 }
 
+function helpdeskName(value: unknown, where: string): string {
+  if (typeof value !== 'string' || !/^[a-z0-9][a-z0-9_-]{0,39}$/.test(value)) throw new RulesError(`${where} must name a helpdesk connector (or "built-in")`);
+  return value;
+}
+
+/** Queues that name a connector not in `known` (the configured ones and "built-in"). */
+export function unknownHelpdesks(rules: Rules, known: readonly string[]): string[] {
+  return rules.queues.filter((q) => q.helpdesk !== undefined && !known.includes(q.helpdesk)).map((q) => `${q.address} → ${q.helpdesk}`);
+}
+
 export function parseRules(input: unknown): Rules {
   const o = object(input, 'rules');
   const ruleWideAck = acknowledgement(o.acknowledgement, 'acknowledgement', null);
@@ -237,6 +249,8 @@ export function parseRules(input: unknown): Rules {
       redact: queue.redact === undefined ? null : redactKinds(queue.redact, `queues[${i}].redact`),
       // Named by its address as well as its place, so the error says which queue to fix.
       acknowledgement: acknowledgement(queue.acknowledgement, `queues[${i}] (${queueAddress}): acknowledgement`, ruleWideAck),
+      // Checked against the configured connectors when the worker starts (and on each reload).
+      ...(queue.helpdesk === undefined ? {} : { helpdesk: helpdeskName(queue.helpdesk, `queues[${i}].helpdesk`) }),
     };
   });
   if (!queues) throw new RulesError('queues must be a list');

@@ -9,13 +9,18 @@ import { checkScannerReportsEarlyStops, ScannerMisconfiguredError } from './adap
 import { inFlightUnknown, temporalInFlightEmails } from './adapters/in-flight-emails';
 import type { InFlightEmails } from './activities/retention';
 import { createSmtpMailer } from './adapters/mailer';
-import { createS3ObjectStore } from './adapters/object-store';
+import { buildConnectors, vendorConnectors } from './adapters/helpdesks/registry';
+import { ensureCanarySchedules } from './canary-schedule';
+import { RoutingHelpdesk } from './adapters/helpdesks/routing-helpdesk';
+import { createS3ObjectStore, type ObjectStore } from './adapters/object-store';
+import { signedAttachmentLink } from './api/attachment-links';
+import type { Helpdesk } from './ports/helpdesk';
 import { openTicketStore } from './adapters/ticket-store';
 import type { TicketStore } from './adapters/ticket-store/types';
 import { createActivities, type ActivityDeps } from './activities';
 import { describeConfig, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
-import { metrics, servedRegistry } from './metrics';
+import { connectorMetrics, metrics, servedRegistry } from './metrics';
 import { ensureRetentionSchedule } from './retention-schedule';
 import { reloadRulesOnSighup } from './rules-reload';
 import { temporalConnectionOptions } from './temporal-connection';
@@ -32,11 +37,12 @@ export interface WorkerOptions {
  * `inFlight` (a Temporal client's view of unfinished emails) the retention sweep refuses to run.
  */
 export function activityDeps(config: Config, tickets: TicketStore, inFlight: InFlightEmails = inFlightUnknown): ActivityDeps {
+  const store = createS3ObjectStore(config.s3);
   return {
-    store: createS3ObjectStore(config.s3),
+    store,
     scanner: createClamdScanner(config.clamd),
-    // The built-in store is both the helpdesk and the ledger.
-    helpdesk: tickets,
+    // The built-in store is the ledger, and the helpdesk of every queue that names no connector.
+    helpdesk: ticketHelpdesk(config, tickets, store),
     ledger: tickets,
     mailer: createSmtpMailer(config.smtp),
     limits: config.limits,
@@ -53,7 +59,27 @@ export function activityDeps(config: Config, tickets: TicketStore, inFlight: InF
     inFlight,
     retentionPolicy: config.retention.policy,
     retentionBatchSize: config.retention.batchSize,
+    canaries: new Map(
+      [...vendorConnectors(config.helpdesks)].map(([name, connector]) => [name, { connector, requester: config.helpdesks.find((h) => h.name === name)!.canary.requester }]),
+    ),
   };
+}
+
+/**
+ * The helpdesk the ticket activities use: the built-in store alone, or, with connectors configured,
+ * the router that sends each queue's tickets to its connector (src/adapters/helpdesks/).
+ */
+export function ticketHelpdesk(config: Config, tickets: TicketStore, store: ObjectStore): Helpdesk {
+  if (config.helpdesks.length === 0) return tickets;
+  const connectors = buildConnectors(config.helpdesks, {
+    record: tickets,
+    ledger: tickets,
+    readFile: (key) => store.getBuffer(key),
+    linkFor: (id) => signedAttachmentLink(config.api.publicUrl, config.attachmentLinks, id),
+    metrics: connectorMetrics,
+  });
+  for (const name of connectors.keys()) connectorMetrics.prime(name);
+  return new RoutingHelpdesk(tickets, connectors, config.rules, tickets);
 }
 
 export interface MailgateWorker {
@@ -73,6 +99,7 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const queue = taskQueue ?? config.temporal.taskQueue;
   await ensureRetentionSchedule({ client, taskQueue: queue, intervalMinutes: config.retention.intervalMinutes, log: createLogger({ process: 'worker' }) });
+  await ensureCanarySchedules({ client, taskQueue: queue, connectors: config.helpdesks, log: createLogger({ process: 'worker' }) });
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,

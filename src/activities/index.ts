@@ -24,6 +24,8 @@ import { createErasureActivities } from './erasure';
 import { createRetentionActivities, type InFlightEmails } from './retention';
 import type { RetentionStore } from '../ports/retention';
 import type { RetentionPolicy } from '../domain/retention';
+import type { VendorConnector } from '../adapters/helpdesks/connector';
+import { createHelpdeskCanary } from './helpdesk-canary';
 
 export interface ActivityDeps {
   store: ObjectStore;
@@ -54,6 +56,8 @@ export interface ActivityDeps {
   inFlight: InFlightEmails;
   retentionPolicy: RetentionPolicy;
   retentionBatchSize: number;
+  /** Each helpdesk connector's vendor side and its canary requester, for the canary workflow. */
+  canaries?: ReadonlyMap<string, { connector: VendorConnector; requester: string }>;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -76,6 +80,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecordEmail(deps),
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),
+    helpdeskCanary: createHelpdeskCanary(deps),
   };
 }
 

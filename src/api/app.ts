@@ -13,6 +13,7 @@ import { adminAuth, rateLimit } from './auth';
 import { emailAdminRouter } from './email-admin';
 import { emailsRouter } from './emails';
 import { erasureAdminRouter } from './erasure-admin';
+import { vendorConnectors } from '../adapters/helpdesks/registry';
 import { healthRouter } from './health';
 import { inboundRouter } from './inbound';
 import { measureIngress, metricsRouter } from './metrics';
@@ -51,7 +52,7 @@ export function createApp(deps: ApiDeps): express.Express {
     });
     next();
   });
-  app.use(healthRouter(deps));
+  app.use(healthRouter({ ...deps, helpdesks: vendorConnectors(deps.config.helpdesks) }));
   // Unauthenticated, like /healthz: reachable only from the monitoring network (see ./metrics).
   app.use(metricsRouter());
   metrics.prime(deps.config.rules.queues.map((q) => q.address));

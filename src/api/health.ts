@@ -2,6 +2,8 @@
  * GET /healthz: the process is up. GET /readyz: every dependency answers (Temporal, object store,
  * clamd, ticket database), each within a short deadline; 503 names the ones that do not. While the
  * process drains for shutdown, /readyz answers 503 "draining" to a client still connected.
+ * Helpdesk connectors are reported per connector under `helpdesks` but never make the API unready:
+ * a vendor's outage must not stop the ingress accepting mail, which waits in Temporal meanwhile.
  */
 import express, { type Router } from 'express';
 import type { Client } from '@temporalio/client';
@@ -23,7 +25,15 @@ function withTimeout(check: () => Promise<unknown>): Promise<string> {
     .finally(() => clearTimeout(timer));
 }
 
-export function healthRouter(deps: { temporal: Client; store: ObjectStore; scanner: Scanner; tickets: TicketStore; draining?: () => boolean }): Router {
+export function healthRouter(deps: {
+  temporal: Client;
+  store: ObjectStore;
+  scanner: Scanner;
+  tickets: TicketStore;
+  draining?: () => boolean;
+  /** Each configured helpdesk connector's reachability check, by name. */
+  helpdesks?: ReadonlyMap<string, { ping(): Promise<void> }>;
+}): Router {
   const router = express.Router();
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
@@ -45,7 +55,9 @@ export function healthRouter(deps: { temporal: Client; store: ObjectStore; scann
     ]);
     const checks = { temporal, objectStore, clamd, database };
     const ready = Object.values(checks).every((v) => v === 'ok');
-    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks });
+    const connectors = [...(deps.helpdesks ?? new Map<string, { ping(): Promise<void> }>())];
+    const helpdesks = Object.fromEntries(await Promise.all(connectors.map(async ([name, c]) => [name, await withTimeout(() => c.ping())] as const)));
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not_ready', checks, ...(connectors.length > 0 ? { helpdesks } : {}) });
   });
   return router;
 }

@@ -16,6 +16,9 @@
  *   ticket moves       an operator put a ticket in another queue (reprocess --queue)
  *   subject index      digests of the normalised subjects of a ticket's messages, dated to its
  *                      latest message (threading by subject, rules option threadBySubject)
+ *   deliveries         per connector, a ticket's external id and each comment's delivery: "in
+ *                      flight" before the vendor call, "done" after, so a worker killed mid-call
+ *                      never creates twice (src/adapters/helpdesks/delivering-helpdesk.ts)
  *
  * Implementations: SQLite and PostgreSQL (src/adapters/ticket-store), both passing
  * test/contract/ledger.contract.ts. Both keep the ledger in the built-in store's database and refer
@@ -160,6 +163,34 @@ export interface RateEventInput {
   windowStart: string;
 }
 
+/** One thing delivered to a connector: a ticket (`messageId` null) or a comment on it. */
+export interface DeliveryKey {
+  /** The connector's configured name (HELPDESK_CONNECTORS). */
+  connector: string;
+  /** Mailgate's ticket (the built-in record that threads the conversation). */
+  ticketId: string;
+  /** The comment's Message-ID; null for the ticket itself. */
+  messageId: string | null;
+}
+
+export interface DeliveryClaim extends DeliveryKey {
+  /** Who delivers (a worker's activity attempt); a claim held by another owner is busy until its lease ends. */
+  owner: string;
+  /** ISO-8601 time now. */
+  at: string;
+  /** ISO-8601 time until which no other owner may take the claim over. */
+  leaseUntil: string;
+}
+
+/**
+ * done: delivered (with the vendor's id); claimed: the caller delivers now (`resumed` when an earlier
+ * attempt may have reached the vendor, so it looks there first); busy: another owner's lease holds.
+ */
+export type DeliveryState =
+  | { state: 'done'; externalId: string }
+  | { state: 'claimed'; resumed: boolean; externalId: string | null }
+  | { state: 'busy' };
+
 export interface Ledger {
   /** Creates or upgrades the schema; safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -242,6 +273,15 @@ export interface Ledger {
   recordTicketMove(move: TicketMove): Promise<void>;
   /** A ticket's recorded moves, oldest first; empty when none. */
   ticketMoves(ticketId: string): Promise<(TicketMove & { created: string })[]>;
+  /**
+   * Claims a delivery before the vendor call: `done` when it was delivered, else the caller holds it
+   * (a first claim, or a lease that ran out: `resumed`), else `busy`.
+   */
+  claimDelivery(claim: DeliveryClaim): Promise<DeliveryState>;
+  /** Records the delivery done with the vendor's id (idempotent; a done delivery keeps its first id). */
+  completeDelivery(key: DeliveryKey & { externalId: string; at: string }): Promise<void>;
+  /** The vendor's id of a delivered ticket or comment, or null. */
+  deliveredId(key: DeliveryKey): Promise<string | null>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

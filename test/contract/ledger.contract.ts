@@ -629,6 +629,45 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
       });
     });
 
+    describe('helpdesk deliveries', () => {
+      const key = () => ({ connector: 'zendesk-main', ticketId: nextKey('ticket'), messageId: null });
+      const claim = (k: ReturnType<typeof key>, owner: string, at = Date.now(), leaseMs = 60_000) => ({ ...k, owner, at: iso(at), leaseUntil: iso(at + leaseMs) });
+
+      test('the first claim of a delivery holds it; another owner is busy while the lease runs, the holder may claim again', async () => {
+        const k = key();
+        assert.deepEqual(await ledger.claimDelivery(claim(k, 'a')), { state: 'claimed', resumed: false, externalId: null });
+        assert.deepEqual(await ledger.claimDelivery(claim(k, 'b')), { state: 'busy' });
+        assert.deepEqual(await ledger.claimDelivery(claim(k, 'a')), { state: 'claimed', resumed: true, externalId: null });
+        assert.equal(await ledger.deliveredId(k), null);
+      });
+
+      test('a claim whose lease ran out (its worker was killed mid-call) is taken over as resumed', async () => {
+        const k = key();
+        await ledger.claimDelivery(claim(k, 'killed', Date.now() - 120_000));
+        assert.deepEqual(await ledger.claimDelivery(claim(k, 'next')), { state: 'claimed', resumed: true, externalId: null });
+      });
+
+      test('a completed delivery is done for everyone, keeps its first external id, and is told apart per comment and connector', async () => {
+        const k = key();
+        await ledger.claimDelivery(claim(k, 'a'));
+        await ledger.completeDelivery({ ...k, externalId: '101', at: iso(Date.now()) });
+        await ledger.completeDelivery({ ...k, externalId: '999', at: iso(Date.now()) });
+        assert.deepEqual(await ledger.claimDelivery(claim(k, 'b')), { state: 'done', externalId: '101' });
+        assert.equal(await ledger.deliveredId(k), '101');
+        assert.equal(await ledger.deliveredId({ ...k, messageId: 'reply@customer.example' }), null);
+        assert.equal(await ledger.deliveredId({ ...k, connector: 'freshdesk' }), null);
+        await ledger.completeDelivery({ ...k, messageId: 'reply@customer.example', externalId: 'c-1', at: iso(Date.now()) });
+        assert.equal(await ledger.deliveredId({ ...k, messageId: 'reply@customer.example' }), 'c-1');
+      });
+
+      test(`${PARALLEL} concurrent first claims of one delivery: exactly one holds it`, async () => {
+        const k = key();
+        const results = await Promise.all(Array.from({ length: PARALLEL }, (_, i) => ledger.claimDelivery(claim(k, `owner-${i}`))));
+        assert.equal(results.filter((r) => r.state === 'claimed').length, 1);
+        assert.equal(results.filter((r) => r.state === 'busy').length, PARALLEL - 1);
+      });
+    });
+
     test('ping answers while the ledger is reachable', async () => {
       await ledger.ping();
     });

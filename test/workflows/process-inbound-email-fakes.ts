@@ -104,6 +104,8 @@ const defaults: Fakes = {
   eraseObjects: () => ({ ...EMPTY_ERASURE_COUNTS }),
   eraseRows: () => ({ ...EMPTY_ERASURE_COUNTS }),
   recordErasure: () => undefined,
+  // The helpdesk canary workflow's activity: never called by the email workflow.
+  helpdeskCanary: ({ runId }) => ({ externalId: `canary-${runId}`, ms: 0 }),
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -132,6 +134,7 @@ export class RecordedActivities {
       eraseObjects: (input) => this.run('eraseObjects', input),
       eraseRows: (input) => this.run('eraseRows', input),
       recordErasure: (input) => this.run('recordErasure', input),
+      helpdeskCanary: (input) => this.run('helpdeskCanary', input),
     };
   }
 

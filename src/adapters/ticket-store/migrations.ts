@@ -447,6 +447,38 @@ CREATE TABLE subject_index (
 );
 CREATE INDEX subject_index_key ON subject_index (subject_key, last_at);`,
   },
+  {
+    version: 12,
+    name: 'deliveries: a ticket or comment handed to a helpdesk connector, in flight or done (issue 18)',
+    // message_id is '' for the ticket itself, so the key is one plain primary key in both dialects.
+    // No foreign key to tickets: a ticket's erasure must not be blocked by its delivery record.
+    sqlite: `
+CREATE TABLE deliveries (
+  connector TEXT NOT NULL,
+  ticket_id TEXT NOT NULL,
+  message_id TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('in_flight', 'done')),
+  external_id TEXT,
+  owner TEXT NOT NULL,
+  lease_until TEXT NOT NULL,
+  created TEXT NOT NULL,
+  updated TEXT NOT NULL,
+  PRIMARY KEY (connector, ticket_id, message_id)
+);`,
+    postgres: `
+CREATE TABLE deliveries (
+  connector text NOT NULL,
+  ticket_id text NOT NULL,
+  message_id text NOT NULL,
+  state text NOT NULL CHECK (state IN ('in_flight', 'done')),
+  external_id text,
+  owner text NOT NULL,
+  lease_until timestamptz(3) NOT NULL,
+  created timestamptz(3) NOT NULL,
+  updated timestamptz(3) NOT NULL,
+  PRIMARY KEY (connector, ticket_id, message_id)
+);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

@@ -41,8 +41,10 @@ export type TicketLedger = Pick<
   | 'indexSubject'
   | 'findTicketsBySubject'
 >;
+/** What it keeps per helpdesk connector: deliveries in flight or done (*-deliveries.ts). */
+export type DeliveryLedger = Pick<LedgerMethods, 'claimDelivery' | 'completeDelivery' | 'deliveredId'>;
 /** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
-export type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
+export type MailLedger = Omit<LedgerMethods, keyof TicketLedger | keyof DeliveryLedger>;
 
 /** The Retention port, written once for both databases (retention-store.ts). */
 export type RetentionMethods = RetentionStore;

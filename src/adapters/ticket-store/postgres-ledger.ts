@@ -10,6 +10,7 @@ import type { LedgerMethods, MailLedger, TicketLedger } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
 import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import { pickThread } from './thread-match';
+import { postgresDeliveries } from './postgres-deliveries';
 
 /**
  * Advisory lock class for counting the rate events of one key (two-int keys; other classes are
@@ -26,7 +27,7 @@ function countWindow(db: Queryable, key: string, windowStart: string): Promise<n
 
 
 export function postgresLedgerMethods(access: PostgresAccess): LedgerMethods {
-  return { ...ticketLedger(access), ...mailLedger(access) };
+  return { ...ticketLedger(access), ...mailLedger(access), ...postgresDeliveries(access) };
 }
 
 function ticketLedger({ pool, transaction, guarded }: PostgresAccess): TicketLedger {

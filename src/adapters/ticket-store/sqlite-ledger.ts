@@ -9,6 +9,7 @@ import { normalizeAddress, now } from './keys';
 import type { LedgerMethods, MailLedger, TicketLedger } from './port-methods';
 import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
 import type { SqliteAccess } from './sqlite-access';
+import { sqliteDeliveries } from './sqlite-deliveries';
 import { pickThread } from './thread-match';
 
 /** ISO instants of one shape sort as text, so `at >= ?` is a time comparison (see isoInstant). */
@@ -16,7 +17,7 @@ const COUNT_WINDOW = 'SELECT COUNT(*) AS n FROM rate_events WHERE key = ? AND at
 
 
 export function sqliteLedgerMethods(access: SqliteAccess): LedgerMethods {
-  return { ...ticketLedger(access), ...mailLedger(access) };
+  return { ...ticketLedger(access), ...mailLedger(access), ...sqliteDeliveries(access) };
 }
 
 function ticketLedger({ get, all, run, write, guarded }: SqliteAccess): TicketLedger {

@@ -1,0 +1,61 @@
+/**
+ * What a vendor connector does, below the Helpdesk port: the few calls that put Mailgate's ticket
+ * and comments into a vendor's helpdesk. Everything Mailgate must remember (ids, numbers, threading,
+ * who takes part, what was delivered) stays in Mailgate's own database; DeliveringHelpdesk
+ * (./delivering-helpdesk.ts) combines the two into a Helpdesk. A connector never retries: it throws
+ * the TypedErrors of ./http.ts and Temporal decides.
+ */
+import type { TicketPriority, TicketStatus } from '../../domain/vocabulary';
+
+/** A clean file's bytes, uploaded with the comment (attachments mode "upload"). */
+export interface VendorFile {
+  filename: string;
+  contentType: string;
+  data: Uint8Array;
+}
+
+export interface VendorComment {
+  /** The Message-ID: the connector's marker for finding a comment an interrupted call may have made. */
+  messageId: string;
+  author: string;
+  text: string;
+  html: string | null;
+  internal: boolean;
+  files: VendorFile[];
+  /** Signed links to clean files (attachments mode "links"), listed in the comment. */
+  links: { filename: string; url: string }[];
+}
+
+export interface VendorTicket {
+  /** Stable for this Mailgate ticket: the vendor's idempotency key where it has one (Zendesk). */
+  idempotencyKey: string;
+  /** Mailgate's ticket id: the vendor's external id / correlation field, the second line of dedupe. */
+  externalRef: string;
+  /** Mailgate's ticket number, shown to agents. */
+  number: number;
+  subject: string;
+  requester: string;
+  queue: string;
+  priority: TicketPriority;
+  tags: string[];
+  /** The vendor id of the ticket this one follows up, when that one was delivered. */
+  linkedExternalId: string | null;
+  comment: VendorComment;
+}
+
+export type VendorStatus = TicketStatus | 'deleted';
+
+export interface VendorConnector {
+  /** The vendor kind (`zendesk`, `generic-rest`), for messages. */
+  readonly kind: string;
+  createTicket(ticket: VendorTicket): Promise<{ externalId: string }>;
+  /** The ticket an earlier, interrupted createTicket made for this reference, or null. */
+  findTicket(externalRef: string): Promise<string | null>;
+  addComment(externalId: string, comment: VendorComment): Promise<{ externalId: string }>;
+  /** The comment an earlier, interrupted addComment made for this Message-ID, or null. */
+  findComment(externalId: string, messageId: string): Promise<string | null>;
+  /** The ticket's status as Mailgate's vocabulary; `deleted` when the vendor no longer has it. */
+  ticketStatus(externalId: string): Promise<VendorStatus>;
+  setStatus(externalId: string, status: TicketStatus): Promise<void>;
+  ping(): Promise<void>;
+}
