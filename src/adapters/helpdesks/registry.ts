@@ -7,6 +7,7 @@ import type { VendorConnector } from './connector';
 import { DeliveringHelpdesk, type ConversationRecord } from './delivering-helpdesk';
 import { NO_METRICS, type HttpMetricsHook } from './http';
 import { ConnectorSettingsError, type ConnectorSettings } from './settings';
+import { freshdeskKind, jiraSmKind, serviceNowKind } from './vendor-kinds';
 import { ZendeskConnector } from './zendesk/zendesk';
 
 export type ConnectorFactory = (settings: ConnectorSettings, metrics: HttpMetricsHook) => VendorConnector;
@@ -22,7 +23,7 @@ function zendesk(s: ConnectorSettings, metrics: HttpMetricsHook): VendorConnecto
   throw new ConnectorSettingsError(`${s.name}: auth must be "oauth", or "api_token" with an email`);
 }
 
-export const CONNECTOR_KINDS: Record<string, ConnectorFactory> = { zendesk };
+export const CONNECTOR_KINDS: Record<string, ConnectorFactory> = { zendesk, 'jira-sm': jiraSmKind, freshdesk: freshdeskKind, servicenow: serviceNowKind };
 
 export interface RegistryDeps {
   record: ConversationRecord;

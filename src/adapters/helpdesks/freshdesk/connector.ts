@@ -17,11 +17,12 @@
 import { createHash } from 'node:crypto';
 import { ErrorType, TypedError } from '../../../domain/errors';
 import type { TicketPriority, TicketStatus } from '../../../domain/vocabulary';
-import type { AttachmentRecord, Helpdesk, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
+import type { AttachmentRecord, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
 import { cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type OriginIndex } from '../connector-deps';
 import { bodyOf, parseBody } from '../footer';
 import { HelpdeskHttp, type HttpMetricsHook } from '../http';
 import { KeyedLock } from '../keyed-lock';
+import type { PortConnector } from '../port-vendor';
 import type { FreshdeskConfig } from './config';
 
 /** A description or note body is HTML; Freshdesk documents no limit below this, Mailgate keeps to it. */
@@ -80,7 +81,7 @@ interface TicketView {
   meta: FreshdeskMeta | null;
 }
 
-export class Freshdesk implements Helpdesk {
+export class Freshdesk implements PortConnector {
   private readonly http: HelpdeskHttp;
   private readonly config: FreshdeskConfig;
   private readonly files: AttachmentSource;
@@ -145,6 +146,10 @@ export class Freshdesk implements Helpdesk {
     return id === null ? null : this.getTicket(id);
   }
 
+  async findExternal(originKey: string): Promise<string | null> {
+    return (await this.index.get(originKey)) ?? this.search(originKey);
+  }
+
   async getTicket(ticketId: string): Promise<HelpdeskTicket | null> {
     const view = await this.view(ticketId);
     return view && toTicket(view);
@@ -161,7 +166,7 @@ export class Freshdesk implements Helpdesk {
       const meta = view.meta ?? { queue: '', extraQueues: [], requester: '', linkedTicketId: null, messages: [] };
       const known = meta.messages.find((m) => m.messageId === input.messageId);
       if (known) return { comment: { id: known.noteId ?? `${view.id}/description` }, created: false };
-      let noteId = await this.findNote(view.id, input.messageId);
+      let noteId = await this.findComment(view.id, input.messageId);
       const created = noteId === null;
       if (noteId === null) {
         const internal = input.internal === true;
@@ -229,7 +234,7 @@ export class Freshdesk implements Helpdesk {
     return typeof first === 'number' ? String(first) : null;
   }
 
-  private async findNote(ticketId: string, messageId: string): Promise<string | null> {
+  async findComment(ticketId: string, messageId: string): Promise<string | null> {
     for (let page = 1; ; page += 1) {
       const answer = await this.http.request({ method: 'GET', path: `/api/v2/tickets/${ticketId}/conversations`, operation: 'list_conversations', query: { page, per_page: PAGE } });
       const notes = Array.isArray(answer.body) ? (answer.body as { id?: unknown; body_text?: unknown }[]) : [];

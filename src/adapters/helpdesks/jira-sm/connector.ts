@@ -19,11 +19,12 @@
  */
 import { ErrorType, TypedError } from '../../../domain/errors';
 import type { TicketStatus } from '../../../domain/vocabulary';
-import type { Helpdesk, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
+import type { HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
 import { HelpdeskHttp, type HttpMetricsHook } from '../http';
 import { cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type CleanFile, type OriginIndex } from '../connector-deps';
 import { bodyOf } from '../footer';
 import { KeyedLock } from '../keyed-lock';
+import type { PortConnector } from '../port-vendor';
 import type { JiraSmConfig } from './config';
 import {
   MAX_BODY_CHARS,
@@ -67,7 +68,7 @@ interface IssueView {
   property: TicketProperty | null;
 }
 
-export class JiraServiceManagement implements Helpdesk {
+export class JiraServiceManagement implements PortConnector {
   private readonly http: HelpdeskHttp;
   private readonly config: JiraSmConfig;
   private readonly files: AttachmentSource;
@@ -124,6 +125,10 @@ export class JiraServiceManagement implements Helpdesk {
   async findByExternalRef(originKey: string): Promise<HelpdeskTicket | null> {
     const key = await this.index.get(originKey);
     return key === null ? null : this.getTicket(key);
+  }
+
+  async findExternal(originKey: string): Promise<string | null> {
+    return (await this.index.get(originKey)) ?? this.searchByLabel(originKey);
   }
 
   async getTicket(ticketId: string): Promise<HelpdeskTicket | null> {
@@ -290,7 +295,7 @@ export class JiraServiceManagement implements Helpdesk {
     await this.putProperty(path, property);
   }
 
-  private async findComment(key: string, messageId: string): Promise<string | null> {
+  async findComment(key: string, messageId: string): Promise<string | null> {
     for await (const comment of this.comments(key)) if (parseBody(comment.body).messageId === messageId) return comment.id;
     return null;
   }

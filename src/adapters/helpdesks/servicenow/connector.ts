@@ -18,11 +18,12 @@
 import { createHash } from 'node:crypto';
 import { ErrorType, TypedError } from '../../../domain/errors';
 import type { TicketPriority, TicketStatus } from '../../../domain/vocabulary';
-import type { AttachmentRecord, Helpdesk, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
+import type { AttachmentRecord, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
 import { cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type OriginIndex } from '../connector-deps';
 import { bodyOf } from '../footer';
 import { HelpdeskHttp, type HttpMetricsHook, type HttpRequest, type HttpResponse } from '../http';
 import { KeyedLock } from '../keyed-lock';
+import type { PortConnector } from '../port-vendor';
 import type { ServiceNowConfig } from './config';
 import { reclassifyServiceNow } from './errors';
 
@@ -69,7 +70,7 @@ export interface ServiceNowOptions {
 
 type Row = Record<string, unknown>;
 
-export class ServiceNow implements Helpdesk {
+export class ServiceNow implements PortConnector {
   private readonly http: HelpdeskHttp;
   private readonly config: ServiceNowConfig;
   private readonly files: AttachmentSource;
@@ -145,6 +146,25 @@ export class ServiceNow implements Helpdesk {
   async findByExternalRef(originKey: string): Promise<HelpdeskTicket | null> {
     const id = await this.index.get(originKey);
     return id === null ? null : this.getTicket(id);
+  }
+
+  async findExternal(originKey: string): Promise<string | null> {
+    const known = await this.index.get(originKey);
+    if (known !== null) return known;
+    const [row] = await this.query(`correlation_id=${correlationId(originKey)}`, 1);
+    return row ? String(row.sys_id) : null;
+  }
+
+  /** The journal entry (comment or work note) holding this Message-ID's footer, or null. */
+  async findComment(recordId: string, messageId: string): Promise<string | null> {
+    const answer = await this.request({
+      method: 'GET',
+      path: '/api/now/table/sys_journal_field',
+      operation: 'find_journal',
+      query: { sysparm_query: `element_id=${recordId}^valueLIKEMessage-ID <${messageId}>`, sysparm_fields: 'sys_id', sysparm_limit: 1 },
+    });
+    const [entry] = rows(answer.body);
+    return typeof entry?.sys_id === 'string' ? entry.sys_id : null;
   }
 
   async getTicket(ticketId: string): Promise<HelpdeskTicket | null> {
@@ -228,16 +248,8 @@ export class ServiceNow implements Helpdesk {
     }
   }
 
-  /** The journal entry holding this Message-ID's footer (comments and work notes alike). */
   private async journalId(recordId: string, messageId: string): Promise<string> {
-    const answer = await this.request({
-      method: 'GET',
-      path: '/api/now/table/sys_journal_field',
-      operation: 'find_journal',
-      query: { sysparm_query: `element_id=${recordId}^valueLIKEMessage-ID <${messageId}>`, sysparm_fields: 'sys_id', sysparm_limit: 1 },
-    });
-    const [entry] = rows(answer.body);
-    return typeof entry?.sys_id === 'string' ? entry.sys_id : `${recordId}/description`;
+    return (await this.findComment(recordId, messageId)) ?? `${recordId}/description`;
   }
 
   private async changeMeta(ticketId: string, operation: string, change: (m: ServiceNowMeta) => ServiceNowMeta | null): Promise<Row> {
