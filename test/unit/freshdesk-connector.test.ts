@@ -5,7 +5,8 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorType, TypedError } from '../../src/domain/errors';
+import { ErrorType } from '../../src/domain/errors';
+import { typed } from '../stand-ins/typed-error';
 import { freshdeskConfigFromEnv } from '../../src/adapters/helpdesks/freshdesk/config';
 import { Freshdesk } from '../../src/adapters/helpdesks/freshdesk/connector';
 import type { FreshdeskConfig } from '../../src/adapters/helpdesks/freshdesk/config';
@@ -13,15 +14,6 @@ import { cleanReport, infectedInvoice, newComment, newTicket } from '../contract
 import { FRESHDESK_API_KEY, startFreshdeskStandIn, type FreshdeskStandIn } from '../stand-ins/freshdesk';
 import { freshdeskConfig } from '../stand-ins/freshdesk/harness';
 import { fakeFiles } from '../stand-ins/jira-sm/harness';
-
-function typed(type: ErrorType, check: (error: TypedError) => void = () => undefined): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(error instanceof TypedError, `expected a TypedError, got ${String(error)}`);
-    assert.equal(error.type, type, error.message);
-    check(error);
-    return true;
-  };
-}
 
 describe('Freshdesk connector', () => {
   let standIn: FreshdeskStandIn;
@@ -155,7 +147,7 @@ describe('Freshdesk connector', () => {
       attachments: 'upload',
       timeoutMs: 30_000,
     });
-    assert.throws(() => freshdeskConfigFromEnv({ ...env, FRESHDESK_ID_FIELD: 'mailgate' }), /FRESHDESK_ID_FIELD must name a custom field/);
+    assert.throws(() => freshdeskConfigFromEnv({ ...env, FRESHDESK_ID_FIELD: 'mailgate' }), /FRESHDESK_ID_FIELD must be a custom field/);
     assert.throws(() => freshdeskConfigFromEnv({ ...env, FRESHDESK_BASE_URL: 'http://acme.freshdesk.com' }), /must use https/);
     assert.throws(() => freshdeskConfigFromEnv({ FRESHDESK_BASE_URL: env.FRESHDESK_BASE_URL }), (e: Error) => /FRESHDESK_API_KEY is required/.test(e.message));
   });

@@ -5,22 +5,14 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorType, TypedError } from '../../src/domain/errors';
+import { ErrorType } from '../../src/domain/errors';
+import { typed } from '../stand-ins/typed-error';
 import { JiraServiceManagement, memoryOriginIndex } from '../../src/adapters/helpdesks/jira-sm/connector';
 import { dedupeLabel, parseBody } from '../../src/adapters/helpdesks/jira-sm/mapping';
 import { cleanReport, infectedInvoice, newComment, newTicket } from '../contract/helpdesk.contract';
 import { startJsmStandIn, JSM_AGENT, JSM_SERVICE_DESK_ID, type JsmStandIn } from '../stand-ins/jira-sm';
 import { fakeFiles, jsmConfig } from '../stand-ins/jira-sm/harness';
 import type { JiraSmConfig } from '../../src/adapters/helpdesks/jira-sm/config';
-
-function typed(type: ErrorType, check: (error: TypedError) => void = () => undefined): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(error instanceof TypedError, `expected a TypedError, got ${String(error)}`);
-    assert.equal(error.type, type, error.message);
-    check(error);
-    return true;
-  };
-}
 
 function creates(standIn: JsmStandIn): number {
   return standIn.log.filter((r) => r.method === 'POST' && r.path === '/rest/servicedeskapi/request').length;

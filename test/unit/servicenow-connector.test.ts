@@ -5,22 +5,14 @@
  */
 import { after, before, beforeEach, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ErrorType, TypedError } from '../../src/domain/errors';
+import { ErrorType } from '../../src/domain/errors';
+import { typed } from '../stand-ins/typed-error';
 import { serviceNowConfigFromEnv, type ServiceNowConfig } from '../../src/adapters/helpdesks/servicenow/config';
 import { correlationId, ServiceNow } from '../../src/adapters/helpdesks/servicenow/connector';
 import { cleanReport, newComment, newTicket } from '../contract/helpdesk.contract';
 import { SERVICENOW_USER, startServiceNowStandIn, type ServiceNowStandIn } from '../stand-ins/servicenow';
 import { serviceNowConfig } from '../stand-ins/servicenow/harness';
 import { fakeFiles } from '../stand-ins/jira-sm/harness';
-
-function typed(type: ErrorType, check: (error: TypedError) => void = () => undefined): (error: unknown) => boolean {
-  return (error) => {
-    assert.ok(error instanceof TypedError, `expected a TypedError, got ${String(error)}`);
-    assert.equal(error.type, type, error.message);
-    check(error);
-    return true;
-  };
-}
 
 describe('ServiceNow connector', () => {
   let standIn: ServiceNowStandIn;

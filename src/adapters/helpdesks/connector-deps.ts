@@ -4,6 +4,7 @@
  * "already created" must be Mailgate's own answer first).
  */
 import type { AttachmentRecord } from '../../ports/helpdesk';
+import { HelpdeskHttp, type HttpMetricsHook } from './http';
 
 /** Where clean files come from: bytes to upload, or a link to Mailgate's copy. */
 export interface AttachmentSource {
@@ -35,4 +36,28 @@ export async function linksFor(source: AttachmentSource, files: readonly CleanFi
   const links = new Map<string, string>();
   for (const file of files) links.set(file.storageKey, await source.link(file.storageKey));
   return links;
+}
+
+/** The shared HTTP client with Basic auth; the password and the encoded pair are masked in every error. */
+export function basicAuthHttp(options: {
+  connector: string;
+  baseUrl: string;
+  timeoutMs: number;
+  user: string;
+  password: string;
+  /** Freshdesk's user name is its API key: masked too. */
+  userIsSecret?: boolean;
+  metrics?: HttpMetricsHook;
+  fetch?: typeof fetch;
+}): HelpdeskHttp {
+  const basic = Buffer.from(`${options.user}:${options.password}`).toString('base64');
+  return new HelpdeskHttp({
+    connector: options.connector,
+    baseUrl: options.baseUrl,
+    timeoutMs: options.timeoutMs,
+    headers: () => ({ authorization: `Basic ${basic}` }),
+    secrets: [...(options.userIsSecret ? [options.user] : []), options.password, basic],
+    metrics: options.metrics,
+    fetch: options.fetch,
+  });
 }

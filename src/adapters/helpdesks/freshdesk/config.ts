@@ -2,7 +2,7 @@
  * The Freshdesk connector's settings, read under a prefix (`FRESHDESK_` by default). The API key is
  * never put in an error or a log.
  */
-import type { AttachmentMode } from '../jira-sm/config';
+import { vendorEnv, type AttachmentMode } from '../vendor-env';
 
 export interface FreshdeskConfig {
   /** https://<domain>.freshdesk.com (Freshdesk serves the API on its own domains only, no CNAMEs). */
@@ -16,39 +16,15 @@ export interface FreshdeskConfig {
   timeoutMs: number;
 }
 
-export class FreshdeskConfigError extends Error {}
-
 export function freshdeskConfigFromEnv(env: NodeJS.ProcessEnv, prefix = 'FRESHDESK_'): FreshdeskConfig {
-  const get = (name: string): string | undefined => env[`${prefix}${name}`]?.trim() || undefined;
-  const required = (name: string): string => {
-    const value = get(name);
-    if (value === undefined) throw new FreshdeskConfigError(`${prefix}${name} is required for the Freshdesk connector`);
-    return value;
-  };
-  let url: URL;
-  try {
-    url = new URL(required('BASE_URL'));
-  } catch (error) {
-    if (error instanceof FreshdeskConfigError) throw error;
-    throw new FreshdeskConfigError(`${prefix}BASE_URL must be an absolute URL`);
-  }
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname);
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopback)) throw new FreshdeskConfigError(`${prefix}BASE_URL must use https (plain http only to a loopback stand-in)`);
-  const field = (name: string, fallback: string): string => {
-    const value = get(name) ?? fallback;
-    if (!/^cf_[a-z0-9_]+$/.test(value)) throw new FreshdeskConfigError(`${prefix}${name} must name a custom field (cf_…, lower case)`);
-    return value;
-  };
-  const attachments = get('ATTACHMENTS') ?? 'upload';
-  if (attachments !== 'upload' && attachments !== 'links') throw new FreshdeskConfigError(`${prefix}ATTACHMENTS must be upload or links`);
-  const timeoutMs = Number(get('TIMEOUT_MS') ?? '30000');
-  if (!Number.isInteger(timeoutMs) || timeoutMs < 1_000 || timeoutMs > 300_000) throw new FreshdeskConfigError(`${prefix}TIMEOUT_MS must be an integer from 1000 to 300000`);
+  const v = vendorEnv(env, prefix, 'Freshdesk');
+  const field = /^cf_[a-z0-9_]+$/;
   return {
-    baseUrl: url.toString().replace(/\/$/, ''),
-    apiKey: required('API_KEY'),
-    idField: field('ID_FIELD', 'cf_mailgate_id'),
-    metaField: field('META_FIELD', 'cf_mailgate_meta'),
-    attachments,
-    timeoutMs,
+    baseUrl: v.baseUrl(),
+    apiKey: v.required('API_KEY'),
+    idField: v.matching('ID_FIELD', 'cf_mailgate_id', field, 'a custom field (cf_…, lower case)'),
+    metaField: v.matching('META_FIELD', 'cf_mailgate_meta', field, 'a custom field (cf_…, lower case)'),
+    attachments: v.attachments(),
+    timeoutMs: v.timeoutMs(),
   };
 }

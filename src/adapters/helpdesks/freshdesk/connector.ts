@@ -18,9 +18,9 @@ import { createHash } from 'node:crypto';
 import { ErrorType, TypedError } from '../../../domain/errors';
 import type { TicketPriority, TicketStatus } from '../../../domain/vocabulary';
 import type { AttachmentRecord, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
-import { cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type OriginIndex } from '../connector-deps';
+import { basicAuthHttp, cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type OriginIndex } from '../connector-deps';
 import { bodyOf, parseBody } from '../footer';
-import { HelpdeskHttp, type HttpMetricsHook } from '../http';
+import type { HelpdeskHttp, HttpMetricsHook } from '../http';
 import { KeyedLock } from '../keyed-lock';
 import type { PortConnector } from '../port-vendor';
 import type { FreshdeskConfig } from './config';
@@ -93,13 +93,13 @@ export class Freshdesk implements PortConnector {
     this.files = options.files;
     this.index = options.index ?? memoryOriginIndex();
     // Freshdesk's Basic auth: the API key is the user name, the password a literal X (§3.2).
-    const basic = Buffer.from(`${options.config.apiKey}:X`).toString('base64');
-    this.http = new HelpdeskHttp({
+    this.http = basicAuthHttp({
       connector: options.name ?? 'freshdesk',
       baseUrl: options.config.baseUrl,
       timeoutMs: options.config.timeoutMs,
-      headers: () => ({ authorization: `Basic ${basic}` }),
-      secrets: [options.config.apiKey, basic],
+      user: options.config.apiKey,
+      password: 'X',
+      userIsSecret: true,
       metrics: options.metrics,
       fetch: options.fetch,
     });

@@ -3,7 +3,7 @@
  * (`JIRA_SM_` by default, so several connectors can be configured side by side). A bad value fails
  * fast naming the variable; the API token is never put in an error or a log.
  */
-export type AttachmentMode = 'upload' | 'links';
+import type { AttachmentMode } from '../vendor-env';
 
 export interface JiraSmConfig {
   /** https://<site>.atlassian.net (or https://api.atlassian.com/ex/jira/<cloudId>). */

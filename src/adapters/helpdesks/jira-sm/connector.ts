@@ -20,8 +20,8 @@
 import { ErrorType, TypedError } from '../../../domain/errors';
 import type { TicketStatus } from '../../../domain/vocabulary';
 import type { HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
-import { HelpdeskHttp, type HttpMetricsHook } from '../http';
-import { cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type CleanFile, type OriginIndex } from '../connector-deps';
+import type { HelpdeskHttp, HttpMetricsHook } from '../http';
+import { basicAuthHttp, cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type CleanFile, type OriginIndex } from '../connector-deps';
 import { bodyOf } from '../footer';
 import { KeyedLock } from '../keyed-lock';
 import type { PortConnector } from '../port-vendor';
@@ -80,16 +80,7 @@ export class JiraServiceManagement implements PortConnector {
     this.config = options.config;
     this.files = options.files;
     this.index = options.index ?? memoryOriginIndex();
-    const basic = Buffer.from(`${options.config.email}:${options.config.apiToken}`).toString('base64');
-    this.http = new HelpdeskHttp({
-      connector: options.name ?? 'jira-sm',
-      baseUrl: options.config.baseUrl,
-      timeoutMs: options.config.timeoutMs,
-      headers: () => ({ authorization: `Basic ${basic}` }),
-      secrets: [options.config.apiToken, basic],
-      metrics: options.metrics,
-      fetch: options.fetch,
-    });
+    this.http = basicAuthHttp({ connector: options.name ?? 'jira-sm', baseUrl: options.config.baseUrl, timeoutMs: options.config.timeoutMs, user: options.config.email, password: options.config.apiToken, metrics: options.metrics, fetch: options.fetch });
   }
 
   async createTicket(input: NewTicket): Promise<{ ticket: HelpdeskTicket; created: boolean }> {

@@ -19,9 +19,9 @@ import { createHash } from 'node:crypto';
 import { ErrorType, TypedError } from '../../../domain/errors';
 import type { TicketPriority, TicketStatus } from '../../../domain/vocabulary';
 import type { AttachmentRecord, HelpdeskTicket, NewComment, NewTicket } from '../../../ports/helpdesk';
-import { cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type OriginIndex } from '../connector-deps';
+import { basicAuthHttp, cleanFiles, linksFor, memoryOriginIndex, type AttachmentSource, type OriginIndex } from '../connector-deps';
 import { bodyOf } from '../footer';
-import { HelpdeskHttp, type HttpMetricsHook, type HttpRequest, type HttpResponse } from '../http';
+import type { HelpdeskHttp, HttpMetricsHook, HttpRequest, HttpResponse } from '../http';
 import { KeyedLock } from '../keyed-lock';
 import type { PortConnector } from '../port-vendor';
 import type { ServiceNowConfig } from './config';
@@ -83,16 +83,7 @@ export class ServiceNow implements PortConnector {
     this.files = options.files;
     this.index = options.index ?? memoryOriginIndex();
     this.table = `/api/now/table/${options.config.table}`;
-    const basic = Buffer.from(`${options.config.user}:${options.config.password}`).toString('base64');
-    this.http = new HelpdeskHttp({
-      connector: options.name ?? 'servicenow',
-      baseUrl: options.config.baseUrl,
-      timeoutMs: options.config.timeoutMs,
-      headers: () => ({ authorization: `Basic ${basic}` }),
-      secrets: [options.config.password, basic],
-      metrics: options.metrics,
-      fetch: options.fetch,
-    });
+    this.http = basicAuthHttp({ connector: options.name ?? 'servicenow', baseUrl: options.config.baseUrl, timeoutMs: options.config.timeoutMs, user: options.config.user, password: options.config.password, metrics: options.metrics, fetch: options.fetch });
   }
 
   async createTicket(input: NewTicket): Promise<{ ticket: HelpdeskTicket; created: boolean }> {
