@@ -5,75 +5,34 @@
  * Zendesk-only cases (rate limits, an interrupted create, files) follow the suite.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { DeliveringHelpdesk } from '../../src/adapters/helpdesks/delivering-helpdesk';
 import { ZendeskConnector } from '../../src/adapters/helpdesks/zendesk/zendesk';
-import { createSqliteTicketStore, type TicketStore } from '../../src/adapters/ticket-store';
 import { ErrorType, TypedError } from '../../src/domain/errors';
 import { ZendeskStandIn } from '../stand-ins/zendesk';
-import { cleanReport, helpdeskContract, infectedInvoice, newComment, newTicket, type HelpdeskUnderTest } from './helpdesk.contract';
+import { deliveringHarness, type DeliveringHarness } from './delivering-harness';
+import { cleanReport, helpdeskContract, infectedInvoice, newComment, newTicket } from './helpdesk.contract';
 
 const TOKEN = 'zd-oauth-token-for-tests';
-const dir = mkdtempSync(join(tmpdir(), 'mailgate-zendesk-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let stores = 0;
 
-interface Harness extends HelpdeskUnderTest {
-  helpdesk: DeliveringHelpdesk;
-  standIn: ZendeskStandIn;
-  store: TicketStore;
-}
+type Harness = DeliveringHarness & { standIn: ZendeskStandIn };
 
 async function harness(options: { leaseMs?: number; timeoutMs?: number } = {}): Promise<Harness> {
-  stores += 1;
-  const store = createSqliteTicketStore(join(dir, `store-${stores}`, 'tickets.sqlite'));
-  await store.migrate();
   const standIn = new ZendeskStandIn({ bearer: TOKEN });
   const baseUrl = await standIn.start();
-  const helpdesk = new DeliveringHelpdesk({
+  const under = await deliveringHarness({
     name: 'zendesk-test',
     connector: new ZendeskConnector({ name: 'zendesk-test', baseUrl, auth: { kind: 'oauth', token: TOKEN }, timeoutMs: options.timeoutMs ?? 5000 }),
-    record: store,
-    ledger: store,
-    attachments: 'upload',
-    readFile: async (key) => Buffer.from(`bytes of ${key}`),
-    leaseMs: options.leaseMs ?? 30_000,
+    remoteComments: (externalId) =>
+      (standIn.tickets.get(Number(externalId))?.comments ?? []).map((c) => ({
+        messageId: String(c.metadata.custom['mailgate_message_id']),
+        text: c.body,
+        internal: !c.public,
+        filenames: c.attachments.map((a) => a.file_name),
+      })),
+    leaseMs: options.leaseMs,
+    stop: () => standIn.stop(),
   });
-  const vendorTicket = async (ticketId: string) => {
-    const externalId = await store.deliveredId({ connector: 'zendesk-test', ticketId, messageId: null });
-    return externalId === null ? undefined : standIn.tickets.get(Number(externalId));
-  };
-  return {
-    helpdesk,
-    standIn,
-    store,
-    inspect: {
-      comments: async (ticketId) => {
-        const local = await store.getTicket(ticketId);
-        const remote = await vendorTicket(ticketId);
-        if (!local || !remote) return [];
-        return remote.comments.map((c) => {
-          const messageId = String(c.metadata.custom['mailgate_message_id']);
-          const mine = local.comments.find((l) => l.messageId === messageId);
-          const attachments = mine?.attachments.map(({ id: _id, ...a }) => a) ?? [];
-          // Only clean, stored files reach Zendesk: anything else would be a leak.
-          assert.deepEqual(c.attachments.map((a) => a.file_name), attachments.filter((a) => a.scanStatus === 'clean' && a.storageKey).map((a) => a.filename));
-          return { messageId, text: c.body, internal: !c.public, attachments };
-        });
-      },
-      queues: async (ticketId) => {
-        const ticket = await store.getTicket(ticketId);
-        return ticket ? [ticket.queue, ...ticket.extraQueues] : [];
-      },
-    },
-    cleanup: async () => {
-      await standIn.stop();
-      await store.close();
-    },
-  };
+  return { ...under, standIn };
 }
 
 helpdeskContract('Zendesk connector against the Zendesk stand-in', () => harness());

@@ -54,6 +54,11 @@ export interface HelpdeskHttpOptions {
   /** Statuses the vendor documents as transient besides 5xx/408 (Zendesk 409). */
   transientStatuses?: readonly number[];
   metrics?: HttpMetricsHook;
+  /**
+   * Extra headers computed from the exact request (an HMAC over method, path, query and body bytes:
+   * the generic REST connector). Only for string and byte bodies; multipart cannot be signed here.
+   */
+  sign?: (request: { method: string; url: URL; body: Uint8Array }) => Record<string, string>;
   /** Injected for tests; the global fetch by default. */
   fetch?: typeof fetch;
   /** Injected for tests (HTTP-date Retry-After); Date.now by default. */
@@ -123,13 +128,19 @@ export class HelpdeskHttp {
       body = JSON.stringify(req.json);
       headers['content-type'] = 'application/json';
     } else if (req.body !== undefined) body = req.body;
+    const url = this.url(req.path, req.query);
+    if (this.options.sign) {
+      if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) throw new Error('HelpdeskHttp: only string and byte bodies can be signed');
+      const bytes = body === undefined ? new Uint8Array() : typeof body === 'string' ? Buffer.from(body) : body;
+      Object.assign(headers, this.options.sign({ method: req.method, url, body: bytes }));
+    }
     const timeoutMs = req.timeoutMs ?? this.timeoutMs;
     const signal = AbortSignal.timeout(timeoutMs);
     let response: Response;
     let text: string;
     let truncated: boolean;
     try {
-      response = await this.fetchImpl(this.url(req.path, req.query), { method: req.method, headers, body, signal, redirect: 'error' });
+      response = await this.fetchImpl(url, { method: req.method, headers, body, signal, redirect: 'error' });
       ({ text, truncated } = await readCapped(response, this.maxBytes));
     } catch (error) {
       record(null, ErrorType.RemoteUnavailable);

@@ -7,6 +7,7 @@ import type { VendorConnector } from './connector';
 import { DeliveringHelpdesk, type ConversationRecord } from './delivering-helpdesk';
 import { NO_METRICS, type HttpMetricsHook } from './http';
 import { ConnectorSettingsError, type ConnectorSettings } from './settings';
+import { GenericRestConnector } from './generic-rest/generic-rest';
 import { freshdeskKind, jiraSmKind, serviceNowKind } from './vendor-kinds';
 import { ZendeskConnector } from './zendesk/zendesk';
 
@@ -23,7 +24,13 @@ function zendesk(s: ConnectorSettings, metrics: HttpMetricsHook): VendorConnecto
   throw new ConnectorSettingsError(`${s.name}: auth must be "oauth", or "api_token" with an email`);
 }
 
-export const CONNECTOR_KINDS: Record<string, ConnectorFactory> = { zendesk, 'jira-sm': jiraSmKind, freshdesk: freshdeskKind, servicenow: serviceNowKind };
+function genericRest(s: ConnectorSettings, metrics: HttpMetricsHook): VendorConnector {
+  const secret = s.secrets.secret;
+  if (!secret || secret.length < 32) throw new ConnectorSettingsError(`${s.name}: secretEnv must name a secret of at least 32 characters`);
+  return new GenericRestConnector({ name: s.name, baseUrl: s.baseUrl, secret, timeoutMs: s.timeoutMs, metrics });
+}
+
+export const CONNECTOR_KINDS: Record<string, ConnectorFactory> = { zendesk, 'generic-rest': genericRest, 'jira-sm': jiraSmKind, freshdesk: freshdeskKind, servicenow: serviceNowKind };
 
 export interface RegistryDeps {
   record: ConversationRecord;
