@@ -2,7 +2,7 @@
  * Time to ticket and emails/s per helpdesk connector, beside the built-in store, in one run: one
  * Mailgate (real API and worker processes on the test stack) whose queues each deliver into one
  * target (the built-in store, or a connector in front of its loopback stand-in).
- *   MAILGATE_PROFILE=test scripts/with-env node dist/bench/helpdesk-connectors.js [--connectors built-in,zendesk,generic-rest] [--latency 20] [--burst 30]
+ *   MAILGATE_PROFILE=test scripts/with-env node dist/bench/helpdesk-connectors.js [--connectors built-in,zendesk,generic-rest,jira-sm,freshdesk,servicenow] [--latency 20] [--burst 30]
  * Latency: emails one at a time, each polled every 25 ms until its ticket exists (p50/p95).
  * Throughput: a burst posted at once, emails/s from the first POST to the last settled email.
  * A new vendor adds an entry to TARGETS (its stand-in and its HELPDESK_CONNECTORS entry).
@@ -15,6 +15,9 @@ import { compose, getJson, postMime } from '../test/helpers/mail';
 import { settled } from '../test/helpers/pipeline';
 import { ROOT, unique } from '../test/helpers/stack';
 import { GenericRestReceiver } from '../test/stand-ins/generic-rest-receiver';
+import { FRESHDESK_API_KEY, startFreshdeskStandIn } from '../test/stand-ins/freshdesk';
+import { JSM_AGENT, JSM_PROJECT_KEY, JSM_REQUEST_TYPE_ID, JSM_SERVICE_DESK_ID, startJsmStandIn } from '../test/stand-ins/jira-sm';
+import { SERVICENOW_USER, startServiceNowStandIn } from '../test/stand-ins/servicenow';
 import { ZendeskStandIn } from '../test/stand-ins/zendesk';
 
 interface Target {
@@ -39,6 +42,25 @@ const TARGETS: Record<string, Target | null> = {
       const receiver = new GenericRestReceiver(REST_SECRET);
       const baseUrl = await receiver.start();
       return { connector: { kind: 'generic-rest', baseUrl, secretEnv: 'BENCH_REST_SECRET' }, env: { BENCH_REST_SECRET: REST_SECRET }, stop: () => receiver.stop() };
+    },
+  },
+  'jira-sm': {
+    async start() {
+      const standIn = await startJsmStandIn();
+      const connector = { kind: 'jira-sm', baseUrl: standIn.url, email: JSM_AGENT.email, tokenEnv: 'BENCH_JSM_TOKEN', serviceDeskId: JSM_SERVICE_DESK_ID, requestTypeId: JSM_REQUEST_TYPE_ID, projectKey: JSM_PROJECT_KEY };
+      return { connector, env: { BENCH_JSM_TOKEN: JSM_AGENT.token }, stop: () => standIn.close() };
+    },
+  },
+  freshdesk: {
+    async start() {
+      const standIn = await startFreshdeskStandIn();
+      return { connector: { kind: 'freshdesk', baseUrl: standIn.url, apiKeyEnv: 'BENCH_FD_KEY' }, env: { BENCH_FD_KEY: FRESHDESK_API_KEY }, stop: () => standIn.close() };
+    },
+  },
+  servicenow: {
+    async start() {
+      const standIn = await startServiceNowStandIn();
+      return { connector: { kind: 'servicenow', baseUrl: standIn.url, user: SERVICENOW_USER.name, passwordEnv: 'BENCH_SNOW_PASSWORD' }, env: { BENCH_SNOW_PASSWORD: SERVICENOW_USER.password }, stop: () => standIn.close() };
     },
   },
 };

@@ -8,6 +8,7 @@ import { DeliveringHelpdesk, type ConversationRecord } from './delivering-helpde
 import { NO_METRICS, type HttpMetricsHook } from './http';
 import { ConnectorSettingsError, type ConnectorSettings } from './settings';
 import { GenericRestConnector } from './generic-rest/generic-rest';
+import { freshdeskKind, jiraSmKind, serviceNowKind } from './vendor-kinds';
 import { ZendeskConnector } from './zendesk/zendesk';
 
 export type ConnectorFactory = (settings: ConnectorSettings, metrics: HttpMetricsHook) => VendorConnector;
@@ -29,7 +30,7 @@ function genericRest(s: ConnectorSettings, metrics: HttpMetricsHook): VendorConn
   return new GenericRestConnector({ name: s.name, baseUrl: s.baseUrl, secret, timeoutMs: s.timeoutMs, metrics });
 }
 
-export const CONNECTOR_KINDS: Record<string, ConnectorFactory> = { zendesk, 'generic-rest': genericRest };
+export const CONNECTOR_KINDS: Record<string, ConnectorFactory> = { zendesk, 'generic-rest': genericRest, 'jira-sm': jiraSmKind, freshdesk: freshdeskKind, servicenow: serviceNowKind };
 
 export interface RegistryDeps {
   record: ConversationRecord;
