@@ -41,8 +41,10 @@ export type TicketLedger = Pick<
   | 'indexSubject'
   | 'findTicketsBySubject'
 >;
+/** Where each poller stands (cursor-store.ts, written once for both databases). */
+export type CursorLedger = Pick<LedgerMethods, 'mailboxCursor' | 'advanceMailboxCursor' | 'sinceCursor' | 'saveSinceCursor'>;
 /** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
-export type MailLedger = Omit<LedgerMethods, keyof TicketLedger>;
+export type MailLedger = Omit<LedgerMethods, keyof TicketLedger | keyof CursorLedger>;
 
 /** The Retention port, written once for both databases (retention-store.ts). */
 export type RetentionMethods = RetentionStore;
