@@ -9,6 +9,7 @@ import { DEFAULT_LIMITS, type Limits } from './domain/limits';
 import { UNSCANNABLE_POLICIES, type UnscannablePolicy } from './domain/vocabulary';
 import { describePeriod, parseRetentionPeriod, type RetentionKind, type RetentionPeriod, type RetentionPolicy } from './domain/retention';
 import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './pem-files';
+import { loadPollerSettings, NO_POLLERS, PollerSettingsError, type PollerSettings } from './ingress/pollers/settings';
 import { loadRules, RulesError, type Rules } from './rules';
 
 /** TLS to the Temporal frontend. PEM contents are read and checked at start-up, never logged. */
@@ -80,6 +81,8 @@ export interface Config {
    * quarantine/ for an operator, or deleted. Never linked either way (UNSCANNABLE_ATTACHMENTS).
    */
   unscannableAttachments: UnscannablePolicy;
+  /** IMAP mailboxes and provider event APIs the worker pulls mail from (MAILGATE_POLLERS_FILE). */
+  pollers: PollerSettings;
   /** Routing, threading policy, loop breakers and priority (MAILGATE_RULES_FILE). */
   rules: Rules;
   /** Key for the HMAC in Mailgate's own Message-IDs (never logged). */
@@ -344,6 +347,17 @@ function agentAddresses(src: Source, name: string): string[] {
   return [...new Set(entries)];
 }
 
+/** The pollers file; what is wrong with it is reported under MAILGATE_POLLERS_FILE. */
+function pollers(src: Source): PollerSettings {
+  try {
+    return loadPollerSettings(optional(src, 'MAILGATE_POLLERS_FILE'));
+  } catch (error) {
+    if (!(error instanceof PollerSettingsError)) throw error;
+    src.report('MAILGATE_POLLERS_FILE', `is invalid: ${error.message}`);
+    return NO_POLLERS;
+  }
+}
+
 /** The rules file; what is wrong with it is reported under MAILGATE_RULES_FILE, beside the rest. */
 function rules(src: Source): Rules {
   try {
@@ -475,6 +489,7 @@ export function loadConfig(env: Env = process.env): Config {
     },
     rulesFile: optional(src, 'MAILGATE_RULES_FILE'),
     rules: rules(src),
+    pollers: pollers(src),
     signingKey: longSecret(src, 'MAILGATE_SIGNING_KEY'),
     ingress: {
       secrets: secretList(src, 'INGRESS_SECRETS'),
@@ -509,6 +524,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
     trustedAuthservIds: config.trustedAuthservIds,
     trust: { strangerReply: config.trust.strangerReply, agents: config.trust.agentAddresses.length, undeliverableMarkDays: config.trust.undeliverableMarkDays },
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
+    pollers: { imap: config.pollers.imap.map((p) => p.name), mailgun: config.pollers.mailgun.map((p) => p.name) },
     retention: {
       ...Object.fromEntries(Object.entries(config.retention.policy).map(([kind, p]) => [kind, describePeriod(p)])),
       intervalMinutes: config.retention.intervalMinutes,

@@ -21,6 +21,7 @@ import { createScanAttachments } from './scan-attachments';
 import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send-acknowledgement';
 import { createStoreAttachments } from './store-attachments';
 import { createErasureActivities } from './erasure';
+import { createPollImapActivities, type PollerDeps } from './poll-imap';
 import { createRetentionActivities, type InFlightEmails } from './retention';
 import type { RetentionStore } from '../ports/retention';
 import type { RetentionPolicy } from '../domain/retention';
@@ -54,6 +55,8 @@ export interface ActivityDeps {
   inFlight: InFlightEmails;
   retentionPolicy: RetentionPolicy;
   retentionBatchSize: number;
+  /** The pollers' settings and the accept path they feed (issue 17); without it no poller runs here. */
+  pollers?: PollerDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -76,6 +79,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRecordEmail(deps),
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),
+    ...createPollImapActivities(deps),
   };
 }
 

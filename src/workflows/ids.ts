@@ -15,3 +15,15 @@ export const ERASURE_PREFIX = 'erasure/';
 export function erasureWorkflowId(requestId: string): string {
   return `${ERASURE_PREFIX}${requestId}`;
 }
+
+/** One poller per configured mailbox or provider API: starting it twice finds the running one. */
+export const IMAP_POLLER_PREFIX = 'imap-poller/';
+export const MAILGUN_POLLER_PREFIX = 'mailgun-poller/';
+
+export function imapPollerWorkflowId(name: string): string {
+  return `${IMAP_POLLER_PREFIX}${name}`;
+}
+
+export function mailgunPollerWorkflowId(name: string): string {
+  return `${MAILGUN_POLLER_PREFIX}${name}`;
+}

@@ -1,3 +1,4 @@
 export { processInboundEmail } from './process-inbound-email';
 export { retentionSweep } from './retention';
 export { eraseRequester } from './erasure';
+export { imapPoller } from './imap-poller';

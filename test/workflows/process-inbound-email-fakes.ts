@@ -104,6 +104,9 @@ const defaults: Fakes = {
   eraseObjects: () => ({ ...EMPTY_ERASURE_COUNTS }),
   eraseRows: () => ({ ...EMPTY_ERASURE_COUNTS }),
   recordErasure: () => undefined,
+  // The pollers' activities (issue 17): never called by the email workflow.
+  pollImapMailbox: () => ({ unconfigured: true }),
+  waitForImapMail: () => ({ unconfigured: true }),
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -132,6 +135,8 @@ export class RecordedActivities {
       eraseObjects: (input) => this.run('eraseObjects', input),
       eraseRows: (input) => this.run('eraseRows', input),
       recordErasure: (input) => this.run('recordErasure', input),
+      pollImapMailbox: (input) => this.run('pollImapMailbox', input),
+      waitForImapMail: (input) => this.run('waitForImapMail', input),
     };
   }
 
