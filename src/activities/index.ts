@@ -22,6 +22,7 @@ import { createMarkAcknowledgementSent, createSendAcknowledgement } from './send
 import { createStoreAttachments } from './store-attachments';
 import { createErasureActivities } from './erasure';
 import { createPollImapActivities, type PollerDeps } from './poll-imap';
+import { createPollMailgunActivities } from './poll-mailgun';
 import { createRetentionActivities, type InFlightEmails } from './retention';
 import type { RetentionStore } from '../ports/retention';
 import type { RetentionPolicy } from '../domain/retention';
@@ -80,6 +81,7 @@ export function createActivities(deps: ActivityDeps) {
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),
     ...createPollImapActivities(deps),
+    ...createPollMailgunActivities(deps),
   };
 }
 

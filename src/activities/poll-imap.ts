@@ -13,7 +13,7 @@ import type { Limits } from '../domain/limits';
 import type { ImapFlow } from 'imapflow';
 import type { PollerSettings } from '../ingress/pollers/settings';
 import { rethrowAsFailure } from './failures';
-import { recordProgress } from './heartbeat';
+import { recordProgress, whileAlive } from './heartbeat';
 import { activityLog } from './log';
 
 /** What the pollers need beyond the ports: their settings and the one accept path. */
@@ -52,7 +52,8 @@ export function createPollImapActivities(deps: { pollers?: PollerDeps | undefine
         const settings = settingsOf(input.name);
         if (!settings) return { unconfigured: true };
         const log = activityLog();
-        const batch = await pollMailbox(
+        // Heartbeats on a timer too: one large message's download may outlast the heartbeat timeout.
+        const batch = await whileAlive(() => pollMailbox(
           {
             acceptEmail: deps.pollers!.acceptEmail,
             cursors: deps.ledger,
@@ -62,7 +63,7 @@ export function createPollImapActivities(deps: { pollers?: PollerDeps | undefine
             ...(connect ? { connect } : {}),
           },
           settings,
-        );
+        ));
         if (batch.accepted + batch.duplicates + batch.refused + batch.retryLater > 0) log.info('imap batch done', { poller: settings.name, ...batch });
         return batch;
       } catch (error) {

@@ -35,7 +35,7 @@ const retry: ActivityOptions['retry'] = {
   nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
 };
 
-const { pollImapMailbox } = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '1 minute', retry });
+const { pollImapMailbox } = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry });
 // The wait lasts at most the mailbox's idleSeconds (at most 29 minutes, settings.ts), heartbeating.
 const { waitForImapMail } = proxyActivities<Activities>({ startToCloseTimeout: '31 minutes', heartbeatTimeout: '30 seconds', retry });
 

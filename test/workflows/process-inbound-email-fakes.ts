@@ -107,6 +107,7 @@ const defaults: Fakes = {
   // The pollers' activities (issue 17): never called by the email workflow.
   pollImapMailbox: () => ({ unconfigured: true }),
   waitForImapMail: () => ({ unconfigured: true }),
+  pollMailgunEvents: () => ({ unconfigured: true }),
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -137,6 +138,7 @@ export class RecordedActivities {
       recordErasure: (input) => this.run('recordErasure', input),
       pollImapMailbox: (input) => this.run('pollImapMailbox', input),
       waitForImapMail: (input) => this.run('waitForImapMail', input),
+      pollMailgunEvents: (input) => this.run('pollMailgunEvents', input),
     };
   }
 

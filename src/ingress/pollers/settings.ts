@@ -48,6 +48,11 @@ export interface MailgunPollerSettings {
   /** The poll interval adapts between these: short while pages come back full, long when idle. */
   minIntervalSeconds: number;
   maxIntervalSeconds: number;
+  /**
+   * Only events older than this are trusted (Mailgun "Event Polling": events reach its storage out
+   * of order, so a recent page may still gain events; it suggests half an hour).
+   */
+  settleSeconds: number;
 }
 
 export interface PollerSettings {
@@ -84,7 +89,7 @@ function integer(o: Json, key: string, where: string, fallback: number, min: num
 }
 
 function secretRef(value: unknown, where: string): SecretRef {
-  const o = obj(value, where);
+  const o = (typeof value === 'object' && value !== null && !Array.isArray(value) ? value : {}) as Json;
   const keys = Object.keys(o);
   if (keys.length === 1 && typeof o['env'] === 'string' && /^[A-Z_][A-Z0-9_]*$/.test(o['env'])) return { env: o['env'] };
   if (keys.length === 1 && typeof o['file'] === 'string' && o['file'].startsWith('/')) return { file: o['file'] };
@@ -142,6 +147,7 @@ function mailgun(value: unknown, where: string): MailgunPollerSettings {
     pageSize: integer(o, 'pageSize', where, 100, 1, 300),
     minIntervalSeconds,
     maxIntervalSeconds,
+    settleSeconds: integer(o, 'settleSeconds', where, 1800, 0, 86_400),
   };
 }
 

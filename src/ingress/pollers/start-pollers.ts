@@ -5,8 +5,8 @@
  */
 import { WorkflowIdConflictPolicy, WorkflowIdReusePolicy, type Client } from '@temporalio/client';
 import type { Logger } from '../../logger';
-import { imapPoller } from '../../workflows';
-import { imapPollerWorkflowId } from '../../workflows/ids';
+import { imapPoller, mailgunPoller } from '../../workflows';
+import { imapPollerWorkflowId, mailgunPollerWorkflowId } from '../../workflows/ids';
 import type { PollerSettings } from './settings';
 
 export interface StartPollersInput {
@@ -27,6 +27,11 @@ export async function startPollers({ client, taskQueue, settings, log }: StartPo
   for (const { name } of settings.imap) {
     const workflowId = imapPollerWorkflowId(name);
     await client.workflow.start(imapPoller, { ...options, workflowId, args: [{ name }], staticSummary: `IMAP poller ${name}` });
+    ids.push(workflowId);
+  }
+  for (const { name } of settings.mailgun) {
+    const workflowId = mailgunPollerWorkflowId(name);
+    await client.workflow.start(mailgunPoller, { ...options, workflowId, args: [{ name }], staticSummary: `Mailgun event poller ${name}` });
     ids.push(workflowId);
   }
   if (ids.length > 0) log.info('pollers running', { workflowIds: ids });
