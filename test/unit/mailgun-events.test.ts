@@ -69,6 +69,14 @@ describe('the Mailgun event poller', () => {
     assert.equal(h.cursors.get('mg')?.since, (t0 + 4).toFixed(6));
   });
 
+  test('the first round fixes its starting point in the ledger, so an event indexed late is still read', async () => {
+    const h = harness();
+    await pollMailgunEvents(h.deps, { ...settings, settleSeconds: 0 });
+    const start = h.cursors.get('mg')?.since;
+    assert.ok(start !== undefined && Math.abs(Number(start) - Date.now() / 1000) < 5, 'the first cursor is the settled edge');
+    assert.equal(h.accepted.length, 0, 'older events are not imported without a lookback');
+  });
+
   test('events younger than the settle time are left for a later round (Mailgun indexes events out of order)', async () => {
     mg.store([{ raw: raw(5), recipient: 'support@mailgate.local', sender: 'c5@customer.example' }]);
     const h = harness();
@@ -137,6 +145,13 @@ describe('the pollers file', () => {
       name: 'a', host: 'h', port: 993, secure: true, user: 'u', auth: { accessToken: { file: '/run/token' } }, mailbox: 'INBOX',
       recipient: 'support@mailgate.local', afterAccept: { seen: true }, batchSize: 100, idleSeconds: 300,
     });
+  });
+
+  test('a Mailgun poller trusts only events half an hour old by default and starts at that edge', () => {
+    const [mg] = parsePollerSettings({ mailgun: [{ name: 'm', domain: 'mg.example.com', apiKey: { env: 'K' } }] }).mailgun;
+    assert.equal(mg?.baseUrl, 'https://api.mailgun.net');
+    assert.equal(mg?.settleSeconds, 1800);
+    assert.equal(mg?.lookbackSeconds, 0);
   });
 
   test('a name used twice, an unknown kind, or a move into the polled mailbox itself is refused', () => {

@@ -118,11 +118,16 @@ export async function pollMailgunEvents(deps: MailgunPollDeps, settings: Mailgun
     }
   };
 
-  const saved = await deps.cursors.sinceCursor(settings.name);
-  // First run: from the settled edge on (older mail was the webhooks' or nobody's business).
-  const settledUntil = (now() / 1000) - settings.settleSeconds;
-  const begin = saved?.since ?? cursorText(settledUntil);
-  const batch: MailgunBatch = { accepted: 0, duplicates: 0, refused: 0, retryLater: 0, more: false, since: saved?.since ?? null };
+  const settledUntil = now() / 1000 - settings.settleSeconds;
+  let saved = await deps.cursors.sinceCursor(settings.name);
+  if (saved === null) {
+    // The first round fixes where polling starts (the settled edge, less the lookback) before it
+    // reads anything: recomputed each round from the clock, it would pass by events indexed late.
+    saved = { source: settings.name, since: cursorText(settledUntil - settings.lookbackSeconds) };
+    await deps.cursors.saveSinceCursor(saved);
+  }
+  const begin = saved.since;
+  const batch: MailgunBatch = { accepted: 0, duplicates: 0, refused: 0, retryLater: 0, more: false, since: saved.since };
   const query = new URLSearchParams({ event: 'stored', ascending: 'yes', begin, limit: String(settings.pageSize) });
   let url: string | null = `${settings.baseUrl}/v3/${encodeURIComponent(settings.domain)}/events?${query}`;
 

@@ -53,6 +53,8 @@ export interface MailgunPollerSettings {
    * of order, so a recent page may still gain events; it suggests half an hour).
    */
   settleSeconds: number;
+  /** The first round (no cursor yet) starts this far before the settled edge: mail stored before Mailgate polled. */
+  lookbackSeconds: number;
 }
 
 export interface PollerSettings {
@@ -148,6 +150,8 @@ function mailgun(value: unknown, where: string): MailgunPollerSettings {
     minIntervalSeconds,
     maxIntervalSeconds,
     settleSeconds: integer(o, 'settleSeconds', where, 1800, 0, 86_400),
+    // Mailgun keeps events for at least 3 days (30 on paid plans).
+    lookbackSeconds: integer(o, 'lookbackSeconds', where, 0, 0, 30 * 86_400),
   };
 }
 
