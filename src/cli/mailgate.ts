@@ -8,9 +8,11 @@
  *   mailgate undeliverable list [--limit N]
  *   mailgate undeliverable clear <address>
  *   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
+ *   mailgate pollers start   (straight through Temporal, with the worker's configuration)
  * Exit code 0 on success, 1 on an API refusal (printed), 2 on a usage error.
  */
 import { parseArgs } from 'node:util';
+import { startConfiguredPollers } from './pollers';
 
 const USAGE = `usage:
   mailgate emails list [--status parked|failed|ticket_created|...] [--limit N]
@@ -28,6 +30,8 @@ const USAGE = `usage:
   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
     erases one requester's raw messages, parsed documents, attachments, tickets and ledger rows
     (every spelling of the mailbox); --dry-run only counts; both leave an audit record
+  mailgate pollers start
+    starts one poller per mailbox and provider API in MAILGATE_POLLERS_FILE (running ones are kept)
 `;
 
 function out(text: string): void {
@@ -66,6 +70,7 @@ async function main(argv: string[]): Promise<number> {
   });
   const [noun, verb, id] = positionals;
   if (!values.help && noun === 'undeliverable' && verb) return undeliverable(verb, id, values.limit);
+  if (!values.help && noun === 'pollers' && verb === 'start') return startConfiguredPollers(out);
   if (!values.help && noun === 'erase') {
     if (!verb || !values['requested-by']) return (out(USAGE), 2);
     const erased = await call('POST', '/v1/erasures', {
