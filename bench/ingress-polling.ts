@@ -58,7 +58,7 @@ async function bench(): Promise<void> {
   let app: RunningApp | undefined;
   try {
     app = await startApp({
-      env: { MAILGATE_POLLERS_FILE: file, BENCH_IMAP_PASSWORD: dovecot.password, BENCH_MAILGUN_KEY: mailgun.apiKey, INGRESS_RATE_PER_MINUTE: '1000000', INGRESS_RATE_BURST: '1000000', LOG_LEVEL: 'warn' },
+      env: { MAILGATE_POLLERS_FILE: file, BENCH_IMAP_PASSWORD: dovecot.password, BENCH_MAILGUN_KEY: mailgun.apiKey, INGRESS_RATE_PER_MINUTE: '1000000', INGRESS_RATE_BURST: '1000000' },
     });
     const db = new DatabaseSync(app.env.DATABASE_URL!.replace(/^sqlite:/, ''), { readOnly: true, timeout: 5_000 });
     const imapUid = (): number => Number(db.prepare('SELECT last_uid FROM mailbox_cursors WHERE account = ?').get(`${run}-imap`)?.['last_uid'] ?? 0);

@@ -9,9 +9,9 @@
  * A failure that outlasts an activity's retries (server down for long, a refused login) never ends
  * the poller: it is logged, the poller sleeps a backoff that grows to 15 minutes, and tries again.
  */
-import { ActivityFailure, continueAsNew, log, proxyActivities, sleep, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, continueAsNew, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
+import { DEFAULT_ROUNDS_PER_RUN, FAILURE_PAUSE_SECONDS, MAX_FAILURE_PAUSE_SECONDS, POLLER_RETRY } from './poller-options';
 
 export interface ImapPollerInput {
   /** The mailbox's configured name (its settings stay in the worker's configuration). */
@@ -22,18 +22,7 @@ export interface ImapPollerInput {
   backoffSeconds?: number;
 }
 
-/** About 8 history events a round: 500 rounds stay near 4,000 events, under half the warning mark. */
-const DEFAULT_ROUNDS_PER_RUN = 500;
-const DEFAULT_BACKOFF_SECONDS = 5;
-const MAX_BACKOFF_SECONDS = 900;
-
-const retry: ActivityOptions['retry'] = {
-  initialInterval: '1 second',
-  backoffCoefficient: 2,
-  maximumInterval: '1 minute',
-  maximumAttempts: 6,
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-};
+const retry = POLLER_RETRY;
 
 const { pollImapMailbox } = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry });
 // The wait lasts at most the mailbox's idleSeconds (at most 29 minutes, settings.ts), heartbeating.
@@ -41,7 +30,7 @@ const { waitForImapMail } = proxyActivities<Activities>({ startToCloseTimeout: '
 
 export async function imapPoller(input: ImapPollerInput): Promise<{ ended: 'unconfigured' }> {
   const roundsPerRun = input.roundsPerRun ?? DEFAULT_ROUNDS_PER_RUN;
-  const baseBackoff = input.backoffSeconds ?? DEFAULT_BACKOFF_SECONDS;
+  const baseBackoff = input.backoffSeconds ?? FAILURE_PAUSE_SECONDS;
   let backoff = baseBackoff;
   for (let round = 0; ; round += 1) {
     if (round >= roundsPerRun || workflowInfo().continueAsNewSuggested) {
@@ -66,7 +55,7 @@ export async function imapPoller(input: ImapPollerInput): Promise<{ ended: 'unco
       if (!(error instanceof ActivityFailure)) throw error;
       log.warn('imap poller round failed; trying again after a pause', { poller: input.name, backoffSeconds: backoff, error: error.cause?.message ?? error.message });
       await sleep(`${backoff} seconds`);
-      backoff = Math.min(backoff * 2, MAX_BACKOFF_SECONDS);
+      backoff = Math.min(backoff * 2, MAX_FAILURE_PAUSE_SECONDS);
     }
   }
 }

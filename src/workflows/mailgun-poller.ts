@@ -6,10 +6,10 @@
  * empty or while the accept path answers retry-later. The cursor lives in the ledger; the workflow
  * continues as new after a bounded number of rounds.
  */
-import { ActivityFailure, continueAsNew, log, proxyActivities, sleep, workflowInfo, type ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, continueAsNew, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { NON_RETRYABLE_ERROR_TYPES } from '../domain/errors';
 import { nextInterval } from '../domain/poll-interval';
+import { DEFAULT_ROUNDS_PER_RUN, FAILURE_PAUSE_SECONDS, MAX_FAILURE_PAUSE_SECONDS, POLLER_RETRY } from './poller-options';
 
 export interface MailgunPollerInput {
   name: string;
@@ -18,23 +18,12 @@ export interface MailgunPollerInput {
   intervalSeconds?: number;
 }
 
-const DEFAULT_ROUNDS_PER_RUN = 500;
-const FAILURE_BACKOFF_MAX_SECONDS = 900;
-
-const retry: ActivityOptions['retry'] = {
-  initialInterval: '2 seconds',
-  backoffCoefficient: 2,
-  maximumInterval: '2 minutes',
-  maximumAttempts: 6,
-  nonRetryableErrorTypes: NON_RETRYABLE_ERROR_TYPES,
-};
-
-const { pollMailgunEvents } = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry });
+const { pollMailgunEvents } = proxyActivities<Activities>({ startToCloseTimeout: '30 minutes', heartbeatTimeout: '30 seconds', retry: POLLER_RETRY });
 
 export async function mailgunPoller(input: MailgunPollerInput): Promise<{ ended: 'unconfigured' }> {
   const roundsPerRun = input.roundsPerRun ?? DEFAULT_ROUNDS_PER_RUN;
   let interval = input.intervalSeconds ?? 0;
-  let failureBackoff = 5;
+  let failureBackoff = FAILURE_PAUSE_SECONDS;
   for (let round = 0; ; round += 1) {
     if (round >= roundsPerRun || workflowInfo().continueAsNewSuggested) {
       return continueAsNew<typeof mailgunPoller>({ ...input, intervalSeconds: interval });
@@ -45,13 +34,13 @@ export async function mailgunPoller(input: MailgunPollerInput): Promise<{ ended:
         log.warn('mailgun poller ends: it is no longer configured', { poller: input.name });
         return { ended: 'unconfigured' };
       }
-      failureBackoff = 5;
+      failureBackoff = FAILURE_PAUSE_SECONDS;
       interval = nextInterval(interval, batch, batch);
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
       log.warn('mailgun poller round failed; trying again after a pause', { poller: input.name, backoffSeconds: failureBackoff, error: error.cause?.message ?? error.message });
       interval = failureBackoff;
-      failureBackoff = Math.min(failureBackoff * 2, FAILURE_BACKOFF_MAX_SECONDS);
+      failureBackoff = Math.min(failureBackoff * 2, MAX_FAILURE_PAUSE_SECONDS);
     }
     if (interval > 0) await sleep(`${interval} seconds`);
   }

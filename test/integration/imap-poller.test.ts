@@ -10,20 +10,14 @@ import assert from 'node:assert/strict';
 import { openTicketStore } from '../../src/adapters/ticket-store';
 import { startApp, type RunningApp } from '../helpers/app';
 import { customerEmail, imapPollerEnv, startDovecot, type Dovecot } from '../helpers/dovecot';
-import { getJson } from '../helpers/mail';
+import { pollerName, ticketsOf } from '../helpers/pollers';
 import { eventually, unique } from '../helpers/stack';
-
-async function ticketsOf(app: RunningApp, customer: string): Promise<number> {
-  const { status, body } = await getJson<{ tickets: unknown[] }>(`${app.url}/v1/tickets?requester=${encodeURIComponent(customer)}`);
-  assert.equal(status, 200);
-  return body.tickets.length;
-}
 
 describe('an IMAP mailbox polled by its durable poller', () => {
   let dovecot: Dovecot;
   let app: RunningApp;
   const run = unique('imap');
-  const name = unique('mbx').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 60);
+  const name = pollerName('mbx');
 
   before(async () => {
     dovecot = await startDovecot();

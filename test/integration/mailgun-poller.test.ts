@@ -11,21 +11,15 @@ import path from 'node:path';
 import { openTicketStore } from '../../src/adapters/ticket-store';
 import { startApp, type RunningApp } from '../helpers/app';
 import { customerEmail } from '../helpers/dovecot';
-import { getJson } from '../helpers/mail';
+import { pollerName, ticketsOf } from '../helpers/pollers';
 import { startMailgunStandIn, type MailgunStandIn } from '../helpers/mailgun-stand-in';
 import { eventually, unique } from '../helpers/stack';
-
-async function ticketsOf(app: RunningApp, customer: string): Promise<number> {
-  const { status, body } = await getJson<{ tickets: unknown[] }>(`${app.url}/v1/tickets?requester=${encodeURIComponent(customer)}`);
-  assert.equal(status, 200);
-  return body.tickets.length;
-}
 
 describe('a Mailgun domain polled through its Events API', () => {
   let mg: MailgunStandIn;
   let app: RunningApp;
   const run = unique('mg');
-  const name = unique('mg').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 60);
+  const name = pollerName('mg');
   const store = (from: number, to: number): void =>
     mg.store(
       Array.from({ length: to - from }, (_, k) => from + k).map((i) => ({

@@ -14,6 +14,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { openTicketStore } from '../../src/adapters/ticket-store';
 import { startApp, type RunningApp } from '../helpers/app';
 import { customerEmail, imapPollerEnv, startDovecot, type Dovecot } from '../helpers/dovecot';
+import { pollerName } from '../helpers/pollers';
 import { eventually, unique } from '../helpers/stack';
 
 const BACKLOG = 1_000;
@@ -55,7 +56,7 @@ describe('an IMAP mailbox under load and failure', () => {
   let dovecot: Dovecot;
   let app: RunningApp;
   const run = unique('imapslow');
-  const name = unique('slow').toLowerCase().replace(/[^a-z0-9-]/g, '-').slice(0, 60);
+  const name = pollerName('slow');
 
   before(async () => {
     dovecot = await startDovecot();

@@ -17,35 +17,22 @@
  * clients change it.
  */
 import type { ImapFlow } from 'imapflow';
-import type { Ledger } from '../../ports/ledger';
-import type { Logger } from '../../logger';
+import type { PollCounts, PollRoundDeps } from './poll-round';
 import { addressesOf, readHeaderBlock } from '../mime-headers';
-import type { AcceptAnswer, AcceptEmail } from '../types';
+import type { AcceptAnswer } from '../types';
 import { closeImap, connectImap, imapFailure } from './imap-connection';
 import type { ImapPollerSettings } from './settings';
 
 /** Messages downloaded and accepted at once: bounded memory (each at most the size cap), a few round trips overlapped. */
 const PARALLEL = 4;
 
-export interface ImapPollDeps {
-  acceptEmail: AcceptEmail;
-  cursors: Pick<Ledger, 'mailboxCursor' | 'advanceMailboxCursor'>;
-  /** Messages larger than this are refused as too large without being downloaded. */
-  maxMessageBytes: number;
-  log: Pick<Logger, 'warn'>;
-  /** Called after each group of messages (an activity heartbeat, with progress). */
-  progress: (details: { lastUid: number }) => void;
+export interface ImapPollDeps extends PollRoundDeps<'mailboxCursor' | 'advanceMailboxCursor', { lastUid: number }> {
   /** Opens the connection; default connectImap. */
   connect?: (settings: ImapPollerSettings) => Promise<ImapFlow>;
 }
 
-export interface ImapBatch {
-  accepted: number;
-  duplicates: number;
-  /** Permanently refused by the accept path (too large, not an email, no recipient of ours): left in the mailbox, passed by the cursor. */
-  refused: number;
-  /** Messages the accept path could not take now; the cursor stops before the first of them. */
-  retryLater: number;
+/** Refused messages are left in the mailbox, unflagged. */
+export interface ImapBatch extends PollCounts {
   /** True when UIDs above the cursor remain (a full batch, or a retry-later). */
   more: boolean;
   uidValidity: string;

@@ -14,9 +14,8 @@
  * refused rather than followed.
  */
 import { ErrorType, TypedError } from '../../domain/errors';
-import type { Ledger } from '../../ports/ledger';
-import type { Logger } from '../../logger';
-import type { AcceptEmail, Envelope } from '../types';
+import type { Envelope } from '../types';
+import type { PollCounts, PollRoundDeps } from './poll-round';
 import { readSecret, type MailgunPollerSettings } from './settings';
 
 /** Pages read per call: bounded work per activity call; `more` says the backlog goes on. */
@@ -25,21 +24,12 @@ const REQUEST_TIMEOUT_MS = 30_000;
 /** A stored message's JSON carries its MIME once more as text fields: room for both. */
 const MAX_JSON_FACTOR = 3;
 
-export interface MailgunPollDeps {
-  acceptEmail: AcceptEmail;
-  cursors: Pick<Ledger, 'sinceCursor' | 'saveSinceCursor'>;
-  maxMessageBytes: number;
-  log: Pick<Logger, 'warn'>;
-  progress: (details: { since: string }) => void;
+export interface MailgunPollDeps extends PollRoundDeps<'sinceCursor' | 'saveSinceCursor', { since: string }> {
   fetch?: typeof fetch;
   now?: () => number;
 }
 
-export interface MailgunBatch {
-  accepted: number;
-  duplicates: number;
-  refused: number;
-  retryLater: number;
+export interface MailgunBatch extends PollCounts {
   /** Events left to read now (a page limit reached); false once the settled events ran out. */
   more: boolean;
   since: string | null;
