@@ -22,6 +22,10 @@ export function imapFailure(error: unknown, settings: Pick<ImapPollerSettings, '
   return new TypedError(ErrorType.RemoteUnavailable, `IMAP poller ${settings.name}: ${(e?.message ?? String(error)).slice(0, 300)}`, { cause: error });
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** A connected, authenticated client; the credential is read now, never kept in settings or logs. */
 export async function connectImap(settings: ImapPollerSettings): Promise<ImapFlow> {
   const ref = 'password' in settings.auth ? settings.auth.password : settings.auth.accessToken;
@@ -34,6 +38,9 @@ export async function connectImap(settings: ImapPollerSettings): Promise<ImapFlo
     host: settings.host,
     port: settings.port,
     secure: settings.secure,
+    // Without TLS from the start, STARTTLS is required (a stripped capability list must not send
+    // the credential in clear text), except to a server on this machine's loopback.
+    ...(settings.secure ? {} : { doSTARTTLS: !isLoopback(settings.host) }),
     auth: 'password' in settings.auth ? { user: settings.user, pass: secret } : { user: settings.user, accessToken: secret },
     // imapflow's own logger would write protocol lines (addresses, subjects) to stdout.
     logger: false,

@@ -19,7 +19,7 @@ export interface ImapPollerSettings {
   name: string;
   host: string;
   port: number;
-  /** TLS from the start (993); false: STARTTLS when offered (143), plaintext only on loopback. */
+  /** TLS from the start (993); false: STARTTLS, required except on loopback (143). */
   secure: boolean;
   user: string;
   /** LOGIN with a password, or AUTHENTICATE XOAUTH2 with a bearer token (Gmail, Microsoft 365). */
