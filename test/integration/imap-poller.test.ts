@@ -56,3 +56,27 @@ describe('an IMAP mailbox polled by its durable poller', () => {
     for (const i of [0, 1, 2, 3]) assert.equal(await ticketsOf(app, `${run}-${i}@customer.example`), 1, `exactly one ticket for message ${i}`);
   });
 });
+
+describe('an IMAP mailbox whose accepted messages are moved', () => {
+  let dovecot: Dovecot;
+  let app: RunningApp;
+  const run = unique('imapmove');
+
+  before(async () => {
+    dovecot = await startDovecot();
+    await dovecot.append('INBOX', [0, 1].map((i) => customerEmail(run, i)));
+    app = await startApp({ env: imapPollerEnv(dovecot, { name: pollerName('move'), moveTo: 'Accepted', idleSeconds: 60 }) });
+  });
+  after(async () => {
+    await app?.stop();
+    await dovecot?.stop();
+  });
+
+  test('each message is moved to the configured mailbox (created on first use) once accepted, and becomes one ticket', async () => {
+    for (const i of [0, 1]) {
+      await eventually(`the ticket of message ${i}`, async () => ((await ticketsOf(app, `${run}-${i}@customer.example`)) === 1 ? true : undefined), 90_000);
+    }
+    await eventually('the inbox emptied', async () => ((await dovecot.list('INBOX')).length === 0 ? true : undefined));
+    assert.equal((await dovecot.list('Accepted')).length, 2);
+  });
+});

@@ -15,11 +15,13 @@ export const MAX_IDLE_MS = 60_000;
 
 export function imapFailure(error: unknown, settings: Pick<ImapPollerSettings, 'name'>): TypedError {
   if (error instanceof TypedError) return error;
-  const e = error as { authenticationFailed?: boolean; code?: string; message?: string } | null;
+  const e = error as { authenticationFailed?: boolean; code?: string; message?: string; responseText?: string } | null;
   if (e?.authenticationFailed || e?.code === 'AuthenticationFailure') {
     return new TypedError(ErrorType.RemoteCredentials, `IMAP poller ${settings.name}: the server refused the login`, { cause: error });
   }
-  return new TypedError(ErrorType.RemoteUnavailable, `IMAP poller ${settings.name}: ${(e?.message ?? String(error)).slice(0, 300)}`, { cause: error });
+  // The server's own words (a NO's text) say more than imapflow's "Command failed".
+  const detail = [e?.message ?? String(error), e?.responseText].filter(Boolean).join(': ');
+  return new TypedError(ErrorType.RemoteUnavailable, `IMAP poller ${settings.name}: ${detail.slice(0, 300)}`, { cause: error });
 }
 
 function isLoopback(host: string): boolean {

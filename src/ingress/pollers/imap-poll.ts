@@ -117,6 +117,8 @@ export async function pollMailbox(deps: ImapPollDeps, settings: ImapPollerSettin
     }
     listed.sort((a, b) => a.uid - b.uid);
     const todo = listed.slice(0, settings.batchSize);
+    // A MOVE into a mailbox that does not exist fails (RFC 9051 §6.4.8, TRYCREATE): made once, here.
+    if (todo.length > 0 && 'moveTo' in settings.afterAccept) await client.mailboxCreate(settings.afterAccept.moveTo);
     let lastUid = start;
     for (let i = 0; i < todo.length; i += PARALLEL) {
       const group = todo.slice(i, i + PARALLEL);
