@@ -13,6 +13,7 @@ import { PemFileError, readCertificates, readPrivateKey, readTextFile } from './
 import { BUILT_IN, ConnectorSettingsError, describeConnectors, parseConnectors, type ConnectorSettings } from './adapters/helpdesks/settings';
 import { loadRules, RulesError, unknownHelpdesks, type Rules } from './rules';
 import { parseWebUsers, WebUsersError, type WebUser } from './domain/web-users';
+import { loadPollerSettings, NO_POLLERS, PollerSettingsError, type PollerSettings } from './ingress/pollers/settings';
 
 /** TLS to the Temporal frontend. PEM contents are read and checked at start-up, never logged. */
 export interface TemporalTls {
@@ -85,6 +86,8 @@ export interface Config {
    * quarantine/ for an operator, or deleted. Never linked either way (UNSCANNABLE_ATTACHMENTS).
    */
   unscannableAttachments: UnscannablePolicy;
+  /** IMAP mailboxes and provider event APIs the worker pulls mail from (MAILGATE_POLLERS_FILE). */
+  pollers: PollerSettings;
   /** Routing, threading policy, loop breakers and priority (MAILGATE_RULES_FILE). */
   rules: Rules;
   /** Key for the HMAC in Mailgate's own Message-IDs (never logged). */
@@ -507,6 +510,17 @@ function agentAddresses(src: Source, name: string): string[] {
   return [...new Set(entries)];
 }
 
+/** The pollers file; what is wrong with it is reported under MAILGATE_POLLERS_FILE. */
+function pollers(src: Source): PollerSettings {
+  try {
+    return loadPollerSettings(optional(src, 'MAILGATE_POLLERS_FILE'));
+  } catch (error) {
+    if (!(error instanceof PollerSettingsError)) throw error;
+    src.report('MAILGATE_POLLERS_FILE', `is invalid: ${error.message}`);
+    return NO_POLLERS;
+  }
+}
+
 /** The rules file; what is wrong with it is reported under MAILGATE_RULES_FILE, beside the rest. */
 function rules(src: Source): Rules {
   try {
@@ -688,6 +702,7 @@ export function loadConfig(env: Env = process.env): Config {
     rulesFile: optional(src, 'MAILGATE_RULES_FILE'),
     rules: rules(src),
     helpdesks: helpdesks(src),
+    pollers: pollers(src),
     signingKey: longSecret(src, 'MAILGATE_SIGNING_KEY'),
     ingress: {
       secrets: secretList(src, 'INGRESS_SECRETS'),
@@ -751,8 +766,8 @@ export function describeConfig(config: Config): Record<string, unknown> {
     trust: { strangerReply: config.trust.strangerReply, agents: config.trust.agentAddresses.length, undeliverableMarkDays: config.trust.undeliverableMarkDays },
     rules: { instanceId: config.rules.instanceId, queues: config.rules.queues.map((q) => q.address) },
     helpdesks: describeConnectors(config.helpdesks),
-
     web: { users: config.web.users.length, sessionHours: config.web.sessionHours, secureCookies: config.web.secureCookies, authHeader: config.web.authHeader ?? false },
+    pollers: { imap: config.pollers.imap.map((p) => p.name), mailgun: config.pollers.mailgun.map((p) => p.name) },
     retention: {
       ...Object.fromEntries(Object.entries(config.retention.policy).map(([kind, p]) => [kind, describePeriod(p)])),
       intervalMinutes: config.retention.intervalMinutes,

@@ -19,6 +19,8 @@ import type { Helpdesk } from './ports/helpdesk';
 import { openTicketStore } from './adapters/ticket-store';
 import type { TicketStore } from './adapters/ticket-store/types';
 import { createActivities, type ActivityDeps } from './activities';
+import { acceptEmailSettings, createAcceptEmail } from './ingress/accept-email';
+import { startPollers } from './ingress/pollers/start-pollers';
 import { describeConfig, loadConfig, type Config } from './config';
 import { createLogger, type Logger } from './logger';
 import { connectorMetrics, metrics, servedRegistry } from './metrics';
@@ -102,25 +104,34 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
   const clientConnection = await Connection.connect(temporalConnectionOptions(config.temporal));
   const client = new Client({ connection: clientConnection, namespace: config.temporal.namespace });
   const queue = taskQueue ?? config.temporal.taskQueue;
-  await ensureRetentionSchedule({ client, taskQueue: queue, intervalMinutes: config.retention.intervalMinutes, log: createLogger({ process: 'worker' }) });
+  const log = createLogger({ process: 'worker' });
+  await ensureRetentionSchedule({ client, taskQueue: queue, intervalMinutes: config.retention.intervalMinutes, log });
   // The variable's name only, never its value: its notifications would park with RemoteCredentials.
   for (const variable of missingSecrets(config.rules.notifications.targets, process.env)) {
-    createLogger({ process: 'worker' }).warn('a notification target\'s secret variable is not set', { variable });
+    log.warn('a notification target\'s secret variable is not set', { variable });
   }
-
-  await ensureCanarySchedules({ client, taskQueue: queue, connectors: config.helpdesks, log: createLogger({ process: 'worker' }) });
+  await ensureCanarySchedules({ client, taskQueue: queue, connectors: config.helpdesks, log });
+  const deps = activityDeps(config, tickets, temporalInFlightEmails(client));
+  // The pollers feed the one accept path, built per message like the HTTP ingress's (a rules reload
+  // applies from the next message on).
+  deps.pollers = {
+    settings: config.pollers,
+    acceptEmail: (raw, envelope, source) =>
+      createAcceptEmail({ ...acceptEmailSettings(config), taskQueue: queue, store: deps.store, temporal: client, clashes: tickets, log })(raw, envelope, source),
+  };
   const worker = await Worker.create({
     connection,
     namespace: config.temporal.namespace,
     taskQueue: queue,
     workflowsPath: require.resolve('./workflows'),
-    activities: createActivities(activityDeps(config, tickets, temporalInFlightEmails(client))),
+    activities: createActivities(deps),
     // Two cores: clamd and the object store, not the worker, bound how many scans help at once.
     maxConcurrentActivityTaskExecutions: 20,
     // Bounded by configuration, not by the heap (the SDK's default is about 600 runs per GB of heap).
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
     shutdownGraceTime: '30 seconds',
   });
+  await startPollers({ client, taskQueue: queue, settings: config.pollers, log });
   // The SDK retries a lost connection by itself and stays RUNNING meanwhile: ask the frontend.
   const health = async (): Promise<HealthReport> => {
     const state = worker.getState();

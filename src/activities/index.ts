@@ -25,6 +25,9 @@ import { createErasureActivities } from './erasure';
 import { createSendNotification } from './send-notification';
 import { createResolveTicketNotifications } from './resolve-notifications';
 import type { SecretSource } from '../adapters/notifiers';
+
+import { createPollImapActivities, type PollerDeps } from './poll-imap';
+import { createPollMailgunActivities } from './poll-mailgun';
 import { createRetentionActivities, type InFlightEmails } from './retention';
 import type { RetentionStore } from '../ports/retention';
 import type { RetentionPolicy } from '../domain/retention';
@@ -67,6 +70,9 @@ export interface ActivityDeps {
 
   /** Each helpdesk connector's vendor side and its canary requester, for the canary workflow. */
   canaries?: ReadonlyMap<string, { connector: VendorConnector; requester: string }>;
+
+  /** The pollers' settings and the accept path they feed (issue 17); without it no poller runs here. */
+  pollers?: PollerDeps;
 }
 
 export function createActivities(deps: ActivityDeps) {
@@ -94,6 +100,9 @@ export function createActivities(deps: ActivityDeps) {
     ...createRetentionActivities(deps),
     ...createErasureActivities(deps),
     helpdeskCanary: createHelpdeskCanary(deps),
+
+    ...createPollImapActivities(deps),
+    ...createPollMailgunActivities(deps),
   };
 }
 

@@ -10,11 +10,13 @@
  *   mailgate erase <address> --requested-by NAME [--dry-run] [--request-id ID]
  *   mailgate deliver [-f SENDER] [--] RECIPIENT...   (the MTA pipe, ./deliver.ts; exits by sysexits)
  *   mailgate web-user <name> [--operator]    (password on standard input; prints a WEB_USERS_FILE line)
+ *   mailgate pollers start   (straight through Temporal, with the worker's configuration)
  * Exit code 0 on success, 1 on an API refusal (printed), 2 on a usage error.
  */
 import { parseArgs } from 'node:util';
 import bcrypt from 'bcryptjs';
 import { deliver, EX_TEMPFAIL } from './deliver';
+import { startConfiguredPollers } from './pollers';
 import { parseWebUsers } from '../domain/web-users';
 
 const USAGE = `usage:
@@ -40,6 +42,9 @@ const USAGE = `usage:
   mailgate web-user <name> [--operator] < password-file
     reads the password from standard input (never an argument: it would show in the process list)
     and prints the line for WEB_USERS_FILE: name, bcrypt hash and role (agent, or operator)
+
+  mailgate pollers start
+    starts one poller per mailbox and provider API in MAILGATE_POLLERS_FILE (running ones are kept)
 `;
 
 function out(text: string): void {
@@ -80,6 +85,7 @@ async function main(argv: string[]): Promise<number> {
   const [noun, verb, id] = positionals;
   if (!values.help && noun === 'web-user' && verb) return webUser(verb, values.operator);
   if (!values.help && noun === 'undeliverable' && verb) return undeliverable(verb, id, values.limit);
+  if (!values.help && noun === 'pollers' && verb === 'start') return startConfiguredPollers(out);
   if (!values.help && noun === 'erase') {
     if (!verb || !values['requested-by']) return (out(USAGE), 2);
     const erased = await call('POST', '/v1/erasures', {

@@ -21,6 +21,9 @@
  *   deliveries         per connector, a ticket's external id and each comment's delivery: "in
  *                      flight" before the vendor call, "done" after, so a worker killed mid-call
  *                      never creates twice (src/adapters/helpdesks/delivering-helpdesk.ts)
+
+ *   poll cursors       where each poller stands: an IMAP mailbox's (UIDVALIDITY, last UID), a
+ *                      provider event API's since-cursor (src/ingress/pollers)
  *
  * Implementations: SQLite and PostgreSQL (src/adapters/ticket-store), both passing
  * test/contract/ledger.contract.ts. Both keep the ledger in the built-in store's database and refer
@@ -209,6 +212,27 @@ export type DeliveryState =
   | { state: 'claimed'; resumed: boolean; externalId: string | null }
   | { state: 'busy' };
 
+/**
+ * Where an IMAP poller stands in one mailbox: every UID up to `lastUid` under `uidValidity` was
+ * accepted (or refused for good). UIDs are only meaningful with their UIDVALIDITY (RFC 9051 §2.3.1.1).
+ */
+export interface MailboxCursor {
+  /** The poller's configured name (which account), never a credential. */
+  account: string;
+  mailbox: string;
+  /** UIDVALIDITY as decimal text (a 32-bit unsigned value; imapflow reports it as a BigInt). */
+  uidValidity: string;
+  lastUid: number;
+}
+
+/** Where a provider event poller stands: an opaque position the provider's API pages from. */
+export interface SinceCursor {
+  /** The poller's configured name. */
+  source: string;
+  /** The provider's own position (Mailgun: an event timestamp), as text. */
+  since: string;
+}
+
 export interface Ledger {
   /** Creates or upgrades the schema; safe to run from several processes at once. */
   migrate(): Promise<void>;
@@ -309,6 +333,19 @@ export interface Ledger {
   completeDelivery(key: DeliveryKey & { externalId: string; at: string }): Promise<void>;
   /** The vendor's id of a delivered ticket or comment, or null. */
   deliveredId(key: DeliveryKey): Promise<string | null>;
+
+  /** The mailbox's cursor, or null before its first message. */
+  mailboxCursor(account: string, mailbox: string): Promise<MailboxCursor | null>;
+  /**
+   * Moves the mailbox's cursor forward and returns the one stored. Under the same UIDVALIDITY the
+   * last UID never goes back (a late retry of an older batch cannot rewind it); a different
+   * UIDVALIDITY replaces the cursor (the mailbox was recreated or renumbered).
+   */
+  advanceMailboxCursor(cursor: MailboxCursor): Promise<MailboxCursor>;
+  /** The poller's since-cursor, or null before its first page. */
+  sinceCursor(source: string): Promise<SinceCursor | null>;
+  /** Stores the poller's since-cursor (the poller is its only writer: one workflow per source). */
+  saveSinceCursor(cursor: SinceCursor): Promise<void>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }

@@ -34,3 +34,15 @@ export const AGENT_REPLY_PREFIX = 'agent-reply/';
 export function agentReplyWorkflowId(ticketId: string, replyNonce: string): string {
   return `${AGENT_REPLY_PREFIX}${ticketId}/${replyNonce}`;
 }
+
+/** One poller per configured mailbox or provider API: starting it twice finds the running one. */
+export const IMAP_POLLER_PREFIX = 'imap-poller/';
+export const MAILGUN_POLLER_PREFIX = 'mailgun-poller/';
+
+export function imapPollerWorkflowId(name: string): string {
+  return `${IMAP_POLLER_PREFIX}${name}`;
+}
+
+export function mailgunPollerWorkflowId(name: string): string {
+  return `${MAILGUN_POLLER_PREFIX}${name}`;
+}

@@ -6,3 +6,6 @@ export { notifyEmail, resolveTicketPages } from './notify';
 export { helpdeskCanary } from './helpdesk-canary';
 
 export { agentReply } from './agent-reply';
+
+export { imapPoller } from './imap-poller';
+export { mailgunPoller } from './mailgun-poller';

@@ -706,6 +706,55 @@ export function ledgerContract(name: string, makeLedger: () => Promise<LedgerUnd
       });
     });
 
+    describe('poll cursors', () => {
+      test('a mailbox without a cursor reads as null; an advanced one reads back as stored', async () => {
+        const account = nextKey('imap');
+        assert.equal(await ledger.mailboxCursor(account, 'INBOX'), null);
+        const stored = await ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '1700000000', lastUid: 42 });
+        assert.deepEqual(stored, { account, mailbox: 'INBOX', uidValidity: '1700000000', lastUid: 42 });
+        assert.deepEqual(await ledger.mailboxCursor(account, 'INBOX'), stored);
+        assert.equal(await ledger.mailboxCursor(account, 'Archive'), null, 'each mailbox of an account has its own cursor');
+      });
+
+      test('under the same UIDVALIDITY the last UID never goes back (a late retry of an older batch)', async () => {
+        const account = nextKey('imap');
+        await ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '7', lastUid: 100 });
+        const after = await ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '7', lastUid: 60 });
+        assert.equal(after.lastUid, 100);
+        assert.equal((await ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '7', lastUid: 4294967295 })).lastUid, 4294967295, 'the largest UID fits');
+      });
+
+      test('a new UIDVALIDITY replaces the cursor, even with a lower UID', async () => {
+        const account = nextKey('imap');
+        await ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '7', lastUid: 100 });
+        const reset = await ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '8', lastUid: 3 });
+        assert.deepEqual(reset, { account, mailbox: 'INBOX', uidValidity: '8', lastUid: 3 });
+      });
+
+      test('a UID outside 0 to 2^32-1 or a UIDVALIDITY that is not a number is refused', async () => {
+        const account = nextKey('imap');
+        await assert.rejects(ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '7', lastUid: -1 }), RangeError);
+        await assert.rejects(ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '7', lastUid: 2 ** 32 }), RangeError);
+        await assert.rejects(ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: 'x', lastUid: 1 }), RangeError);
+        assert.equal(await ledger.mailboxCursor(account, 'INBOX'), null);
+      });
+
+      test('concurrent advances of one mailbox leave the highest UID', async () => {
+        const account = nextKey('imap');
+        const uids = Array.from({ length: PARALLEL }, (_, i) => (i * 37) % PARALLEL + 1);
+        await Promise.all(uids.map((lastUid) => ledger.advanceMailboxCursor({ account, mailbox: 'INBOX', uidValidity: '9', lastUid })));
+        assert.equal((await ledger.mailboxCursor(account, 'INBOX'))?.lastUid, Math.max(...uids));
+      });
+
+      test('a since-cursor reads as null until saved, then as the latest saved', async () => {
+        const source = nextKey('events');
+        assert.equal(await ledger.sinceCursor(source), null);
+        await ledger.saveSinceCursor({ source, since: '1700000000.123' });
+        await ledger.saveSinceCursor({ source, since: '1700000100.5' });
+        assert.deepEqual(await ledger.sinceCursor(source), { source, since: '1700000100.5' });
+      });
+    });
+
     test('ping answers while the ledger is reachable', async () => {
       await ledger.ping();
     });

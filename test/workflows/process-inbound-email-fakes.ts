@@ -112,6 +112,11 @@ const defaults: Fakes = {
 
   // The agent reply workflow's activity: never called by the email workflow.
   sendAgentReply: (input) => ({ messageId: `reply-${input.ticketNumber}@mailgate.test`, commentId: 'comment-1', sent: true }),
+
+  // The pollers' activities (issue 17): never called by the email workflow.
+  pollImapMailbox: () => ({ unconfigured: true }),
+  waitForImapMail: () => ({ unconfigured: true }),
+  pollMailgunEvents: () => ({ unconfigured: true }),
 };
 
 /** The activities for a Worker, and what they were called with. */
@@ -146,6 +151,10 @@ export class RecordedActivities {
       helpdeskCanary: (input) => this.run('helpdeskCanary', input),
 
       sendAgentReply: (input) => this.run('sendAgentReply', input),
+
+      pollImapMailbox: (input) => this.run('pollImapMailbox', input),
+      waitForImapMail: (input) => this.run('waitForImapMail', input),
+      pollMailgunEvents: (input) => this.run('pollMailgunEvents', input),
     };
   }
 

@@ -549,6 +549,40 @@ CREATE TABLE web_audit (
   detail text NOT NULL
 );`,
   },
+  {
+    version: 11,
+    name: 'poll cursors: IMAP mailboxes (UIDVALIDITY, last UID) and provider event APIs (since) (issue 17)',
+    // One row per poller and mailbox; a poller's one workflow is its only writer. last_uid is a
+    // 32-bit unsigned UID (RFC 9051 §2.3.1.1), beyond PostgreSQL's integer, hence bigint.
+    sqlite: `
+CREATE TABLE mailbox_cursors (
+  account TEXT NOT NULL,
+  mailbox TEXT NOT NULL,
+  uid_validity TEXT NOT NULL,
+  last_uid INTEGER NOT NULL CHECK (last_uid >= 0),
+  updated TEXT NOT NULL,
+  PRIMARY KEY (account, mailbox)
+);
+CREATE TABLE since_cursors (
+  source TEXT PRIMARY KEY,
+  since TEXT NOT NULL,
+  updated TEXT NOT NULL
+);`,
+    postgres: `
+CREATE TABLE mailbox_cursors (
+  account text NOT NULL,
+  mailbox text NOT NULL,
+  uid_validity text NOT NULL,
+  last_uid bigint NOT NULL CHECK (last_uid >= 0),
+  updated timestamptz(3) NOT NULL,
+  PRIMARY KEY (account, mailbox)
+);
+CREATE TABLE since_cursors (
+  source text PRIMARY KEY,
+  since text NOT NULL,
+  updated timestamptz(3) NOT NULL
+);`,
+  },
 ];
 
 /** Versions not yet in `applied`, in order. */

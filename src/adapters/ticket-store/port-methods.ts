@@ -44,8 +44,10 @@ export type TicketLedger = Pick<
 >;
 /** What it keeps per helpdesk connector: deliveries in flight or done (*-deliveries.ts). */
 export type DeliveryLedger = Pick<LedgerMethods, 'claimDelivery' | 'completeDelivery' | 'deliveredId'>;
+/** Where each poller stands (cursor-store.ts, written once for both databases). */
+export type CursorLedger = Pick<LedgerMethods, 'mailboxCursor' | 'advanceMailboxCursor' | 'sinceCursor' | 'saveSinceCursor'>;
 /** What it keeps per sender, request and email: rate events, bounces, replay claims, outcomes. */
-export type MailLedger = Omit<LedgerMethods, keyof TicketLedger | keyof DeliveryLedger>;
+export type MailLedger = Omit<LedgerMethods, keyof TicketLedger | keyof DeliveryLedger | keyof CursorLedger>;
 
 /** The Retention port, written once for both databases (retention-store.ts). */
 export type RetentionMethods = RetentionStore;

@@ -5,6 +5,7 @@
  */
 import { mailboxOf } from '../../domain/mailbox';
 import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
+import { postgresCursorMethods } from './cursor-store';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods, MailLedger, TicketLedger } from './port-methods';
 import { lockKeyOf, one, type PostgresAccess, type Queryable, rows } from './postgres-query';
@@ -28,7 +29,7 @@ function countWindow(db: Queryable, key: string, windowStart: string): Promise<n
 
 
 export function postgresLedgerMethods(access: PostgresAccess): LedgerMethods {
-  return { ...ticketLedger(access), ...mailLedger(access), ...postgresDeliveries(access) };
+  return { ...ticketLedger(access), ...mailLedger(access), ...postgresDeliveries(access), ...postgresCursorMethods(access) };
 }
 
 function ticketLedger({ pool, transaction, guarded }: PostgresAccess): TicketLedger {

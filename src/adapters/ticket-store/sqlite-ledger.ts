@@ -5,6 +5,7 @@
  */
 import { mailboxOf } from '../../domain/mailbox';
 import { authorAddress, emailColumns, isoInstant, participantMailboxes } from './inputs';
+import { sqliteCursorMethods } from './cursor-store';
 import { normalizeAddress, now } from './keys';
 import type { LedgerMethods, MailLedger, TicketLedger } from './port-methods';
 import { toClaimAnswer, toCount, toEmail, toMessageIdClash, toSentAcknowledgement, toSubjectCandidate, toThreadEntry, toTicketMove, toUndeliverable } from './rows';
@@ -19,7 +20,7 @@ const COUNT_WINDOW = 'SELECT COUNT(*) AS n FROM rate_events WHERE key = ? AND at
 
 
 export function sqliteLedgerMethods(access: SqliteAccess): LedgerMethods {
-  return { ...ticketLedger(access), ...mailLedger(access), ...sqliteDeliveries(access) };
+  return { ...ticketLedger(access), ...mailLedger(access), ...sqliteDeliveries(access), ...sqliteCursorMethods(access) };
 }
 
 function ticketLedger({ get, all, run, write, guarded }: SqliteAccess): TicketLedger {
