@@ -267,3 +267,52 @@ describe('the web view: sign-in, sessions, CSRF, escaping', () => {
     assert.equal(line?.document, `${base}/web/x`);
   });
 });
+
+describe('the web view behind a single-sign-on proxy (WEB_AUTH_HEADER)', () => {
+  let server: Server;
+  let base: string;
+  let tickets: TicketStore;
+
+  before(async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'mailgate-web-sso-'));
+    // No users file: only the proxy signs people in; ola is an operator by the file, everyone else an agent.
+    const users = path.join(dir, 'users');
+    writeFileSync(users, `ola:${bcrypt.hashSync(PASSWORD, 4)}:operator\n`);
+    const config = loadConfig({ ...MINIMAL_ENV, WEB_USERS_FILE: users, WEB_AUTH_HEADER: 'X-Forwarded-User', DATABASE_URL: `sqlite:${path.join(dir, 'tickets.sqlite')}` });
+    tickets = openTicketStore(config.databaseUrl);
+    await tickets.migrate();
+    const temporal = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: 1_000 }) });
+    const app = createApp({ config, store: createS3ObjectStore(config.s3), scanner: createClamdScanner(config.clamd), tickets, temporal, log: createLogger({ process: 'api' }, 'info', () => undefined) });
+    server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await new Promise((resolve) => server.close(resolve));
+    await tickets.close();
+  });
+
+  const get = (pathname: string, user?: string) => fetch(`${base}${pathname}`, { redirect: 'manual', headers: user === undefined ? {} : { 'x-forwarded-user': user } });
+
+  test('the proxy\'s user is signed in with a session of their own; without the header nobody is', async () => {
+    const page = await get('/web/tickets', 'bea@example.org');
+    assert.equal(page.status, 200);
+    assert.match(await page.text(), /bea@example\.org/);
+    const cookie = page.headers.getSetCookie().find((c) => c.startsWith('mailgate_session='));
+    assert.ok(cookie, 'a session cookie is set for the proxied user');
+    assert.match(cookie, /HttpOnly/);
+    assert.equal((await get('/web/tickets')).status, 303, 'no header, no cookie: sent to sign in');
+  });
+
+  test('a header value that is not a plain user name signs nobody in', async () => {
+    for (const value of ['', 'bea example', 'bea<script>', 'x'.repeat(65)]) {
+      assert.notEqual((await get('/web/tickets', value)).status, 200, JSON.stringify(value));
+    }
+  });
+
+  test('a proxied user gets the role the users file gives them, agent otherwise', async () => {
+    assert.equal((await get('/web/health', 'ola')).status, 200, 'ola is an operator by the file');
+    assert.equal((await get('/web/health', 'bea@example.org')).status, 403, 'an agent may not see the pipeline pages');
+    assert.equal((await get('/web/emails', 'bea@example.org')).status, 403, 'nor the parked emails');
+  });
+});
