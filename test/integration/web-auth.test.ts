@@ -72,6 +72,21 @@ class Agent {
   }
 }
 
+/** The real app in this process over a fresh SQLite store, with a users file and extra settings. */
+async function startWebApp(usersFile: string, env: Record<string, string>, onLog: (line: string) => void): Promise<{ server: Server; base: string; tickets: TicketStore }> {
+  const dir = mkdtempSync(path.join(tmpdir(), 'mailgate-web-'));
+  const users = path.join(dir, 'users');
+  writeFileSync(users, usersFile);
+  const config = loadConfig({ ...MINIMAL_ENV, ...env, WEB_USERS_FILE: users, DATABASE_URL: `sqlite:${path.join(dir, 'tickets.sqlite')}` });
+  const tickets = openTicketStore(config.databaseUrl);
+  await tickets.migrate();
+  const temporal = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: 1_000 }) });
+  const app = createApp({ config, store: createS3ObjectStore(config.s3), scanner: createClamdScanner(config.clamd), tickets, temporal, log: createLogger({ process: 'api' }, 'info', onLog) });
+  const server = app.listen(0, '127.0.0.1');
+  await new Promise((resolve) => server.once('listening', resolve));
+  return { server, base: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, tickets };
+}
+
 describe('the web view: sign-in, sessions, CSRF, escaping', () => {
   let server: Server;
   let base: string;
@@ -80,13 +95,8 @@ describe('the web view: sign-in, sessions, CSRF, escaping', () => {
   const logged: string[] = [];
 
   before(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mailgate-web-'));
-    const users = path.join(dir, 'users');
     // Cost 4, the least bcrypt allows: these tests check the flow, not the cost.
-    writeFileSync(users, `ann:${bcrypt.hashSync(PASSWORD, 4)}\nola:${bcrypt.hashSync(PASSWORD, 4)}:operator\n`);
-    const config = loadConfig({ ...MINIMAL_ENV, WEB_USERS_FILE: users, DATABASE_URL: `sqlite:${path.join(dir, 'tickets.sqlite')}` });
-    tickets = openTicketStore(config.databaseUrl);
-    await tickets.migrate();
+    ({ server, base, tickets } = await startWebApp(`ann:${bcrypt.hashSync(PASSWORD, 4)}\nola:${bcrypt.hashSync(PASSWORD, 4)}:operator\n`, {}, (line) => logged.push(line)));
     const { ticket } = await tickets.createTicket({
       originKey: 'web-auth-1',
       subject: 'Help <script>alert(1)</script> "quoted"',
@@ -101,18 +111,6 @@ describe('the web view: sign-in, sessions, CSRF, escaping', () => {
       },
     });
     ticketNumber = ticket.number;
-    const temporal = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: 1_000 }) });
-    const app = createApp({
-      config,
-      store: createS3ObjectStore(config.s3),
-      scanner: createClamdScanner(config.clamd),
-      tickets,
-      temporal,
-      log: createLogger({ process: 'api' }, 'info', (line) => logged.push(line)),
-    });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
   after(async () => {
     await new Promise((resolve) => server.close(resolve));
@@ -274,18 +272,8 @@ describe('the web view behind a single-sign-on proxy (WEB_AUTH_HEADER)', () => {
   let tickets: TicketStore;
 
   before(async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'mailgate-web-sso-'));
-    // No users file: only the proxy signs people in; ola is an operator by the file, everyone else an agent.
-    const users = path.join(dir, 'users');
-    writeFileSync(users, `ola:${bcrypt.hashSync(PASSWORD, 4)}:operator\n`);
-    const config = loadConfig({ ...MINIMAL_ENV, WEB_USERS_FILE: users, WEB_AUTH_HEADER: 'X-Forwarded-User', DATABASE_URL: `sqlite:${path.join(dir, 'tickets.sqlite')}` });
-    tickets = openTicketStore(config.databaseUrl);
-    await tickets.migrate();
-    const temporal = new Client({ connection: Connection.lazy({ address: `127.0.0.1:${await freePort()}`, connectTimeout: 1_000 }) });
-    const app = createApp({ config, store: createS3ObjectStore(config.s3), scanner: createClamdScanner(config.clamd), tickets, temporal, log: createLogger({ process: 'api' }, 'info', () => undefined) });
-    server = app.listen(0, '127.0.0.1');
-    await new Promise((resolve) => server.once('listening', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    // Only the proxy signs people in; ola is an operator by the users file, everyone else an agent.
+    ({ server, base, tickets } = await startWebApp(`ola:${bcrypt.hashSync(PASSWORD, 4)}:operator\n`, { WEB_AUTH_HEADER: 'X-Forwarded-User' }, () => undefined));
   });
   after(async () => {
     await new Promise((resolve) => server.close(resolve));
