@@ -448,6 +448,40 @@ CREATE TABLE subject_index (
 CREATE INDEX subject_index_key ON subject_index (subject_key, last_at);`,
   },
   {
+    version: 11,
+    name: 'poll cursors: IMAP mailboxes (UIDVALIDITY, last UID) and provider event APIs (since) (issue 17)',
+    // One row per poller and mailbox; a poller's one workflow is its only writer. last_uid is a
+    // 32-bit unsigned UID (RFC 9051 §2.3.1.1), beyond PostgreSQL's integer, hence bigint.
+    sqlite: `
+CREATE TABLE mailbox_cursors (
+  account TEXT NOT NULL,
+  mailbox TEXT NOT NULL,
+  uid_validity TEXT NOT NULL,
+  last_uid INTEGER NOT NULL CHECK (last_uid >= 0),
+  updated TEXT NOT NULL,
+  PRIMARY KEY (account, mailbox)
+);
+CREATE TABLE since_cursors (
+  source TEXT PRIMARY KEY,
+  since TEXT NOT NULL,
+  updated TEXT NOT NULL
+);`,
+    postgres: `
+CREATE TABLE mailbox_cursors (
+  account text NOT NULL,
+  mailbox text NOT NULL,
+  uid_validity text NOT NULL,
+  last_uid bigint NOT NULL CHECK (last_uid >= 0),
+  updated timestamptz(3) NOT NULL,
+  PRIMARY KEY (account, mailbox)
+);
+CREATE TABLE since_cursors (
+  source text PRIMARY KEY,
+  since text NOT NULL,
+  updated timestamptz(3) NOT NULL
+);`,
+  },
+  {
     version: 12,
     name: 'deliveries: a ticket or comment handed to a helpdesk connector, in flight or done (issue 18)',
     // message_id is '' for the ticket itself, so the key is one plain primary key in both dialects.
@@ -547,40 +581,6 @@ CREATE TABLE web_audit (
   action text NOT NULL,
   target text NOT NULL,
   detail text NOT NULL
-);`,
-  },
-  {
-    version: 11,
-    name: 'poll cursors: IMAP mailboxes (UIDVALIDITY, last UID) and provider event APIs (since) (issue 17)',
-    // One row per poller and mailbox; a poller's one workflow is its only writer. last_uid is a
-    // 32-bit unsigned UID (RFC 9051 §2.3.1.1), beyond PostgreSQL's integer, hence bigint.
-    sqlite: `
-CREATE TABLE mailbox_cursors (
-  account TEXT NOT NULL,
-  mailbox TEXT NOT NULL,
-  uid_validity TEXT NOT NULL,
-  last_uid INTEGER NOT NULL CHECK (last_uid >= 0),
-  updated TEXT NOT NULL,
-  PRIMARY KEY (account, mailbox)
-);
-CREATE TABLE since_cursors (
-  source TEXT PRIMARY KEY,
-  since TEXT NOT NULL,
-  updated TEXT NOT NULL
-);`,
-    postgres: `
-CREATE TABLE mailbox_cursors (
-  account text NOT NULL,
-  mailbox text NOT NULL,
-  uid_validity text NOT NULL,
-  last_uid bigint NOT NULL CHECK (last_uid >= 0),
-  updated timestamptz(3) NOT NULL,
-  PRIMARY KEY (account, mailbox)
-);
-CREATE TABLE since_cursors (
-  source text PRIMARY KEY,
-  since text NOT NULL,
-  updated timestamptz(3) NOT NULL
 );`,
   },
 ];
