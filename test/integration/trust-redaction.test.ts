@@ -131,7 +131,7 @@ describe('redaction wherever personal data can be', () => {
     assert.deepEqual(leaks([t, view, ack]), []);
   });
 
-  test('cards and IBANs in the subject, names, file names, text, html and attributes reach no ticket, state, stored document or acknowledgement', async () => {
+  test('cards and IBANs in the subject, names, file names, text, html and attributes reach no ticket, state, stored object or acknowledgement', async () => {
     const id = unique('everywhere');
     const customer = `${id}@customer.example`;
     const raw = everywhereMessage(id);
@@ -156,8 +156,9 @@ describe('redaction wherever personal data can be', () => {
 
     const store = createS3ObjectStore(config.s3);
     const sha = createHash('sha256').update(raw).digest('hex');
-    const document: unknown = JSON.parse((await store.getBuffer(`parsed/${sha}/api-key+card+iban+us-ssn.json`)).toString('utf8'));
-    assert.deepEqual(leaks(document), [], 'the parsed document');
+    // A small email's parsed document stays in the worker's memory for its ticket step (issue 15):
+    // none is stored, so none can leak from the object store.
+    assert.equal(await store.exists(`parsed/${sha}/api-key+card+iban+us-ssn.json`), false, 'no parsed document is stored for a small email');
     const rawStored = (await store.getBuffer(`raw/${sha}`)).toString('utf8');
     assert.ok(rawStored.includes('4012 8888 8888 1881'), 'the raw object keeps the original');
 

@@ -144,7 +144,8 @@ describe('retention and erasure through the real pipeline', () => {
     assert.equal(body.counts['emailRecords'], 3);
     assert.equal(body.counts['rawObjects'], 3);
     assert.equal(body.counts['attachmentObjects'], 1, 'only her own file; the shared one stays for Bob');
-    assert.ok((body.counts['parsedObjects'] ?? 0) >= 3);
+    // Her emails are small: their parsed documents were never stored (issue 15), only kept in memory.
+    assert.equal(body.counts['parsedObjects'], 0);
     assert.equal(body.audit.dryRun, true);
     for (const name of ['ann-1', 'ann-2', 'ann-reply']) assert.ok(await objects.exists(`raw/${sent[name]!.rawSha256}`), `${name} is still stored`);
     assert.equal((await getJson(`${app.url}/v1/tickets/${annTicketIds[0]}`)).status, 200);
@@ -239,7 +240,8 @@ describe('retention and erasure through the real pipeline', () => {
 
       const now = new Date(Date.now() + 400 * DAY_MS).toISOString();
       const later = await client.workflow.execute(retentionSweep, { taskQueue: app.taskQueue, workflowId: unique('retention-later'), args: [{ now, callsPerRun: 2 }] });
-      assert.ok(later.deleted >= 4, `deleted ${later.deleted}`);
+      // Raw messages, parts and attachments; small emails keep no parsed document to delete (issue 15).
+      assert.ok(later.deleted >= 3, `deleted ${later.deleted}`);
       assert.ok((later.kept['in-flight'] ?? 0) >= 2, `kept in flight: ${JSON.stringify(later.kept)}`);
       assert.ok(later.emailRecords >= 1);
     });
