@@ -162,7 +162,13 @@ async function post(body: Buffer): Promise<Sent> {
   const postedAt = Date.now();
   const begin = performance.now();
   for (let retries = 0; ; retries++) {
-    const response = await api(`${apiUrl}/v1/inbound/mime`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: new Uint8Array(body) });
+    // A saturated API may answer 503 before reading a large body and close the connection under it:
+    // the client sees a reset, and, like a sending MTA, tries again a second later.
+    const response = await api(`${apiUrl}/v1/inbound/mime`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: new Uint8Array(body) }).catch(() => null);
+    if (response === null) {
+      await sleep(1000);
+      continue;
+    }
     const json = (await response.json().catch(() => ({}))) as { emails?: { workflowId: string }[] };
     if (response.status === 202 && json.emails?.[0]) return { workflowId: json.emails[0].workflowId, postedAt, acceptMs: performance.now() - begin, retries };
     if (response.status !== 503 && response.status !== 429) throw new Error(`the ingress answered ${response.status}: ${JSON.stringify(json)}`);

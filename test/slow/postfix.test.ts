@@ -94,7 +94,7 @@ describe('Postfix relaying to the MX', () => {
 
     const mx = await startMx(mxPort, mxEnv);
     cleanups.push(mx.stop);
-    await eventually('every message relayed', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 90_000);
+    await eventually('every message relayed', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 240_000);
     const log = await postfix.maillog();
     assert.equal(countStatus(log, to, 'sent'), MESSAGES);
     assert.equal(countStatus(log, to, 'bounced'), 0);
@@ -138,7 +138,7 @@ describe('Postfix piping to mailgate deliver', () => {
     assert.equal(countStatus(await postfix.maillog(), to, 'sent'), 0);
 
     await app.startApi();
-    await eventually('every message piped', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 90_000);
+    await eventually('every message piped', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 240_000);
     const log = await postfix.maillog();
     assert.equal(countStatus(log, to, 'sent'), MESSAGES);
     assert.equal(countStatus(log, to, 'bounced'), 0);
