@@ -1,7 +1,7 @@
 /**
  * Threading evaluation: reply scenarios of EMAIL-RULES.md §3 posted to a running Mailgate; each
  * says which ticket the probe email must land on (the parent's, or a new one) and by which rule.
- * Used by bench/eval-threading.ts (prints accuracy) and test/integration/threading-eval.test.ts.
+ * Used by bench/eval-threading.ts (prints accuracy) and test/slow/threading-eval.test.ts.
  */
 import MailComposer from 'nodemailer/lib/mail-composer';
 import type Mail from 'nodemailer/lib/mailer';

@@ -4,7 +4,7 @@
  * while the email is parked at parsing, classifying, threading, scanning, storing, ticketing and
  * acknowledging. Also: a reprocess of a completed email with a queue, and the park timeout (a parked
  * email fails when it passes, with the reason recorded; a reprocess just before it still works).
- * test/integration/reprocess-options.test.ts runs the same table against the real stack.
+ * test/slow/reprocess-options.test.ts runs the same table against the real stack.
  */
 // eslint-disable-next-line @typescript-eslint/no-restricted-imports -- a test file: it runs in Node, not in the sandbox
 import { describe, test } from 'node:test';
