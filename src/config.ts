@@ -124,8 +124,12 @@ export interface Config {
   web: WebConfig;
 }
 
-/** What a DMARC failure of a domain that publishes p=reject leads to at our MX. */
-export const DMARC_ACTIONS = ['record', 'tag', 'reject'] as const;
+/**
+ * What a DMARC failure leads to at our MX: recorded in Authentication-Results only, tagged with a
+ * header, held for an operator when the domain publishes p=quarantine or p=reject, or refused (550)
+ * when it publishes p=reject (src/ingress/smtp/listener.ts).
+ */
+export const DMARC_ACTIONS = ['record', 'tag', 'quarantine', 'reject'] as const;
 export type DmarcAction = (typeof DMARC_ACTIONS)[number];
 
 export interface SmtpIngressConfig {

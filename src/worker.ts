@@ -116,8 +116,8 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
   // applies from the next message on).
   deps.pollers = {
     settings: config.pollers,
-    acceptEmail: (raw, envelope, source) =>
-      createAcceptEmail({ ...acceptEmailSettings(config), taskQueue: queue, store: deps.store, temporal: client, clashes: tickets, log })(raw, envelope, source),
+    acceptEmail: (raw, envelope, source, options) =>
+      createAcceptEmail({ ...acceptEmailSettings(config), taskQueue: queue, store: deps.store, temporal: client, clashes: tickets, log })(raw, envelope, source, options),
   };
   const worker = await Worker.create({
     connection,

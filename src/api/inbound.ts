@@ -94,7 +94,7 @@ export function sendAnswer(res: Response, answer: AcceptAnswer): void {
  * changes routing and the policy snapshot each new workflow starts with, from the next request on.
  */
 export function apiAcceptEmail(deps: InboundDeps): AcceptEmail {
-  return (raw, envelope, source) =>
+  return (raw, envelope, source, options) =>
     createAcceptEmail({
       ...acceptEmailSettings(deps.config),
       taskQueue: deps.taskQueue,
@@ -102,7 +102,7 @@ export function apiAcceptEmail(deps: InboundDeps): AcceptEmail {
       temporal: deps.temporal,
       clashes: deps.tickets,
       log: deps.log,
-    })(raw, envelope, source);
+    })(raw, envelope, source, options);
 }
 
 export function inboundRouter(deps: InboundDeps): Router {

@@ -33,6 +33,12 @@ export const ErrorType = {
   RemoteRejected: 'RemoteRejected',
   /** A helpdesk or notification target refused our credentials (401/403). Permanent: parks and raises an alert. */
   RemoteCredentials: 'RemoteCredentials',
+  /**
+   * The ingress held the email for an operator before any step ran (a DMARC failure of a domain that
+   * asks receivers to quarantine or reject, under SMTP_INGRESS_DMARC_ACTION=quarantine). Raised by
+   * the workflow itself, never by an activity: parks until an operator releases or discards it.
+   */
+  Quarantined: 'Quarantined',
 } as const;
 
 export type ErrorType = (typeof ErrorType)[keyof typeof ErrorType];

@@ -34,6 +34,7 @@ export type ClosedReplyPolicy = 'reopen' | 'new_linked';
 /** The steps of the email workflow, as shown in `EmailStatus` while it runs. */
 export type EmailStep =
   | 'received'
+  | 'quarantine'
   | 'parsing'
   | 'classifying'
   | 'scanning'

@@ -32,7 +32,7 @@ import { checkEnvelope } from './envelope';
 import { addressesOf, NotAnEmailError, readHeaderBlock } from './mime-headers';
 import { readRaw } from './read-raw';
 import { headlineOf, type EmailHeadline, type WorkflowClient } from './start-email-workflow';
-import type { AcceptAnswer, AcceptEmail, Envelope, IngressSource, RecipientAnswer, Refusal, RefusedRecipient, RetryCause } from './types';
+import type { AcceptAnswer, AcceptEmail, AcceptOptions, Envelope, IngressSource, RecipientAnswer, Refusal, RefusedRecipient, RetryCause } from './types';
 
 /** A workflow start that takes longer than this is answered retry-later (the sender retries). */
 export const DEFAULT_START_DEADLINE_MS = 10_000;
@@ -188,7 +188,7 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
   const startDeadlineMs = positiveInteger('startDeadlineMs', deps.startDeadlineMs ?? DEFAULT_START_DEADLINE_MS);
   const now = deps.now ?? (() => new Date());
 
-  return async function acceptEmail(raw: Parameters<AcceptEmail>[0], envelope: Envelope, source: IngressSource): Promise<AcceptAnswer> {
+  return async function acceptEmail(raw: Parameters<AcceptEmail>[0], envelope: Envelope, source: IngressSource, options: AcceptOptions = {}): Promise<AcceptAnswer> {
     const { log, answer, refuse, retryLater } = answering(deps.log, source);
 
     // Read first, even for an envelope that will be refused: a stream must be drained either way.
@@ -246,6 +246,7 @@ export function createAcceptEmail(deps: AcceptEmailDeps): AcceptEmail {
       messageId,
       contentSha256: content,
       headline: headlineOf(headers),
+      ...(options.quarantine ? { quarantine: { reason: options.quarantine.reason.slice(0, 500) } } : {}),
     };
     const outcome = await startAll({ ...deps, startDeadlineMs }, planned, base, log);
     if ('failed' in outcome) return retryLater('workflow-engine', ENGINE_UNAVAILABLE, rawKey, outcome.failed, resolved.refused);

@@ -100,4 +100,13 @@ export interface Refused extends AnswerKeys {
 
 export type AcceptAnswer = Accepted | Duplicate | RetryLater | Refused;
 
-export type AcceptEmail = (raw: RawMessage, envelope: Envelope, source: IngressSource) => Promise<AcceptAnswer>;
+/**
+ * What the ingress itself decided about the message before handing it over. `quarantine`: the email
+ * is accepted and stored (the sending MTA's job is done) but held before any step runs, until an
+ * operator releases or discards it; the reason is what the operator reads.
+ */
+export interface AcceptOptions {
+  quarantine?: { reason: string };
+}
+
+export type AcceptEmail = (raw: RawMessage, envelope: Envelope, source: IngressSource, options?: AcceptOptions) => Promise<AcceptAnswer>;

@@ -68,7 +68,9 @@ export function createEnding(options: {
   const { state } = options;
   const record = async (outcome: EmailOutcome): Promise<void> => {
     // A malformed email (rejected at parsing) still has no record: Temporal and the metrics keep it.
-    if (!state.emailClass && !((outcome === 'failed' || outcome === 'discarded') && patched(RECORD_UNCLASSIFIED))) return;
+    // A quarantined email that was never released ends unparsed (discarded or suppressed): recorded.
+    const unclassifiedEnding = outcome === 'failed' || outcome === 'discarded' || outcome === 'suppressed';
+    if (!state.emailClass && !(unclassifiedEnding && patched(RECORD_UNCLASSIFIED))) return;
     await options.recordEmail({
       workflowId: options.workflowId,
       messageId: state.messageId,

@@ -52,8 +52,11 @@ export type OverrideAuthors = { [K in keyof ReprocessOverrides]?: string };
 type Decision = { kind: 'reprocess'; overrides: ReprocessOverrides; by: string } | { kind: 'discard'; reason: string; by: string };
 
 export interface Parking {
-  /** Runs one step; when its retries run out, parks until an operator says what to do. */
-  step<T>(name: EmailStep, work: () => Promise<T>): Promise<T>;
+  /**
+   * Runs one step; when its retries run out, parks until an operator says what to do. `expired`:
+   * the reason recorded when the park timeout passes (default: the step failed for want of a decision).
+   */
+  step<T>(name: EmailStep, work: () => Promise<T>, options?: { expired?: string }): Promise<T>;
   /** The email's search attributes and details (written before the workflow waits, and at the end). */
   attributes: AttributeBoard;
   /** The overrides in force: the input's, then every reprocess decision's on top. */
@@ -123,7 +126,7 @@ export function createParking(options: {
     overrides: () => overrides,
     authors: () => authors,
     attributes,
-    async step<T>(name: EmailStep, work: () => Promise<T>): Promise<T> {
+    async step<T>(name: EmailStep, work: () => Promise<T>, stepOptions?: { expired?: string }): Promise<T> {
       for (;;) {
         state.step = name;
         attributes.set([{ key: EmailStatusKey, value: name }]);
@@ -142,7 +145,7 @@ export function createParking(options: {
           decision = null;
           unpark();
           if (!woken || !taken) {
-            state.reasons.push(`parked at ${name} for ${duration(timeoutMs)} without an operator decision (park timeout): failed`);
+            state.reasons.push(stepOptions?.expired ?? `parked at ${name} for ${duration(timeoutMs)} without an operator decision (park timeout): failed`);
             throw error;
           }
           log.info('operator decision', { step: name, decision: taken.kind, by: taken.by });
@@ -152,6 +155,11 @@ export function createParking(options: {
       }
     },
   };
+}
+
+/** The park timeout in words, for a step's own `expired` reason. */
+export function parkTimeoutWords(parkTimeoutSeconds: number | undefined): string {
+  return duration((parkTimeoutSeconds ?? DEFAULT_PARK_TIMEOUT_SECONDS) * 1000);
 }
 
 function authorsOf(overrides: ReprocessOverrides, by: string): OverrideAuthors {

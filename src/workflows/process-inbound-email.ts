@@ -19,6 +19,7 @@ import { createEnding, initialState } from './email-state';
 import { acknowledge, applyThread, applyTicket, applyVerdict, findThreadWaiting, forgetThread, learnFromHardBounce, scanAndStore, threadLookup } from './email-steps';
 import { emailNotifier } from './notify';
 import { createParking, Discarded, failureMessage, failureType } from './parking';
+import { holdQuarantined } from './quarantine';
 import { EmailStatusKey, RecipientQueueKey } from './search-attributes';
 import { statusQuery, type EmailState, type ProcessInboundEmailInput } from './types';
 import { showEmailDetails } from './user-metadata';
@@ -77,6 +78,16 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   log.info('email received', { queue: queue(), rawKey: input.rawKey, rawSize: input.rawSize, ...(input.reprocessOf ? { reprocessOf: input.reprocessOf } : {}) });
 
   try {
+    // Held by the ingress: nothing runs until an operator releases it. A reprocess is an operator's
+    // own decision, so it is never held again.
+    if (input.quarantine && !input.reprocessOf) {
+      const released = await holdQuarantined(parking, state, input.quarantine, input.policy?.parkTimeoutSeconds);
+      if (!released) {
+        // Never parsed: the envelope sender is all the record can name.
+        state.requester = input.envelopeFrom;
+        return await finish('suppressed');
+      }
+    }
     let summary: ParseEmailResult;
     try {
       const local = input.rawSize <= PARSE_LOCALLY_MAX_BYTES && (lean || patched(PARSE_SMALL_LOCALLY));

@@ -37,6 +37,12 @@ export interface ProcessInboundEmailInput {
    * This one then runs under a key that includes its content hash (src/ingress/deliver-once.ts).
    */
   messageIdClashWith?: string;
+  /**
+   * Set when the ingress held the email (a DMARC failure under a quarantine or reject policy): the
+   * workflow parks at `quarantine` before parsing, until an operator releases (reprocess) or discards
+   * it. Nothing runs before that: no parse, no ticket, no acknowledgement to a forged sender.
+   */
+  quarantine?: { reason: string };
   /** Set on a reprocess of a completed email: the original workflow id, which keys everything. */
   reprocessOf?: string;
   overrides?: ReprocessOverrides;

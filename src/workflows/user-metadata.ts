@@ -138,6 +138,7 @@ export function erasureSummary(request: { dryRun: boolean; requestedBy: string }
 
 const STEP_WORDS: Record<EmailState['step'], string> = {
   received: 'received, waiting to be parsed',
+  quarantine: 'held in quarantine by the ingress (DMARC): release or discard it',
   parsing: 'parsing the raw message',
   classifying: 'classifying (auto-reply, bounce, list, loop, human)',
   scanning: 'scanning attachments with ClamAV',

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { Client, Connection } from '@temporalio/client';
+import { defaultPayloadConverter } from '@temporalio/common';
 import nodemailer from 'nodemailer';
 import type { SMTPServer } from 'smtp-server';
 import { createS3ObjectStore, type ObjectStore } from '../../src/adapters/object-store';
@@ -18,6 +19,7 @@ import { acceptEmailSettings, createAcceptEmail, type AcceptEmailDeps } from '..
 import { createSmtpIngress, type SmtpIngressDeps } from '../../src/ingress/smtp/listener';
 import { smtpRegistry } from '../../src/ingress/smtp/metrics';
 import type { AcceptAnswer } from '../../src/ingress/types';
+import type { ProcessInboundEmailInput } from '../../src/workflows/types';
 import { createLogger } from '../../src/logger';
 import { freePort } from '../helpers/app';
 import { workflowExists } from '../helpers/pipeline';
@@ -76,8 +78,8 @@ async function startMx(overrides: Partial<SmtpIngressConfig> = {}, accept: Parti
         startDeadlineMs: 3_000,
         ...accept,
       });
-      return async (raw, envelope, source) => {
-        const answer = await inner(raw, envelope, source);
+      return async (raw, envelope, source, options) => {
+        const answer = await inner(raw, envelope, source, options);
         answers.push(answer);
         if (answer.answer === 'accepted' || answer.answer === 'duplicate') for (const id of answer.workflowIds) started.add(id);
         return answer;
@@ -93,6 +95,20 @@ async function startMx(overrides: Partial<SmtpIngressConfig> = {}, accept: Parti
   servers.push(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   return { port: (server.server.address() as AddressInfo).port, answers };
+}
+
+/** The input a workflow was started with, from the first event of its history. */
+async function startInput(workflowId: string): Promise<ProcessInboundEmailInput> {
+  const history = await client.workflow.getHandle(workflowId).fetchHistory();
+  const payload = history.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
+  assert.ok(payload, `${workflowId} has a start event with an input`);
+  return defaultPayloadConverter.fromPayload<ProcessInboundEmailInput>(payload);
+}
+
+async function counterValue(metric: ReturnType<typeof smtpRegistry.getSingleMetric>, action: string): Promise<number> {
+  assert.ok(metric, 'the MX registers the metric');
+  const { values } = await metric.get();
+  return values.find((v) => v.labels.action === action)?.value ?? 0;
 }
 
 function transport(port: number, options: Record<string, unknown> = {}) {
@@ -285,6 +301,8 @@ describe('what a DMARC failure leads to (SMTP_INGRESS_DMARC_ACTION)', () => {
     '_dmarc.strict.example': { TXT: [txt('v=DMARC1; p=reject')] },
     'lenient.example': { TXT: [txt('v=spf1 ip4:192.0.2.10 -all')] },
     '_dmarc.lenient.example': { TXT: [txt('v=DMARC1; p=quarantine')] },
+    'relaxed.example': { TXT: [txt('v=spf1 ip4:192.0.2.10 -all')] },
+    '_dmarc.relaxed.example': { TXT: [txt('v=DMARC1; p=none')] },
   });
   const from = async (domain: string, id: string) =>
     compose({ from: `${id}@${domain}`, to: 'support@mailgate.local', subject: `DMARC ${id}`, messageId: `<${id}@${domain}>`, text: 'hello' });
@@ -302,6 +320,36 @@ describe('what a DMARC failure leads to (SMTP_INGRESS_DMARC_ACTION)', () => {
     const stored = (await store.getBuffer(mx.answers.at(-1)!.rawKey!)).toString('latin1');
     assert.match(stored, /^X-Mailgate-DMARC: fail; policy=quarantine; domain=lenient\.example\r$/m);
     assert.match(stored, /dmarc=fail/);
+  });
+
+  test('quarantine: a failure under p=reject or p=quarantine is accepted (250) and its workflow is started held, with the reason; under p=none it is only tagged', async () => {
+    const mx = await startMx({ dmarcAction: 'quarantine' }, {}, { resolver: zone.resolver });
+    const quarantined = smtpRegistry.getSingleMetric('helpdesk_smtp_dmarc_actions_total');
+    const before = await counterValue(quarantined, 'quarantined');
+    for (const [domain, policy] of [['strict.example', 'reject'], ['lenient.example', 'quarantine']] as const) {
+      const id = unique(`dmarc-hold-${policy}`);
+      // The sender's own verdict header is a forgery: removed before ours is written.
+      const raw = Buffer.concat([Buffer.from('X-Mailgate-DMARC: pass; policy=none; domain=trusted.example\r\n'), await from(domain, id)]);
+      const info = await transport(mx.port).sendMail({ envelope: { from: `${id}@${domain}`, to: ['support@mailgate.local'] }, raw });
+      assert.match(info.response, /^250 /);
+      const answer = mx.answers.at(-1)!;
+      assert.equal(answer.answer, 'accepted');
+      const stored = (await store.getBuffer(answer.rawKey!)).toString('latin1');
+      assert.equal(stored.match(/^X-Mailgate-DMARC:/gim)?.length, 1, stored.slice(0, 800));
+      assert.match(stored, new RegExp(`^X-Mailgate-DMARC: fail; policy=${policy}; domain=${domain.replace('.', '\\.')}; action=quarantine\r$`, 'm'));
+      for (const workflowId of answer.workflowIds) {
+        const input = await startInput(workflowId);
+        assert.match(input.quarantine?.reason ?? '', new RegExp(`^DMARC failed for ${domain.replace('.', '\\.')}, whose policy is p=${policy}`));
+      }
+    }
+    assert.equal((await counterValue(quarantined, 'quarantined')) - before, 2);
+
+    const id = unique('dmarc-none');
+    await transport(mx.port).sendMail({ envelope: { from: `${id}@relaxed.example`, to: ['support@mailgate.local'] }, raw: await from('relaxed.example', id) });
+    const answer = mx.answers.at(-1)!;
+    const stored = (await store.getBuffer(answer.rawKey!)).toString('latin1');
+    assert.match(stored, /^X-Mailgate-DMARC: fail; policy=none; domain=relaxed\.example\r$/m);
+    for (const workflowId of answer.workflowIds) assert.equal((await startInput(workflowId)).quarantine, undefined);
   });
 
   test('record (the default): the failure is in Authentication-Results only, and the message is accepted', async () => {

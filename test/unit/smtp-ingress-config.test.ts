@@ -36,7 +36,8 @@ test('an authserv-id the workers do not trust is refused: its results would be e
 test('AUTH without a certificate, a short relay password, a wrong DMARC action, a proxy that is not an address and a port out of range are refused by name', () => {
   assert.deepEqual(problems({ SMTP_INGRESS_AUTH_USER: 'relay', SMTP_INGRESS_AUTH_PASSWORD: 'a-long-enough-password' }), ['SMTP_INGRESS_AUTH_USER']);
   assert.ok(problems({ SMTP_INGRESS_AUTH_USER: 'relay', SMTP_INGRESS_AUTH_PASSWORD: 'short' }).includes('SMTP_INGRESS_AUTH_PASSWORD'));
-  assert.deepEqual(problems({ SMTP_INGRESS_DMARC_ACTION: 'quarantine' }), ['SMTP_INGRESS_DMARC_ACTION']);
+  assert.deepEqual(problems({ SMTP_INGRESS_DMARC_ACTION: 'drop' }), ['SMTP_INGRESS_DMARC_ACTION']);
+  for (const action of ['record', 'tag', 'quarantine', 'reject']) assert.deepEqual(problems({ SMTP_INGRESS_DMARC_ACTION: action }), [], action);
   assert.deepEqual(problems({ SMTP_INGRESS_PROXY_FROM: '10.0.0.1,lb.example' }), ['SMTP_INGRESS_PROXY_FROM']);
   assert.deepEqual(problems({ SMTP_INGRESS_PORT: '70000' }), ['SMTP_INGRESS_PORT']);
   assert.deepEqual(problems({ SMTP_INGRESS_MAX_RECIPIENTS: '0' }), ['SMTP_INGRESS_MAX_RECIPIENTS']);

@@ -10,7 +10,9 @@ import { generateKeyPairSync } from 'node:crypto';
 import { authenticate as mailauthAuthenticate, sealMessage } from 'mailauth';
 import nodemailer from 'nodemailer';
 import { authenticate, parseAuthenticationResults, trustedResults } from '../../src/domain/auth-results';
-import { authenticateSender, withoutClaimedResults } from '../../src/ingress/smtp/sender-auth';
+import { DMARC_ACTIONS, type DmarcAction } from '../../src/config';
+import { dmarcOutcome } from '../../src/ingress/smtp/listener';
+import { authenticateSender, withoutClaimedResults, withoutHeaderFields, type SenderAuthResults } from '../../src/ingress/smtp/sender-auth';
 import { txt, zoneResolver, type Zone } from '../helpers/dns-zone';
 
 const MX = 'mx.mailgate.test';
@@ -155,5 +157,47 @@ describe('Authentication-Results claiming a trusted authserv-id are removed on t
     assert.equal(withoutClaimedResults(raw, [MX]).removed, 1);
     const clean = Buffer.from(body);
     assert.equal(withoutClaimedResults(clean, [MX]).raw, clean);
+  });
+});
+
+describe('what a DMARC failure leads to, by SMTP_INGRESS_DMARC_ACTION and the domain policy', () => {
+  const results = (dmarc: string, dmarcPolicy: string | null): SenderAuthResults => ({ spf: 'fail', dkim: [], dmarc, arc: 'none', dmarcPolicy, fromDomain: 'forged.example' });
+  const outcome = (action: DmarcAction, dmarc: string, policy: string | null) => {
+    const o = dmarcOutcome(action, results(dmarc, policy));
+    return [o.refuse ? `refuse ${o.refuse.code}` : null, o.quarantine ? 'quarantine' : null, o.tag ? 'tag' : null].filter(Boolean).join('+') || 'nothing';
+  };
+
+  test('every action against every policy: only quarantine holds, only reject refuses, and only under the policies that ask for it', () => {
+    const table: Record<DmarcAction, Record<string, string>> = {
+      record: { reject: 'nothing', quarantine: 'nothing', none: 'nothing' },
+      tag: { reject: 'tag', quarantine: 'tag', none: 'tag' },
+      quarantine: { reject: 'quarantine+tag', quarantine: 'quarantine+tag', none: 'tag' },
+      reject: { reject: 'refuse 550', quarantine: 'tag', none: 'tag' },
+    };
+    for (const action of DMARC_ACTIONS) {
+      for (const policy of ['reject', 'quarantine', 'none']) assert.equal(outcome(action, 'fail', policy), table[action][policy], `${action} under p=${policy}`);
+      for (const result of ['pass', 'none', 'temperror', 'permerror']) assert.equal(outcome(action, result, 'reject'), 'nothing', `${action} with dmarc=${result}`);
+    }
+    assert.equal(outcome('quarantine', 'fail', null), 'tag', 'no policy known: nothing to enforce');
+  });
+
+  test('the quarantine reason and tag name the domain and its policy', () => {
+    const o = dmarcOutcome('quarantine', results('fail', 'reject'));
+    assert.match(o.quarantine ?? '', /^DMARC failed for forged\.example, whose policy is p=reject/);
+    assert.equal(o.tag, 'X-Mailgate-DMARC: fail; policy=reject; domain=forged.example; action=quarantine\r\n');
+  });
+});
+
+describe('header fields are removed by name, folded lines and all', () => {
+  test("a sender's own X-Mailgate-DMARC fields go, wherever they stand; other fields and the body stay byte for byte", () => {
+    const raw = Buffer.from(
+      'x-mailgate-dmarc: pass\r\nFrom: a@b.example\r\nX-Mailgate-DMARC : fail; policy=reject;\r\n\tdomain=rival.example\r\nSubject: caf\xe9\r\n\r\nX-Mailgate-DMARC: in the body\r\n',
+      'latin1',
+    );
+    const { raw: out, removed } = withoutHeaderFields(raw, (name) => name === 'x-mailgate-dmarc');
+    assert.equal(removed, 2);
+    assert.equal(out.toString('latin1'), 'From: a@b.example\r\nSubject: caf\xe9\r\n\r\nX-Mailgate-DMARC: in the body\r\n');
+    const untouched = Buffer.from('From: a@b.example\nSubject: x\n\nbody\n');
+    assert.equal(withoutHeaderFields(untouched, (name) => name === 'x-mailgate-dmarc').raw, untouched);
   });
 });

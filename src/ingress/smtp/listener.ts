@@ -21,7 +21,7 @@ import type { Logger } from '../../logger';
 import type { AcceptEmail } from '../types';
 import { smtpMetrics } from './metrics';
 import { replyFor, smtpError, type SmtpReply } from './replies';
-import { authenticateSender, withoutClaimedResults, type SenderAuthResults } from './sender-auth';
+import { authenticateSender, withoutClaimedResults, withoutHeaderFields, type SenderAuthResults } from './sender-auth';
 
 export interface SmtpIngressDeps {
   settings: SmtpIngressConfig;
@@ -57,14 +57,31 @@ function receivedHeader(session: SMTPServerSession, hostname: string, queueId: s
   return `Received: from ${helo} ([${session.remoteAddress}])\r\n\tby ${hostname} (Mailgate) with ${session.transmissionType || 'SMTP'} id ${queueId}${single};\r\n\t${date.toUTCString().replace('GMT', '+0000')}\r\n`;
 }
 
-/** DMARC's verdict under the operator's DMARC_ACTION: a header for `tag`, a refusal for `reject`. */
-function dmarcOutcome(action: DmarcAction, results: SenderAuthResults): { tag?: string; refuse?: SmtpReply } {
+/** A From domain's DMARC policy that asks receivers to act on a failure (RFC 7489 §6.3 `p`). */
+const ENFORCING_POLICIES = new Set(['quarantine', 'reject']);
+
+/**
+ * DMARC's verdict under the operator's DMARC_ACTION (a failure only; `record` leaves it to the
+ * Authentication-Results header):
+ *   tag         every failure gets an X-Mailgate-DMARC header, nothing else changes
+ *   quarantine  a failure under p=quarantine or p=reject is accepted, stored and held for an operator
+ *               before any step runs (no ticket, no acknowledgement to a possibly forged sender);
+ *               under p=none it is tagged
+ *   reject      a failure under p=reject is answered 550 (nothing stored); the others are tagged
+ * The header is ours: one the sender wrote is removed before ours is added.
+ */
+export function dmarcOutcome(action: DmarcAction, results: SenderAuthResults): { tag?: string; refuse?: SmtpReply; quarantine?: string } {
   if (action === 'record' || results.dmarc !== 'fail') return {};
   const domain = results.fromDomain ?? 'the sender domain';
-  if (action === 'reject' && results.dmarcPolicy === 'reject') {
+  const policy = results.dmarcPolicy ?? 'none';
+  const tag = `X-Mailgate-DMARC: fail; policy=${policy}; domain=${domain}${action === 'quarantine' && ENFORCING_POLICIES.has(policy) ? '; action=quarantine' : ''}\r\n`;
+  if (action === 'reject' && policy === 'reject') {
     return { refuse: { code: 550, message: `5.7.1 rejected by the DMARC policy of ${domain}` } };
   }
-  return { tag: `X-Mailgate-DMARC: fail; policy=${results.dmarcPolicy ?? 'none'}; domain=${domain}\r\n` };
+  if (action === 'quarantine' && ENFORCING_POLICIES.has(policy)) {
+    return { tag, quarantine: `DMARC failed for ${domain}, whose policy is p=${policy} (SMTP_INGRESS_DMARC_ACTION=quarantine): release it to process it, or discard it` };
+  }
+  return { tag };
 }
 
 /** Reads the DATA stream whole, up to `max` bytes kept; false when the client went away mid-message. */
@@ -124,15 +141,22 @@ export function createSmtpIngress(deps: SmtpIngressDeps): SMTPServer {
     smtpMetrics.authResult('dmarc', auth.results.dmarc);
     smtpMetrics.authResult('arc', auth.results.arc);
     const dmarc = dmarcOutcome(settings.dmarcAction, auth.results);
-    if (dmarc.refuse) throw answer('data', dmarc.refuse, { ...fields, auth: auth.results });
-    const { raw: body, removed } = withoutClaimedResults(data, stripIds);
+    if (dmarc.refuse) {
+      smtpMetrics.dmarcAction('rejected');
+      throw answer('data', dmarc.refuse, { ...fields, auth: auth.results });
+    }
+    const { raw: unclaimed, removed } = withoutClaimedResults(data, stripIds);
+    // Only the MX writes X-Mailgate-DMARC: a sender's own copy (say `fail` on a rival's mail, or a
+    // fake verdict below ours) is removed like a claimed Authentication-Results.
+    const { raw: body, removed: forgedTags } = withoutHeaderFields(unclaimed, (name) => name === 'x-mailgate-dmarc');
+    if (forgedTags > 0) log.warn('smtp removed X-Mailgate-DMARC the sender wrote', { ...fields, removed: forgedTags });
     if (removed > 0) log.warn('smtp removed Authentication-Results claiming our authserv-id', { ...fields, removed });
     const trace = receivedHeader(session, settings.hostname, queueId, now()) + auth.headers + (dmarc.tag ?? '');
     const raw = Buffer.concat([Buffer.from(trace, 'latin1'), body]);
     const envelope = { mailFrom, rcptTo: session.envelope.rcptTo.map((r) => r.address) };
     let reply: SmtpReply;
     try {
-      const result = await deps.acceptEmail()(raw, envelope, { kind: 'smtp', name: 'mx', remoteAddress: session.remoteAddress });
+      const result = await deps.acceptEmail()(raw, envelope, { kind: 'smtp', name: 'mx', remoteAddress: session.remoteAddress }, dmarc.quarantine ? { quarantine: { reason: dmarc.quarantine } } : {});
       reply = replyFor(result, queueId);
       if (reply.code !== 250) throw answer('data', reply, { ...fields, auth: auth.results });
     } catch (error) {
@@ -141,7 +165,8 @@ export function createSmtpIngress(deps: SmtpIngressDeps): SMTPServer {
       throw answer('data', { code: 451, message: '4.3.0 the message could not be accepted; retry later' }, fields);
     }
     smtpMetrics.reply('data', 250);
-    log.info('smtp message accepted', { ...fields, mailFrom, rcptTo: envelope.rcptTo, bytes: raw.length, auth: auth.results });
+    if (dmarc.tag) smtpMetrics.dmarcAction(dmarc.quarantine ? 'quarantined' : 'tagged');
+    log.info('smtp message accepted', { ...fields, mailFrom, rcptTo: envelope.rcptTo, bytes: raw.length, auth: auth.results, ...(dmarc.quarantine ? { quarantined: true } : {}) });
     return reply.message;
   }
 

@@ -14,6 +14,8 @@ export type SmtpStage = 'connect' | 'mail' | 'rcpt' | 'data';
 /** mailauth's result words (RFC 8601 §2.7); anything else is counted as "other". */
 const AUTH_RESULTS = new Set(['pass', 'fail', 'softfail', 'neutral', 'none', 'temperror', 'permerror', 'policy']);
 export type AuthMethod = 'spf' | 'dkim' | 'dmarc' | 'arc';
+export const DMARC_OUTCOMES = ['tagged', 'quarantined', 'rejected'] as const;
+export type DmarcOutcome = (typeof DMARC_OUTCOMES)[number];
 
 const connections = new Counter({
   name: 'helpdesk_smtp_connections_total',
@@ -34,6 +36,13 @@ const authResults = new Counter({
   registers: [smtpRegistry],
 });
 
+const dmarcActions = new Counter({
+  name: 'helpdesk_smtp_dmarc_actions_total',
+  help: 'What a DMARC failure led to at the MX (SMTP_INGRESS_DMARC_ACTION): tagged, quarantined (accepted and held for an operator) or rejected (550)',
+  labelNames: ['action'] as const,
+  registers: [smtpRegistry],
+});
+
 /** The accept path's counters that the MX writes too (ingress="smtp"). */
 const SHARED = ['helpdesk_ingress_answers_total', 'helpdesk_inbound_total'];
 
@@ -50,6 +59,7 @@ export function servedSmtpRegistry(): Registry {
 export const smtpMetrics = {
   prime(): void {
     for (const result of ['accepted', 'rate_limited'] as const) connections.labels(result).inc(0);
+    for (const action of DMARC_OUTCOMES) dmarcActions.labels(action).inc(0);
     for (const [stage, code] of [['connect', '421'], ['mail', '451'], ['rcpt', '550'], ['data', '250'], ['data', '451']] as const) replies.labels(stage, code).inc(0);
   },
   connection(result: ConnectionResult): void {
@@ -57,6 +67,9 @@ export const smtpMetrics = {
   },
   reply(stage: SmtpStage, code: number): void {
     replies.labels(stage, String(code)).inc();
+  },
+  dmarcAction(action: DmarcOutcome): void {
+    dmarcActions.labels(action).inc();
   },
   authResult(method: AuthMethod, result: string): void {
     authResults.labels(method, AUTH_RESULTS.has(result) ? result : 'other').inc();

@@ -93,11 +93,10 @@ function headerEnd(text: string): number {
 }
 
 /**
- * The message without the Authentication-Results fields (with their folded lines) that claim one of
- * `authservIds`; the same bytes when there are none. Only the header block is looked at.
+ * The message without the header fields (with their folded lines) that `drop` picks by lower-cased
+ * name and unfolded value; the same bytes when it picks none. Only the header block is looked at.
  */
-export function withoutClaimedResults(raw: Buffer, authservIds: readonly string[]): { raw: Buffer; removed: number } {
-  const ids = new Set(authservIds.map((id) => id.toLowerCase()));
+export function withoutHeaderFields(raw: Buffer, drop: (name: string, value: string) => boolean): { raw: Buffer; removed: number } {
   // latin1 maps each byte to one code unit and back: 8-bit headers survive the round trip.
   const text = raw.toString('latin1');
   const end = headerEnd(text);
@@ -113,20 +112,25 @@ export function withoutClaimedResults(raw: Buffer, authservIds: readonly string[
     }
     const field = text.slice(offset, next);
     const colon = field.indexOf(':');
-    if (colon > 0 && field.slice(0, colon).trim().toLowerCase() === 'authentication-results') {
-      const value = field.slice(colon + 1).replace(/\r?\n[ \t]/g, ' ');
-      const parsed = parseAuthenticationResults(value);
-      // An unreadable header's authserv-id is its first word: claimed if that word is ours.
-      const claimed = parsed?.authservId ?? /^\s*([^\s;]+)/.exec(value)?.[1] ?? '';
-      if (ids.has(claimed.toLowerCase())) {
-        removed++;
-        offset = next;
-        continue;
-      }
+    if (colon > 0 && drop(field.slice(0, colon).trim().toLowerCase(), field.slice(colon + 1).replace(/\r?\n[ \t]/g, ' '))) {
+      removed++;
+    } else {
+      kept.push(field);
     }
-    kept.push(field);
     offset = next;
   }
   if (removed === 0) return { raw, removed };
   return { raw: Buffer.concat([Buffer.from(kept.join(''), 'latin1'), raw.subarray(end)]), removed };
+}
+
+/** The message without the Authentication-Results fields that claim one of `authservIds`. */
+export function withoutClaimedResults(raw: Buffer, authservIds: readonly string[]): { raw: Buffer; removed: number } {
+  const ids = new Set(authservIds.map((id) => id.toLowerCase()));
+  return withoutHeaderFields(raw, (name, value) => {
+    if (name !== 'authentication-results') return false;
+    const parsed = parseAuthenticationResults(value);
+    // An unreadable header's authserv-id is its first word: claimed if that word is ours.
+    const claimed = parsed?.authservId ?? /^\s*([^\s;]+)/.exec(value)?.[1] ?? '';
+    return ids.has(claimed.toLowerCase());
+  });
 }
