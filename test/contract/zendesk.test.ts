@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ZendeskConnector } from '../../src/adapters/helpdesks/zendesk/zendesk';
+import { queueTag, ZendeskConnector } from '../../src/adapters/helpdesks/zendesk/zendesk';
 import { ErrorType, TypedError } from '../../src/domain/errors';
 import { ZendeskStandIn } from '../stand-ins/zendesk';
 import { deliveringHarness, type DeliveringHarness } from './delivering-harness';
@@ -29,6 +29,7 @@ async function harness(options: { leaseMs?: number; timeoutMs?: number } = {}): 
         internal: !c.public,
         filenames: c.attachments.map((a) => a.file_name),
       })),
+    remoteShowsQueue: (externalId, queue) => standIn.tickets.get(Number(externalId))?.tags.includes(queueTag(queue)) === true,
     leaseMs: options.leaseMs,
     stop: () => standIn.stop(),
   });

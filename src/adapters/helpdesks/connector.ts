@@ -24,6 +24,8 @@ export interface VendorComment {
   files: VendorFile[];
   /** Signed links to clean files (attachments mode "links"), listed in the comment. */
   links: { filename: string; url: string }[];
+  /** The message's header block for audit (NewComment.headers), when the connector keeps it. */
+  headers?: string;
 }
 
 export interface VendorTicket {
@@ -57,5 +59,15 @@ export interface VendorConnector {
   /** The ticket's status as Mailgate's vocabulary; `deleted` when the vendor no longer has it. */
   ticketStatus(externalId: string): Promise<VendorStatus>;
   setStatus(externalId: string, status: TicketStatus): Promise<void>;
+  /**
+   * An operator moved the ticket from queue `from` to `to` (reprocess --queue): the vendor's ticket
+   * shows it (a queue tag or label, a group). Idempotent. Mailgate's own internal note about the
+   * move reaches the vendor as a comment besides.
+   */
+  moveTicket(externalId: string, move: { from: string; to: string }): Promise<void>;
+  /** The same email also reached `queue`: the vendor's ticket shows it. Idempotent. */
+  noteQueue(externalId: string, queue: string): Promise<void>;
+  /** True when the connector stores a message's header block (VendorComment.headers). */
+  readonly keepsHeaders?: boolean;
   ping(): Promise<void>;
 }

@@ -96,6 +96,14 @@ export class GenericRestConnector implements VendorConnector {
     await this.http.json('PATCH', `/tickets/${encodeURIComponent(externalId)}`, 'set_status', { status });
   }
 
+  async moveTicket(externalId: string, move: { from: string; to: string }): Promise<void> {
+    await this.http.json('PUT', `/tickets/${encodeURIComponent(externalId)}/queue`, 'move_ticket', { queue: move.to, previousQueue: move.from });
+  }
+
+  async noteQueue(externalId: string, queue: string): Promise<void> {
+    await this.http.json('POST', `/tickets/${encodeURIComponent(externalId)}/extra-queues`, 'note_queue', { queue });
+  }
+
   async ping(): Promise<void> {
     await this.http.json('GET', '/health', 'ping');
   }
