@@ -89,4 +89,15 @@ describe('Zendesk connector', () => {
     const bad = newTicket({ requester: 'not-an-address' });
     await assert.rejects(h.helpdesk.createTicket(bad), (e: unknown) => e instanceof TypedError && e.type === ErrorType.RemoteRejected && /Email is invalid/.test(e.message));
   });
+  test('queues show as tags: a move swaps mailgate_queue tags and keeps the rest; a retry after the record moved still drops the old tag', async () => {
+    const { ticket } = await h.helpdesk.createTicket(newTicket({ queue: 'support@mailgate.example', tags: ['vip'] }));
+    const tags = () => [...(h.standIn.ticketsFor(ticket.id)[0]?.tags ?? [])].sort();
+    await h.helpdesk.noteQueue(ticket.id, 'billing@mailgate.example');
+    await h.helpdesk.moveTicket(ticket.id, 'sales@mailgate.example');
+    assert.deepEqual(tags(), ['mailgate', queueTag('billing@mailgate.example'), queueTag('sales@mailgate.example'), 'vip'].sort());
+    // The worker died after Mailgate's record moved and before Zendesk heard of it: the retry finds from = to.
+    await h.store.moveTicket(ticket.id, 'legal@mailgate.example');
+    await h.helpdesk.moveTicket(ticket.id, 'legal@mailgate.example');
+    assert.deepEqual(tags(), ['mailgate', queueTag('billing@mailgate.example'), queueTag('legal@mailgate.example'), 'vip'].sort());
+  });
 });

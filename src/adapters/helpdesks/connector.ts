@@ -47,6 +47,15 @@ export interface VendorTicket {
 
 export type VendorStatus = TicketStatus | 'deleted';
 
+/** A queue move as the vendor gets it: lower-case addresses. */
+export interface VendorMove {
+  /** The queue Mailgate's record had before (equal to `to` when a retry finds the record moved). */
+  from: string;
+  to: string;
+  /** Every queue the ticket serves after the move (`to` and any noted ones): marks of others go. */
+  serves: string[];
+}
+
 export interface VendorConnector {
   /** The vendor kind (`zendesk`, `generic-rest`), for messages. */
   readonly kind: string;
@@ -64,7 +73,7 @@ export interface VendorConnector {
    * shows it (a queue tag or label, a group). Idempotent. Mailgate's own internal note about the
    * move reaches the vendor as a comment besides.
    */
-  moveTicket(externalId: string, move: { from: string; to: string }): Promise<void>;
+  moveTicket(externalId: string, move: VendorMove): Promise<void>;
   /** The same email also reached `queue`: the vendor's ticket shows it. Idempotent. */
   noteQueue(externalId: string, queue: string): Promise<void>;
   /** True when the connector stores a message's header block (VendorComment.headers). */

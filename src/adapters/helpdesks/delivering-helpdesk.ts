@@ -119,9 +119,11 @@ export class DeliveringHelpdesk implements Helpdesk {
     const before = await this.options.record.getTicket(ticketId);
     if (!before) throw new TypedError(ErrorType.InvalidTicketInput, `${this.name}: no ticket ${ticketId}`);
     const moved = await this.options.record.moveTicket(ticketId, queue);
-    // A retry after the record moved finds from = to; the vendor's move is idempotent, so the old
-    // queue's mark goes by what the vendor's ticket was given at creation and by earlier moves.
-    await this.options.connector.moveTicket(await this.ticketDelivered(ticketId), { from: before.queue.toLowerCase(), to: moved.queue.toLowerCase() });
+    const after = await this.options.record.getTicket(ticketId);
+    // A retry after the record moved finds from = to: the vendor drops every queue mark not in
+    // `serves`, so the old queue's mark still goes.
+    const serves = [...new Set([moved.queue, ...(after?.extraQueues ?? [])].map((q) => q.toLowerCase()))];
+    await this.options.connector.moveTicket(await this.ticketDelivered(ticketId), { from: before.queue.toLowerCase(), to: moved.queue.toLowerCase(), serves });
     return (await this.withVendorStatus(moved)) ?? moved;
   }
 

@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TicketStatus } from '../../domain/vocabulary';
 import type { AttachmentRecord, Helpdesk, NewComment } from '../../ports/helpdesk';
-import type { VendorComment, VendorConnector, VendorStatus, VendorTicket } from './connector';
+import type { VendorComment, VendorConnector, VendorMove, VendorStatus, VendorTicket } from './connector';
 import type { AttachmentSource } from './connector-deps';
 
 /** A full-port connector plus the lookups DeliveringHelpdesk needs after an interrupted call. */
@@ -113,7 +113,7 @@ export class PortVendorConnector implements VendorConnector {
     await this.port.setStatus(externalId, status);
   }
 
-  async moveTicket(externalId: string, move: { from: string; to: string }): Promise<void> {
+  async moveTicket(externalId: string, move: VendorMove): Promise<void> {
     await this.port.moveTicket(externalId, move.to);
   }
 

@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { TicketStatus } from '../../../domain/vocabulary';
-import type { VendorComment, VendorConnector, VendorStatus, VendorTicket } from '../connector';
+import type { VendorComment, VendorConnector, VendorMove, VendorStatus, VendorTicket } from '../connector';
 import { HelpdeskHttp, type HttpMetricsHook } from '../http';
 
 export const SIGNATURE_HEADER = 'x-mailgate-signature';
@@ -96,7 +96,7 @@ export class GenericRestConnector implements VendorConnector {
     await this.http.json('PATCH', `/tickets/${encodeURIComponent(externalId)}`, 'set_status', { status });
   }
 
-  async moveTicket(externalId: string, move: { from: string; to: string }): Promise<void> {
+  async moveTicket(externalId: string, move: VendorMove): Promise<void> {
     await this.http.json('PUT', `/tickets/${encodeURIComponent(externalId)}/queue`, 'move_ticket', { queue: move.to, previousQueue: move.from });
   }
 

@@ -17,7 +17,7 @@
  * Zendesk's 409 ("concurrent update" on one ticket) is transient (§8).
  */
 import type { TicketPriority, TicketStatus } from '../../../domain/vocabulary';
-import type { VendorComment, VendorConnector, VendorStatus, VendorTicket } from '../connector';
+import type { VendorComment, VendorConnector, VendorMove, VendorStatus, VendorTicket } from '../connector';
 import { HelpdeskHttp, type HttpMetricsHook } from '../http';
 
 export type ZendeskAuth = { kind: 'oauth'; token: string } | { kind: 'api_token'; email: string; token: string };
@@ -54,9 +54,11 @@ export function fromZendeskStatus(status: unknown): VendorStatus {
   }
 }
 
+const QUEUE_TAG_PREFIX = 'mailgate_queue_';
+
 /** The tag of a queue the ticket serves. */
 export function queueTag(queue: string): string {
-  return zendeskTag(`mailgate_queue_${queue}`);
+  return zendeskTag(`${QUEUE_TAG_PREFIX}${queue}`);
 }
 
 function toZendeskStatus(status: TicketStatus): string {
@@ -134,9 +136,14 @@ export class ZendeskConnector implements VendorConnector {
     await this.http.json('PUT', `/api/v2/tickets/${encodeURIComponent(externalId)}`, 'set_status', { ticket: { status: toZendeskStatus(status) } });
   }
 
-  async moveTicket(externalId: string, move: { from: string; to: string }): Promise<void> {
-    const remove = move.from === move.to ? [] : [queueTag(move.from)];
-    await this.http.json('PUT', `/api/v2/tickets/${encodeURIComponent(externalId)}`, 'move_ticket', { ticket: { additional_tags: [queueTag(move.to)], remove_tags: remove } });
+  /** The ticket's queue tags become those of the queues it serves: the old queue's goes, even on a retry. */
+  async moveTicket(externalId: string, move: VendorMove): Promise<void> {
+    const path = `/api/v2/tickets/${encodeURIComponent(externalId)}`;
+    const answer = await this.http.json('GET', path, 'get_ticket');
+    const tags = (answer.body as { ticket?: { tags?: unknown } } | null)?.ticket?.tags;
+    const wanted = new Set(move.serves.map(queueTag));
+    const remove = [...new Set([...(Array.isArray(tags) ? tags : []).filter((t): t is string => typeof t === 'string' && t.startsWith(QUEUE_TAG_PREFIX)), queueTag(move.from)])].filter((t) => !wanted.has(t));
+    await this.http.json('PUT', path, 'move_ticket', { ticket: { additional_tags: [queueTag(move.to)], remove_tags: remove } });
   }
 
   async noteQueue(externalId: string, queue: string): Promise<void> {
