@@ -6,14 +6,27 @@
  */
 import type { ObjectStore } from '../adapters/object-store';
 import { auditHeaderBlock, MAX_AUDIT_HEADER_BYTES } from '../domain/audit-headers';
+import { ErrorType, TypedError } from '../domain/errors';
 import type { RedactionPolicy } from '../domain/redact-text';
 import { findMailStart, PREFIX_WINDOW } from '../parsing/mail-prefix';
 
 /** Bytes read at most: a prefix the ingress tolerates (an mbox line, blank lines), then a capped block and its end. */
 const READ_BYTES = PREFIX_WINDOW + MAX_AUDIT_HEADER_BYTES + 4;
 
+/**
+ * What the field says when the raw message is gone (retention, erasure, a reprocess long after): the
+ * ticket or comment still goes out; an audit copy is never a reason to hold an email back.
+ */
+export const RAW_GONE = '[Mailgate: the raw message is no longer stored; its header block could not be kept]';
+
 export async function loadAuditHeaders(store: Pick<ObjectStore, 'getStream'>, rawKey: string, policy: RedactionPolicy): Promise<string> {
-  const stream = await store.getStream(rawKey);
+  let stream;
+  try {
+    stream = await store.getStream(rawKey);
+  } catch (error) {
+    if (error instanceof TypedError && error.type === ErrorType.ObjectNotFound) return RAW_GONE;
+    throw error;
+  }
   const chunks: Buffer[] = [];
   let size = 0;
   let ended = true;
