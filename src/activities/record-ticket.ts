@@ -9,7 +9,9 @@
  * publicly and never reopens. The To and Cc parties of a message accepted onto a ticket become its
  * participants, so a colleague Cc'd by the customer may answer. When an operator reprocessed the
  * email with a queue (`move`), the ticket it lands on is moved to that queue (recorded in the ledger,
- * noted on the ticket) instead of gaining an extra queue (./move-ticket.ts).
+ * noted on the ticket) instead of gaining an extra queue (./move-ticket.ts). A helpdesk that keeps
+ * header blocks for audit (ServiceNow) gets the email's own, read here from the raw message
+ * (./audit-headers.ts); Mailgate's notes carry none.
  */
 import { createHash } from 'node:crypto';
 import type { ObjectStore } from '../adapters/object-store';
@@ -31,6 +33,7 @@ import { rethrowAsFailure } from './failures';
 import { loadDocument, type DocumentRef } from './parse-email';
 import { moveTicket, type MoveTicketResult } from './move-ticket';
 import { activityLog } from './log';
+import { loadAuditHeaders } from './audit-headers';
 import { indexSubject } from './thread-by-subject';
 
 export interface RecordTicketInput extends DocumentRef {
@@ -158,6 +161,16 @@ async function uniqueOnTicket(deps: Deps, ticketId: string, comment: NewComment)
   return { ...comment, attachments: comment.attachments.map((a) => ({ ...a, filename: namer.unique(a.filename) })) };
 }
 
+/**
+ * The comment with the email's header block, when the helpdesk that gets it keeps one (a new ticket
+ * of `queue`, or the existing `ticketId`); otherwise as it is, and the raw message is not read.
+ */
+async function withHeaders(deps: Deps, input: RecordTicketInput, comment: NewComment, where: { queue: string; ticketId: string | null }): Promise<NewComment> {
+  if (!input.rawKey || comment.headers !== undefined || !(await deps.helpdesk.keepsHeaders?.(where))) return comment;
+  const headers = await loadAuditHeaders(deps.store, input.rawKey, { kinds: redactionFor(deps.rules, input.queue) });
+  return { ...comment, headers };
+}
+
 /** A stranger's reply kept as an internal note: labelled, so no agent mistakes it for the customer's. */
 function strangerNote(comment: NewComment, input: RecordTicketInput): NewComment {
   const rule = input.thread?.rule ?? 'thread';
@@ -204,6 +217,7 @@ async function openTicket(deps: Deps, input: RecordTicketInput, comment: NewComm
   });
   // The parse step redacted the subject; a run whose summary predates that is redacted here.
   const subject = redactText(input.subject, { kinds: redactionFor(deps.rules, input.queue) }).text;
+  comment = await withHeaders(deps, input, comment, { queue: input.queue, ticketId: null });
   const created = await deps.helpdesk.createTicket({
     originKey: seed === null ? input.idempotencyKey : createHash('sha256').update(seed).digest('hex'),
     subject: subject || '(no subject)',
@@ -255,7 +269,7 @@ async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, 
   const strangerReply = deps.strangerReply ?? 'new_ticket';
   const action = ticketAction({ threaded: thread !== null, automated: input.automated, ticketStatus: ticket?.status ?? null, closedReply, stranger, strangerReply });
   const addTo = async (on: ThreadMatch, outcome: 'comment_added' | 'note_added', queue: string): Promise<void> => {
-    comment = await uniqueOnTicket(deps, on.ticketId, comment);
+    comment = await withHeaders(deps, input, await uniqueOnTicket(deps, on.ticketId, comment), { queue: input.queue, ticketId: on.ticketId });
     await deps.helpdesk.addComment(on.ticketId, comment);
     await remember(deps.ledger, input, on.ticketId, queue);
     Object.assign(result, { outcome, ticketId: on.ticketId, ticketNumber: on.ticketNumber });
@@ -270,7 +284,7 @@ async function apply(deps: Deps, input: RecordTicketInput, comment: NewComment, 
     await openTicket(deps, input, comment, ticket?.id ?? thread!.ticketId, result);
     if (stranger) await noteStrangerLink(deps, input, thread!.ticketId, result);
   } else if (action === 'note' && stranger) {
-    comment = await uniqueOnTicket(deps, thread!.ticketId, comment);
+    comment = await withHeaders(deps, input, await uniqueOnTicket(deps, thread!.ticketId, comment), { queue: input.queue, ticketId: thread!.ticketId });
     await deps.helpdesk.addComment(thread!.ticketId, strangerNote(comment, input));
     await remember(deps.ledger, input, thread!.ticketId, input.queue);
     Object.assign(result, { outcome: 'note_added', ticketId: thread!.ticketId, ticketNumber: thread!.ticketNumber });

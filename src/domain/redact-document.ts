@@ -21,7 +21,7 @@ class Counter {
 }
 
 /** A header value as a person reads it: RFC 2047 encoded words and RFC 2231 parameters decoded. */
-function decodedHeader(value: string): string {
+export function decodedHeader(value: string): string {
   try {
     const words = libmime.decodeWords(value);
     if (!value.includes('*=')) return words;

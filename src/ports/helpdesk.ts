@@ -54,6 +54,12 @@ export interface NewComment {
   /** Internal notes (virus findings, automated mail, system remarks) are not shown to the requester. */
   internal?: boolean;
   attachments: AttachmentRecord[];
+  /**
+   * The message's top-level header block as received, for an audit copy (ServiceNow keeps it in a
+   * field): capped at MAX_AUDIT_HEADER_BYTES with a last line saying so, redacted per the queue.
+   * Set only for a helpdesk that `keepsHeaders`; never for Mailgate's own notes.
+   */
+  headers?: string;
 }
 
 export interface NewTicket {
@@ -115,4 +121,10 @@ export interface Helpdesk {
   moveTicket(ticketId: string, queue: string): Promise<HelpdeskTicket>;
   /** Cheap reachability check for /readyz. */
   ping(): Promise<void>;
+  /**
+   * Whether a comment for a new ticket of `queue`, or for the existing `ticketId`, keeps the
+   * message's header block (`NewComment.headers`). Loading the block reads the raw message again,
+   * so the ticket step asks first. Absent: never.
+   */
+  keepsHeaders?(where: { queue: string; ticketId: string | null }): Promise<boolean>;
 }

@@ -31,6 +31,8 @@ export async function deliveringHarness(options: {
   connector: VendorConnector;
   /** The stand-in's comments of the vendor ticket `externalId`, oldest first (empty when none). */
   remoteComments(externalId: string): RemoteComment[];
+  /** Whether the vendor ticket `externalId` shows it serves `queue` (the stand-in's state). */
+  remoteShowsQueue?(externalId: string, queue: string): boolean;
   leaseMs?: number;
   stop(): Promise<void>;
 }): Promise<DeliveringHarness> {
@@ -65,6 +67,14 @@ export async function deliveringHarness(options: {
         const ticket = await store.getTicket(ticketId);
         return ticket ? [ticket.queue, ...ticket.extraQueues] : [];
       },
+      ...(options.remoteShowsQueue
+        ? {
+            showsQueue: async (ticketId: string, queue: string) => {
+              const externalId = await store.deliveredId({ connector: options.name, ticketId, messageId: null });
+              return externalId !== null && options.remoteShowsQueue!(externalId, queue);
+            },
+          }
+        : {}),
     },
     cleanup: async () => {
       await options.stop();

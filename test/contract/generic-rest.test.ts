@@ -25,6 +25,10 @@ async function harness(): Promise<DeliveringHarness & { receiver: GenericRestRec
         internal: c.body.internal === true,
         filenames: ((c.body.files ?? []) as { filename: string }[]).map((f) => f.filename),
       })),
+    remoteShowsQueue: (externalId, queue) => {
+      const t = receiver.tickets.get(externalId);
+      return t !== undefined && (t.queue === queue || t.extraQueues.includes(queue));
+    },
     stop: () => receiver.stop(),
   });
   return { ...under, receiver };

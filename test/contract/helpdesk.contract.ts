@@ -27,6 +27,11 @@ export interface HelpdeskInspector {
   comments(ticketId: string): Promise<InspectedComment[]>;
   /** Every queue the ticket serves: its own and those noted with noteQueue, in any order. */
   queues(ticketId: string): Promise<string[]>;
+  /**
+   * Whether the vendor's own ticket shows agents that it serves `queue` (a tag, a label, a group, a
+   * note), read from the stand-in. Absent for the built-in store, whose record is what agents see.
+   */
+  showsQueue?(ticketId: string, queue: string): Promise<boolean>;
 }
 
 export interface HelpdeskUnderTest {
@@ -393,6 +398,17 @@ export function helpdeskContract(name: string, makeHelpdesk: () => Promise<Helpd
         assert.equal((await helpdesk.getTicket(ticket.id))?.queue, 'billing@mailgate.example');
         assert.deepEqual([...(await inspect.queues(ticket.id))].sort(), ['billing@mailgate.example']);
         sameTicket(await helpdesk.moveTicket(ticket.id, 'billing@mailgate.example'), moved, 'moving a ticket to its own queue');
+      });
+
+      test('the vendor\'s own ticket shows agents a noted queue and the queue an operator moved it to', async (t) => {
+        if (!inspect.showsQueue) return t.skip('the built-in store: its record is what agents see');
+        const { ticket } = await helpdesk.createTicket(newTicket({ queue: 'support@mailgate.example' }));
+        await helpdesk.noteQueue(ticket.id, 'billing@mailgate.example');
+        assert.equal(await inspect.showsQueue(ticket.id, 'billing@mailgate.example'), true, 'a noted queue shows');
+        await helpdesk.moveTicket(ticket.id, 'sales@mailgate.example');
+        assert.equal(await inspect.showsQueue(ticket.id, 'sales@mailgate.example'), true, 'the queue it was moved to shows');
+        await helpdesk.moveTicket(ticket.id, 'sales@mailgate.example');
+        assert.equal(await inspect.showsQueue(ticket.id, 'sales@mailgate.example'), true, 'moving again changes nothing');
       });
 
       test('moveTicket on a ticket that does not exist fails permanently', async () => {

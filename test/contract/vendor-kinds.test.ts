@@ -64,6 +64,10 @@ async function through(kind: string, entry: Record<string, unknown>, env: Record
         const ticket = await store.getTicket(ticketId);
         return ticket ? [ticket.queue, ...ticket.extraQueues] : [];
       },
+      showsQueue: async (ticketId, queue) => {
+        const externalId = await external(ticketId);
+        return externalId !== null && (await vendorSide.showsQueue!(externalId, queue));
+      },
     },
     cleanup: async () => {
       await standIn.close();

@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { ZendeskConnector } from '../../src/adapters/helpdesks/zendesk/zendesk';
+import { queueTag, ZendeskConnector } from '../../src/adapters/helpdesks/zendesk/zendesk';
 import { ErrorType, TypedError } from '../../src/domain/errors';
 import { ZendeskStandIn } from '../stand-ins/zendesk';
 import { deliveringHarness, type DeliveringHarness } from './delivering-harness';
@@ -29,6 +29,7 @@ async function harness(options: { leaseMs?: number; timeoutMs?: number } = {}): 
         internal: !c.public,
         filenames: c.attachments.map((a) => a.file_name),
       })),
+    remoteShowsQueue: (externalId, queue) => standIn.tickets.get(Number(externalId))?.tags.includes(queueTag(queue)) === true,
     leaseMs: options.leaseMs,
     stop: () => standIn.stop(),
   });
@@ -87,5 +88,16 @@ describe('Zendesk connector', () => {
     await assert.rejects(wrong.ping(), (e: unknown) => e instanceof TypedError && e.type === ErrorType.RemoteCredentials && !e.message.includes('nope-nope'));
     const bad = newTicket({ requester: 'not-an-address' });
     await assert.rejects(h.helpdesk.createTicket(bad), (e: unknown) => e instanceof TypedError && e.type === ErrorType.RemoteRejected && /Email is invalid/.test(e.message));
+  });
+  test('queues show as tags: a move swaps mailgate_queue tags and keeps the rest; a retry after the record moved still drops the old tag', async () => {
+    const { ticket } = await h.helpdesk.createTicket(newTicket({ queue: 'support@mailgate.example', tags: ['vip'] }));
+    const tags = () => [...(h.standIn.ticketsFor(ticket.id)[0]?.tags ?? [])].sort();
+    await h.helpdesk.noteQueue(ticket.id, 'billing@mailgate.example');
+    await h.helpdesk.moveTicket(ticket.id, 'sales@mailgate.example');
+    assert.deepEqual(tags(), ['mailgate', queueTag('billing@mailgate.example'), queueTag('sales@mailgate.example'), 'vip'].sort());
+    // The worker died after Mailgate's record moved and before Zendesk heard of it: the retry finds from = to.
+    await h.store.moveTicket(ticket.id, 'legal@mailgate.example');
+    await h.helpdesk.moveTicket(ticket.id, 'legal@mailgate.example');
+    assert.deepEqual(tags(), ['mailgate', queueTag('billing@mailgate.example'), queueTag('legal@mailgate.example'), 'vip'].sort());
   });
 });

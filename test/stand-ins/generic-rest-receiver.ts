@@ -64,6 +64,8 @@ interface Ticket {
   status: 'open' | 'pending' | 'closed';
   body: Json;
   comments: { id: string; messageId: string; body: Json }[];
+  queue: string;
+  extraQueues: string[];
 }
 
 export class GenericRestReceiver {
@@ -159,7 +161,7 @@ export class GenericRestReceiver {
 
   private answer(operationId: string, id: string | undefined, body: Json, url: URL): { status: number; body?: unknown } {
     const ticket = id === undefined ? undefined : this.tickets.get(id);
-    const view = (t: Ticket) => ({ id: t.id, status: t.status });
+    const view = (t: Ticket) => ({ id: t.id, status: t.status, queue: t.queue, extraQueues: t.extraQueues });
     switch (operationId) {
       case 'health':
         return { status: 200 };
@@ -169,7 +171,7 @@ export class GenericRestReceiver {
         if (body.linkedTicketId !== null && !this.tickets.has(String(body.linkedTicketId))) return { status: 422, body: { error: { code: 'link', message: 'linkedTicketId names no ticket' } } };
         this.next += 1;
         const comment = body.comment as Json;
-        const t: Ticket = { id: `T-${this.next}`, status: 'open', body, comments: [{ id: `C-${this.next}`, messageId: String(comment.messageId), body: comment }] };
+        const t: Ticket = { id: `T-${this.next}`, status: 'open', body, comments: [{ id: `C-${this.next}`, messageId: String(comment.messageId), body: comment }], queue: String(body.queue), extraQueues: [] };
         this.tickets.set(t.id, t);
         this.keys.set(String(body.idempotencyKey), t.id);
         return { status: 201, body: view(t) };
@@ -182,6 +184,19 @@ export class GenericRestReceiver {
         if (!ticket) return { status: 404, body: { error: { code: 'not_found', message: 'no such ticket' } } };
         ticket.status = body.status as Ticket['status'];
         return { status: 200, body: view(ticket) };
+      case 'moveTicket': {
+        if (!ticket) return { status: 404, body: { error: { code: 'not_found', message: 'no such ticket' } } };
+        const to = String(body.queue);
+        ticket.queue = to;
+        ticket.extraQueues = ticket.extraQueues.filter((q) => q !== to);
+        return { status: 200, body: view(ticket) };
+      }
+      case 'noteQueue': {
+        if (!ticket) return { status: 404, body: { error: { code: 'not_found', message: 'no such ticket' } } };
+        const q = String(body.queue);
+        if (q !== ticket.queue && !ticket.extraQueues.includes(q)) ticket.extraQueues.push(q);
+        return { status: 200, body: view(ticket) };
+      }
       case 'addComment': {
         if (!ticket) return { status: 404, body: { error: { code: 'not_found', message: 'no such ticket' } } };
         const existing = ticket.comments.find((c) => c.messageId === body.messageId);

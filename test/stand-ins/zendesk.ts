@@ -55,7 +55,7 @@ export interface Hold {
   phase: 'before' | 'after';
 }
 
-interface HeldRequest {
+export interface HeldRequest {
   release(): void;
 }
 
@@ -338,7 +338,10 @@ export class ZendeskStandIn {
     only(body, new Set(['ticket']), '');
     check(isObject(body.ticket), 'ticket', 'ticket is required');
     const t = body.ticket as Json;
-    only(t, new Set(['comment', 'status', 'priority', 'tags', 'metadata', 'assignee_id', 'group_id']), '');
+    only(t, new Set(['comment', 'status', 'priority', 'tags', 'additional_tags', 'remove_tags', 'metadata', 'assignee_id', 'group_id']), '');
+    for (const field of ['tags', 'additional_tags', 'remove_tags'] as const) {
+      check(t[field] === undefined || (Array.isArray(t[field]) && (t[field] as unknown[]).every((x) => typeof x === 'string' && TAG.test(x))), field, 'tags must be single words');
+    }
     check(ticket.status !== 'closed', 'status', 'Status: closed prevents ticket update');
     check(t.status === undefined || STATUSES.has(String(t.status)), 'status', 'status is invalid');
     check(t.metadata === undefined || isObject(t.metadata), 'metadata', 'metadata must be an object');
@@ -351,6 +354,10 @@ export class ZendeskStandIn {
       if (comment.author_id === ticket.requester_id && (ticket.status === 'pending' || ticket.status === 'solved')) ticket.status = 'open';
     }
     if (typeof t.status === 'string') ticket.status = t.status;
+    // tags replaces the list; additional_tags and remove_tags change it and leave the rest alone.
+    if (Array.isArray(t.tags)) ticket.tags = [...new Set(t.tags as string[])];
+    if (Array.isArray(t.additional_tags)) ticket.tags = [...new Set([...ticket.tags, ...(t.additional_tags as string[])])];
+    if (Array.isArray(t.remove_tags)) ticket.tags = ticket.tags.filter((x) => !(t.remove_tags as string[]).includes(x));
     return { status: 200, body: { ticket: this.view(ticket), audit: { id: this.id(), ticket_id: ticket.id, events } } };
   }
 

@@ -151,4 +151,15 @@ describe('Freshdesk connector', () => {
     assert.throws(() => freshdeskConfigFromEnv({ ...env, FRESHDESK_BASE_URL: 'http://acme.freshdesk.com' }), /must use https/);
     assert.throws(() => freshdeskConfigFromEnv({ FRESHDESK_BASE_URL: env.FRESHDESK_BASE_URL }), (e: Error) => /FRESHDESK_API_KEY is required/.test(e.message));
   });
+
+  test('queues show as mailgate-queue tags: a move swaps the tag, a noted queue adds one, the rule tags stay and are not queue tags', async () => {
+    const fd = connector();
+    const { ticket } = await fd.createTicket(newTicket({ queue: 'Support@mailgate.example', tags: ['vip'] }));
+    const tags = () => [...(standIn.tickets.get(Number(ticket.id))?.tags ?? [])].sort();
+    assert.deepEqual(tags(), ['mailgate-queue:support@mailgate.example', 'vip']);
+    await fd.noteQueue(ticket.id, 'billing@mailgate.example');
+    await fd.moveTicket(ticket.id, 'sales@mailgate.example');
+    assert.deepEqual(tags(), ['mailgate-queue:billing@mailgate.example', 'mailgate-queue:sales@mailgate.example', 'vip']);
+    assert.deepEqual((await fd.getTicket(ticket.id))?.tags, ['vip'], 'queue tags are not the ticket\'s tags');
+  });
 });

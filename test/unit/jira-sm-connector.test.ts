@@ -193,4 +193,18 @@ describe('Jira Service Management connector', () => {
       assert.equal(answer.status, 400);
     });
   });
+
+  test('queues show as mailgate-queue labels: a move swaps the label, a noted queue adds one, the rule tags stay and are not queue labels', async () => {
+    const jsm = connector();
+    const { ticket } = await jsm.createTicket(newTicket({ queue: 'Support@mailgate.example', tags: ['vip'] }));
+    const labels = () => [...(standIn.state.issue(ticket.id)?.labels ?? [])].filter((l) => !l.startsWith('mg-')).sort();
+    assert.deepEqual(labels(), ['mailgate-queue:support@mailgate.example', 'vip']);
+    await jsm.noteQueue(ticket.id, 'billing@mailgate.example');
+    await jsm.moveTicket(ticket.id, 'sales@mailgate.example');
+    assert.deepEqual(labels(), ['mailgate-queue:billing@mailgate.example', 'mailgate-queue:sales@mailgate.example', 'vip']);
+    assert.deepEqual((await jsm.getTicket(ticket.id))?.tags, ['vip'], 'queue labels are not the ticket\'s tags');
+    const edits = standIn.log.filter((r) => r.method === 'PUT' && r.path === `/rest/api/3/issue/${ticket.id}`).length;
+    await jsm.moveTicket(ticket.id, 'sales@mailgate.example');
+    assert.equal(standIn.log.filter((r) => r.method === 'PUT' && r.path === `/rest/api/3/issue/${ticket.id}`).length, edits, 'moving again edits nothing');
+  });
 });

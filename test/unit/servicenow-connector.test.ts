@@ -100,7 +100,7 @@ describe('ServiceNow connector', () => {
     assert.equal(incidents().get(ticket.id)?.state, '3');
   });
 
-  test('settings: defaults, and a bad value named without the password', () => {
+  test('settings: defaults, and a bad value named without the password or the groups\' text', () => {
     const env = { SERVICENOW_BASE_URL: 'https://acme.service-now.com', SERVICENOW_USER: 'mailgate', SERVICENOW_PASSWORD: 'pw-secret-1' };
     assert.deepEqual(serviceNowConfigFromEnv(env), {
       baseUrl: 'https://acme.service-now.com',
@@ -109,10 +109,17 @@ describe('ServiceNow connector', () => {
       table: 'incident',
       numberPrefix: 'INC',
       metaField: 'u_mailgate_meta',
+      headersField: 'u_mailgate_headers',
+      assignmentGroups: {},
       closeCode: 'Solved (Permanently)',
       attachments: 'upload',
       timeoutMs: 30_000,
     });
+    assert.equal(serviceNowConfigFromEnv({ ...env, SERVICENOW_HEADERS_FIELD: 'none' }).headersField, null);
+    assert.throws(() => serviceNowConfigFromEnv({ ...env, SERVICENOW_HEADERS_FIELD: 'headers' }), /SERVICENOW_HEADERS_FIELD must be a custom field \(u_…, lower case\) or none/);
+    assert.deepEqual(serviceNowConfigFromEnv({ ...env, SERVICENOW_ASSIGNMENT_GROUPS: '{"Billing@Acme.example":" Billing "}' }).assignmentGroups, { 'billing@acme.example': 'Billing' });
+    assert.throws(() => serviceNowConfigFromEnv({ ...env, SERVICENOW_ASSIGNMENT_GROUPS: '["Billing"]' }), /SERVICENOW_ASSIGNMENT_GROUPS must be a JSON object/);
+    assert.throws(() => serviceNowConfigFromEnv({ ...env, SERVICENOW_ASSIGNMENT_GROUPS: '{"a@b.example":""}' }), /SERVICENOW_ASSIGNMENT_GROUPS must be a JSON object/);
     assert.throws(() => serviceNowConfigFromEnv({ ...env, SERVICENOW_META_FIELD: 'mailgate' }), /SERVICENOW_META_FIELD must be a custom field/);
     assert.throws(() => serviceNowConfigFromEnv({ ...env, SERVICENOW_TABLE: 'Incident' }), /SERVICENOW_TABLE must be a table name/);
     assert.throws(() => serviceNowConfigFromEnv({ ...env, SERVICENOW_PASSWORD: '' }), (e: Error) => /SERVICENOW_PASSWORD is required/.test(e.message) && !/pw-secret/.test(e.message));

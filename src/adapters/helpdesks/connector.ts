@@ -24,6 +24,8 @@ export interface VendorComment {
   files: VendorFile[];
   /** Signed links to clean files (attachments mode "links"), listed in the comment. */
   links: { filename: string; url: string }[];
+  /** The message's header block for audit (NewComment.headers), when the connector keeps it. */
+  headers?: string;
 }
 
 export interface VendorTicket {
@@ -45,6 +47,15 @@ export interface VendorTicket {
 
 export type VendorStatus = TicketStatus | 'deleted';
 
+/** A queue move as the vendor gets it: lower-case addresses. */
+export interface VendorMove {
+  /** The queue Mailgate's record had before (equal to `to` when a retry finds the record moved). */
+  from: string;
+  to: string;
+  /** Every queue the ticket serves after the move (`to` and any noted ones): marks of others go. */
+  serves: string[];
+}
+
 export interface VendorConnector {
   /** The vendor kind (`zendesk`, `generic-rest`), for messages. */
   readonly kind: string;
@@ -57,5 +68,15 @@ export interface VendorConnector {
   /** The ticket's status as Mailgate's vocabulary; `deleted` when the vendor no longer has it. */
   ticketStatus(externalId: string): Promise<VendorStatus>;
   setStatus(externalId: string, status: TicketStatus): Promise<void>;
+  /**
+   * An operator moved the ticket from queue `from` to `to` (reprocess --queue): the vendor's ticket
+   * shows it (a queue tag or label, a group). Idempotent. Mailgate's own internal note about the
+   * move reaches the vendor as a comment besides.
+   */
+  moveTicket(externalId: string, move: VendorMove): Promise<void>;
+  /** The same email also reached `queue`: the vendor's ticket shows it. Idempotent. */
+  noteQueue(externalId: string, queue: string): Promise<void>;
+  /** True when the connector stores a message's header block (VendorComment.headers). */
+  readonly keepsHeaders?: boolean;
   ping(): Promise<void>;
 }

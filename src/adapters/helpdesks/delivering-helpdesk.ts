@@ -16,6 +16,13 @@
  *
  * Attachments: only a clean file with a stored copy ever leaves Mailgate (the scan verdict is the
  * gate), uploaded with its comment or listed as a signed link (`attachments: 'links'`).
+ *
+ * A message's header block (NewComment.headers) is not kept in Mailgate's record: it travels with the
+ * call that delivers that message. A retried step brings it again; only a ticket first delivered by
+ * another message's step (its own step failed for good) reaches the vendor without it.
+ *
+ * Queue moves and extra queues are written to the record, then to the vendor's ticket (a tag, a
+ * label, a field), once the ticket is delivered.
  */
 import { randomUUID } from 'node:crypto';
 import { ErrorType, TypedError } from '../../domain/errors';
@@ -67,7 +74,7 @@ export class DeliveringHelpdesk implements Helpdesk {
 
   async createTicket(input: NewTicket): Promise<{ ticket: HelpdeskTicket; created: boolean }> {
     const made = await this.options.record.createTicket(input);
-    await this.ticketDelivered(made.ticket.id);
+    await this.ticketDelivered(made.ticket.id, input.comment);
     return made;
   }
 
@@ -78,7 +85,7 @@ export class DeliveringHelpdesk implements Helpdesk {
   async addComment(ticketId: string, input: NewComment): Promise<{ comment: { id: string }; created: boolean }> {
     const added = await this.options.record.addComment(ticketId, input);
     const externalTicket = await this.ticketDelivered(ticketId);
-    await this.once(`${ticketId}\n${added.comment.messageId}`, () => this.deliverComment(ticketId, externalTicket, added.comment));
+    await this.once(`${ticketId}\n${added.comment.messageId}`, () => this.deliverComment(ticketId, externalTicket, added.comment, input.headers));
     return added;
   }
 
@@ -103,12 +110,25 @@ export class DeliveringHelpdesk implements Helpdesk {
     return ticket;
   }
 
-  noteQueue(ticketId: string, queue: string): Promise<void> {
-    return this.options.record.noteQueue(ticketId, queue);
+  async noteQueue(ticketId: string, queue: string): Promise<void> {
+    await this.options.record.noteQueue(ticketId, queue);
+    await this.options.connector.noteQueue(await this.ticketDelivered(ticketId), queue.toLowerCase());
   }
 
-  moveTicket(ticketId: string, queue: string): Promise<HelpdeskTicket> {
-    return this.options.record.moveTicket(ticketId, queue);
+  async moveTicket(ticketId: string, queue: string): Promise<HelpdeskTicket> {
+    const before = await this.options.record.getTicket(ticketId);
+    if (!before) throw new TypedError(ErrorType.InvalidTicketInput, `${this.name}: no ticket ${ticketId}`);
+    const moved = await this.options.record.moveTicket(ticketId, queue);
+    const after = await this.options.record.getTicket(ticketId);
+    // A retry after the record moved finds from = to: the vendor drops every queue mark not in
+    // `serves`, so the old queue's mark still goes.
+    const serves = [...new Set([moved.queue, ...(after?.extraQueues ?? [])].map((q) => q.toLowerCase()))];
+    await this.options.connector.moveTicket(await this.ticketDelivered(ticketId), { from: before.queue.toLowerCase(), to: moved.queue.toLowerCase(), serves });
+    return (await this.withVendorStatus(moved)) ?? moved;
+  }
+
+  async keepsHeaders(): Promise<boolean> {
+    return this.options.connector.keepsHeaders === true;
   }
 
   ping(): Promise<void> {
@@ -116,10 +136,10 @@ export class DeliveringHelpdesk implements Helpdesk {
   }
 
   /** The vendor's id of the ticket, delivering it first when it is not yet (an interrupted create). */
-  async ticketDelivered(ticketId: string): Promise<string> {
+  async ticketDelivered(ticketId: string, first?: NewComment): Promise<string> {
     const known = await this.options.ledger.deliveredId({ connector: this.name, ticketId, messageId: null });
     if (known !== null) return known;
-    return this.once(ticketId, () => this.deliverTicket(ticketId));
+    return this.once(ticketId, () => this.deliverTicket(ticketId, first));
   }
 
   /** One delivery per key at a time in this process; across processes the ledger's claim decides. */
@@ -152,7 +172,7 @@ export class DeliveringHelpdesk implements Helpdesk {
     await this.options.ledger.completeDelivery({ connector: this.name, ticketId, messageId, externalId, at: new Date(this.now()).toISOString() });
   }
 
-  private async deliverTicket(ticketId: string): Promise<string> {
+  private async deliverTicket(ticketId: string, firstInput?: NewComment): Promise<string> {
     const ticket = await this.options.record.getTicket(ticketId);
     if (!ticket) throw new TypedError(ErrorType.InvalidTicketInput, `${this.name}: no ticket ${ticketId}`);
     const claimed = await this.claim(ticketId, null);
@@ -176,7 +196,7 @@ export class DeliveringHelpdesk implements Helpdesk {
       priority: ticket.priority,
       tags: ticket.tags,
       linkedExternalId,
-      comment: await this.vendorComment(first ?? emptyComment(ticket)),
+      comment: await this.vendorComment(first ?? emptyComment(ticket), first && firstInput?.messageId === first.messageId ? firstInput.headers : undefined),
     });
     return this.ticketDone(ticket, externalId);
   }
@@ -189,7 +209,7 @@ export class DeliveringHelpdesk implements Helpdesk {
     return externalId;
   }
 
-  private async deliverComment(ticketId: string, externalTicket: string, comment: Comment): Promise<string> {
+  private async deliverComment(ticketId: string, externalTicket: string, comment: Comment, headers: string | undefined): Promise<string> {
     const claimed = await this.claim(ticketId, comment.messageId);
     if ('done' in claimed) return claimed.done;
     if (claimed.resumed) {
@@ -199,13 +219,13 @@ export class DeliveringHelpdesk implements Helpdesk {
         return found;
       }
     }
-    const { externalId } = await this.options.connector.addComment(externalTicket, await this.vendorComment(comment));
+    const { externalId } = await this.options.connector.addComment(externalTicket, await this.vendorComment(comment, headers));
     await this.complete(ticketId, comment.messageId, externalId);
     return externalId;
   }
 
   /** The comment as the vendor gets it: clean files uploaded (or linked), nothing else. */
-  private async vendorComment(comment: Comment): Promise<VendorComment> {
+  private async vendorComment(comment: Comment, headers?: string): Promise<VendorComment> {
     const files: VendorFile[] = [];
     const links: { filename: string; url: string }[] = [];
     let uploaded = 0;
@@ -218,7 +238,8 @@ export class DeliveringHelpdesk implements Helpdesk {
         uploaded += a.size;
       }
     }
-    return { messageId: comment.messageId, author: comment.author, text: comment.text, html: comment.html, internal: comment.internal, files, links };
+    const kept = headers !== undefined && this.options.connector.keepsHeaders === true ? { headers } : {};
+    return { messageId: comment.messageId, author: comment.author, text: comment.text, html: comment.html, internal: comment.internal, files, links, ...kept };
   }
 
   private async withVendorStatus<T extends HelpdeskTicket>(ticket: T | null): Promise<HelpdeskTicket | null> {

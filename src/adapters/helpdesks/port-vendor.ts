@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TicketStatus } from '../../domain/vocabulary';
 import type { AttachmentRecord, Helpdesk, NewComment } from '../../ports/helpdesk';
-import type { VendorComment, VendorConnector, VendorStatus, VendorTicket } from './connector';
+import type { VendorComment, VendorConnector, VendorMove, VendorStatus, VendorTicket } from './connector';
 import type { AttachmentSource } from './connector-deps';
 
 /** A full-port connector plus the lookups DeliveringHelpdesk needs after an interrupted call. */
@@ -17,6 +17,8 @@ export interface PortConnector extends Helpdesk {
   findExternal(originKey: string): Promise<string | null>;
   /** The comment carrying this Message-ID's footer on the ticket, or null. */
   findComment(ticketId: string, messageId: string): Promise<string | null>;
+  /** True when the connector stores NewComment.headers (ServiceNow's headers field). */
+  readonly headersKept?: boolean;
 }
 
 /** Files handed over per call: each under a key used once, dropped when the call ends. */
@@ -53,15 +55,27 @@ export class HandedFiles implements AttachmentSource {
 function newComment(comment: VendorComment, attachments: AttachmentRecord[]): NewComment {
   const links = comment.links.map((l) => `${l.filename}: ${l.url}`);
   const text = links.length === 0 ? comment.text : `${comment.text}\n\nFiles:\n${links.join('\n')}`;
-  return { messageId: comment.messageId, author: comment.author, text, html: comment.html, internal: comment.internal, attachments };
+  return {
+    messageId: comment.messageId,
+    author: comment.author,
+    text,
+    html: comment.html,
+    internal: comment.internal,
+    attachments,
+    ...(comment.headers !== undefined ? { headers: comment.headers } : {}),
+  };
 }
 
 export class PortVendorConnector implements VendorConnector {
+  readonly keepsHeaders: boolean;
+
   constructor(
     readonly kind: string,
     private readonly port: PortConnector,
     private readonly files: HandedFiles,
-  ) {}
+  ) {
+    this.keepsHeaders = port.headersKept === true;
+  }
 
   async createTicket(ticket: VendorTicket): Promise<{ externalId: string }> {
     return this.files.with(ticket.comment, async (records) => {
@@ -97,6 +111,14 @@ export class PortVendorConnector implements VendorConnector {
 
   async setStatus(externalId: string, status: TicketStatus): Promise<void> {
     await this.port.setStatus(externalId, status);
+  }
+
+  async moveTicket(externalId: string, move: VendorMove): Promise<void> {
+    await this.port.moveTicket(externalId, move.to);
+  }
+
+  noteQueue(externalId: string, queue: string): Promise<void> {
+    return this.port.noteQueue(externalId, queue);
   }
 
   ping(): Promise<void> {

@@ -72,12 +72,18 @@ export class RoutingHelpdesk implements Helpdesk {
     return (await this.forTicket(ticketId)).setStatus(ticketId, status);
   }
 
-  noteQueue(ticketId: string, queue: string): Promise<void> {
-    return this.builtIn.noteQueue(ticketId, queue);
+  async noteQueue(ticketId: string, queue: string): Promise<void> {
+    return (await this.forTicket(ticketId)).noteQueue(ticketId, queue);
   }
 
-  moveTicket(ticketId: string, queue: string): Promise<HelpdeskTicket> {
-    return this.builtIn.moveTicket(ticketId, queue);
+  /** The ticket moves where it is held: a vendor's ticket shows the operator's queue too. */
+  async moveTicket(ticketId: string, queue: string): Promise<HelpdeskTicket> {
+    return (await this.forTicket(ticketId)).moveTicket(ticketId, queue);
+  }
+
+  async keepsHeaders(where: { queue: string; ticketId: string | null }): Promise<boolean> {
+    const helpdesk = where.ticketId === null ? this.forQueue(where.queue) : await this.forTicket(where.ticketId);
+    return (await helpdesk.keepsHeaders?.(where)) === true;
   }
 
   /** The built-in store and every connector (a /readyz answer per connector is `pingEach`). */

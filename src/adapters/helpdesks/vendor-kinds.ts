@@ -25,7 +25,10 @@ import { ConnectorSettingsError, type ConnectorSettings } from './settings';
 function asEnv(s: ConnectorSettings, extra: Record<string, string | undefined>): Record<string, string | undefined> {
   const env: Record<string, string | undefined> = { P_BASE_URL: s.baseUrl, P_TIMEOUT_MS: String(s.timeoutMs < 1_000 ? 1_000 : s.timeoutMs), ...extra };
   for (const [key, value] of Object.entries(s.options)) {
-    if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') env[`P_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`] = String(value);
+    const name = `P_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+    if (typeof value === 'string' || typeof value === 'boolean' || typeof value === 'number') env[name] = String(value);
+    // A map (ServiceNow's assignmentGroups) goes as its JSON, checked by the vendor's parser.
+    else if (value !== null && typeof value === 'object') env[name] = JSON.stringify(value);
   }
   return env;
 }

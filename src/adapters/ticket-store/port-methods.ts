@@ -25,6 +25,7 @@ export type HelpdeskMethods = Pick<
   | 'listTickets'
   | 'getAttachment'
   | 'attachmentNames'
+  | 'keepsHeaders'
 >;
 
 export type LedgerMethods = Omit<Ledger, keyof ConnectionMethods>;

@@ -1,7 +1,7 @@
 /** The Freshdesk connector wired to its stand-in: connector, inspector (notes, footers, the meta field) and cleanup. */
 import type { HelpdeskInspector, HelpdeskUnderTest } from '../../contract/helpdesk.contract';
 import type { FreshdeskConfig } from '../../../src/adapters/helpdesks/freshdesk/config';
-import { Freshdesk, readMeta } from '../../../src/adapters/helpdesks/freshdesk/connector';
+import { Freshdesk, queueTag, readMeta } from '../../../src/adapters/helpdesks/freshdesk/connector';
 import { parseBody } from '../../../src/adapters/helpdesks/footer';
 import { fakeFiles } from '../jira-sm/harness';
 import { FRESHDESK_API_KEY, startFreshdeskStandIn, type FreshdeskStandIn } from './index';
@@ -32,6 +32,7 @@ export function freshdeskInspector(standIn: FreshdeskStandIn): HelpdeskInspector
       const meta = t && readMeta(t.custom_fields.cf_mailgate_meta);
       return meta ? [meta.queue, ...meta.extraQueues] : [];
     },
+    showsQueue: async (ticketId, queue) => ticket(ticketId)?.tags.includes(queueTag(queue)) === true,
   };
 }
 

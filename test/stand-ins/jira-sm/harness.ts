@@ -6,7 +6,7 @@
 import type { HelpdeskInspector, HelpdeskUnderTest, InspectedComment } from '../../contract/helpdesk.contract';
 import type { JiraSmConfig } from '../../../src/adapters/helpdesks/jira-sm/config';
 import { JiraServiceManagement, type AttachmentSource } from '../../../src/adapters/helpdesks/jira-sm/connector';
-import { MESSAGE_PROPERTY, parseBody, readTicketProperty, TICKET_PROPERTY, type MessageProperty } from '../../../src/adapters/helpdesks/jira-sm/mapping';
+import { MESSAGE_PROPERTY, parseBody, queueLabel, readTicketProperty, TICKET_PROPERTY, type MessageProperty } from '../../../src/adapters/helpdesks/jira-sm/mapping';
 import { JSM_AGENT, JSM_PROJECT_KEY, JSM_REQUEST_TYPE_ID, JSM_SERVICE_DESK_ID, startJsmStandIn, type JsmStandIn, type JsmStandInOptions } from './index';
 import type { JsmState } from './state';
 
@@ -55,6 +55,7 @@ export function jsmInspector(state: JsmState): HelpdeskInspector {
       const property = issue && readTicketProperty(issue.properties.get(TICKET_PROPERTY));
       return property ? [property.queue, ...property.extraQueues] : [];
     },
+    showsQueue: async (ticketId, queue) => state.issue(ticketId)?.labels.includes(queueLabel(queue)) === true,
   };
 }
 

@@ -88,6 +88,7 @@ export function platformApi(state: JsmState, agent: JsmUser, req: StandInRequest
   const issue = state.issue(second);
   if (!issue) return jiraError(404, 'Issue does not exist or you do not have permission to see it.');
   if (req.method === 'GET' && parts.length === 2) return { status: 200, body: issueBean(base, state, issue, req) };
+  if (req.method === 'PUT' && parts.length === 2) return editLabels(issue, req);
   if (third === 'properties' && fourth && req.method === 'PUT') return putProperty(issue.properties, fourth, req);
   if (third === 'transitions' && req.method === 'GET') {
     const done = state.status(issue.statusId).category.key === 'done';
@@ -165,4 +166,28 @@ function search(state: JsmState, req: StandInRequest, options: PlatformOptions):
     fields: wanted.includes('summary') ? { summary: issue.summary } : {},
   }));
   return { status: 200, body: { issues, isLast: hits.length <= maxResults } };
+}
+
+/**
+ * Edit issue (PUT /rest/api/3/issue/{key}), as far as Mailgate uses it: `update.labels` with `add`
+ * and `remove` operations, which leave the other labels alone. A label with a space is refused as
+ * Jira refuses it; any other field is refused rather than silently ignored.
+ */
+function editLabels(issue: { labels: string[] }, req: StandInRequest): StandInAnswer {
+  const body = jsonBody(req);
+  if (!isObject(body) || !isObject(body.update) || Object.keys(body).some((k) => k !== 'update') || Object.keys(body.update).some((k) => k !== 'labels')) {
+    return jiraError(400, 'The stand-in edits labels only (update.labels).');
+  }
+  const ops = body.update.labels;
+  if (!Array.isArray(ops)) return jiraError(400, 'update.labels must be a list of operations.');
+  for (const op of ops) {
+    if (!isObject(op)) return jiraError(400, 'A label operation must be an object.');
+    const [verb, ...more] = Object.keys(op);
+    const label = verb === undefined ? undefined : op[verb];
+    if (more.length > 0 || (verb !== 'add' && verb !== 'remove') || typeof label !== 'string') return jiraError(400, 'A label operation is {"add": label} or {"remove": label}.');
+    if (/\s/.test(label) || label.length > 255) return jiraError(400, `The label '${label}' contains spaces which is invalid.`);
+    if (verb === 'add' && !issue.labels.includes(label)) issue.labels.push(label);
+    if (verb === 'remove') issue.labels = issue.labels.filter((l) => l !== label);
+  }
+  return { status: 204, headers: { 'content-type': 'application/json' } };
 }

@@ -14,6 +14,8 @@ export function serviceNowConfig(standIn: ServiceNowStandIn, overrides: Partial<
     table: 'incident',
     numberPrefix: 'INC',
     metaField: 'u_mailgate_meta',
+    headersField: 'u_mailgate_headers',
+    assignmentGroups: {},
     closeCode: 'Solved (Permanently)',
     attachments: 'upload',
     timeoutMs: 10_000,
@@ -43,6 +45,9 @@ export function serviceNowInspector(standIn: ServiceNowStandIn): HelpdeskInspect
       const meta = readServiceNowMeta(record(ticketId)?.u_mailgate_meta);
       return meta ? [meta.queue, ...meta.extraQueues] : [];
     },
+    // Without an assignment group for the queue, a work note is what agents see.
+    showsQueue: async (ticketId, queue) =>
+      [...(standIn.tables.get('sys_journal_field')?.values() ?? [])].some((j) => j.element_id === ticketId && j.element === 'work_notes' && (j.value ?? '').includes(` ${queue}.`)),
   };
 }
 

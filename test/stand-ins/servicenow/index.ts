@@ -7,6 +7,8 @@
  * close_notes mandatory to resolve or close (a 403, as documented); `attachment/file` with raw
  * bytes; and ServiceNow's error shape `{error:{message,detail},status:"failure"}`. Like the real
  * Table API it ignores fields the table does not have, and its queries are consistent (no index lag).
+ * Its incident table has Mailgate's two custom fields, `u_mailgate_meta` and `u_mailgate_headers`,
+ * each a String of max length 65,000: a longer value is cut there, as ServiceNow cuts it.
  */
 import { randomBytes } from 'node:crypto';
 import { basicCredentials, isObject, jsonBody, startLoopback, type FaultSwitch, type StandInAnswer } from '../loopback';
@@ -35,7 +37,7 @@ export interface ServiceNowStandIn {
 /** The columns the instance's incident table has (Mailgate's custom one included); others are ignored. */
 const INCIDENT_COLUMNS = new Set([
   'number', 'short_description', 'description', 'caller_id', 'contact_type', 'correlation_id', 'correlation_display', 'state', 'impact', 'urgency',
-  'priority', 'close_code', 'close_notes', 'hold_reason', 'assignment_group', 'u_mailgate_meta', 'sys_created_on',
+  'priority', 'close_code', 'close_notes', 'hold_reason', 'assignment_group', 'u_mailgate_meta', 'u_mailgate_headers', 'sys_created_on',
 ]);
 const CLOSED_STATES = new Set(['6', '7']);
 /** ServiceNow's default priority lookup: impact × urgency. */
@@ -101,7 +103,7 @@ export async function startServiceNowStandIn(): Promise<ServiceNowStandIn> {
     }
     const body = (jsonBody(req) ?? {}) as Record<string, unknown>;
     const known = (r: SnRecord, values: Record<string, unknown>): void => {
-      for (const [key, value] of Object.entries(values)) if (INCIDENT_COLUMNS.has(key) && key !== 'number' && key !== 'priority') r[key] = String(value);
+      for (const [key, value] of Object.entries(values)) if (INCIDENT_COLUMNS.has(key) && key !== 'number' && key !== 'priority') r[key] = key.startsWith('u_') ? String(value).slice(0, 65_000) : String(value);
       r.priority = PRIORITY_MATRIX[`${r.impact ?? '3'},${r.urgency ?? '3'}`] ?? '5';
     };
     const policy = (r: SnRecord): StandInAnswer | null =>

@@ -9,6 +9,8 @@
  *                  being created from outside"), `private: true` for Mailgate's internal notes; then
  *                  the message is recorded in the meta field
  *   setStatus      PUT status 2 (open), 3 (pending), 5 (closed); 4 (resolved) reads as closed
+ *   queues         kept in the meta field and shown as tags `mailgate-queue:<address>`, written
+ *                  with it in one PUT (a move swaps the tag; agents filter and route on tags)
  *
  * "Already created": the origin index, then the custom-field search (index-based, it lags writes).
  * "Already a comment": the meta field, then the conversation list's Mailgate footers (both
@@ -131,7 +133,7 @@ export class Freshdesk implements PortConnector {
         status: STATUS.open,
         priority: PRIORITY[input.priority ?? 'normal'],
         source: 1,
-        tags: [...new Set((input.tags ?? []).map((t) => t.toLowerCase()))],
+        tags: [...new Set([queueTag(meta.queue), ...(input.tags ?? []).map((t) => t.toLowerCase())])],
         custom_fields: { [this.config.idField]: mailgateId(input.originKey), [this.config.metaField]: JSON.stringify(meta) },
       };
       const answer = await this.send('POST', '/api/v2/tickets', 'create_ticket', fields, input.comment);
@@ -244,12 +246,23 @@ export class Freshdesk implements PortConnector {
     }
   }
 
+  /**
+   * The record and the queue tags in one PUT. The tags are compared with the record even when the
+   * record does not change, so a ticket whose tags lag its record (made before queue tags) catches up.
+   */
   private async changeMeta(ticketId: string, operation: string, change: (m: FreshdeskMeta) => FreshdeskMeta | null): Promise<void> {
     await this.locks.run(`ticket:${ticketId}`, async () => {
       const view = await this.mustView(ticketId, operation);
       if (!view.meta) throw new TypedError(ErrorType.RemoteRejected, `freshdesk ${operation}: ticket ${view.id} was not opened by Mailgate (no ${this.config.metaField})`);
       const next = change(view.meta);
-      if (next) await this.writeMeta(view.id, next);
+      const final = next ?? view.meta;
+      const tags = [...view.tags.filter((t) => !isQueueTag(t)), ...new Set([final.queue, ...final.extraQueues].map(queueTag))];
+      const tagsChanged = tags.length !== view.tags.length || tags.some((t) => !view.tags.includes(t));
+      if (!next && !tagsChanged) return;
+      await this.http.json('PUT', `/api/v2/tickets/${view.id}`, operation, {
+        ...(tagsChanged ? { tags } : {}),
+        ...(next ? { custom_fields: { [this.config.metaField]: JSON.stringify(next) } } : {}),
+      });
     });
   }
 
@@ -300,7 +313,7 @@ function toTicket(view: TicketView): HelpdeskTicket {
     queue: view.meta?.queue ?? '',
     status: statusOf(view.status),
     priority: priorityOf(view.priority),
-    tags: view.tags,
+    tags: view.tags.filter((t) => !isQueueTag(t)),
     linkedTicketId: view.meta?.linkedTicketId ?? null,
   };
 }
@@ -309,4 +322,13 @@ function idOf(body: unknown, operation: string): string {
   const id = (body as { id?: unknown } | null)?.id;
   if (typeof id !== 'number') throw new TypedError(ErrorType.RemoteUnavailable, `freshdesk ${operation}: the answer has no id`);
   return String(id);
+}
+
+/** The tag of a queue the ticket serves. */
+export function queueTag(queue: string): string {
+  return `mailgate-queue:${queue.toLowerCase()}`.slice(0, 255);
+}
+
+function isQueueTag(tag: string): boolean {
+  return tag.startsWith('mailgate-queue:');
 }

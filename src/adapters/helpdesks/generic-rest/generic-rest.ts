@@ -6,7 +6,7 @@
  */
 import { createHash, createHmac } from 'node:crypto';
 import type { TicketStatus } from '../../../domain/vocabulary';
-import type { VendorComment, VendorConnector, VendorStatus, VendorTicket } from '../connector';
+import type { VendorComment, VendorConnector, VendorMove, VendorStatus, VendorTicket } from '../connector';
 import { HelpdeskHttp, type HttpMetricsHook } from '../http';
 
 export const SIGNATURE_HEADER = 'x-mailgate-signature';
@@ -94,6 +94,14 @@ export class GenericRestConnector implements VendorConnector {
 
   async setStatus(externalId: string, status: TicketStatus): Promise<void> {
     await this.http.json('PATCH', `/tickets/${encodeURIComponent(externalId)}`, 'set_status', { status });
+  }
+
+  async moveTicket(externalId: string, move: VendorMove): Promise<void> {
+    await this.http.json('PUT', `/tickets/${encodeURIComponent(externalId)}/queue`, 'move_ticket', { queue: move.to, previousQueue: move.from });
+  }
+
+  async noteQueue(externalId: string, queue: string): Promise<void> {
+    await this.http.json('POST', `/tickets/${encodeURIComponent(externalId)}/extra-queues`, 'note_queue', { queue });
   }
 
   async ping(): Promise<void> {

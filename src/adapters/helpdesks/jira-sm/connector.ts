@@ -7,7 +7,8 @@
  *                  for a follow-up, an issue link
  *   addComment     POST /request/{key}/comment (public, or internal for notes), files attached after
  *   setStatus      the workflow transition into (or out of) the `done` status category
- *   queues         kept in the issue property; the request type is fixed per connector
+ *   queues         kept in the issue property, and shown as labels `mailgate-queue:<address>` that a move
+ *                  or a noted queue brings in line with it; the request type is fixed per connector
  *
  * "Already created" is decided first by the origin index (the ledger's), then by a label search,
  * which lags Jira's writes by seconds: the second line only. "Already a comment" is decided by the
@@ -37,6 +38,8 @@ import {
   readTicketProperty,
   statusOf,
   summaryOf,
+  isQueueLabel,
+  queueLabel,
   tagLabel,
   tagsOf,
   TICKET_PROPERTY,
@@ -68,6 +71,8 @@ interface IssueView {
   property: TicketProperty | null;
 }
 
+type LabelOp = { add: string } | { remove: string };
+
 export class JiraServiceManagement implements PortConnector {
   private readonly http: HelpdeskHttp;
   private readonly config: JiraSmConfig;
@@ -94,7 +99,7 @@ export class JiraServiceManagement implements PortConnector {
       }
       const onBehalf = await this.accountFor(input.requester);
       const { body, temporaryIds } = await this.prepare(input.comment);
-      const labels = [...new Set([dedupeLabel(input.originKey), ...(input.tags ?? []).map(tagLabel)])];
+      const labels = [...new Set([dedupeLabel(input.originKey), queueLabel(input.queue.toLowerCase()), ...(input.tags ?? []).map(tagLabel)])];
       const created = await this.http.json('POST', '/rest/servicedeskapi/request', 'create_request', {
         serviceDeskId: this.config.serviceDeskId,
         requestTypeId: this.config.requestTypeId,
@@ -179,10 +184,8 @@ export class JiraServiceManagement implements PortConnector {
   }
 
   async noteQueue(ticketId: string, queue: string): Promise<void> {
-    await this.updateQueues(ticketId, 'note_queue', (p) => {
-      const q = queue.toLowerCase();
-      return q === p.queue || p.extraQueues.includes(q) ? null : { ...p, extraQueues: [...p.extraQueues, q] };
-    });
+    const q = queue.toLowerCase();
+    await this.updateQueues(ticketId, 'note_queue', (p) => (q === p.queue || p.extraQueues.includes(q) ? null : { ...p, extraQueues: [...p.extraQueues, q] }));
   }
 
   async moveTicket(ticketId: string, queue: string): Promise<HelpdeskTicket> {
@@ -301,12 +304,22 @@ export class JiraServiceManagement implements PortConnector {
     }
   }
 
+  /**
+   * The property (Mailgate's record) first, then the queue labels agents see, brought in line with
+   * it. Both are idempotent, and the labels are compared with the record even when the record did
+   * not change: a retry after a crash between the two writes completes the labels.
+   */
   private async updateQueues(ticketId: string, operation: string, change: (p: TicketProperty) => TicketProperty | null): Promise<void> {
     await this.locks.run(`ticket:${ticketId}`, async () => {
       const view = await this.mustView(ticketId, operation);
       if (!view.property) throw new TypedError(ErrorType.RemoteRejected, `jira-sm ${operation}: ${view.key} was not opened by Mailgate (no ${TICKET_PROPERTY} property)`);
       const next = change(view.property);
       if (next) await this.putProperty(`/rest/api/3/issue/${view.key}/properties/${TICKET_PROPERTY}`, next);
+      const final = next ?? view.property;
+      const wanted = new Set([final.queue, ...final.extraQueues].map(queueLabel));
+      const shown = view.labels.filter(isQueueLabel);
+      const ops: LabelOp[] = [...[...wanted].filter((l) => !shown.includes(l)).map((add) => ({ add })), ...shown.filter((l) => !wanted.has(l)).map((remove) => ({ remove }))];
+      if (ops.length > 0) await this.http.json('PUT', `/rest/api/3/issue/${view.key}`, operation, { update: { labels: ops } });
     });
   }
 

@@ -32,8 +32,17 @@ export function tagLabel(tag: string): string {
   return tag.toLowerCase().replace(/\s+/g, '_').slice(0, 255);
 }
 
+/** The label of a queue the request serves (agents filter and route on it). */
+export function queueLabel(queue: string): string {
+  return tagLabel(`mailgate-queue:${queue}`);
+}
+
+export function isQueueLabel(label: string): boolean {
+  return label.startsWith('mailgate-queue:');
+}
+
 export function tagsOf(labels: readonly string[]): string[] {
-  return labels.filter((label) => !DEDUPE_LABEL.test(label));
+  return labels.filter((label) => !DEDUPE_LABEL.test(label) && !isQueueLabel(label));
 }
 
 const PRIORITY_NAMES: Record<TicketPriority, string> = { urgent: 'Highest', high: 'High', normal: 'Medium', low: 'Low' };

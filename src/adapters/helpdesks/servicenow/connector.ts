@@ -12,6 +12,12 @@
  *   setStatus      state 7 (Closed, with close_code and close_notes, which the data policy demands),
  *                  3 (On Hold) for pending, 2 (In Progress) to reopen; 6 Resolved and 8 Canceled read as closed
  *
+ *   headers       each message's header block (NewComment.headers) in a second custom field
+ *                  (`u_mailgate_headers`), set on create and appended per reply in the comment's PATCH
+ *                  (./headers-field.ts says why a field and not a work note)
+ *   queues        a move sets the target queue's assignment group when one is configured, else
+ *                  writes a work note; a noted extra queue gets a work note; both with the record
+ *
  * The Table API silently drops fields a table lacks, so the connector checks that its custom field
  * came back and refuses to work without it.
  */
@@ -26,10 +32,11 @@ import { KeyedLock } from '../keyed-lock';
 import type { PortConnector } from '../port-vendor';
 import type { ServiceNowConfig } from './config';
 import { reclassifyServiceNow } from './errors';
+import { appendHeaders, headersSection } from './headers-field';
 
 /** Journal entries are plain text; 4000 characters is the default max length of a journal field. */
 const MAX_BODY_CHARS = 4_000;
-const FIELDS = 'sys_id,number,short_description,state,priority,u_mailgate_meta';
+const BASE_FIELDS = 'sys_id,number,short_description,state,priority,assignment_group';
 
 /** impact,urgency → ServiceNow's default priority lookup gives 1 (critical) … 5 (planning). */
 const IMPACT_URGENCY: Record<TicketPriority, [number, number]> = { urgent: [1, 1], high: [1, 2], normal: [2, 2], low: [2, 3] };
@@ -77,9 +84,11 @@ export class ServiceNow implements PortConnector {
   private readonly index: OriginIndex;
   private readonly locks = new KeyedLock();
   private readonly table: string;
+  private readonly fields: string;
 
   constructor(options: ServiceNowOptions) {
     this.config = options.config;
+    this.fields = [BASE_FIELDS, options.config.metaField, ...(options.config.headersField ? [options.config.headersField] : [])].join(',');
     this.files = options.files;
     this.index = options.index ?? memoryOriginIndex();
     this.table = `/api/now/table/${options.config.table}`;
@@ -114,7 +123,7 @@ export class ServiceNow implements PortConnector {
         method: 'POST',
         path: this.table,
         operation: 'create_incident',
-        query: { sysparm_fields: FIELDS },
+        query: { sysparm_fields: this.fields },
         json: {
           short_description: input.subject,
           description: await this.body(input.comment),
@@ -125,6 +134,8 @@ export class ServiceNow implements PortConnector {
           impact,
           urgency,
           [this.config.metaField]: JSON.stringify(meta),
+          ...this.headersOnCreate(input.comment),
+          ...this.groupOf(meta.queue),
         },
       });
       const row = this.checked(one(answer.body), 'create_incident');
@@ -175,7 +186,11 @@ export class ServiceNow implements PortConnector {
       const meta = this.meta(row, 'add_comment');
       if (meta.messages.some((m) => m.messageId === input.messageId)) return { comment: { id: await this.journalId(ticketId, input.messageId) }, created: false };
       const next: ServiceNowMeta = { ...meta, messages: [...meta.messages, { messageId: input.messageId, attachments: input.attachments }] };
-      await this.patch(ticketId, 'add_comment', { [input.internal === true ? 'work_notes' : 'comments']: await this.body(input), [this.config.metaField]: JSON.stringify(next) });
+      await this.patch(ticketId, 'add_comment', {
+        [input.internal === true ? 'work_notes' : 'comments']: await this.body(input),
+        [this.config.metaField]: JSON.stringify(next),
+        ...this.headersAppended(row, input),
+      });
       await this.upload(ticketId, input);
       return { comment: { id: await this.journalId(ticketId, input.messageId) }, created: true };
     });
@@ -199,13 +214,29 @@ export class ServiceNow implements PortConnector {
 
   async noteQueue(ticketId: string, queue: string): Promise<void> {
     const q = queue.toLowerCase();
-    await this.changeMeta(ticketId, 'note_queue', (m) => (m.queue === q || m.extraQueues.includes(q) ? null : { ...m, extraQueues: [...m.extraQueues, q] }));
+    await this.changeMeta(ticketId, 'note_queue', (m) =>
+      m.queue === q || m.extraQueues.includes(q) ? null : { meta: { ...m, extraQueues: [...m.extraQueues, q] }, also: { work_notes: `Mailgate: this ticket also serves queue ${q}.` } },
+    );
   }
 
+  /** The record names the new queue; the ticket shows it by its assignment group, or by a work note where no group is configured. */
   async moveTicket(ticketId: string, queue: string): Promise<HelpdeskTicket> {
     const q = queue.toLowerCase();
-    const row = await this.changeMeta(ticketId, 'move_ticket', (m) => (m.queue === q ? null : { ...m, queue: q, extraQueues: m.extraQueues.filter((x) => x !== q) }));
+    const row = await this.changeMeta(ticketId, 'move_ticket', (m) => {
+      if (m.queue === q) return null;
+      const group = this.groupOf(q);
+      return { meta: { ...m, queue: q, extraQueues: m.extraQueues.filter((x) => x !== q) }, also: 'assignment_group' in group ? group : { work_notes: `Mailgate: moved from queue ${m.queue} to ${q}.` } };
+    });
     return this.toTicket(row);
+  }
+
+  /** True when a header field is configured: the ticket step then loads each message's header block. */
+  get headersKept(): boolean {
+    return this.config.headersField !== null;
+  }
+
+  async keepsHeaders(): Promise<boolean> {
+    return this.headersKept;
   }
 
   async ping(): Promise<void> {
@@ -243,27 +274,45 @@ export class ServiceNow implements PortConnector {
     return (await this.findComment(recordId, messageId)) ?? `${recordId}/description`;
   }
 
-  private async changeMeta(ticketId: string, operation: string, change: (m: ServiceNowMeta) => ServiceNowMeta | null): Promise<Row> {
+  /** The record's change and what else goes in the same PATCH (a work note, a group), or null for none. */
+  private async changeMeta(ticketId: string, operation: string, change: (m: ServiceNowMeta) => { meta: ServiceNowMeta; also: Record<string, string> } | null): Promise<Row> {
     return this.locks.run(`ticket:${ticketId}`, async () => {
       const row = await this.mustRow(ticketId, operation);
       const next = change(this.meta(row, operation));
-      return next ? this.patch(ticketId, operation, { [this.config.metaField]: JSON.stringify(next) }) : row;
+      return next ? this.patch(ticketId, operation, { ...next.also, [this.config.metaField]: JSON.stringify(next.meta) }) : row;
     });
   }
 
+  private headersOnCreate(comment: NewComment): Record<string, string> {
+    const field = this.config.headersField;
+    return field && comment.headers !== undefined ? { [field]: appendHeaders('', headersSection(comment.messageId, comment.headers)) } : {};
+  }
+
+  private headersAppended(row: Row, comment: NewComment): Record<string, string> {
+    const field = this.config.headersField;
+    if (!field || comment.headers === undefined) return {};
+    const now = typeof row[field] === 'string' ? row[field] : '';
+    return { [field]: appendHeaders(now, headersSection(comment.messageId, comment.headers)) };
+  }
+
+  private groupOf(queue: string): { assignment_group: string } | Record<string, never> {
+    const group = this.config.assignmentGroups[queue.toLowerCase()];
+    return group === undefined ? {} : { assignment_group: group };
+  }
+
   private async patch(ticketId: string, operation: string, json: Record<string, unknown>): Promise<Row> {
-    const answer = await this.request({ method: 'PATCH', path: `${this.table}/${ticketId}`, operation, query: { sysparm_fields: FIELDS }, json });
+    const answer = await this.request({ method: 'PATCH', path: `${this.table}/${ticketId}`, operation, query: { sysparm_fields: this.fields }, json });
     return one(answer.body);
   }
 
   private async query(sysparmQuery: string, limit: number): Promise<Row[]> {
-    const answer = await this.request({ method: 'GET', path: this.table, operation: 'query', query: { sysparm_query: sysparmQuery, sysparm_fields: FIELDS, sysparm_limit: limit } });
+    const answer = await this.request({ method: 'GET', path: this.table, operation: 'query', query: { sysparm_query: sysparmQuery, sysparm_fields: this.fields, sysparm_limit: limit } });
     return rows(answer.body);
   }
 
   private async row(ticketId: string): Promise<Row | null> {
     if (!/^[0-9a-f]{32}$/.test(ticketId)) return null;
-    const answer = await this.request({ method: 'GET', path: `${this.table}/${ticketId}`, operation: 'get_incident', query: { sysparm_fields: FIELDS }, expect: [404] });
+    const answer = await this.request({ method: 'GET', path: `${this.table}/${ticketId}`, operation: 'get_incident', query: { sysparm_fields: this.fields }, expect: [404] });
     return answer.status === 404 ? null : one(answer.body);
   }
 

@@ -9,11 +9,15 @@
  *            goes in the update's custom `metadata`, which is how an interrupted reply is found again
  *   find     GET /api/v2/tickets?external_id=… (a list, not the lagging search index)
  *   status   new/open → open, pending/hold → pending, solved/closed → closed; 404 → deleted
+ *   queues   each queue the ticket serves is a tag `mailgate_queue_<address>` (views and triggers
+ *            can route on it); a move swaps the tags through the update's `additional_tags` and
+ *            `remove_tags`, which leave the ticket's other tags alone, and Mailgate's internal note
+ *            about the move arrives as a private comment
  * Auth: OAuth bearer tokens (the target), or an API token (`email/token:secret`, retired 2027-04-30).
  * Zendesk's 409 ("concurrent update" on one ticket) is transient (§8).
  */
 import type { TicketPriority, TicketStatus } from '../../../domain/vocabulary';
-import type { VendorComment, VendorConnector, VendorStatus, VendorTicket } from '../connector';
+import type { VendorComment, VendorConnector, VendorMove, VendorStatus, VendorTicket } from '../connector';
 import { HelpdeskHttp, type HttpMetricsHook } from '../http';
 
 export type ZendeskAuth = { kind: 'oauth'; token: string } | { kind: 'api_token'; email: string; token: string };
@@ -50,6 +54,13 @@ export function fromZendeskStatus(status: unknown): VendorStatus {
   }
 }
 
+const QUEUE_TAG_PREFIX = 'mailgate_queue_';
+
+/** The tag of a queue the ticket serves. */
+export function queueTag(queue: string): string {
+  return zendeskTag(`${QUEUE_TAG_PREFIX}${queue}`);
+}
+
 function toZendeskStatus(status: TicketStatus): string {
   // The API cannot set "closed" directly; "solved" is what an agent's close is.
   return status === 'closed' ? 'solved' : status;
@@ -84,7 +95,7 @@ export class ZendeskConnector implements VendorConnector {
         requester: { email: ticket.requester, name: ticket.requester },
         external_id: ticket.externalRef,
         priority: PRIORITY[ticket.priority],
-        tags: [...new Set(['mailgate', zendeskTag(`mailgate_queue_${ticket.queue}`), ...ticket.tags.map(zendeskTag)])],
+        tags: [...new Set(['mailgate', queueTag(ticket.queue), ...ticket.tags.map(zendeskTag)])],
         ...(ticket.linkedExternalId !== null ? { via_followup_source_id: Number(ticket.linkedExternalId) } : {}),
         metadata: { mailgate_message_id: ticket.comment.messageId, mailgate_ticket_number: ticket.number },
       },
@@ -123,6 +134,20 @@ export class ZendeskConnector implements VendorConnector {
 
   async setStatus(externalId: string, status: TicketStatus): Promise<void> {
     await this.http.json('PUT', `/api/v2/tickets/${encodeURIComponent(externalId)}`, 'set_status', { ticket: { status: toZendeskStatus(status) } });
+  }
+
+  /** The ticket's queue tags become those of the queues it serves: the old queue's goes, even on a retry. */
+  async moveTicket(externalId: string, move: VendorMove): Promise<void> {
+    const path = `/api/v2/tickets/${encodeURIComponent(externalId)}`;
+    const answer = await this.http.json('GET', path, 'get_ticket');
+    const tags = (answer.body as { ticket?: { tags?: unknown } } | null)?.ticket?.tags;
+    const wanted = new Set(move.serves.map(queueTag));
+    const remove = [...new Set([...(Array.isArray(tags) ? tags : []).filter((t): t is string => typeof t === 'string' && t.startsWith(QUEUE_TAG_PREFIX)), queueTag(move.from)])].filter((t) => !wanted.has(t));
+    await this.http.json('PUT', path, 'move_ticket', { ticket: { additional_tags: [queueTag(move.to)], remove_tags: remove } });
+  }
+
+  async noteQueue(externalId: string, queue: string): Promise<void> {
+    await this.http.json('PUT', `/api/v2/tickets/${encodeURIComponent(externalId)}`, 'note_queue', { ticket: { additional_tags: [queueTag(queue)] } });
   }
 
   async ping(): Promise<void> {
