@@ -6,10 +6,7 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import type { AddressInfo } from 'node:net';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import nodemailer from 'nodemailer';
 import type { SMTPServer } from 'smtp-server';
@@ -17,14 +14,14 @@ import { createS3ObjectStore } from '../../src/adapters/object-store';
 import { acceptEmailSettings, createAcceptEmail } from '../../src/ingress/accept-email';
 import { createSmtpIngress } from '../../src/ingress/smtp/listener';
 import { createLogger } from '../../src/logger';
+import { operatorCli } from '../helpers/operator-cli';
 import { startApp, type RunningApp } from '../helpers/app';
 import { txt, zoneResolver } from '../helpers/dns-zone';
 import { compose, getJson } from '../helpers/mail';
 import { mailMatching, receivedMail } from '../helpers/maildev';
 import { settled, type EmailView } from '../helpers/pipeline';
-import { config, eventually, ROOT, unique } from '../helpers/stack';
+import { config, eventually, unique } from '../helpers/stack';
 
-const run = promisify(execFile);
 const MX = 'mx.mailgate.test';
 
 describe('a DMARC failure under p=reject, quarantined at the MX', () => {
@@ -75,15 +72,7 @@ describe('a DMARC failure under p=reject, quarantined at the MX', () => {
     await app?.stop();
   });
 
-  const cli = async (...args: string[]): Promise<{ code: number; stdout: string }> => {
-    try {
-      const { stdout } = await run(process.execPath, [path.join(ROOT, 'dist/src/cli/mailgate.js'), ...args], { env: { ...process.env, MAILGATE_API_URL: app.url } });
-      return { code: 0, stdout };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string };
-      return { code: e.code ?? 1, stdout: e.stdout ?? '' };
-    }
-  };
+  const cli = (...args: string[]) => operatorCli(app.url, ...args);
 
   async function sendForged(): Promise<{ workflowId: string; customer: string }> {
     const id = unique('spoof');

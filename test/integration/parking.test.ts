@@ -6,30 +6,17 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import path from 'node:path';
-import { promisify } from 'node:util';
+import { operatorCli } from '../helpers/operator-cli';
 import { startApp, type RunningApp } from '../helpers/app';
 import { receivedMail } from '../helpers/maildev';
 import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
 import { settled, ticket, type EmailView } from '../helpers/pipeline';
 import { eventually, ROOT, stack, unique } from '../helpers/stack';
 
-const run = promisify(execFile);
-
 describe('parking and reprocessing', () => {
   let app: RunningApp;
-  const cli = async (...args: string[]): Promise<{ code: number; stdout: string }> => {
-    try {
-      const { stdout } = await run(process.execPath, [path.join(ROOT, 'dist/src/cli/mailgate.js'), ...args], {
-        env: { ...process.env, MAILGATE_API_URL: app.url },
-      });
-      return { code: 0, stdout };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string };
-      return { code: e.code ?? 1, stdout: e.stdout ?? '' };
-    }
-  };
+  const cli = (...args: string[]) => operatorCli(app.url, ...args);
   const parkedState = (workflowId: string) =>
     eventually(
       `${workflowId} to park`,

@@ -11,11 +11,10 @@
  */
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { promisify } from 'node:util';
+import { operatorCli } from '../helpers/operator-cli';
 import { startApp, type RunningApp } from '../helpers/app';
 import { receivedMail } from '../helpers/maildev';
 import { apiFetch, compose, getJson, postMime } from '../helpers/mail';
@@ -24,7 +23,6 @@ import { createS3ObjectStore } from '../../src/adapters/object-store';
 import { config, eventually, ROOT, stack, unique } from '../helpers/stack';
 import { readOnlyPrefix } from '../helpers/seaweed';
 
-const run = promisify(execFile);
 const SUPPORT = 'support@mailgate.local';
 const BILLING = 'billing@mailgate.local';
 
@@ -40,15 +38,7 @@ describe('reprocess options on every step, against the real stack', () => {
   let rawOfParent = '';
   const restores: (() => Promise<void>)[] = [];
 
-  const cli = async (...args: string[]): Promise<{ code: number; stdout: string }> => {
-    try {
-      const { stdout } = await run(process.execPath, [path.join(ROOT, 'dist/src/cli/mailgate.js'), ...args], { env: { ...process.env, MAILGATE_API_URL: app.url } });
-      return { code: 0, stdout };
-    } catch (error) {
-      const e = error as { code?: number; stdout?: string };
-      return { code: e.code ?? 1, stdout: e.stdout ?? '' };
-    }
-  };
+  const cli = (...args: string[]) => operatorCli(app.url, ...args);
   const view = async (workflowId: string): Promise<EmailView> => (await getJson<EmailView>(`${app.url}/v1/emails/${workflowId}`)).body;
   const parked = (workflowId: string, step: Step) =>
     eventually(
