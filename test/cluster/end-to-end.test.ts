@@ -7,7 +7,8 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import tls from 'node:tls';
+import { Client, Connection, type ConnectionOptions } from '@temporalio/client';
 import { temporalConnectionOptions } from '../../src/temporal-connection';
 import { EmailStatusKey } from '../../src/workflows/search-attributes';
 import { startApp, type RunningApp } from '../helpers/app';
@@ -80,37 +81,46 @@ describe('Mailgate on the Temporal cluster', () => {
   });
 
   test('the frontend refuses a plaintext client', async () => {
-    await assert.rejects(
-      Connection.connect({ address: config.temporal.address, connectTimeout: CONNECT_TIMEOUT }).then(async (c) => {
-        try {
-          await c.workflowService.getSystemInfo({});
-        } finally {
-          await c.close();
-        }
-      }),
-    );
+    await assert.rejects(sdkProbe({ address: config.temporal.address, connectTimeout: CONNECT_TIMEOUT }));
   });
 
-  test('the frontend refuses a TLS client without a certificate of the cluster CA (mutual TLS)', async () => {
+  test('the frontend demands a client certificate of the cluster CA (mutual TLS), and accepts Mailgate\'s', async () => {
     const ca = readFileSync(process.env.TEMPORAL_TLS_CA_FILE!);
-    await assert.rejects(
-      Connection.connect({
-        address: config.temporal.address,
-        tls: { serverRootCACertificate: ca, serverNameOverride: process.env.TEMPORAL_TLS_SERVER_NAME },
-        connectTimeout: CONNECT_TIMEOUT,
-      }).then(async (c) => {
-        try {
-          await c.workflowService.getSystemInfo({});
-        } finally {
-          await c.close();
-        }
-      }),
-    );
+    assert.equal(await tlsProbe({ ca }), 'ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED');
+    assert.equal(await tlsProbe({ ca, cert: readFileSync(process.env.TEMPORAL_TLS_CERT_FILE!), key: readFileSync(process.env.TEMPORAL_TLS_KEY_FILE!) }), 'accepted');
+    await assert.rejects(sdkProbe({ address: config.temporal.address, tls: { serverRootCACertificate: ca, serverNameOverride: SERVER_NAME }, connectTimeout: CONNECT_TIMEOUT }));
   });
 
-  test('a client that does not trust the cluster CA refuses the frontend', async () => {
-    await assert.rejects(
-      Connection.connect({ address: config.temporal.address, tls: true, connectTimeout: CONNECT_TIMEOUT }).then((c) => c.close()),
-    );
+  test('a client that does not trust the cluster CA refuses the frontend\'s certificate', async () => {
+    assert.equal(await tlsProbe({}), 'UNABLE_TO_VERIFY_LEAF_SIGNATURE');
   });
 });
+
+const SERVER_NAME = process.env.TEMPORAL_TLS_SERVER_NAME ?? 'temporal.mailgate.local';
+
+async function sdkProbe(options: ConnectionOptions): Promise<void> {
+  const connection = await Connection.connect(options);
+  try {
+    await connection.workflowService.getSystemInfo({});
+  } finally {
+    await connection.close();
+  }
+}
+
+/** A TLS handshake with the frontend, then HTTP/2's preface: 'accepted' when the server answers, else the TLS error's code. */
+function tlsProbe(options: tls.ConnectionOptions): Promise<string> {
+  const [host, port] = config.temporal.address.split(':') as [string, string];
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host, port: Number(port), ALPNProtocols: ['h2'], servername: SERVER_NAME, ...options });
+    const done = (result: string): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(result);
+    };
+    const timer = setTimeout(() => done('timeout'), 10_000);
+    socket.on('secureConnect', () => socket.write('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'));
+    socket.on('data', () => done('accepted'));
+    socket.on('error', (error: NodeJS.ErrnoException) => done(error.code ?? error.message));
+    socket.on('close', () => done('closed'));
+  });
+}
