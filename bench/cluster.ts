@@ -236,12 +236,14 @@ async function measureTarget(target: Target, workerCounts: number[]): Promise<Me
   try {
     out(`${target.name}: bare shape…`);
     results.push(await measureBare(target, client));
+    out(line(results.at(-1)!));
     const queue = `bench-cluster-${target.name.replace(/\W/g, '')}-${run}`;
-    const env = { ...target.env, TEMPORAL_TASK_QUEUE: queue, INGRESS_RATE_PER_MINUTE: '1000000', INGRESS_RATE_BURST: '100000', LOG_LEVEL: 'warn' };
+    const env = { ...target.env, TEMPORAL_TASK_QUEUE: queue, INGRESS_RATE_PER_MINUTE: '1000000', INGRESS_RATE_BURST: '100000' };
     for (const workers of workerCounts) {
       while (apps.length < workers) apps.push(await startApp({ databaseUrl: postgresUrl(), env }));
       out(`${target.name}: Mailgate with ${workers} worker(s)…`);
       results.push(await measureMailgate(target, client, apps, `${target.name.slice(0, 1)}${workers}`));
+      out(line(results.at(-1)!));
     }
   } finally {
     await Promise.all(apps.map((a) => a.stop()));
@@ -250,12 +252,19 @@ async function measureTarget(target: Target, workerCounts: number[]): Promise<Me
   return results;
 }
 
+/** A process that did not take part in a run (the dev server in a cluster run) shows as '-'. */
+const ms = (v: number | undefined): string => (v !== undefined && Number.isFinite(v) ? v.toFixed(1) : '-');
+
+function line(r: Measured): string {
+  return `| ${r.label} | ${r.perSecond.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.toTicketP50.toFixed(0)} / ${r.toTicketP95.toFixed(0)} |`;
+}
+
 function report(rows: Measured[]): void {
   out();
   out(`${COUNT} small emails per run, ${CONCURRENCY} in flight (closed loop: POST, then the workflow's result); time to ticket: ${STEADY} at ${RATE}/s`);
   out('| run | emails/s | p50 ms | p95 ms | time to ticket p50 / p95 ms |');
   out('|---|---|---|---|---|');
-  for (const r of rows) out(`| ${r.label} | ${r.perSecond.toFixed(1)} | ${r.p50.toFixed(0)} | ${r.p95.toFixed(0)} | ${r.toTicketP50.toFixed(0)} / ${r.toTicketP95.toFixed(0)} |`);
+  for (const r of rows) out(line(r));
   const names = [...new Set(rows.flatMap((r) => [...r.cpu.keys()]))].filter((n) => rows.some((r) => (r.cpu.get(n) ?? 0) > 0.05));
   out();
   out('CPU milliseconds per email, by process (t: = the Temporal engine)');
@@ -264,7 +273,7 @@ function report(rows: Measured[]): void {
   for (const r of rows) {
     const engine = [...r.cpu].filter(([n]) => n.startsWith('t:')).reduce((a, [, v]) => a + v, 0);
     const all = [...r.cpu.values()].filter(Number.isFinite).reduce((a, b) => a + b, 0);
-    out(`| ${r.label} | ${names.map((n) => (r.cpu.get(n) ?? Number.NaN).toFixed(1)).join(' | ')} | ${engine.toFixed(1)} | ${all.toFixed(1)} |`);
+    out(`| ${r.label} | ${names.map((n) => ms(r.cpu.get(n))).join(' | ')} | ${engine.toFixed(1)} | ${all.toFixed(1)} |`);
   }
 }
 
