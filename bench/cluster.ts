@@ -29,6 +29,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '4' },
     'dev-server': { type: 'boolean', default: true },
   },
+  allowNegative: true,
 });
 const COUNT = Number(values.count);
 const CONCURRENCY = Number(values.concurrency);
@@ -277,10 +278,29 @@ function report(rows: Measured[]): void {
   }
 }
 
+/** Cores per role for a load, from one run's CPU per email (README "Capacity for N machines"). */
+function capacity(r: Measured, load = 100, utilisation = 0.7): void {
+  const sum = (names: string[]): number => names.reduce((a, n) => a + (r.cpu.get(n) ?? 0), 0);
+  const roles: [string, number][] = [
+    ['Temporal services (frontend + history + matching + worker)', sum(CLUSTER_SERVICES.map((s) => `t:${s}`))],
+    ["Temporal's PostgreSQL", sum(['t:postgres'])],
+    ['Mailgate workers', sum(['mailgate worker'])],
+    ['Mailgate APIs', sum(['api'])],
+    ['ticket PostgreSQL', sum(['ticket pg'])],
+    ['object store', sum(['seaweedfs'])],
+  ];
+  out();
+  out(`Capacity from "${r.label}": cores = emails/s × CPU s per email ÷ ${utilisation} utilisation`);
+  out(`| role | CPU s per email | cores for ${load} emails/s |`);
+  out('|---|---|---|');
+  for (const [role, perEmailMs] of roles) out(`| ${role} | ${(perEmailMs / 1000).toFixed(3)} | ${((load * perEmailMs) / 1000 / utilisation).toFixed(1)} |`);
+}
+
 async function main(): Promise<void> {
   const rows = await measureTarget(clusterTarget(), [1, 2]);
   if (values['dev-server']) rows.push(...(await measureTarget(devTarget(), [1])));
   report(rows);
+  capacity(rows[1]!);
 }
 
 main().catch((error: unknown) => {
