@@ -6,7 +6,8 @@
  * empty or while the accept path answers retry-later. The cursor lives in the ledger; the workflow
  * continues as new after a bounded number of rounds.
  */
-import { ActivityFailure, continueAsNew, log, proxyActivities, setWorkflowOptions, sleep, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, continueAsNew, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { declareVersioning } from './versioning';
 import type { Activities } from '../activities';
 import { nextInterval } from '../domain/poll-interval';
 import { DEFAULT_ROUNDS_PER_RUN, FAILURE_PAUSE_SECONDS, MAX_FAILURE_PAUSE_SECONDS, POLLER_RETRY } from './poller-options';
@@ -48,4 +49,4 @@ export async function mailgunPoller(input: MailgunPollerInput): Promise<{ ended:
 
 // Runs forever: pinned, it would keep its first build alive for good. It moves to the current build
 // at its next task, so its changes go behind patched() like any other (the replay tests guard them).
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, mailgunPoller);
+declareVersioning('AUTO_UPGRADE', mailgunPoller);

@@ -9,7 +9,8 @@
  * in test/unit/replay.test.ts holds saved histories). Steps that may be skipped depend on activity
  * results already in the history (a parse that computed the verdict needs no classify step).
  */
-import { log, patched, setHandler, setWorkflowOptions, workflowInfo } from '@temporalio/workflow';
+import { log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { declareVersioning } from './versioning';
 import type { ParseEmailResult } from '../activities/parse-email';
 import { discardEnding, isAutomated, suppressAfterThreading, suppressBeforeThreading } from '../domain/decisions';
 import { ErrorType } from '../domain/errors';
@@ -187,4 +188,4 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
 
 // Under worker versioning an email finishes on the build that started it, parked for days or not:
 // a new build never replays its history (the old build drains; README "Running on Kubernetes").
-setWorkflowOptions({ versioningBehavior: 'PINNED' }, processInboundEmail);
+declareVersioning('PINNED', processInboundEmail);

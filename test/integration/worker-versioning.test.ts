@@ -111,3 +111,30 @@ test('a pinned email run finishes on the build that started it, new runs and upg
     await connection.close();
   }
 });
+
+test('on an unversioned worker (the dev-server path) the types that declare a behaviour still run', async () => {
+  const taskQueue = unique('unversioned');
+  const connection = await NativeConnection.connect(temporalConnectionOptions(config.temporal));
+  try {
+    assert.equal(workerDeploymentOptions(loadConfig(process.env).workerVersioning), undefined);
+    const worker = await Worker.create({
+      connection,
+      namespace: config.temporal.namespace,
+      taskQueue,
+      workflowsPath,
+      activities: { buildOf: () => Promise.resolve('unversioned') },
+    });
+    // The server refuses a workflow task naming a behaviour from an unversioned worker: the run
+    // would retry its first task for ever instead of finishing.
+    const result = await withTemporal((client) =>
+      worker.runUntil(async () => {
+        const handle = await client.workflow.start('versionProbeUpgrading', { taskQueue, workflowId: unique('unversioned') });
+        await handle.signal(proceed);
+        return handle.result();
+      }),
+    );
+    assert.equal(result, 'unversioned');
+  } finally {
+    await connection.close();
+  }
+});

@@ -4,7 +4,8 @@
  * `versionProbeUpgrading` declares AUTO_UPGRADE like the pollers. Mailgate's own workflow types ride
  * along so the test reads the behaviour they declare from the server, not from the source.
  */
-import { condition, defineSignal, proxyActivities, setHandler, setWorkflowOptions } from '@temporalio/workflow';
+import { condition, defineSignal, proxyActivities, setHandler } from '@temporalio/workflow';
+import { declareVersioning } from '../../src/workflows/versioning';
 
 export { imapPoller, processInboundEmail } from '../../src/workflows';
 
@@ -29,4 +30,4 @@ export async function versionProbeUpgrading(): Promise<string> {
   return waitThenAsk();
 }
 
-setWorkflowOptions({ versioningBehavior: 'AUTO_UPGRADE' }, versionProbeUpgrading);
+declareVersioning('AUTO_UPGRADE', versionProbeUpgrading);
