@@ -48,6 +48,7 @@ const PRODUCTION = {
   extraConfig: { MAX_MESSAGE_BYTES: 26214400, UNSCANNABLE_ATTACHMENTS: 'strip' },
   worker: { versioning: { draining: [{ buildId: '1.4.0', imageTag: '1.4.0', replicas: 1 }] }, autoscaling: { keda: { enabled: true } } },
   mx: { hostname: 'mx.support.example.com', tls: { existingSecret: 'mx-tls' }, auth: { user: 'relay', existingSecret: 'mx-auth' }, proxyFrom: ['10.0.0.10'] },
+  networkPolicy: { enabled: true, metricsFrom: [{ 'kubernetes.io/metadata.name': 'monitoring' }] },
 };
 
 const SHAPES: Record<string, object> = {
@@ -246,6 +247,28 @@ test('each worker build runs as its own Deployment; the autoscaler follows the c
   assert.deepEqual(auth.spec.secretTargetRef.map((r: { parameter: string }) => r.parameter).sort(), ['apiKey', 'ca', 'cert', 'key']);
   const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'mailgate-worker')!;
   assert.deepEqual(pdb.spec.selector.matchLabels['app.kubernetes.io/component'], 'worker');
+});
+
+test('with the network policy on, the workers take traffic only from the API and the monitoring namespace', async () => {
+  const { objects } = await render('production-network', PRODUCTION);
+  const worker = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'mailgate-worker')!;
+  assert.equal(worker.spec.podSelector.matchLabels['app.kubernetes.io/component'], 'worker');
+  assert.deepEqual(worker.spec.ingress, [
+    {
+      from: [
+        { podSelector: { matchLabels: { 'app.kubernetes.io/name': 'mailgate', 'app.kubernetes.io/instance': 'mailgate', 'app.kubernetes.io/component': 'api' } } },
+        { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } },
+      ],
+      ports: [{ port: 'metrics' }, { port: 'sdk-metrics' }],
+    },
+  ]);
+  const mx = objects.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'mailgate-mx')!;
+  assert.deepEqual(mx.spec.ingress[0], { ports: [{ port: 'smtp' }] }, 'SMTP from anywhere');
+  assert.deepEqual(mx.spec.ingress[1].ports, [{ port: 'metrics' }]);
+  assert.equal((await render('defaults-network', {})).objects.filter((o) => o.kind === 'NetworkPolicy').length, 0, 'off by default');
+  for (const { name, spec } of pods(objects)) {
+    assert.equal(spec.topologySpreadConstraints?.[0]?.topologyKey, 'kubernetes.io/hostname', `${name} spreads across nodes`);
+  }
 });
 
 test('values that would break a deployment or leak a secret are refused with a reason', async () => {

@@ -144,4 +144,14 @@ tolerations:
 affinity:
   {{- toYaml . | nindent 2 }}
 {{- end }}
+{{- if .root.Values.spreadAcrossNodes }}
+# Replicas on different nodes where the cluster allows, so one node's loss takes one of each.
+topologySpreadConstraints:
+  - maxSkew: 1
+    topologyKey: kubernetes.io/hostname
+    whenUnsatisfiable: ScheduleAnyway
+    labelSelector:
+      matchLabels:
+        {{- include "mailgate.selector" (dict "root" .root "component" .component) | nindent 8 }}
+{{- end }}
 {{- end -}}
