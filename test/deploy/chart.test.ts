@@ -279,6 +279,7 @@ test('values that would break a deployment or leak a secret are refused with a r
   assert.match(await refusal({ worker: { versioning: { deploymentName: 'mail.gate' } } }), /deploymentName/);
   assert.match(await refusal({ worker: { versioning: { enabled: false, draining: [{ buildId: 'a', imageTag: 'a' }] } } }), /needs worker.versioning.enabled/);
   assert.match(await refusal({ image: { tag: '1.5.0' }, worker: { versioning: { draining: [{ buildId: '1.5.0', imageTag: '1.5.0' }] } } }), /the current build/);
+  assert.match(await refusal({ image: { tag: '1.5.0' }, worker: { versioning: { draining: [{ buildId: '1_5_0', imageTag: '1.5.0-old' }] } } }), /share the Deployment name suffix 1-5-0/);
   assert.match(await refusal({ mx: { auth: { user: 'relay', existingSecret: 'x' } } }), /STARTTLS/);
   assert.match(await refusal({ mx: { port: 25 } }), /port/);
   assert.match(await refusal({ secrets: { keys: { DATABASE_URL: null } } }), /DATABASE_URL/);

@@ -75,6 +75,8 @@ test('a pinned email run finishes on the build that started it, new runs and upg
   try {
     await withTemporal(async (client: Client) => {
       workers.push(await startWorker(connection, taskQueue, deployment, 'v1'));
+      // A first install: an email arriving before any version is current waits, and is not lost.
+      const early = await client.workflow.start('versionProbe', { taskQueue, workflowId: unique('early') });
       await makeCurrent(deployment, 'v1');
 
       const pinned = await client.workflow.start('versionProbe', { taskQueue, workflowId: unique('pinned') });
@@ -99,10 +101,11 @@ test('a pinned email run finishes on the build that started it, new runs and upg
       assert.match(JSON.stringify(current), /"currentVersion[^}]*v2/, 'the deployment names v2 as current');
 
       const fresh = await client.workflow.start('versionProbe', { taskQueue, workflowId: unique('fresh') });
-      for (const handle of [pinned, upgrading, fresh]) await handle.signal(proceed);
+      for (const handle of [pinned, upgrading, fresh, early]) await handle.signal(proceed);
       assert.equal(await pinned.result(), 'v1', 'the run pinned to v1 finishes on v1 although v2 is current');
       assert.equal(await upgrading.result(), 'v2', 'the AUTO_UPGRADE run moved to v2');
       assert.equal(await fresh.result(), 'v2', 'a run started after the switch goes to v2');
+      assert.equal(await early.result(), 'v1', 'the run started before any version was current ran on v1, pinned');
       assert.deepEqual(await versioning(fresh), { behavior: 'PINNED', buildId: 'v2' });
     });
   } finally {
