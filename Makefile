@@ -1,5 +1,5 @@
 # Mailgate: `make up` runs the whole system in the background, `make test` runs every test.
-.PHONY: up down status test test-slow test-cluster build lint setup
+.PHONY: up down status test test-slow test-cluster test-deploy deploy-tools manifests build lint setup
 
 up:
 	@scripts/setup
@@ -25,6 +25,19 @@ test-slow:
 # server from its Go module, about 11 minutes): two workers and two APIs behind HAProxy, faults.
 test-cluster:
 	@TEST_SET=cluster scripts/test
+
+# The Helm chart and deploy/kubernetes/, offline: helm lint, helm template, Kubernetes' and KEDA's schemas.
+test-deploy:
+	@scripts/test-deploy
+
+# helm (built from its Go module), kubernetes-validate and KEDA's CRDs into .tools/deploy/.
+deploy-tools:
+	@scripts/deploy-tools
+
+# Regenerates deploy/kubernetes/ from the chart (commit the result).
+manifests:
+	@scripts/deploy-tools
+	@scripts/render-manifests
 
 build:
 	@scripts/with-env npm run --silent build

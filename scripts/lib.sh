@@ -14,6 +14,11 @@ TEMPORAL_TEST_SERVER_VERSION=1.31.0
 # (GOTOOLCHAIN: any Go 1.21+ fetches it from the Go proxy).
 TEMPORAL_SERVER_VERSION=1.32.2
 TEMPORAL_SERVER_GOTOOLCHAIN=go1.27.3
+# The chart's offline checks (scripts/deploy-tools): helm from its Go module, Kubernetes' schemas
+# from PyPI, KEDA's CRDs from its Go module.
+HELM_VERSION=v4.3.2
+KUBERNETES_VALIDATE_VERSION=1.37.0
+KEDA_VERSION=v2.20.2
 
 # Mailgate's custom search attributes, registered on the Temporal server at start.
 SEARCH_ATTRIBUTES=(EmailStatus RecipientQueue TicketId EmailClass ParkedStep ErrorType EmailSubject EmailSender)

@@ -116,12 +116,26 @@ export interface Config {
    * email waiting for its parent) is replayed from its history when it next has work.
    */
   workerMaxCachedWorkflows: number;
+  /**
+   * Worker deployment versioning (WORKER_DEPLOYMENT_NAME, WORKER_BUILD_ID): undefined = off, as the
+   * dev server path runs. On, each email stays on the build that started it (README "Running on Kubernetes").
+   */
+  workerVersioning: WorkerVersioning | undefined;
   /** How long each kind of stored data is kept, and how often the retention sweep runs. */
   retention: RetentionConfig;
   /** Mailgate's own MX (src/smtp.ts, README "Mail in over SMTP"). */
   smtpIngress: SmtpIngressConfig;
   /** The web view for agents and operators (WEB_*). */
   web: WebConfig;
+}
+
+/** The behaviours a workflow type may declare; the worker's default covers types that declare none. */
+export const VERSIONING_BEHAVIORS = ['pinned', 'auto-upgrade'] as const;
+
+export interface WorkerVersioning {
+  deploymentName: string;
+  buildId: string;
+  defaultBehavior: (typeof VERSIONING_BEHAVIORS)[number];
 }
 
 /**
@@ -360,6 +374,27 @@ export const RETENTION_VARIABLES: Readonly<Record<RetentionKind, [string, Retent
   quarantine: ['RETENTION_QUARANTINE_DAYS', { days: 30 }],
   emailRecords: ['RETENTION_EMAIL_RECORDS_DAYS', { days: 365 }],
 });
+
+/**
+ * Both names set turn versioning on; one alone is refused (a build id without a deployment would
+ * silently run unversioned). The server writes a version as `<deployment>.<build id>`, so the
+ * deployment name holds no dot; both become Kubernetes label values in the chart, hence the length.
+ */
+function workerVersioning(src: Source): WorkerVersioning | undefined {
+  const deploymentName = optional(src, 'WORKER_DEPLOYMENT_NAME');
+  const buildId = optional(src, 'WORKER_BUILD_ID');
+  const defaultBehavior = oneOf(src, 'WORKER_VERSIONING_DEFAULT', VERSIONING_BEHAVIORS, 'pinned');
+  if (deploymentName === undefined && buildId === undefined) return undefined;
+  if (deploymentName === undefined) src.report('WORKER_DEPLOYMENT_NAME', 'is required when WORKER_BUILD_ID is set');
+  if (buildId === undefined) src.report('WORKER_BUILD_ID', 'is required when WORKER_DEPLOYMENT_NAME is set');
+  if (deploymentName !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9_-]{0,61}[A-Za-z0-9])?$/.test(deploymentName)) {
+    src.report('WORKER_DEPLOYMENT_NAME', 'must be 1-63 letters, digits, - or _ (no dot), starting and ending with a letter or digit');
+  }
+  if (buildId !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9._-]{0,61}[A-Za-z0-9])?$/.test(buildId)) {
+    src.report('WORKER_BUILD_ID', 'must be 1-63 letters, digits, ., - or _, starting and ending with a letter or digit');
+  }
+  return { deploymentName: deploymentName ?? '', buildId: buildId ?? '', defaultBehavior };
+}
 
 function retentionConfig(src: Source): RetentionConfig {
   const policy = Object.fromEntries(
@@ -722,6 +757,7 @@ export function loadConfig(env: Env = process.env): Config {
       temporalPort: temporalMetricsPort,
     },
     workerMaxCachedWorkflows: int(src, 'WORKER_MAX_CACHED_WORKFLOWS', 500, 100_000),
+    workerVersioning: workerVersioning(src),
     retention: retentionConfig(src),
     smtpIngress: placeholderSmtpIngress,
 
@@ -765,6 +801,7 @@ export function describeConfig(config: Config): Record<string, unknown> {
       dmarcAction: config.smtpIngress.dmarcAction,
     },
     workerMetrics: config.workerMetrics,
+    workerVersioning: config.workerVersioning ?? false,
     inboundDomains: config.inboundDomains,
     trustedAuthservIds: config.trustedAuthservIds,
     trust: { strangerReply: config.trust.strangerReply, agents: config.trust.agentAddresses.length, undeliverableMarkDays: config.trust.undeliverableMarkDays },

@@ -27,6 +27,7 @@ import { connectorMetrics, metrics, servedRegistry } from './metrics';
 import { ensureRetentionSchedule } from './retention-schedule';
 import { reloadRulesOnSighup } from './rules-reload';
 import { temporalConnectionOptions } from './temporal-connection';
+import { workerDeploymentOptions } from './worker-versioning';
 import { startMetricsServer, temporalMetricsAddress, temporalMetricsBindError, type HealthReport } from './worker-metrics';
 
 export interface WorkerOptions {
@@ -130,6 +131,7 @@ export async function createMailgateWorker({ config, taskQueue }: WorkerOptions)
     // Bounded by configuration, not by the heap (the SDK's default is about 600 runs per GB of heap).
     maxCachedWorkflows: config.workerMaxCachedWorkflows,
     shutdownGraceTime: '30 seconds',
+    workerDeploymentOptions: workerDeploymentOptions(config.workerVersioning),
   });
   await startPollers({ client, taskQueue: queue, settings: config.pollers, log });
   // The SDK retries a lost connection by itself and stays RUNNING meanwhile: ask the frontend.
@@ -243,7 +245,7 @@ async function main(): Promise<void> {
     const mailgate = await createMailgateWorker({ config });
     const { worker, close } = mailgate;
     health = mailgate.health;
-    log.info('worker running', { taskQueue: config.temporal.taskQueue });
+    log.info('worker running', { taskQueue: config.temporal.taskQueue, version: config.workerVersioning ? `${config.workerVersioning.deploymentName}.${config.workerVersioning.buildId}` : 'unversioned' });
     try {
       await worker.run();
     } finally {

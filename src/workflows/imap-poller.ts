@@ -10,6 +10,7 @@
  * the poller: it is logged, the poller sleeps a backoff that grows to 15 minutes, and tries again.
  */
 import { ActivityFailure, continueAsNew, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { declareVersioning } from './versioning';
 import type { Activities } from '../activities';
 import { DEFAULT_ROUNDS_PER_RUN, FAILURE_PAUSE_SECONDS, MAX_FAILURE_PAUSE_SECONDS, POLLER_RETRY } from './poller-options';
 
@@ -59,3 +60,7 @@ export async function imapPoller(input: ImapPollerInput): Promise<{ ended: 'unco
     }
   }
 }
+
+// Runs forever: pinned, it would keep its first build alive for good. It moves to the current build
+// at its next task, so its changes go behind patched() like any other (the replay tests guard them).
+declareVersioning('AUTO_UPGRADE', imapPoller);

@@ -7,6 +7,7 @@
  * continues as new after a bounded number of rounds.
  */
 import { ActivityFailure, continueAsNew, log, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
+import { declareVersioning } from './versioning';
 import type { Activities } from '../activities';
 import { nextInterval } from '../domain/poll-interval';
 import { DEFAULT_ROUNDS_PER_RUN, FAILURE_PAUSE_SECONDS, MAX_FAILURE_PAUSE_SECONDS, POLLER_RETRY } from './poller-options';
@@ -45,3 +46,7 @@ export async function mailgunPoller(input: MailgunPollerInput): Promise<{ ended:
     if (interval > 0) await sleep(`${interval} seconds`);
   }
 }
+
+// Runs forever: pinned, it would keep its first build alive for good. It moves to the current build
+// at its next task, so its changes go behind patched() like any other (the replay tests guard them).
+declareVersioning('AUTO_UPGRADE', mailgunPoller);

@@ -10,6 +10,7 @@
  * results already in the history (a parse that computed the verdict needs no classify step).
  */
 import { log, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { declareVersioning } from './versioning';
 import type { ParseEmailResult } from '../activities/parse-email';
 import { discardEnding, isAutomated, suppressAfterThreading, suppressBeforeThreading } from '../domain/decisions';
 import { ErrorType } from '../domain/errors';
@@ -196,3 +197,6 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   }
 }
 
+// Under worker versioning an email finishes on the build that started it, parked for days or not:
+// a new build never replays its history (the old build drains; README "Running on Kubernetes").
+declareVersioning('PINNED', processInboundEmail);
