@@ -7,7 +7,7 @@
  * Needs the stack's infrastructure and the cluster running; `scripts/bench-cluster` starts both:
  *   scripts/bench-cluster [--count 300] [--concurrency 24] [--steady 60] [--rate 4]
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -16,6 +16,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { loadConfig } from '../src/config';
 import { temporalConnectionOptions } from '../src/temporal-connection';
 import { startApp, type RunningApp } from '../test/helpers/app';
+import { spawnBareWorker } from './bare-worker-process';
 import { apiFetch } from '../test/helpers/mail';
 import { postgresUrl, ROOT } from '../test/helpers/stack';
 import { SMALL_EMAIL_SHAPE } from './bare-shape';
@@ -155,15 +156,7 @@ class Meter {
 }
 
 async function startBare(env: Record<string, string>, queue: string): Promise<ChildProcess> {
-  const bare = spawn(process.execPath, [path.join(__dirname, 'bare-worker.js'), queue], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  let said = '';
-  bare.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!said.includes('ready')) {
-    if (bare.exitCode !== null || Date.now() > deadline) throw new Error('the bare worker did not start');
-    await sleep(100);
-  }
-  return bare;
+  return spawnBareWorker(queue, env);
 }
 
 async function measureBare(target: Target, client: Client): Promise<Measured> {

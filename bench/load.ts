@@ -14,7 +14,7 @@
  * The bare shape (bench/bare-shape.ts) runs on a worker process of its own (bench/bare-worker.ts)
  * with the Mailgate worker's options, so the two differ only in what their activities and workflow do.
  */
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -25,6 +25,7 @@ import MailComposer from 'nodemailer/lib/mail-composer';
 import { authorizedFetch } from '../src/api/signing';
 import { loadConfig } from '../src/config';
 import { temporalConnectionOptions } from '../src/temporal-connection';
+import { spawnBareWorker } from './bare-worker-process';
 import { ATTACHMENT_EMAIL_SHAPE, SMALL_EMAIL_SHAPE, type ShapeStep } from './bare-shape';
 
 const { values } = parseArgs({
@@ -209,14 +210,7 @@ interface Harness {
 
 async function startBare(client: Client): Promise<Harness> {
   const bareQueue = `bench-bare-${run}`;
-  const bare = spawn(process.execPath, [path.join(__dirname, 'bare-worker.js'), bareQueue], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let said = '';
-  bare.stdout!.on('data', (chunk: Buffer) => (said += chunk.toString()));
-  const deadline = Date.now() + 60_000;
-  while (!said.includes('ready')) {
-    if (bare.exitCode !== null || Date.now() > deadline) throw new Error('the bare worker did not start');
-    await sleep(100);
-  }
+  const bare = await spawnBareWorker(bareQueue);
   return { client, bare, bareQueue };
 }
 
