@@ -131,7 +131,7 @@ export async function reprocessEmail(deps: EmailAdminDeps, workflowId: string, o
       deps.temporal.workflow.start(processInboundEmail, {
         workflowId: runId,
         taskQueue: deps.taskQueue,
-        args: [{ ...original, reprocessOf: origin, overrides: { ...original.overrides, ...overrides }, reprocessedBy: by }],
+        args: [{ ...original, leanPath: true, reprocessOf: origin, overrides: { ...original.overrides, ...overrides }, reprocessedBy: by }],
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         staticSummary,
       }),

@@ -153,7 +153,7 @@ async function startAll(
   const done: RecipientAnswer[] = [];
   const { messageId, contentSha256: content, headline, ...common } = base;
   for (const [index, { recipient, queue, key }] of planned.entries()) {
-    const input: ProcessInboundEmailInput = { ...common, recipient, queue, idempotencyKey: key, policy: { ...deps.policy } };
+    const input: ProcessInboundEmailInput = { ...common, recipient, queue, idempotencyKey: key, policy: { ...deps.policy }, leanPath: true };
     let delivered;
     try {
       delivered = await deliverOnce(

@@ -37,6 +37,21 @@ const PARSE_LOCALLY_MAX_BYTES = 256 * 1024;
  */
 const LEAN_EMAIL_PATH = 'lean-email-path';
 
+/**
+ * Whether this run takes the lean path. The ingress says so in the input of every email it starts
+ * now, so a run asks for no patch at all: the patch's marker and its TemporalChangeVersion write
+ * were two of the engine's events per email and one of its visibility writes. Emails started
+ * without the flag decide by the patch, as they were recorded. A flagged run that a worker from
+ * before the flag began has the patch's marker in its history; replaying it, the patch is asked for
+ * again so the marker matches (asked for while replaying a history without the marker, it records
+ * nothing and says no, and the flag decides).
+ */
+function takesLeanPath(input: ProcessInboundEmailInput): boolean {
+  if (input.leanPath !== true) return patched(LEAN_EMAIL_PATH);
+  if (workflowInfo().unsafe.isReplaying) patched(LEAN_EMAIL_PATH);
+  return true;
+}
+
 export async function processInboundEmail(input: ProcessInboundEmailInput): Promise<EmailState> {
   // A reprocess of a completed email runs under its own id but is keyed by the original's, so the
   // acknowledgement, rate counters and the email record are the original's and never doubled.
@@ -44,7 +59,7 @@ export async function processInboundEmail(input: ProcessInboundEmailInput): Prom
   const state = initialState(input);
   setHandler(statusQuery, () => state);
   showEmailDetails(state);
-  const lean = patched(LEAN_EMAIL_PATH);
+  const lean = takesLeanPath(input);
   const attributes = createAttributeBoard(state, lean);
   // What was gathered is written before the workflow waits on an activity outside this task.
   const activities = activityProxies(input.policy?.maxAttempts, attributes.flush);

@@ -48,6 +48,11 @@ export interface ProcessInboundEmailInput {
   overrides?: ReprocessOverrides;
   /** Who asked for this reprocess run (the admin API's name for the operator), for the reasons. */
   reprocessedBy?: string;
+  /**
+   * Set by the ingress on every email it starts: the run takes the lean path without asking for the
+   * `lean-email-path` patch (./process-inbound-email.ts). Absent on emails started before it was.
+   */
+  leanPath?: true;
 }
 
 /**

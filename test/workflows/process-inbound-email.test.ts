@@ -554,3 +554,30 @@ describe('waiting for a parent', () => {
     assert.equal(state.waitedForParentSeconds, 0);
   });
 });
+
+describe('the lean path, flagged by the ingress', () => {
+  async function patchMarkersAndSteps(leanPath: boolean): Promise<{ patches: string[]; steps: string[]; outcome: string | undefined }> {
+    const fakes = new RecordedActivities();
+    let patches: string[] = [];
+    const result = await run(fakes, email(leanPath ? { leanPath: true } : {}), undefined, async (handle) => {
+      const history = await handle.fetchHistory();
+      patches = (history.events ?? [])
+        .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_patch')
+        .map((e) => {
+          const data = e.markerRecordedEventAttributes?.details?.['patch-data']?.payloads?.[0]?.data;
+          return (JSON.parse(Buffer.from(data ?? new Uint8Array()).toString('utf8')) as { id: string }).id;
+        });
+    });
+    return { patches, steps: fakes.names(), outcome: finished(result).outcome };
+  }
+
+  test('a flagged email asks for no patch; one started without the flag asks for lean-email-path and runs the same steps', async () => {
+    const flagged = await patchMarkersAndSteps(true);
+    const unflagged = await patchMarkersAndSteps(false);
+    assert.deepEqual(flagged.patches, []);
+    assert.deepEqual(unflagged.patches, ['lean-email-path']);
+    assert.equal(flagged.outcome, 'ticket_created');
+    assert.deepEqual(flagged.steps, unflagged.steps);
+    assert.deepEqual(flagged.steps, ['parseEmail', 'findThread', 'recordTicket', 'sendAcknowledgement', 'recordEmail']);
+  });
+});
