@@ -20,6 +20,7 @@ import {
   type CompletedPart,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { streamed } from '../gc-pacing';
 
 /** S3's smallest part but the last (SeaweedFS, MinIO and R2 agree); also the single-PUT ceiling. */
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -71,6 +72,7 @@ export async function uploadStream(input: StreamUploadInput): Promise<void> {
   try {
     for await (const piece of input.body) {
       const chunk: Buffer = typeof piece === 'string' ? Buffer.from(piece) : (piece as Buffer);
+      streamed(chunk.length);
       for (let offset = 0; offset < chunk.length; ) {
         // A full buffer is sent only once more bytes follow it, so an object of exactly one part is a PUT.
         if (filled === partBytes) await flush();

@@ -6,6 +6,7 @@
  */
 import { Readable } from 'node:stream';
 import type { RawMessage } from './types';
+import { streamed } from '../gc-pacing';
 
 export type ReadRaw = { ok: true; bytes: Buffer } | { ok: false; tooLarge: true } | { ok: false; tooLarge: false; error: Error };
 
@@ -38,6 +39,7 @@ export async function readRaw(raw: RawMessage, maxBytes: number, expectedBytes?:
       if (settled) return;
       const piece = typeof chunk === 'string' ? Buffer.from(chunk, 'latin1') : chunk;
       size += piece.length;
+      streamed(piece.length);
       if (size > maxBytes) {
         settle({ ok: false, tooLarge: true });
         return;
