@@ -1,11 +1,12 @@
 /**
  * A stream of unknown length into the object store in bounded memory: at most two part buffers per
- * upload, whatever the object's size, taken from the process's budget (part-buffers.ts). @aws-sdk/lib-storage's Upload was used before and held far
- * more (measured on a 25 MB attachment, issue 15): it collects a part's chunks in a list, copies them
- * with Buffer.concat, keeps the copy alive through the remainder's subarray, and sends `queueSize`
- * such parts at once, so one attachment held over 30 MB. Here one fixed buffer fills while the
- * previous one is sent, and the source is paused (backpressure) until that send is done, so a
- * buffer is only reused once the request that read it has finished.
+ * upload, whatever the object's size, taken from the process's budget (part-buffers.ts).
+ * @aws-sdk/lib-storage's Upload, used before, held far more (issue 15): it collects a part's chunks
+ * in a list, copies them with Buffer.concat, keeps the copy alive through the remainder's subarray,
+ * and sends `queueSize` such parts at once; one 25 MB attachment measured 25.5 MiB of live buffers.
+ * Here one fixed buffer fills while the previous one is sent, and the source is paused
+ * (backpressure) until that send is done, so a buffer is only reused once the request that read it
+ * has finished.
  *
  * An object that ends within the first part is sent as one PUT; a multipart upload that fails is
  * aborted so no orphaned parts are billed or kept.
