@@ -52,6 +52,9 @@ describe('Zendesk delivery while the worker is killed', () => {
     for (let i = first; i < first + count; i++) await post(i);
     const request = await held;
     await app.killWorker('SIGKILL');
+    // The worker's exit can reach this process before its socket's close does: release only once
+    // the stand-in has seen the connection go, so the request is recorded as never answered.
+    await Promise.race([request.closed, new Promise((resolve) => setTimeout(resolve, 10_000))]);
     request.release();
     await app.startWorker();
   };

@@ -57,6 +57,8 @@ export interface Hold {
 
 export interface HeldRequest {
   release(): void;
+  /** Resolves once the caller's connection is gone (a killed worker): wait for it before `release`, or the stand-in may answer a dead socket as if it were alive. */
+  closed: Promise<void>;
 }
 
 const TICKET_FIELDS = new Set([
@@ -180,8 +182,9 @@ export class ZendeskStandIn {
       if (i < 0) return true;
       const { onHeld } = this.holds.splice(i, 1)[0]!;
       await new Promise<void>((resolve) => {
-        onHeld({ release: resolve });
-        res.on('close', () => resolve());
+        const closed = new Promise<void>((gone) => res.on('close', () => gone()));
+        onHeld({ release: resolve, closed });
+        void closed.then(resolve);
       });
       return !res.destroyed && !req.socket.destroyed;
     };
