@@ -1,14 +1,11 @@
 /**
  * The pieces that keep a big mail's memory bounded (issue 15): the process's part-buffer budget,
- * the ingress body read into one buffer of its announced length, and the scavenge pacing that frees
- * dead stream chunks as they die.
+ * and the scavenge pacing that frees dead stream chunks as they die.
  */
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Readable } from 'node:stream';
 import { PACE_BYTES, streamed } from '../../src/gc-pacing';
 import { PartBuffers } from '../../src/adapters/part-buffers';
-import { readRaw } from '../../src/ingress/read-raw';
 
 const MiB = 1024 * 1024;
 
@@ -47,28 +44,6 @@ describe('the part-buffer budget', () => {
     assert.throws(() => new PartBuffers(1024, 0), RangeError);
     assert.throws(() => new PartBuffers(Number.NaN, 2), RangeError);
     assert.throws(() => new PartBuffers(0, 2), RangeError);
-  });
-});
-
-describe('reading an ingress body of a known length', () => {
-  const chunks = (sizes: number[]): Readable => Readable.from(sizes.map((size, i) => Buffer.alloc(size, 97 + i)));
-  const expected = (sizes: number[]): Buffer => Buffer.concat(sizes.map((size, i) => Buffer.alloc(size, 97 + i)));
-
-  test('gives the same bytes whether the length is announced, announced short, announced long, or not at all', async () => {
-    const sizes = [10, 64 * 1024, 3, 70_000];
-    const total = sizes.reduce((a, b) => a + b, 0);
-    for (const announced of [total, total - 5, total + 5, 0, undefined]) {
-      const read = await readRaw(chunks(sizes), 1 * MiB, announced);
-      assert.ok(read.ok, `announced ${announced}`);
-      assert.deepEqual(read.bytes, expected(sizes), `announced ${announced}`);
-    }
-  });
-
-  test('still refuses a body past the cap, whatever length was announced', async () => {
-    for (const announced of [100, 2 * MiB, undefined]) {
-      const read = await readRaw(chunks([600_000, 600_000]), 1 * MiB, announced);
-      assert.deepEqual(read, { ok: false, tooLarge: true }, `announced ${announced}`);
-    }
   });
 });
 
