@@ -28,6 +28,8 @@ import { authorizedFetch } from '../src/api/signing';
 import { loadConfig } from '../src/config';
 import { temporalConnectionOptions } from '../src/temporal-connection';
 import { EmailSenderKey, EmailStatusKey, EmailSubjectKey, RecipientQueueKey } from '../src/workflows/search-attributes';
+import type { ProcessInboundEmailInput } from '../src/workflows/types';
+import { emailStartDetails, emailSummary } from '../src/workflows/user-metadata';
 import { spawnBareWorker } from './bare-worker-process';
 import { ATTACHMENT_EMAIL_SHAPE, SMALL_EMAIL_SHAPE, type ShapeStep } from './bare-shape';
 
@@ -223,22 +225,39 @@ async function bareOne(h: Harness, shape: readonly ShapeStep[], id: string): Pro
   return performance.now() - begin;
 }
 
-/** The bare shape started and listed as an email is (bareEmailShapeListed): the start's attributes, summary, details and memo. */
+/**
+ * The bare shape started and listed as an email is (bareEmailShapeListed): the start's attributes,
+ * and the summary and details the ingress writes (src/ingress/start-email-workflow.ts), from the
+ * same functions, for an input of a small email's size.
+ */
 async function bareListedOne(h: Harness, shape: readonly ShapeStep[], id: string): Promise<number> {
+  const queue = 'support@mailgate.local';
+  const headline = { subject: `bench ${id}`, from: `ann@${id}.customer-example.com` };
+  const sha = '0'.repeat(64);
+  const input: ProcessInboundEmailInput = {
+    rawKey: `raw/${sha}`,
+    rawSha256: sha,
+    rawSize: 1024,
+    recipient: queue,
+    queue,
+    idempotencyKey: sha,
+    envelopeFrom: headline.from,
+    receivedAt: new Date().toISOString(),
+  };
   const begin = performance.now();
   await h.client.workflow.execute('bareEmailShapeListed', {
     taskQueue: h.bareQueue,
     workflowId: id,
     args: [shape],
     typedSearchAttributes: [
-      { key: RecipientQueueKey, value: 'support@mailgate.local' },
+      { key: RecipientQueueKey, value: queue },
       { key: EmailStatusKey, value: 'received' },
-      { key: EmailSubjectKey, value: `bench ${id}` },
-      { key: EmailSenderKey, value: `ann@${id}.customer-example.com` },
+      { key: EmailSubjectKey, value: headline.subject },
+      { key: EmailSenderKey, value: headline.from },
     ],
-    staticSummary: `bench ${id} — from ann@${id}.customer-example.com to support@mailgate.local`,
-    staticDetails: `Inbound email ${id}\n\nraw message: raw/${'0'.repeat(64)} (1 KB)\nreceived: ${new Date().toISOString()}`,
-    memo: { contentSha256: '0'.repeat(64) },
+    staticSummary: emailSummary(headline, queue),
+    staticDetails: emailStartDetails(id, headline, input),
+    memo: { contentSha256: sha },
   });
   return performance.now() - begin;
 }
