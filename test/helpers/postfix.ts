@@ -61,10 +61,14 @@ export async function startPostfix(options: PostfixOptions): Promise<Postfix> {
     `maillog_file_prefixes = ${dir}`,
     `maillog_file = ${dir}/maillog`,
     'smtp_tls_security_level = none',
-    // Retry a deferred message within seconds, not the production half hour.
+    // Retry a deferred message within seconds, not the production half hour. The shortest backoff is
+    // 3 s, not 1 s: a deferred file is stamped that far ahead, and qmgr takes one stamped at most 1 s
+    // ahead at its next scan, which can come before the delivery agent has released the file's lock;
+    // qmgr then logs "skipped, still being delivered" and parks it in the incoming queue 60 s ahead,
+    // where only new mail triggers a scan (Postfix's qmgr_active.c), so with no more mail it waits.
     'queue_run_delay = 1s',
-    'minimal_backoff_time = 1s',
-    'maximal_backoff_time = 2s',
+    'minimal_backoff_time = 3s',
+    'maximal_backoff_time = 4s',
     'smtp_connect_timeout = 5s',
     'alias_maps =',
     'alias_database =',

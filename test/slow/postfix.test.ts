@@ -9,7 +9,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
@@ -60,6 +61,20 @@ async function sendThroughPostfix(postfix: Postfix, to: string, tag: string): Pr
   return ids;
 }
 
+/** Runs `wait`; when it fails, the error carries the mail log and the tail of each log in `logDir`. */
+async function withEvidence<T>(postfix: Postfix, logDir: string | undefined, wait: () => Promise<T>): Promise<T> {
+  try {
+    return await wait();
+  } catch (error) {
+    const logs = logDir
+      ? (await readdir(logDir).catch(() => [] as string[]))
+          .filter((f) => f.endsWith('.log'))
+          .map((f) => `--- ${f} (tail)\n${readFileSync(path.join(logDir, f), 'utf8').split('\n').slice(-40).join('\n')}`)
+      : [];
+    throw new Error([(error as Error).message, '--- maillog', await postfix.maillog(), ...logs].join('\n'), { cause: error });
+  }
+}
+
 /** Workflows started on `taskQueue`: one per message that arrived. */
 function workflowsOn(taskQueue: string): Promise<string[]> {
   return withTemporal(async (client) => {
@@ -94,7 +109,9 @@ describe('Postfix relaying to the MX', () => {
 
     const mx = await startMx(mxPort, mxEnv);
     cleanups.push(mx.stop);
-    await eventually('every message relayed', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 240_000);
+    await withEvidence(postfix, undefined, () =>
+      eventually('every message relayed', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 240_000),
+    );
     const log = await postfix.maillog();
     assert.equal(countStatus(log, to, 'sent'), MESSAGES);
     assert.equal(countStatus(log, to, 'bounced'), 0);
@@ -138,7 +155,9 @@ describe('Postfix piping to mailgate deliver', () => {
     assert.equal(countStatus(await postfix.maillog(), to, 'sent'), 0);
 
     await app.startApi();
-    await eventually('every message piped', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 240_000);
+    await withEvidence(postfix, app.logDir, () =>
+      eventually('every message piped', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 240_000),
+    );
     const log = await postfix.maillog();
     assert.equal(countStatus(log, to, 'sent'), MESSAGES);
     assert.equal(countStatus(log, to, 'bounced'), 0);
