@@ -18,6 +18,7 @@ import { isArchiveAttachment } from '../domain/archive-format';
 import { ErrorType } from '../domain/errors';
 import { inspectArchive } from '../parsing/archive-inspect';
 import { metrics } from '../metrics';
+import { streamed } from '../gc-pacing';
 import { rethrowAsFailure } from './failures';
 import { whileAlive } from './heartbeat';
 import { activityLog } from './log';
@@ -61,6 +62,7 @@ function keepHead(source: Readable): { stream: Readable; head: () => Buffer; byt
   const stream = new Transform({
     transform(chunk: Buffer, _encoding, done) {
       total += chunk.length;
+      streamed(chunk.length);
       if (kept < HEAD_BYTES) {
         const slice = chunk.subarray(0, HEAD_BYTES - kept);
         chunks.push(Buffer.from(slice));

@@ -69,7 +69,10 @@ function command(options: ClamdOptions, name: string, body?: Readable): Promise<
               header.writeUInt32BE(slice.length);
               // clamd may answer early ("size limit exceeded") and close: stop writing then.
               if (settled || socket.destroyed) return;
-              if (!socket.write(Buffer.concat([header, slice]))) {
+              // Two writes, not a concatenated copy: a copy per chunk is a second file's worth of
+              // garbage buffers, which V8 frees late (issue 15: they showed up as worker RSS).
+              socket.write(header);
+              if (!socket.write(slice)) {
                 await new Promise<void>((r) => {
                   socket.once('drain', r);
                   socket.once('close', r);

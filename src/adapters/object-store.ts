@@ -15,10 +15,10 @@ import {
   S3Client,
   type S3ClientConfig,
 } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Config } from '../config';
 import { classifyS3Error } from './s3-errors';
+import { uploadStream } from './stream-upload';
 import { TypedError } from '../domain/errors';
 import { metrics } from '../metrics';
 
@@ -93,7 +93,7 @@ export function safeContentType(value: string | undefined): string {
   return /^[a-z0-9!#$&^_.+-]{1,64}\/[a-z0-9!#$&^_.+-]{1,127}$/.test(type) ? type : 'application/octet-stream';
 }
 
-/** Multipart uploads above this size; below it one PUT (SeaweedFS and S3 agree on 5 MiB parts). */
+/** A stream of a known length below this goes as one streamed PUT; any other stream through uploadStream. */
 const MULTIPART_THRESHOLD = 8 * 1024 * 1024;
 
 /** Counts every request the client sends: the deserialize step runs inside the SDK's retry, once per attempt. */
@@ -137,7 +137,7 @@ export function createS3ObjectStore(config: Config['s3'], options: { timeoutMs?:
           await client.send(new PutObjectCommand({ ...common, Body: input.body, ContentLength: input.contentLength }));
           return;
         }
-        await new Upload({ client, params: { ...common, Body: input.body }, queueSize: 2, partSize: MULTIPART_THRESHOLD }).done();
+        await uploadStream({ client, bucket: Bucket, key: input.key, contentType: common.ContentType, metadata: input.metadata, body: input.body });
       }),
     exists: (key) =>
       wrap(`head ${key}`, async () => {

@@ -78,7 +78,7 @@ export function readWireBody(deps: { maxBytes: number; log: Logger; budget?: Byt
     }
     // Released once the bytes are read (they are authenticated next) or the request is gone.
     res.once('close', release);
-    readRaw(req, deps.maxBytes).then(
+    readRaw(req, deps.maxBytes, declared === undefined ? undefined : Number(declared)).then(
       (read) => {
         release();
         if (read.ok) {

@@ -22,6 +22,7 @@ import { PartNamer } from './part-names';
 import { Findings } from './findings';
 import { isPgpEncryptedRoot, protectionOfPart } from './signed-encrypted';
 import { declaredBodyCharset, HeadSample } from './charset-sources';
+import { PacedStream } from '../gc-pacing';
 import { decodeEmbeddedHead, decodeHeaderLines, redecodedFields } from './header-charset';
 
 export interface PartInfo {
@@ -281,7 +282,7 @@ export async function parseMime(
 
   const headSample = new HeadSample();
   try {
-    await pipeline(raw, new MailPrefixStripper(), headSample, parser);
+    await pipeline(raw, new PacedStream(), new MailPrefixStripper(), headSample, parser);
     await Promise.all(pending);
   } catch (error) {
     if (error instanceof Error && 'type' in error) throw error;
