@@ -9,8 +9,8 @@
 import { after, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
@@ -61,18 +61,21 @@ async function sendThroughPostfix(postfix: Postfix, to: string, tag: string): Pr
   return ids;
 }
 
-/** Runs `wait`; when it fails, the error carries the mail log and the tail of each log in `logDir`. */
-async function withEvidence<T>(postfix: Postfix, logDir: string | undefined, wait: () => Promise<T>): Promise<T> {
+/** Runs `wait`; when it fails, the error carries the mail log and what `logs` gives (Mailgate's side). */
+async function withEvidence<T>(postfix: Postfix, logs: () => string, wait: () => Promise<T>): Promise<T> {
   try {
     return await wait();
   } catch (error) {
-    const logs = logDir
-      ? (await readdir(logDir).catch(() => [] as string[]))
-          .filter((f) => f.endsWith('.log'))
-          .map((f) => `--- ${f} (tail)\n${readFileSync(path.join(logDir, f), 'utf8').split('\n').slice(-40).join('\n')}`)
-      : [];
-    throw new Error([(error as Error).message, '--- maillog', await postfix.maillog(), ...logs].join('\n'), { cause: error });
+    throw new Error([(error as Error).message, '--- maillog', await postfix.maillog(), logs()].join('\n'), { cause: error });
   }
+}
+
+/** The tail of each process log in `logDir`. */
+function logTails(logDir: string): string {
+  return readdirSync(logDir)
+    .filter((f) => f.endsWith('.log'))
+    .map((f) => `--- ${f} (tail)\n${readFileSync(path.join(logDir, f), 'utf8').split('\n').slice(-40).join('\n')}`)
+    .join('\n');
 }
 
 /** Workflows started on `taskQueue`: one per message that arrived. */
@@ -109,7 +112,7 @@ describe('Postfix relaying to the MX', () => {
 
     const mx = await startMx(mxPort, mxEnv);
     cleanups.push(mx.stop);
-    await withEvidence(postfix, undefined, () =>
+    await withEvidence(postfix, () => `--- the MX's output\n${mx.output()}`, () =>
       eventually('every message relayed', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 240_000),
     );
     const log = await postfix.maillog();
@@ -155,7 +158,7 @@ describe('Postfix piping to mailgate deliver', () => {
     assert.equal(countStatus(await postfix.maillog(), to, 'sent'), 0);
 
     await app.startApi();
-    await withEvidence(postfix, app.logDir, () =>
+    await withEvidence(postfix, () => logTails(app.logDir), () =>
       eventually('every message piped', async () => (countStatus(await postfix.maillog(), to, 'sent') >= MESSAGES ? true : undefined), 240_000),
     );
     const log = await postfix.maillog();
